@@ -1,0 +1,63 @@
+"""Argument parsing and error handling shared by the commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from keras_fcn.config import DATASET_NAMES, parse_assignment
+from keras_fcn.errors import KerasFcnError
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line and exit with status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def add_data_args(parser: argparse.ArgumentParser, default_dataset: str = "fashion_mnist") -> None:
+    """``--dataset`` and ``--data-dir``."""
+    parser.add_argument(
+        "--dataset", choices=DATASET_NAMES, default=default_dataset, help="default: %(default)s"
+    )
+    parser.add_argument(
+        "--data-dir", help="folder holding the IDX files (searched before KERAS_FCN_DATA_DIR)"
+    )
+
+
+def add_set_arg(parser: argparse.ArgumentParser) -> None:
+    """``--set FIELD=VALUE``, repeatable."""
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="set any config field, e.g. --set optimizer=adam --set hidden=256,128 (repeatable)",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> dict[str, str]:
+    """The ``--set`` assignments as a dict, later ones winning."""
+    return dict(parse_assignment(text) for text in args.settings)
+
+
+def run_main(
+    main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None = None
+) -> None:
+    """Run a command's ``main``; a keras-fcn error becomes one line on stderr and exit 2."""
+    try:
+        code = main(argv)
+    except KerasFcnError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: results written so far are kept; rerun the same command to continue",
+            file=sys.stderr,
+        )
+        sys.exit(130)
+    sys.exit(code or 0)

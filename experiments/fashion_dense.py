@@ -1,0 +1,66 @@
+"""Train the dense baseline (or any dense config) once and show how it did.
+
+    python -m experiments.fashion_dense [--quick] [--set FIELD=VALUE ...]
+
+Prints Keras's progress, the test accuracy, the confusion matrix and per-class scores, and
+saves under ``--out`` the run record (JSON, and appended to ``runs.jsonl``), the learning
+curves and the confusion matrix as PNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from experiments._cli import Parser, add_data_args, add_set_arg, run_main, settings_from
+
+QUICK = {"train_limit": 10000, "epochs": 10}
+
+
+def build_parser(prog: str, default_dataset: str) -> Parser:
+    parser = Parser(prog=prog, description=__doc__.splitlines()[0])
+    add_data_args(parser, default_dataset)
+    parser.add_argument("--epochs", type=int, help="default: the config's (50)")
+    parser.add_argument("--seed", type=int, help="default: the config's (42)")
+    parser.add_argument("--out", help="results folder (default: results/<command>)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10,000 training images and 10 epochs: well under a minute",
+    )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=2,
+        help="Keras progress: 0 none, 1 bar, 2 a line per epoch",
+    )
+    add_set_arg(parser)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "experiments.fashion_dense",
+    default_dataset: str = "fashion_mnist",
+) -> int:
+    args = build_parser(prog, default_dataset).parse_args(argv)
+    settings: dict[str, object] = {"dataset": args.dataset}
+    if args.quick:
+        settings.update(QUICK)
+    settings.update(settings_from(args))
+    for flag in ("epochs", "seed"):
+        if getattr(args, flag) is not None:
+            settings[flag] = getattr(args, flag)
+
+    from keras_fcn.family import DENSE
+    from keras_fcn.single import run_and_report
+
+    run = DENSE.run_config(settings)
+    out = args.out or f"results/{prog.split('.')[-1]}"
+    run_and_report(DENSE, run, out=out, data_dir=args.data_dir, verbose=args.verbose)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,159 @@
+"""Re-run a seed study and print its tables side by side with the published numbers.
+
+    python -m experiments.reproduce STUDY [--seeds 3] [--only TABLE] [--quick] [--dry-run]
+
+Records go to ``--out/STUDY/runs.jsonl``; rerunning the same command skips finished runs,
+so an interrupted study resumes. The comparison is written as ``comparison.csv``/``.md``
+with one learning-curve figure per table.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+from experiments import _registry
+from experiments._cli import Parser, add_set_arg, run_main, settings_from
+
+PUBLISHED = Path(__file__).parent / "published"
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="experiments.reproduce", description=__doc__.splitlines()[0])
+    parser.add_argument("study", help="one of: " + ", ".join(_registry.protocols()))
+    parser.add_argument(
+        "--seeds", type=int, default=3, help="seeds per configuration (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=42,
+        help="seeds are FIRST, FIRST+1, ... (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TABLE",
+        help="run only this table (repeatable)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="2,000 images and 2 epochs per run: the whole path in seconds",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="list the runs without training")
+    parser.add_argument(
+        "--grid", action="store_true", help="run the study's full grid instead of its tables"
+    )
+    parser.add_argument(
+        "--max-runs", type=int, help="with --grid: a random sample of this many grid settings"
+    )
+    parser.add_argument("--grid-seed", type=int, default=0, help="with --grid: seed of that sample")
+    parser.add_argument(
+        "--out", default="results/reproduce", help="results folder (default: %(default)s)"
+    )
+    parser.add_argument("--data-dir", help="folder holding the IDX files")
+    add_set_arg(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    protocols = _registry.protocols()
+    if args.study not in protocols:
+        from keras_fcn.errors import ConfigError
+
+        raise ConfigError(f"unknown study {args.study!r}; choose one of {', '.join(protocols)}")
+    if args.seeds < 1:
+        from keras_fcn.errors import ConfigError
+
+        raise ConfigError(f"--seeds {args.seeds}: must be at least 1")
+    protocol = protocols[args.study]
+    family = _registry.family(protocol.family)
+    overrides = settings_from(args)
+    family.run_config(overrides)  # reject a bad --set before anything runs
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    folder = Path(args.out) / (
+        protocol.name + ("-quick" if args.quick else "") + ("-grid" if args.grid else "")
+    )
+
+    from keras_fcn import report
+    from keras_fcn.protocol import QUICK, reproduce
+    from keras_fcn.record import RunStore
+    from keras_fcn.study import aggregate, run_study, with_seeds
+    from keras_fcn.train import load_dataset
+
+    store = RunStore(folder / "runs.jsonl")
+
+    def load(data_config):
+        return load_dataset(data_config, args.data_dir)
+
+    print(f"{protocol.name}: {protocol.source}")
+    for note in protocol.notes:
+        print(f"  - {note}")
+
+    if args.grid:
+        if protocol.grid is None:
+            from keras_fcn.errors import ConfigError
+
+            raise ConfigError(
+                f"study {protocol.name!r} has no grid; --grid works for: "
+                + ", ".join(p.name for p in protocols.values() if p.grid)
+            )
+        settings = protocol.grid.grid()
+        if args.max_runs is not None and args.max_runs < len(settings):
+            settings = random.Random(args.grid_seed).sample(settings, args.max_runs)
+        extra = {**(QUICK if args.quick else {}), **overrides}
+        runs = with_seeds(
+            [family.run_config({**protocol.base, **s, **extra}) for s in settings], seeds
+        )
+        print(
+            f"grid: {len(settings)} settings x {len(seeds)} seeds = {len(runs)} runs -> {store.path}"
+        )
+        if args.dry_run:
+            for run in runs[:50]:
+                print(f"  {run.run_id} {run.values()}")
+            return 0
+        records = run_study({family.name: family}, runs, store, load=load)
+        table = aggregate(records, by=list(protocol.grid.names)).sort_values(
+            "val_mean", ascending=False
+        )
+        report.save_table(table, folder / "grid")
+        print(table.head(20).to_string(index=False))
+        return 0
+
+    results = reproduce(protocol, family, PUBLISHED, store, seeds=seeds, load=load, quick=args.quick,
+                        only=args.only, dry_run=args.dry_run, overrides=overrides)  # fmt: skip
+    if args.dry_run:
+        for result in results:
+            print(f"\n{result.spec.name}: {result.spec.title}")
+            for row, run in result.rows:
+                print(
+                    f"  {row.row}: "
+                    + ("classical baseline" if run is None else f"{run.run_id} {run.values()}")
+                )
+        return 0
+
+    import pandas as pd
+
+    comparison = pd.concat([r.comparison for r in results], ignore_index=True)
+    report.save_table(comparison, folder / "comparison", index=False)
+    readable = report.format_side_by_side(comparison)
+    (folder / "side_by_side.md").write_text(readable.to_markdown(index=False) + "\n")
+    for result in results:
+        if any(result.records.values()):
+            curves = {f"{row.row}: {report_label}": result.records[row.row]
+                      for (row, _), report_label in zip(result.rows, readable[readable["table"] == result.spec.name].drop_duplicates("row")["setting"], strict=False)
+                      if result.records.get(row.row)}  # fmt: skip
+            fig = report.plot_learning_curves(curves, title=f"{protocol.name}: {result.spec.title}")
+            report.save_figure(fig, folder / f"curves_{result.spec.name}.png")
+    print()
+    print(readable.to_markdown(index=False))
+    print(f"\nsaved: {folder}/ (runs.jsonl, comparison.csv/.md, side_by_side.md, curves_*.png)")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,327 @@
+"""Typed, frozen configurations with a default for every field.
+
+``DenseConfig()``, ``TrainConfig()`` and ``DataConfig()`` together are the baseline of the
+reports: the dense network of the first seed study (784-512-256-10, ReLU, SGD at 0.01, 50
+epochs, batch 512, 10 % random validation split). Every value is checked when a config is
+made; a bad one raises :class:`~keras_fcn.errors.ConfigError` naming the field, the value and
+what is allowed.
+
+Field names are unique across the config classes, so a setting such as
+``learning_rate=0.1`` (from ``--set``, a search space or a table column) finds its class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from keras_fcn.errors import ConfigError
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "elu", "hard_sigmoid")
+INITIALIZERS = (
+    "default",  # Keras's own: Glorot uniform weights, zero biases
+    "pytorch",  # PyTorch's nn.Linear default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights
+    "random_normal",
+    "xavier_normal",
+    "xavier_uniform",
+    "kaiming_normal",
+    "kaiming_uniform",
+)
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+DATASET_NAMES = ("fashion_mnist", "mnist")
+JIT_MODES = ("auto", "on", "off")
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+_UnionType = type(int | None)
+
+
+def _fail(field: str, value: Any, allowed: str) -> typing.NoReturn:
+    raise ConfigError(f"{field}={value!r} is invalid: {allowed}")
+
+
+def _check_choice(field: str, value: Any, choices: Iterable[str]) -> None:
+    if value not in choices:
+        _fail(field, value, f"choose one of {', '.join(choices)}")
+
+
+def _check_int(field: str, value: Any, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        _fail(field, value, f"must be a whole number >= {low}")
+    if high is not None and value > high:
+        _fail(field, value, f"must be a whole number in [{low}, {high}]")
+
+
+def _check_float(
+    field: str, value: Any, low: float, high: float, *, open_high: bool = False
+) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = low <= value < high if open_high else low <= value <= high
+    if not ok:
+        bracket = ")" if open_high else "]"
+        _fail(field, value, f"must be a number in [{low}, {high}{bracket}")
+
+
+def _check_positive(field: str, value: Any) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value <= 0:
+        _fail(field, value, "must be a finite number > 0")
+
+
+def _check_bool(field: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        _fail(field, value, "must be true or false")
+
+
+def _freeze(obj: Any, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseConfig:
+    """A fully connected network for 28x28 images and 10 classes.
+
+    Attributes:
+        hidden: units of each hidden layer, input side first.
+        activation: one of ``ACTIVATIONS`` (``leaky_relu`` has slope 0.01).
+        dropout: one rate for every hidden layer, or one rate per hidden layer.
+        batch_norm: batch normalization after each hidden dense layer, before its activation.
+        initializer: weight initializer of every dense layer, one of ``INITIALIZERS``.
+        l2: L2 penalty factor on every dense kernel (Keras's ``l2``: factor * sum(w**2)).
+    """
+
+    hidden: tuple[int, ...] = (512, 256)
+    activation: str = "relu"
+    dropout: float | tuple[float, ...] = 0.0
+    batch_norm: bool = False
+    initializer: str = "default"
+    l2: float = 0.0
+
+    def __post_init__(self) -> None:
+        hidden = self.hidden
+        if isinstance(hidden, int) and not isinstance(hidden, bool):
+            hidden = (hidden,)
+        if not isinstance(hidden, list | tuple) or not hidden:
+            _fail("hidden", self.hidden, "must be one or more layer sizes, e.g. 512,256")
+        for units in hidden:
+            _check_int("hidden", units, 1)
+        _freeze(self, "hidden", tuple(hidden))
+        _check_choice("activation", self.activation, ACTIVATIONS)
+        if isinstance(self.dropout, list | tuple):
+            if len(self.dropout) != len(self.hidden):
+                _fail(
+                    "dropout",
+                    self.dropout,
+                    f"give one rate or {len(self.hidden)} rates, one per hidden layer",
+                )
+            for rate in self.dropout:
+                _check_float("dropout", rate, 0.0, 1.0, open_high=True)
+            _freeze(self, "dropout", tuple(float(r) for r in self.dropout))
+        else:
+            _check_float("dropout", self.dropout, 0.0, 1.0, open_high=True)
+        _check_bool("batch_norm", self.batch_norm)
+        _check_choice("initializer", self.initializer, INITIALIZERS)
+        _check_float("l2", self.l2, 0.0, 1.0)
+
+    def dropout_rates(self) -> tuple[float, ...]:
+        """The dropout rate of each hidden layer."""
+        if isinstance(self.dropout, tuple):
+            return self.dropout
+        return (float(self.dropout),) * len(self.hidden)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained: optimizer, schedule, batches, seed and speed settings.
+
+    Attributes:
+        optimizer: ``sgd``, ``adam`` or ``rmsprop``.
+        learning_rate: step size, > 0.
+        momentum: momentum of SGD and RMSprop; for Adam, ``beta_1`` when > 0 (0 keeps 0.9).
+        epochs: maximum number of epochs.
+        batch_size: training batch size.
+        eval_batch_size: batch size of validation and test evaluation.
+        patience: early stopping on validation accuracy after this many epochs without
+            improvement, restoring the best weights; ``None`` trains every epoch.
+        seed: seeds weights, dropout and shuffling.
+        jit_compile: XLA compilation: ``auto`` uses it where measured to help (models without
+            dropout), ``on`` or ``off`` force it.
+        steps_per_execution: training steps run per call into the compiled function.
+        precision: ``float32``, or ``mixed_bfloat16`` (bfloat16 compute, float32 weights),
+            which changes results slightly and helps only on CPUs with bfloat16 support.
+    """
+
+    optimizer: str = "sgd"
+    learning_rate: float = 0.01
+    momentum: float = 0.0
+    epochs: int = 50
+    batch_size: int = 512
+    eval_batch_size: int = 256
+    patience: int | None = None
+    seed: int = 42
+    jit_compile: str = "auto"
+    steps_per_execution: int = 8
+    precision: str = "float32"
+
+    def __post_init__(self) -> None:
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_positive("learning_rate", self.learning_rate)
+        _check_float("momentum", self.momentum, 0.0, 1.0, open_high=True)
+        _check_int("epochs", self.epochs, 1)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("eval_batch_size", self.eval_batch_size, 1)
+        if self.patience is not None:
+            _check_int("patience", self.patience, 1)
+        _check_int("seed", self.seed, 0, 2**32 - 1)
+        _check_choice("jit_compile", self.jit_compile, JIT_MODES)
+        _check_int("steps_per_execution", self.steps_per_execution, 1)
+        _check_choice("precision", self.precision, PRECISIONS)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Which data a run sees.
+
+    Attributes:
+        dataset: ``fashion_mnist`` or ``mnist``.
+        validation: a fraction in (0, 1) holds out a random part of the training set (seeded
+            by ``split_seed``); a whole number N holds out the first N training images.
+        split_seed: seed of the random validation split and of ``train_limit``'s subset.
+        standardize: inputs as ``(x - 0.5) / 0.5`` instead of [0, 1].
+        train_limit: train on a random subset of this many images (quick runs and tests).
+        test_limit: evaluate on the first this many test images.
+    """
+
+    dataset: str = "fashion_mnist"
+    validation: float | int = 0.1
+    split_seed: int = 0
+    standardize: bool = False
+    train_limit: int | None = None
+    test_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_choice("dataset", self.dataset, DATASET_NAMES)
+        v = self.validation
+        if isinstance(v, float) and not v.is_integer():
+            _check_float("validation", v, 0.0, 1.0, open_high=True)
+        else:
+            if isinstance(v, float):
+                _freeze(self, "validation", int(v))
+            _check_int("validation", self.validation, 0, 59_999)
+        _check_int("split_seed", self.split_seed, 0, 2**32 - 1)
+        _check_bool("standardize", self.standardize)
+        for field in ("train_limit", "test_limit"):
+            if getattr(self, field) is not None:
+                _check_int(field, getattr(self, field), 1)
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """Names of a config class's fields, in declaration order."""
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A config as plain JSON-ready values (tuples become lists)."""
+    return {
+        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()
+    }
+
+
+def from_dict(cls: type, values: Mapping[str, Any]) -> Any:
+    """Make ``cls`` from a mapping, rejecting unknown fields with the list of known ones."""
+    unknown = set(values) - set(field_names(cls))
+    if unknown:
+        _fail(
+            sorted(unknown)[0],
+            values[sorted(unknown)[0]],
+            f"unknown field of {cls.__name__}; known: {', '.join(field_names(cls))}",
+        )
+    return cls(**{k: coerce(cls, k, v) for k, v in values.items()})
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _parse_scalar(kind: type, text: str, field: str) -> Any:
+    try:
+        if kind is bool:
+            low = text.lower()
+            if low in _TRUE | _FALSE:
+                return low in _TRUE
+            _fail(field, text, "must be true or false")
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        _fail(field, text, f"not a valid {kind.__name__}")
+    return text
+
+
+def coerce(cls: type, field: str, value: Any) -> Any:
+    """Turn a value typed by a person (a string) into the type ``cls.field`` declares.
+
+    Non-string values are returned unchanged (the constructor checks them). Lists are given
+    as ``512,256`` or ``[512, 256]``; ``none`` means None where a field allows it.
+    """
+    if not isinstance(value, str):
+        return value
+    hint = typing.get_type_hints(cls)[field]
+    text = value.strip()
+    kinds = (
+        typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, _UnionType) else (hint,)
+    )
+    if type(None) in kinds and text.lower() in {"none", "null", ""}:
+        return None
+    kinds = tuple(k for k in kinds if k is not type(None))
+    sequence = [k for k in kinds if typing.get_origin(k) is tuple]
+    scalars = [k for k in kinds if typing.get_origin(k) is not tuple]
+    inner = text.strip("[]() ")
+    # lists: "512,256", "[512, 256]" or "512-256" (a dash not part of an exponent such as 1e-5)
+    dashed = re.search(r"(?<![eE])-", inner.lstrip("+-")) is not None
+    if sequence and ("," in inner or dashed or not scalars):
+        item = typing.get_args(sequence[0])[0]
+        separator = r"[,\s]+" if "," in inner or not dashed else r"(?<![eE])-"
+        parts = [p for p in re.split(separator, inner) if p]
+        return tuple(_parse_scalar(item, p, field) for p in parts)
+    if set(scalars) == {float, int}:
+        is_int = re.fullmatch(r"[+-]?\d+", text) is not None
+        return _parse_scalar(int if is_int else float, text, field)
+    return _parse_scalar(scalars[0], text, field)
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """Split ``FIELD=VALUE`` as typed after ``--set``."""
+    field, sep, value = text.partition("=")
+    if not sep or not field.strip():
+        raise ConfigError(f"--set {text!r}: expected FIELD=VALUE, e.g. learning_rate=0.1")
+    return field.strip(), value.strip()
+
+
+def owner(field: str, classes: Iterable[type]) -> type:
+    """The config class among ``classes`` that has ``field``."""
+    classes = list(classes)
+    for cls in classes:
+        if field in field_names(cls):
+            return cls
+    known = sorted({n for cls in classes for n in field_names(cls)})
+    raise ConfigError(f"unknown field {field!r}; known fields: {', '.join(known)}")
+
+
+def apply(configs: Iterable[Any], settings: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Return ``configs`` with each setting applied to the config that owns its field.
+
+    Values may be strings (coerced by the field's type) or already typed.
+    """
+    configs = list(configs)
+    classes = [type(c) for c in configs]
+    changes: dict[type, dict[str, Any]] = {cls: {} for cls in classes}
+    for field, value in settings.items():
+        cls = owner(field, classes)
+        changes[cls][field] = coerce(cls, field, value)
+    return tuple(dataclasses.replace(c, **changes[type(c)]) for c in configs)

@@ -1,0 +1,17 @@
+"""The errors keras-fcn raises for bad input; commands print them as one line."""
+
+
+class KerasFcnError(Exception):
+    """Base class: an error whose message alone tells the user what to do."""
+
+
+class ConfigError(KerasFcnError, ValueError):
+    """An invalid configuration value, search space or command-line setting."""
+
+
+class DataError(KerasFcnError):
+    """A dataset that cannot be found, read or trusted."""
+
+
+class ResultsError(KerasFcnError):
+    """A results folder that cannot be written or read."""

@@ -1,0 +1,257 @@
+"""The run record every training or fitting run produces, and its JSON-lines store.
+
+A record carries everything needed to read a run without rerunning it: the full config and
+seed, per-epoch history, test metrics and predictions, the confusion matrix, timings, and
+library versions. Studies append records to ``runs.jsonl``; each line is written with a
+single ``write`` and flushed to disk, and a reader skips a torn last line with a warning, so
+a killed study loses at most the run it was in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import platform
+import sys
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keras_fcn.errors import ResultsError
+
+STATUSES = ("ok", "diverged", "failed")
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """One finished run.
+
+    Attributes:
+        run_id: a hash of ``family`` and ``config`` (which includes the seed): the same
+            run always has the same id, which is how a study knows what it has done.
+        family: ``dense``, ``lenet``, ``knn``, ...
+        config: ``{"model": {...}, "train": {...}, "data": {...}}``.
+        seed: the training seed (also inside ``config``).
+        status: ``ok``, ``diverged`` (non-finite loss; training stopped) or ``failed``.
+        history: per-epoch lists (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``).
+        epochs_run: epochs actually trained.
+        best_epoch: 1-based epoch of the best validation accuracy, if validated.
+        best_val_accuracy: the best validation accuracy reached.
+        test_accuracy: accuracy of the final model (the restored best one under early
+            stopping) on the test set.
+        test_loss: its mean cross-entropy on the test set (without the L2 term).
+        confusion_matrix: rows are true classes, columns predicted classes.
+        test_predictions: predicted class of each test image, one digit per image.
+        params: number of trainable and non-trainable parameters.
+        wall_time_s: seconds from the start of the run to its record.
+        fit_time_s: seconds spent fitting.
+        predict_time_s: seconds spent predicting the test set.
+        versions: Python and library versions.
+        created: UTC time of the record.
+        note: what happened, in words, when it is not a plain success.
+    """
+
+    run_id: str
+    family: str
+    config: dict[str, Any]
+    seed: int
+    status: str = "ok"
+    history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    epochs_run: int = 0
+    best_epoch: int | None = None
+    best_val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    confusion_matrix: list[list[int]] = dataclasses.field(default_factory=list)
+    test_predictions: str = ""
+    params: int | None = None
+    wall_time_s: float = 0.0
+    fit_time_s: float = 0.0
+    predict_time_s: float = 0.0
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    created: str = ""
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready values."""
+        return _jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunRecord:
+        """Read a record written by :meth:`to_dict`, ignoring fields it does not know."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def predictions(self) -> np.ndarray:
+        """Test predictions as an integer array."""
+        return np.frombuffer(self.test_predictions.encode("ascii"), dtype=np.uint8) - ord("0")
+
+    def flat(self) -> dict[str, Any]:
+        """One flat row for a table: the config fields next to the results."""
+        row: dict[str, Any] = {"run_id": self.run_id, "family": self.family, "seed": self.seed}
+        for part in ("data", "model", "train"):
+            for key, value in self.config.get(part, {}).items():
+                row[key] = "-".join(map(str, value)) if isinstance(value, list) else value
+        row.update(
+            status=self.status,
+            epochs_run=self.epochs_run,
+            best_epoch=self.best_epoch,
+            best_val_accuracy=self.best_val_accuracy,
+            test_accuracy=self.test_accuracy,
+            test_loss=self.test_loss,
+            params=self.params,
+            wall_time_s=self.wall_time_s,
+            fit_time_s=self.fit_time_s,
+            predict_time_s=self.predict_time_s,
+        )
+        return row
+
+
+def run_id(family: str, config: dict[str, Any]) -> str:
+    """A stable id for a run: the hash of its family and full config."""
+    text = json.dumps({"family": family, "config": _jsonable(config)}, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def encode_predictions(predictions: Iterable[int]) -> str:
+    """Class indices 0-9 as one compact string of digits."""
+    array = np.asarray(
+        list(predictions) if not isinstance(predictions, np.ndarray) else predictions
+    )
+    if array.size and (array.min() < 0 or array.max() > 9):
+        raise ValueError("predictions must be class indices 0-9")
+    return (array.astype(np.uint8) + ord("0")).tobytes().decode("ascii")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a result depends on."""
+    versions = {"python": platform.python_version()}
+    for module in ("numpy", "keras", "tensorflow", "sklearn", "keras_tuner"):
+        mod = sys.modules.get(module)
+        if mod is None:
+            try:
+                mod = __import__(module)
+            except ImportError:
+                continue
+        versions[module] = str(getattr(mod, "__version__", "?"))
+    try:
+        import keras
+
+        versions["backend"] = keras.backend.backend()
+    except ImportError:
+        pass
+    return versions
+
+
+def now() -> str:
+    """The current UTC time in ISO format."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None if np.isnan(value) else (1e308 if value > 0 else -1e308)
+    return value
+
+
+class RunStore:
+    """Run records as JSON lines in one file, appended one whole line at a time."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def check_writable(self) -> None:
+        """Fail now, with one line, if records cannot be written here.
+
+        Raises:
+            ResultsError: the folder cannot be created or the file cannot be appended to.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a"):
+                pass
+        except OSError as exc:
+            raise ResultsError(
+                f"cannot write results to {self.path}: {exc.strerror}; choose another --out"
+            ) from exc
+
+    def append(self, record: RunRecord) -> None:
+        """Append one record as one line, flushed to disk before returning.
+
+        Raises:
+            ResultsError: the write failed (disk full, read-only); the file keeps every
+                complete line it had.
+        """
+        line = json.dumps(record.to_dict(), separators=(",", ":")).encode() + b"\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ResultsError(f"cannot write results to {self.path}: {exc.strerror}") from exc
+        try:
+            size = os.fstat(fd).st_size
+            if size and not self._ends_with_newline(size):
+                line = b"\n" + line  # a torn last line stays alone on its own line
+            written = os.write(fd, line)
+            if written != len(line):
+                os.ftruncate(fd, size)
+                raise ResultsError(
+                    f"short write to {self.path} (disk full?); the record was not kept"
+                )
+            os.fsync(fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)  # drop a partial line so the file stays readable
+            raise ResultsError(f"cannot write results to {self.path}: {exc.strerror}") from exc
+        finally:
+            os.close(fd)
+
+    def _ends_with_newline(self, size: int) -> bool:
+        with open(self.path, "rb") as f:
+            f.seek(size - 1)
+            return f.read(1) == b"\n"
+
+    def __iter__(self) -> Iterator[RunRecord]:
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield RunRecord.from_dict(json.loads(line))
+                except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
+                    warnings.warn(
+                        f"{self.path}:{number}: skipping an incomplete record (a run interrupted while writing)",
+                        stacklevel=2,
+                    )
+
+    def records(self) -> list[RunRecord]:
+        """Every complete record, in the order written."""
+        return list(self)
+
+    def done_ids(self) -> set[str]:
+        """Ids of the runs already recorded."""
+        return {r.run_id for r in self}
+
+
+def write_json(path: str | os.PathLike, value: Any) -> None:
+    """Write JSON atomically: a reader sees the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(_jsonable(value), indent=2) + "\n")
+    os.replace(tmp, path)

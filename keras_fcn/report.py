@@ -1,0 +1,162 @@
+"""Tables and figures from run records: confusion matrices, per-class scores, learning curves.
+
+Every function returns a pandas DataFrame, a string or a matplotlib Figure and writes
+nothing itself; :func:`save_figure` and :func:`save_table` do the writing. Figures are made
+with ``matplotlib.figure.Figure`` directly, so no display is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import ConfusionMatrixDisplay, precision_recall_fscore_support
+
+from keras_fcn.record import RunRecord
+
+
+def confusion_frame(matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> pd.DataFrame:
+    """A confusion matrix with class names: rows true classes, columns predicted ones."""
+    index = pd.Index(class_names, name="true \\ predicted")
+    return pd.DataFrame(np.asarray(matrix, dtype=int), index=index, columns=list(class_names))
+
+
+def format_confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> str:
+    """The confusion matrix as aligned text, with short column labels and a legend."""
+    short = [f"{i}" for i in range(len(class_names))]
+    frame = pd.DataFrame(np.asarray(matrix, dtype=int), columns=short)
+    labels = [f"{i} {name}" for i, name in enumerate(class_names)]
+    width = max(len(label) for label in labels)
+    frame.insert(0, "true".ljust(width), [label.ljust(width) for label in labels])
+    return "rows: true class, columns: predicted class\n" + frame.to_string(index=False)
+
+
+def per_class_scores(matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> pd.DataFrame:
+    """Precision, recall, F1 and support of each class, computed from a confusion matrix."""
+    cm = np.asarray(matrix, dtype=int)
+    y_true = np.repeat(np.arange(len(cm)), cm.sum(axis=1))
+    y_pred = np.concatenate([np.repeat(np.arange(len(cm)), row) for row in cm])
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=np.arange(len(cm)), zero_division=0
+    )
+    return pd.DataFrame(
+        {"precision": precision, "recall": recall, "f1": f1, "support": support},
+        index=pd.Index(class_names, name="class"),
+    )
+
+
+def plot_confusion(
+    matrix: Sequence[Sequence[int]],
+    class_names: Sequence[str],
+    *,
+    normalize: bool = False,
+    title: str = "",
+) -> Figure:
+    """The confusion matrix as a heat map (counts, or each row divided by its total)."""
+    cm = np.asarray(matrix, dtype=float if normalize else int)
+    if normalize:
+        cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig = Figure(figsize=(7.5, 6.5), layout="constrained")
+    ax = fig.add_subplot()
+    ConfusionMatrixDisplay(cm, display_labels=list(class_names)).plot(
+        ax=ax,
+        cmap="Blues",
+        colorbar=True,
+        values_format=".2f" if normalize else "d",
+        xticks_rotation=45,
+    )
+    ax.set_title(
+        title or ("Confusion matrix (row-normalized)" if normalize else "Confusion matrix")
+    )
+    return fig
+
+
+def plot_learning_curves(
+    records: Mapping[str, RunRecord | Sequence[RunRecord]], title: str = ""
+) -> Figure:
+    """Training loss and validation accuracy against epoch, one line per label.
+
+    Args:
+        records: label -> a record, or several records (seeds) drawn as their mean with a
+            band of one standard deviation.
+        title: the figure's title.
+    """
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    for label, runs in records.items():
+        runs = [runs] if isinstance(runs, RunRecord) else list(runs)
+        for ax, key in ((ax_loss, "loss"), (ax_acc, "val_accuracy")):
+            curves = [r.history.get(key, []) for r in runs if r.history.get(key)]
+            if not curves:
+                continue
+            length = min(len(c) for c in curves)
+            stacked = np.array([c[:length] for c in curves], dtype=float)
+            epochs = np.arange(1, length + 1)
+            with warnings.catch_warnings():  # epochs where every seed diverged stay NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(stacked, axis=0)
+                std = np.nanstd(stacked, axis=0)
+            (line,) = ax.plot(epochs, mean, label=label)
+            if len(curves) > 1:
+                ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="Training loss")
+    ax_acc.set(xlabel="epoch", ylabel="validation accuracy", title="Validation accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+    if records:
+        ax_acc.legend(fontsize="small", loc="lower right")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write a figure as PNG, creating the folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def save_table(
+    frame: pd.DataFrame, path_stem: str | os.PathLike, *, index: bool = True
+) -> tuple[Path, Path]:
+    """Write a table as ``STEM.csv`` and ``STEM.md``."""
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    csv, md = stem.with_suffix(".csv"), stem.with_suffix(".md")
+    frame.to_csv(csv, index=index)
+    md.write_text(frame.to_markdown(index=index) + "\n")
+    return csv, md
+
+
+def _percent(value: float, digits: int = 2) -> str:
+    return "" if value is None or pd.isna(value) else f"{100 * value:.{digits}f}"
+
+
+def format_side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:
+    """A study comparison as people read it: percentages, ours as mean ± std over seeds."""
+    rows = []
+    for _, line in comparison.iterrows():
+        published = _percent(line["published"])
+        if not pd.isna(line.get("published_std")):
+            published += f" ± {_percent(line['published_std'])}"
+        ours = _percent(line["ours"])
+        if ours and not pd.isna(line["ours_std"]):
+            ours += f" ± {_percent(line['ours_std'])}"
+        seeds = f"{line['n']}" + (
+            f" (+{line['diverged']} diverged)" if line.get("diverged") else ""
+        )
+        rows.append({
+            "table": line["table"], "row": line["row"], "setting": line["setting"],
+            "metric": str(line["metric"]).replace("_accuracy", ""), "published %": published,
+            "ours %": ours, "seeds": seeds,
+            "diff": "" if pd.isna(line["difference"]) else f"{100 * line['difference']:+.2f}",
+            "verdict": line["verdict"],
+        })  # fmt: skip
+    return pd.DataFrame(rows)

@@ -1,0 +1,184 @@
+"""One training run: seed, build, compile, fit, evaluate on the test set once, record.
+
+:func:`train_run` is the only place a network is trained; studies, the tuner's final
+retraining and the commands all call it, so every run yields the same
+:class:`~keras_fcn.record.RunRecord`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from sklearn.metrics import confusion_matrix
+
+from keras_fcn import data as datasets
+from keras_fcn.config import DataConfig, TrainConfig
+from keras_fcn.data import Dataset
+from keras_fcn.family import Family, RunConfig
+from keras_fcn.record import RunRecord, encode_predictions, library_versions, now
+
+N_CLASSES = 10
+
+
+def load_dataset(config: DataConfig, data_dir: str | None = None) -> Dataset:
+    """Load the dataset a :class:`DataConfig` describes (see :func:`keras_fcn.data.load`)."""
+    return datasets.load(
+        config.dataset,
+        validation=config.validation,
+        split_seed=config.split_seed,
+        standardize=config.standardize,
+        train_limit=config.train_limit,
+        test_limit=config.test_limit,
+        data_dir=data_dir,
+    )
+
+
+def make_optimizer(train: TrainConfig) -> keras.optimizers.Optimizer:
+    """The Keras optimizer named by ``train.optimizer`` with its learning rate and momentum."""
+    if train.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=train.learning_rate, momentum=train.momentum)
+    if train.optimizer == "adam":
+        beta_1 = train.momentum if train.momentum > 0 else 0.9
+        return keras.optimizers.Adam(learning_rate=train.learning_rate, beta_1=beta_1)
+    if train.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=train.learning_rate, momentum=train.momentum)
+    raise ValueError(f"unknown optimizer {train.optimizer!r}")  # TrainConfig rejects it first
+
+
+def use_jit(model: keras.Model, train: TrainConfig) -> bool:
+    """Whether to compile with XLA.
+
+    ``auto`` enables it only for models without dropout: on CPU, XLA speeds up the dense
+    baseline but makes an epoch of a network with ``Dropout`` many times slower (see
+    ``python -m experiments.benchmark``).
+    """
+    if train.jit_compile != "auto":
+        return train.jit_compile == "on"
+    return not any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
+
+
+def compile_model(model: keras.Model, train: TrainConfig) -> keras.Model:
+    """Compile ``model`` for 10-class logits with the optimizer and speed settings of ``train``."""
+    model.compile(
+        optimizer=make_optimizer(train),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=use_jit(model, train),
+        steps_per_execution=train.steps_per_execution,
+    )
+    return model
+
+
+def standard_callbacks(train: TrainConfig) -> list[keras.callbacks.Callback]:
+    """Stop on a non-finite loss; stop early on validation accuracy when ``patience`` is set."""
+    callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
+    if train.patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy",
+                patience=train.patience,
+                mode="max",
+                restore_best_weights=True,
+            )
+        )
+    return callbacks
+
+
+def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Mean softmax cross-entropy of ``logits`` against integer ``labels``."""
+    logits = logits.astype(np.float64)
+    top = logits.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+    return float(np.mean(log_norm - logits[np.arange(len(labels)), labels]))
+
+
+def train_run(
+    family: Family,
+    run: RunConfig,
+    data: Dataset,
+    *,
+    verbose: int | str = 0,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    keep_model: bool = False,
+) -> RunRecord | tuple[RunRecord, keras.Model]:
+    """Train ``run`` on ``data`` and return its record.
+
+    A run whose loss becomes NaN or infinite stops at once and is recorded with status
+    ``diverged`` and the accuracies it reached; it does not raise.
+
+    Args:
+        family: builds the model from ``run.model``.
+        run: the configs; ``run.train.seed`` seeds everything.
+        data: the dataset, already split (its settings should match ``run.data``).
+        verbose: Keras's progress display (0 silent, 1 bar, 2 a line per epoch).
+        callbacks: more Keras callbacks (TensorBoard, progress, ...).
+        keep_model: also return the trained model.
+
+    Returns:
+        The :class:`RunRecord`, or ``(record, model)`` with ``keep_model``.
+    """
+    start = time.perf_counter()
+    keras.backend.clear_session()  # a long study must not accumulate graphs of old models
+    keras.utils.set_random_seed(run.train.seed)
+    keras.mixed_precision.set_global_policy(run.train.precision)
+    try:
+        model = compile_model(family.build(run.model), run.train)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+    validation = (data.x_val, data.y_val) if len(data.y_val) else None
+    fit_start = time.perf_counter()
+    history = model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=run.train.batch_size,
+        epochs=run.train.epochs,
+        validation_data=validation,
+        validation_batch_size=run.train.eval_batch_size,
+        callbacks=[*standard_callbacks(run.train), *callbacks],
+        shuffle=True,
+        verbose=verbose,
+    ).history
+    fit_time = time.perf_counter() - fit_start
+
+    history = {k: [float(v) for v in values] for k, values in history.items()}
+    diverged = any(not np.isfinite(v) for v in history.get("loss", []))
+
+    predict_start = time.perf_counter()
+    logits = model.predict(data.x_test, batch_size=run.train.eval_batch_size, verbose=0)
+    predict_time = time.perf_counter() - predict_start
+    finite = np.isfinite(logits).all(axis=1)
+    predictions = np.where(finite, np.argmax(np.nan_to_num(logits), axis=1), 0)
+
+    record = RunRecord(
+        run_id=run.run_id,
+        family=family.name,
+        config=run.to_dict(),
+        seed=run.train.seed,
+        status="diverged" if diverged else "ok",
+        history=history,
+        epochs_run=len(history.get("loss", [])),
+        test_accuracy=float(np.mean(predictions == data.y_test)),
+        test_loss=cross_entropy(logits, data.y_test) if finite.all() else None,
+        confusion_matrix=confusion_matrix(
+            data.y_test, predictions, labels=range(N_CLASSES)
+        ).tolist(),
+        test_predictions=encode_predictions(predictions),
+        params=int(model.count_params()),
+        fit_time_s=round(fit_time, 3),
+        predict_time_s=round(predict_time, 3),
+        versions=library_versions(),
+        created=now(),
+    )
+    val_acc = [v for v in history.get("val_accuracy", []) if np.isfinite(v)]
+    if val_acc:
+        record.best_val_accuracy = max(val_acc)
+        record.best_epoch = history["val_accuracy"].index(record.best_val_accuracy) + 1
+    if diverged:
+        first_bad = next(i for i, v in enumerate(history["loss"]) if not np.isfinite(v)) + 1
+        record.note = f"loss became non-finite in epoch {first_bad}; training stopped"
+    record.wall_time_s = round(time.perf_counter() - start, 3)
+    return (record, model) if keep_model else record

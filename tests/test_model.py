@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from keras_fcn.config import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, DenseConfig, TrainConfig
+from keras_fcn.model import build_dense
+from keras_fcn.train import compile_model, make_optimizer, use_jit
+
+
+def test_baseline_has_the_published_parameter_count_and_shape():
+    model = build_dense(DenseConfig())
+    assert model.count_params() == 535_818  # 784*512+512 + 512*256+256 + 256*10+10
+    assert model.output_shape == (None, 10)
+    assert not model.compiled
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_every_activation_reaches_the_model(name):
+    model = build_dense(DenseConfig(hidden=(8,), activation=name))
+    layer = next(
+        la
+        for la in model.layers
+        if isinstance(la, keras.layers.Activation | keras.layers.LeakyReLU)
+    )
+    if name == "leaky_relu":
+        assert isinstance(layer, keras.layers.LeakyReLU) and layer.negative_slope == pytest.approx(
+            0.01
+        )
+    else:
+        assert layer.activation.__name__ == name
+
+
+@pytest.mark.parametrize("name", INITIALIZERS)
+def test_every_initializer_reaches_the_model(name):
+    model = build_dense(DenseConfig(hidden=(400,), initializer=name))
+    layer = model.get_layer("dense_0")
+    expected = {
+        "default": "GlorotUniform", "pytorch": "VarianceScaling", "random_normal": "RandomNormal",
+        "xavier_normal": "GlorotNormal", "xavier_uniform": "GlorotUniform",
+        "kaiming_normal": "HeNormal", "kaiming_uniform": "HeUniform",
+    }  # fmt: skip
+    assert type(layer.kernel_initializer).__name__ == expected[name]
+    if name == "pytorch":
+        bound = 1 / np.sqrt(784)
+        weights = layer.kernel.numpy()
+        assert np.abs(weights).max() <= bound and np.abs(weights).max() > 0.95 * bound
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_optimizer_reaches_the_compiled_model(name):
+    train = TrainConfig(optimizer=name, learning_rate=0.005, momentum=0.9)
+    model = compile_model(build_dense(DenseConfig(hidden=(8,))), train)
+    optimizer = model.optimizer
+    assert type(optimizer).__name__.lower() == name
+    assert float(optimizer.learning_rate) == pytest.approx(0.005)
+    if name == "adam":
+        assert optimizer.beta_1 == pytest.approx(0.9)
+    else:
+        assert optimizer.momentum == pytest.approx(0.9)
+
+
+def test_adam_momentum_sets_beta_1():
+    assert make_optimizer(TrainConfig(optimizer="adam", momentum=0.95)).beta_1 == pytest.approx(
+        0.95
+    )
+
+
+def test_dropout_batch_norm_and_l2_reach_the_model():
+    model = build_dense(DenseConfig(hidden=(32, 16), dropout=(0.1, 0.4), batch_norm=True, l2=1e-3))
+    rates = [la.rate for la in model.layers if isinstance(la, keras.layers.Dropout)]
+    assert rates == [0.1, 0.4]
+    assert sum(isinstance(la, keras.layers.BatchNormalization) for la in model.layers) == 2
+    assert model.get_layer("dense_0").kernel_regularizer.l2 == pytest.approx(1e-3)
+    assert len(model.losses) == 3  # one L2 term per dense kernel
+
+
+def test_auto_jit_is_off_for_models_with_dropout():
+    assert use_jit(build_dense(DenseConfig(hidden=(8,))), TrainConfig())
+    assert not use_jit(build_dense(DenseConfig(hidden=(8,), dropout=0.2)), TrainConfig())
+    assert use_jit(
+        build_dense(DenseConfig(hidden=(8,), dropout=0.2)), TrainConfig(jit_compile="on")
+    )
