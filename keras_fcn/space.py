@@ -148,6 +148,10 @@ class Space:
             self[name]  # raises with the list of known names
         return Space(tuple(p for p in self.params if p.name in wanted))
 
+    def without(self, *names: str) -> Space:
+        """The space less the named parameters (they keep the base run's values)."""
+        return Space(tuple(p for p in self.params if p.name not in names))
+
     def narrow(
         self,
         fixed: Mapping[str, Any] | None = None,

@@ -1,0 +1,315 @@
+"""Tune a family with KerasTuner, then retrain the best setting over seeds and test it once.
+
+    python -m experiments.tune --family dense --dataset fashion_mnist --tuner hyperband \\
+        --max-epochs 30 [--fix FIELD=VALUE] [--only FIELD=V1,V2] [--workers N] [--quick]
+
+Rerunning the same command resumes the search (``--fresh`` starts over). Writes, under
+``--out/FAMILY-DATASET-TUNER``: KerasTuner's project folder, ``trials.csv``/``.md`` (every
+trial), ``along_each.png``, ``final_runs.jsonl`` (the best setting over ``--final-seeds``),
+``best_model.keras`` with ``best_config.json`` beside it, and TensorBoard logs with
+``--tensorboard``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from experiments import _registry
+from experiments._cli import Parser, add_data_args, add_set_arg, run_main, settings_from
+
+QUICK = {"train_limit": 3000, "test_limit": 2000}
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="experiments.tune", description=__doc__.splitlines()[0])
+    parser.add_argument("--family", default="dense", help="dense or lenet (default: %(default)s)")
+    add_data_args(parser)
+    parser.add_argument(
+        "--tuner",
+        default="hyperband",
+        help="hyperband, random, bayesian or grid (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=30,
+        help="Hyperband's budget per trial, and the final retraining's epochs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--factor", type=int, default=3, help="Hyperband's reduction factor (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=20,
+        help="trials of random and bayesian search (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--executions",
+        type=int,
+        default=1,
+        help="trainings per trial, each with its own seed (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=5,
+        help="early stopping on validation accuracy in every trial (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--search",
+        metavar="FIELD,FIELD",
+        help="search only these fields of the family's space (the rest keep the base run's values)",
+    )
+    parser.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="fix a searched field (repeatable)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="restrict a field to a few values (repeatable), e.g. learning_rate=0.001,0.01 or hidden=512-256,256-128",
+    )
+    parser.add_argument(
+        "--final-seeds",
+        type=int,
+        default=3,
+        help="seeds of the final retraining (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        help="seed of the search and first final seed (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run a chief and N workers on this machine (default: one process)",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="write TensorBoard logs with the HParams dashboard",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="start the search over instead of resuming it"
+    )
+    parser.add_argument(
+        "--top", type=int, default=10, help="trials shown at the end (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3,000 images, a few epochs and trials: the whole path in a minute",
+    )
+    parser.add_argument(
+        "--out", default="results/tune", help="results folder (default: %(default)s)"
+    )
+    add_set_arg(parser)
+    return parser
+
+
+def _choices(family, items: Sequence[str]) -> dict[str, list]:
+    from keras_fcn.config import coerce, owner, parse_assignment
+
+    out = {}
+    for item in items:
+        field, text = parse_assignment(item)
+        cls = owner(field, family.fields())
+        parts = [p for p in text.split(";" if ";" in text else ",") if p.strip()]
+        out[field] = [coerce(cls, field, p) for p in parts]
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from keras_fcn.errors import ConfigError
+
+    family = _registry.family(args.family)
+    for flag in ("max_epochs", "trials", "executions", "final_seeds", "factor", "patience"):
+        if getattr(args, flag) < (2 if flag == "factor" else 1):
+            raise ConfigError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: too small")
+    if args.workers < 0:
+        raise ConfigError(f"--workers {args.workers}: must be 0 or more")
+    if args.quick:
+        args.max_epochs, args.trials = min(args.max_epochs, 4), min(args.trials, 4)
+    settings = {
+        "dataset": args.dataset,
+        "patience": args.patience,
+        "epochs": args.max_epochs,
+        "seed": args.seed,
+    }
+    settings.update(QUICK if args.quick else {})
+    settings.update(settings_from(args))
+    base = family.run_config(settings)
+    fixed = {k: v[0] for k, v in _choices(family, args.fix).items()}
+
+    from keras_fcn import tuning
+
+    space = family.space
+    if args.search:
+        space = space.select([name.strip() for name in args.search.split(",") if name.strip()])
+    if args.quick:
+        space = space.without("epochs")  # every trial trains at most --max-epochs
+    space = space.narrow(fixed=fixed, choices=_choices(family, args.only))
+    if args.tuner not in tuning.TUNER_NAMES:
+        raise ConfigError(
+            f"unknown tuner {args.tuner!r}; choose one of {', '.join(tuning.TUNER_NAMES)}"
+        )
+    space = tuning.space_for(args.tuner, space)
+
+    from keras_fcn import workers
+
+    folder = (
+        Path(args.out)
+        / f"{family.name}-{args.dataset}-{args.tuner}{'-quick' if args.quick else ''}"
+    )
+    pool = None
+    if args.workers and workers.role() is None:
+        port = workers.free_port()
+        child_argv = _without_workers(argv if argv is not None else sys.argv[1:])
+        os.environ.update(
+            {workers.ROLE_VAR: "chief", workers.IP_VAR: "127.0.0.1", workers.PORT_VAR: str(port)}
+        )
+        pool = workers.WorkerPool("experiments.tune", child_argv, args.workers, port).start()
+        print(f"chief on 127.0.0.1:{port} with {args.workers} workers")
+
+    from keras_fcn.train import load_dataset
+
+    data = load_dataset(base.data, args.data_dir)
+    hypermodel = tuning.FamilyHyperModel(family, base, space, use_ranges=args.tuner != "grid")
+    tuner = tuning.make_tuner(
+        args.tuner, hypermodel, folder, "search", max_trials=args.trials, max_epochs=args.max_epochs,
+        factor=args.factor, executions_per_trial=args.executions, seed=args.seed, overwrite=args.fresh,
+    )  # fmt: skip
+    callbacks = tuning.search_callbacks(
+        hypermodel, folder / "tensorboard" if args.tensorboard else None
+    )
+    start = time.perf_counter()
+    try:
+        tuner.search(
+            data.x_train,
+            data.y_train,
+            validation_data=(data.x_val, data.y_val),
+            callbacks=callbacks,
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+    finally:
+        if pool is not None:
+            pool.stop()
+    if workers.role() == "worker":
+        return 0
+    search_time = time.perf_counter() - start
+    return _finish(args, family, base, space, tuner, data, folder, search_time)
+
+
+def _without_workers(argv: Sequence[str]) -> list[str]:
+    out, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+            continue
+        if item == "--workers":
+            skip = True
+            continue
+        if item.startswith("--workers=") or item == "--fresh":
+            continue  # the chief alone decides whether to start over
+        out.append(item)
+    return out
+
+
+def _finish(args, family, base, space, tuner, data, folder: Path, search_time: float) -> int:
+    from keras_fcn import report, tuning
+    from keras_fcn.record import RunStore, write_json
+    from keras_fcn.single import describe
+    from keras_fcn.study import aggregate, run_study, with_seeds
+    from keras_fcn.train import train_run
+
+    table = tuning.trials_frame(tuner, space)
+    report.save_table(table, folder / "trials", index=False)
+    report.save_figure(tuning.plot_along_each(table, space), folder / "along_each.png")
+    counts = table["status"].value_counts().to_dict()
+    print(f"\n{len(table)} trials ({', '.join(f'{n} {s.lower()}' for s, n in counts.items())}), "
+          f"{tuning.total_epochs(table, args.executions)} epochs trained, search {search_time / 60:.1f} min this session")  # fmt: skip
+    shown = [
+        c
+        for c in [
+            "trial_id",
+            *space.names,
+            "val_accuracy",
+            "val_accuracy_std",
+            "epochs_trained",
+            "wall_time_s",
+        ]
+        if c in table
+    ]
+    print(tuning.top_trials(table, args.top)[shown].to_string(index=False))
+    best = tuning.best_settings(tuner, space)
+    print(
+        f"\nbest on validation: {tuning.describe_best(best, [p.name for p in space.params if len(p.values) > 1 or p.is_range])}"
+    )
+    for line in tuning.edge_warnings(space, best):
+        print(f"  warning: {line}")
+
+    final = base.with_settings({**best, "epochs": args.max_epochs})
+    runs = with_seeds([final], range(args.seed, args.seed + args.final_seeds))
+    models = folder / "final_models"
+
+    def train_and_keep(fam, run, dataset):
+        record, model = train_run(fam, run, dataset, keep_model=True)
+        models.mkdir(parents=True, exist_ok=True)
+        model.save(models / f"{record.run_id}.keras")
+        return record
+
+    print(
+        f"\nretraining the best setting with {args.final_seeds} seeds for up to {args.max_epochs} epochs"
+    )
+    records = run_study(
+        {family.name: family},
+        runs,
+        RunStore(folder / "final_runs.jsonl"),
+        load=lambda d: data,
+        trainer=train_and_keep,
+    )
+    summary = aggregate(records, by=[]).iloc[0]
+    chosen = max(
+        (r for r in records if r.status == "ok"),
+        key=lambda r: r.best_val_accuracy or 0,
+        default=records[0],
+    )
+    model_path = models / f"{chosen.run_id}.keras"
+    if model_path.exists():
+        shutil.copyfile(model_path, folder / "best_model.keras")
+    write_json(
+        folder / "best_config.json",
+        {
+            "family": family.name,
+            **chosen.config,
+            "seed": chosen.seed,
+            "searched": tuning.describe_best(best, space.names),
+        },
+    )
+    print(f"test accuracy over {int(summary['n'])} seeds: {summary['test_mean']:.4f} ± {summary['test_std']:.4f}"
+          + (f" ({int(summary['n_diverged'])} diverged)" if summary["n_diverged"] else ""))  # fmt: skip
+    print(f"model kept (best validation accuracy, seed {chosen.seed}): {describe(chosen)}\n")
+    print(report.format_confusion(chosen.confusion_matrix, data.class_names))
+    print(
+        f"\nsaved: {folder}/ (trials.csv/.md, along_each.png, final_runs.jsonl, best_model.keras, best_config.json)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,360 @@
+"""Tuning with KerasTuner over a family's declared search space.
+
+KerasTuner's own tuners and oracles do the searching; this module adds what their users
+most often miss:
+
+- one ``HyperModel`` per family whose ``build(hp)`` only maps the declared :class:`Space`
+  onto ``hp`` (same names as the config fields) and builds with the family's builder;
+- every execution's value kept (``val_accuracy_exec0`` ...), so a trial reports mean ± std;
+- a diverged trial (non-finite loss) recorded as FAILED with its reason, never fatal;
+- a table of every trial (:func:`trials_frame`), plots along each hyperparameter, and a
+  warning when the best value sits on the edge of the space;
+- a resumable grid search (KerasTuner 1.4's ``GridSearch`` cannot resume: its oracle does not
+  save its position), whose grid is the space's own :meth:`Space.grid`;
+- TensorBoard logs with the HParams dashboard only when asked for (KerasTuner otherwise
+  imports TensorBoard's HParams API for every trial).
+
+Distributed search uses KerasTuner's chief/worker mode unchanged: the environment variables
+``KERASTUNER_TUNER_ID``, ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` decide each
+process's role.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from keras_fcn.errors import ConfigError
+from keras_fcn.family import Family, RunConfig
+from keras_fcn.space import Space, encode_value
+from keras_fcn.train import compile_model, standard_callbacks
+
+OBJECTIVE = "val_accuracy"
+TUNER_NAMES = ("hyperband", "random", "bayesian", "grid")
+HYPERBAND_KEYS = (
+    "tuner/epochs",
+    "tuner/initial_epoch",
+    "tuner/bracket",
+    "tuner/round",
+    "tuner/trial_id",
+)
+
+
+class FamilyHyperModel(kt.HyperModel):
+    """A family's model with its hyperparameters drawn from a :class:`Space`.
+
+    Args:
+        family: builds the model.
+        base: the run every trial starts from; the space's values replace its fields.
+        space: the hyperparameters searched (already narrowed as the user asked).
+        use_ranges: let samplers draw from declared continuous ranges; the grid uses the
+            listed values only.
+    """
+
+    def __init__(
+        self, family: Family, base: RunConfig, space: Space, use_ranges: bool = True
+    ) -> None:
+        super().__init__(name=family.name)
+        self.family, self.base, self.space, self.use_ranges = family, base, space, use_ranges
+
+    def run_config(self, hp: kt.HyperParameters) -> RunConfig:
+        """The run a trial's hyperparameters describe."""
+        return self.base.with_settings(self.space.to_hp(hp, use_ranges=self.use_ranges))
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        run = self.run_config(hp)
+        return compile_model(self.family.build(run.model), run.train)
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        run = self.run_config(hp)
+        kwargs["batch_size"] = run.train.batch_size
+        kwargs.setdefault("epochs", run.train.epochs)  # Hyperband passes its own budget
+        kwargs["validation_batch_size"] = run.train.eval_batch_size
+        return model.fit(*args, **kwargs)
+
+
+class _KerasFcnTuner:
+    """Mixed into each KerasTuner tuner: seeds, per-execution values, divergence, timing."""
+
+    seed_base: int = 42
+
+    def run_trial(
+        self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any
+    ) -> dict[str, float]:
+        self._execution = 0
+        start = time.perf_counter()
+        histories = super().run_trial(trial, *args, **kwargs)
+        curves = [{k: [float(v) for v in vals] for k, vals in h.history.items()} for h in histories]
+        Path(self.get_trial_dir(trial.trial_id)).mkdir(parents=True, exist_ok=True)
+        (Path(self.get_trial_dir(trial.trial_id)) / "histories.json").write_text(json.dumps(curves))
+        for curve in curves:
+            if not all(math.isfinite(v) for v in curve.get("loss", [])):
+                raise kt.errors.FailedTrialError(
+                    "diverged: the training loss became NaN or infinite"
+                )
+        values = [max(c.get(OBJECTIVE, [math.nan])) for c in curves]
+        best = [int(np.argmax(c[OBJECTIVE])) for c in curves]
+        result = {
+            OBJECTIVE: float(np.mean(values)),
+            f"{OBJECTIVE}_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            "val_loss": float(
+                np.mean([c["val_loss"][i] for c, i in zip(curves, best, strict=True)])
+            ),
+            "epochs_trained": float(np.mean([len(c["loss"]) for c in curves])),
+            "wall_time_s": time.perf_counter() - start,
+        }
+        result.update({f"{OBJECTIVE}_exec{i}": v for i, v in enumerate(values)})
+        return result
+
+    def _build_and_fit_model(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
+        # execution i of every trial starts from seed base + i: trials differ only by their
+        # hyperparameters, and a rerun reproduces them
+        keras.utils.set_random_seed(self.seed_base + self._execution)
+        self._execution += 1
+        return super()._build_and_fit_model(trial, *args, **kwargs)
+
+    def _configure_tensorboard_dir(self, callbacks: list, trial: Any, execution: int = 0) -> None:
+        if any(isinstance(c, keras.callbacks.TensorBoard) for c in callbacks):
+            super()._configure_tensorboard_dir(callbacks, trial, execution)
+
+
+class SpaceGridOracle(kt.Oracle):
+    """Every setting of a space's grid, in the space's order, resumable.
+
+    The next setting is derived from the trials already on disk, so a search killed at any
+    point continues with exactly the settings still missing.
+    """
+
+    def __init__(self, space: Space, **kwargs: Any) -> None:
+        super().__init__(max_trials=space.size(), **kwargs)
+        self.space = space
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        names = self.space.names
+        tried = {
+            tuple(t.hyperparameters.values.get(n) for n in names) for t in self.trials.values()
+        }
+        for combo in itertools.product(*(p.values for p in self.space.params)):
+            encoded = tuple(encode_value(v) for v in combo)
+            if encoded not in tried:
+                # a new dict: KerasTuner keeps the one it is given as the trial's values
+                values = {**self.hyperparameters.values, **dict(zip(names, encoded, strict=True))}
+                return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": values}
+        return {"status": kt.engine.trial.TrialStatus.STOPPED}
+
+
+def _tuner_class(base: type) -> type:
+    return type(f"KerasFcn{base.__name__}", (_KerasFcnTuner, base), {})
+
+
+def make_tuner(
+    name: str,
+    hypermodel: FamilyHyperModel,
+    directory: str | Path,
+    project_name: str,
+    *,
+    max_trials: int = 20,
+    max_epochs: int = 30,
+    factor: int = 3,
+    hyperband_iterations: int = 1,
+    executions_per_trial: int = 1,
+    seed: int = 42,
+    overwrite: bool = False,
+) -> kt.Tuner:
+    """A KerasTuner tuner by name, maximizing validation accuracy.
+
+    Args:
+        name: ``hyperband``, ``random``, ``bayesian`` or ``grid``.
+        hypermodel: what it builds.
+        directory: parent folder of the tuner's project folder.
+        project_name: the project folder; reusing it resumes the search.
+        max_trials: trials of ``random`` and ``bayesian`` (``grid`` runs its full grid).
+        max_epochs: Hyperband's largest budget per trial.
+        factor: Hyperband's reduction factor.
+        hyperband_iterations: times Hyperband runs its set of brackets.
+        executions_per_trial: trainings per trial, each from its own seed.
+        seed: seeds the oracle's sampling and, through ``seed_base``, every training.
+        overwrite: start over instead of resuming.
+    """
+    if name not in TUNER_NAMES:
+        raise ConfigError(f"unknown tuner {name!r}; choose one of {', '.join(TUNER_NAMES)}")
+    common = dict(
+        directory=str(directory),
+        project_name=project_name,
+        executions_per_trial=executions_per_trial,
+        overwrite=overwrite,
+        max_consecutive_failed_trials=10**6,  # diverged trials are results, not a reason to stop
+    )
+    objective = kt.Objective(OBJECTIVE, direction="max")
+    if name == "grid":
+        oracle = SpaceGridOracle(
+            hypermodel.space, objective=objective, seed=seed, max_consecutive_failed_trials=10**6
+        )
+        common.pop("max_consecutive_failed_trials")
+        tuner = _tuner_class(kt.Tuner)(oracle=oracle, hypermodel=hypermodel, **common)
+    elif name == "hyperband":
+        tuner = _tuner_class(kt.Hyperband)(
+            hypermodel, objective=objective, max_epochs=max_epochs, factor=factor,
+            hyperband_iterations=hyperband_iterations, seed=seed, **common,
+        )  # fmt: skip
+    else:
+        base = kt.RandomSearch if name == "random" else kt.BayesianOptimization
+        tuner = _tuner_class(base)(
+            hypermodel, objective=objective, max_trials=max_trials, seed=seed, **common
+        )
+    tuner.seed_base = seed
+    return tuner
+
+
+def space_for(tuner_name: str, space: Space) -> Space:
+    """The space a tuner searches: Hyperband owns the epoch budget, so ``epochs`` is fixed.
+
+    Raises:
+        ConfigError: nothing is left to search, or a grid too large to run.
+    """
+    if tuner_name == "hyperband":
+        space = space.without("epochs")
+    if all(len(p.values) == 1 and not p.is_range for p in space.params):
+        raise ConfigError(
+            "the search space is empty: every parameter is fixed; free some with --only or fewer --fix"
+        )
+    if tuner_name == "grid" and space.size() > 5000:
+        raise ConfigError(
+            f"the grid has {space.size():,} settings; narrow it with --fix/--only (at most 5,000)"
+        )
+    return space
+
+
+def search_callbacks(
+    hypermodel: FamilyHyperModel, tensorboard_dir: str | Path | None = None
+) -> list:
+    """``TerminateOnNaN`` and ``EarlyStopping`` (from the base run), and TensorBoard if asked."""
+    callbacks = standard_callbacks(hypermodel.base.train)
+    if tensorboard_dir is not None:
+        callbacks.append(
+            keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False)
+        )
+    return callbacks
+
+
+def decode(space: Space, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial's ``hp`` values back as config values (``"512-256"`` -> ``(512, 256)``)."""
+    out = {}
+    for p in space.params:
+        if p.name not in values:
+            continue
+        encoded = [encode_value(v) for v in p.values]
+        value = values[p.name]
+        out[p.name] = p.values[encoded.index(value)] if value in encoded else value
+    return out
+
+
+def trials_frame(tuner: kt.Tuner, space: Space) -> pd.DataFrame:
+    """Every trial as a row: id, status, hyperparameters, validation accuracy (mean, std,
+    each execution), validation loss, epochs, wall time and, for failures, why."""
+    rows = []
+    for trial_id, trial in sorted(tuner.oracle.trials.items()):
+        row: dict[str, Any] = {"trial_id": trial_id, "status": trial.status}
+        values = trial.hyperparameters.values
+        row.update({name: values.get(name) for name in space.names})
+        row.update({key: values[key] for key in HYPERBAND_KEYS if key in values})
+        metrics = trial.metrics
+        for name in (OBJECTIVE, f"{OBJECTIVE}_std", "val_loss", "epochs_trained", "wall_time_s"):
+            row[name] = metrics.get_last_value(name) if metrics.exists(name) else None
+        execs = sorted(n for n in metrics.metrics if n.startswith(f"{OBJECTIVE}_exec"))
+        row["executions"] = ", ".join(f"{metrics.get_last_value(n):.4f}" for n in execs)
+        message = (trial.message or "").strip().splitlines()
+        row["message"] = message[-1] if message else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def top_trials(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` best completed trials by mean validation accuracy."""
+    done = table[table["status"] == "COMPLETED"]
+    return done.sort_values(OBJECTIVE, ascending=False).head(n)
+
+
+def edge_warnings(space: Space, best: Mapping[str, Any]) -> list[str]:
+    """A line for each hyperparameter whose best value is on the edge of the space."""
+    lines = []
+    for p in space.params:
+        value = best.get(p.name)
+        if value is not None and (len(p.values) > 1 or p.is_range) and p.on_edge(value):
+            lines.append(
+                f"{p.name}={value!r} is on the edge of the space: the optimum may lie beyond it"
+            )
+    return lines
+
+
+def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
+    """Validation accuracy against each searched hyperparameter, one point per trial, the
+    best trial marked."""
+    params = [p for p in space.params if len(p.values) > 1 or p.is_range]
+    done = table[(table["status"] == "COMPLETED") & table[OBJECTIVE].notna()]
+    cols = min(3, max(1, len(params)))
+    rows = max(1, math.ceil(len(params) / cols))
+    fig = Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    best = done.loc[done[OBJECTIVE].idxmax()] if len(done) else None
+    for ax, p in zip(axes, params, strict=False):
+        values = done[p.name]
+        numeric = p.is_range or all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in p.values
+        )
+        if numeric:
+            x = values.astype(float)
+            if p.log or (
+                p.low is None and min(p.values) > 0 and max(p.values) / min(p.values) >= 100
+            ):
+                ax.set_xscale("log")
+        else:
+            labels = [str(encode_value(v)) for v in p.values]
+            x = values.map(
+                lambda v, labels=labels: labels.index(str(v)) if str(v) in labels else np.nan
+            )
+            ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize="small")
+        ax.scatter(x, done[OBJECTIVE], s=18, alpha=0.7)
+        if best is not None:
+            bx = float(best[p.name]) if numeric else x.loc[best.name]
+            ax.scatter(
+                [bx], [best[OBJECTIVE]], marker="*", s=160, color="crimson", zorder=3, label="best"
+            )
+        ax.set(xlabel=p.name, ylabel="validation accuracy")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(params) :]:
+        ax.set_visible(False)
+    return fig
+
+
+def best_settings(tuner: kt.Tuner, space: Space) -> dict[str, Any]:
+    """The config values of the best completed trial (chosen on validation accuracy)."""
+    trials = [
+        t for t in tuner.oracle.get_best_trials(len(tuner.oracle.trials)) if t.status == "COMPLETED"
+    ]
+    if not trials:
+        raise ConfigError(
+            "no trial completed: nothing to choose from (see the trial table for why)"
+        )
+    return decode(space, trials[0].hyperparameters.values)
+
+
+def total_epochs(table: pd.DataFrame, executions: int) -> int:
+    """Epochs the search trained, summed over trials and executions."""
+    return int(round(table["epochs_trained"].fillna(0).sum() * executions))
+
+
+def describe_best(settings: Mapping[str, Any], names: Sequence[str]) -> str:
+    """``name=value`` pairs of the searched hyperparameters."""
+    return ", ".join(f"{n}={encode_value(settings[n])}" for n in names if n in settings)

@@ -1,0 +1,176 @@
+"""The tuner: search logic with training stubbed out, then real searches on tiny data."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from experiments import tune
+from experiments._cli import run_main
+from keras_fcn import tuning
+from keras_fcn.family import DENSE
+from keras_fcn.space import Param, Space
+
+SPACE = Space(
+    (
+        Param("learning_rate", (0.001, 0.01), 0.001),
+        Param("activation", ("relu", "tanh", "elu"), "relu"),
+    )
+)
+
+
+class StubHyperModel(tuning.FamilyHyperModel):
+    """Builds the real (tiny) model but trains nothing: the score is a function of the settings."""
+
+    diverge_on = "elu"
+
+    def fit(self, hp, model, *args, **kwargs):
+        run = self.run_config(hp)
+        history = keras.callbacks.History()
+        score = (
+            0.5 + 10 * run.train.learning_rate + (0.1 if run.model.activation == "tanh" else 0.0)
+        )
+        score += 0.01 * (keras.random.uniform(()).numpy() > 0.5)  # depends on the execution's seed
+        loss = float("nan") if run.model.activation == self.diverge_on else 0.5
+        history.history = {
+            "loss": [1.0, loss],
+            "val_loss": [1.0, 0.9],
+            "val_accuracy": [0.1, score],
+        }
+        return history
+
+
+def _tuner(tmp_path, name="grid", executions=1):
+    hypermodel = StubHyperModel(
+        DENSE, DENSE.run_config({"hidden": (4,), "epochs": 2}), SPACE, use_ranges=name != "grid"
+    )
+    return tuning.make_tuner(
+        name, hypermodel, tmp_path, "p", executions_per_trial=executions, max_trials=3
+    )
+
+
+def _search(tuner):
+    x, y = np.zeros((8, 28, 28), "float32"), np.zeros(8, "int64")
+    tuner.search(x, y, validation_data=(x, y), verbose=0)
+
+
+def test_grid_runs_the_spaces_grid_in_its_order_and_records_divergence(tmp_path):
+    tuner = _tuner(tmp_path)
+    _search(tuner)
+    table = tuning.trials_frame(tuner, SPACE)
+    assert list(zip(table["learning_rate"], table["activation"], strict=True)) == [
+        (s["learning_rate"], s["activation"]) for s in SPACE.grid()
+    ]
+    failed = table[table["activation"] == "elu"]
+    assert (failed["status"] == "FAILED").all() and failed["message"].str.contains("diverged").all()
+    assert (table[table["activation"] != "elu"]["status"] == "COMPLETED").all()
+    assert tuning.best_settings(tuner, SPACE) == {"learning_rate": 0.01, "activation": "tanh"}
+
+
+def test_every_execution_is_kept(tmp_path):
+    tuner = _tuner(tmp_path, executions=3)
+    _search(tuner)
+    table = tuning.trials_frame(tuner, SPACE)
+    row = table[table["status"] == "COMPLETED"].iloc[0]
+    values = [float(v) for v in row["executions"].split(", ")]
+    assert len(values) == 3
+    assert row["val_accuracy"] == pytest.approx(np.mean(values))
+    assert row["val_accuracy_std"] == pytest.approx(np.std(values, ddof=1))
+    assert (tmp_path / "p" / f"trial_{row['trial_id']}" / "histories.json").exists()
+
+
+def test_grid_resumes_with_only_the_missing_settings(tmp_path):
+    tuner = _tuner(tmp_path)
+    tuner.oracle.max_trials = 2  # stop early, as a killed search would
+    _search(tuner)
+    assert len(tuner.oracle.trials) == 2
+    resumed = _tuner(tmp_path)
+    _search(resumed)
+    table = tuning.trials_frame(resumed, SPACE)
+    assert len(table) == SPACE.size() == len(table.drop_duplicates(["learning_rate", "activation"]))
+
+
+def test_edges_and_empty_spaces():
+    assert tuning.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.3})
+    assert not tuning.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.2})
+    with pytest.raises(Exception, match="search space is empty"):
+        tuning.space_for("random", Space((Param("lr", (0.1,), 0.1),)))
+    assert "epochs" not in tuning.space_for("hyperband", DENSE.space).names
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--tuner", "annealing"],
+            "error: unknown tuner 'annealing'; choose one of hyperband, random, bayesian, grid",
+        ),
+        (
+            ["--search", "learning_rate", "--fix", "learning_rate=0.01"],
+            "error: the search space is empty",
+        ),
+        (
+            ["--fix", "optimizer=adam", "--only", "optimizer=sgd,adam"],
+            "error: parameter 'optimizer' is both fixed and restricted",
+        ),
+        (["--only", "learning_rate=7"], "error: learning_rate=7.0 is outside the space"),
+        (["--family", "rnn"], "error: unknown family 'rnn'; choose one of dense"),
+        (["--tuner", "grid"], "error: the grid has"),
+    ],
+)
+def test_bad_tuning_input_is_one_line(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        run_main(tune.main, [*argv, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.startswith(message) and err.count("\n") == 1
+
+
+TINY = ["--tuner", "grid", "--search", "learning_rate,activation", "--only", "learning_rate=0.001,0.01",
+        "--only", "activation=relu,tanh", "--set", "hidden=16", "--set", "train_limit=300", "--set", "test_limit=200",
+        "--max-epochs", "2", "--final-seeds", "1"]  # fmt: skip
+
+
+def _command(tmp_path, *extra):
+    return [sys.executable, "-m", "experiments.tune", *TINY, "--out", str(tmp_path), *extra]
+
+
+def _trials(tmp_path):
+    with open(tmp_path / "dense-fashion_mnist-grid" / "trials.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_killed_search_resumes_with_every_trial_once(tmp_path):
+    project = tmp_path / "dense-fashion_mnist-grid" / "search"
+    process = subprocess.Popen(
+        _command(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(project.glob("trial_*/trial.json"))) < 2:
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 1 <= len(list(project.glob("trial_*/trial.json"))) < 4, "killed mid-search"
+    subprocess.run(_command(tmp_path), check=True, capture_output=True, timeout=300)
+    trials = _trials(tmp_path)
+    assert len(trials) == 4 and {t["status"] for t in trials} == {"COMPLETED"}
+    assert len({(t["learning_rate"], t["activation"]) for t in trials}) == 4
+
+
+def test_chief_and_two_workers_complete_every_trial_exactly_once(tmp_path):
+    result = subprocess.run(
+        _command(tmp_path, "--workers", "2"), capture_output=True, text=True, timeout=400
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "chief on 127.0.0.1:" in result.stdout
+    trials = _trials(tmp_path)
+    assert len(trials) == 4 and {t["status"] for t in trials} == {"COMPLETED"}
+    assert len({(t["learning_rate"], t["activation"]) for t in trials}) == 4
+    assert (tmp_path / "dense-fashion_mnist-grid" / "best_model.keras").exists()
