@@ -135,6 +135,9 @@ def _choices(family, items: Sequence[str]) -> dict[str, list]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = _without_workers(
+        list(argv if argv is not None else sys.argv[1:]), keep_workers=True
+    )
     from keras_fcn.errors import ConfigError
 
     family = _registry.family(args.family)
@@ -215,9 +218,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _finish(args, family, base, space, tuner, data, folder, search_time)
 
 
-def _without_workers(argv: Sequence[str]) -> list[str]:
+def _without_workers(argv: Sequence[str], keep_workers: bool = False) -> list[str]:
+    """``argv`` less ``--fresh`` (and less ``--workers N`` unless ``keep_workers``)."""
     out, skip = [], False
     for item in argv:
+        if keep_workers and item != "--fresh":
+            out.append(item)
+            continue
         if skip:
             skip = False
             continue
@@ -263,6 +270,14 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
     for line in tuning.edge_warnings(space, best):
         print(f"  warning: {line}")
 
+    write_json(folder / "summary.json", {
+        "family": family.name, "dataset": args.dataset, "tuner": args.tuner,
+        "trials": int((table["status"] == "COMPLETED").sum()), "failed": int((table["status"] == "FAILED").sum()),
+        "total_epochs": tuning.total_epochs(table, args.executions),
+        "trial_hours": float(table["wall_time_s"].fillna(0).sum() / 3600),
+        "best": tuning.describe_best(best, [p.name for p in space.params if len(p.values) > 1 or p.is_range]),
+        "command": "python -m experiments.tune " + " ".join(args.argv),
+    })  # fmt: skip
     final = base.with_settings({**best, "epochs": args.max_epochs})
     runs = with_seeds([final], range(args.seed, args.seed + args.final_seeds))
     models = folder / "final_models"

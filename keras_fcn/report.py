@@ -7,10 +7,12 @@ with ``matplotlib.figure.Figure`` directly, so no display is needed.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -160,3 +162,99 @@ def format_side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:
             "verdict": line["verdict"],
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _mean_std(values: Sequence[float]) -> str:
+    values = [v for v in values if v is not None and not pd.isna(v)]
+    if not values:
+        return ""
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f} %"
+    return f"{100 * np.mean(values):.2f} ± {100 * np.std(values, ddof=1):.2f} %"
+
+
+def _records(path: Path) -> list[RunRecord]:
+    from keras_fcn.record import RunStore
+
+    return [r for r in RunStore(path) if r.status != "failed"] if path.exists() else []
+
+
+def single_run_rows(results: Path) -> list[dict[str, str]]:
+    """README rows for the full-data baseline runs of ``fashion_dense`` and ``mnist_dense``."""
+    rows = []
+    for command in ("fashion_dense", "mnist_dense"):
+        records = [
+            r
+            for r in _records(results / command / "runs.jsonl")
+            if r.config["data"].get("train_limit") is None
+        ]
+        by_config: dict[str, list[RunRecord]] = {}
+        for r in records:
+            key = json.dumps(
+                {k: v for k, v in r.config.items() if k != "train"}
+                | {"train": {k: v for k, v in r.config["train"].items() if k != "seed"}},
+                sort_keys=True,
+            )
+            by_config.setdefault(key, []).append(r)
+        for group in by_config.values():
+            seeds = sorted({r.seed for r in group})
+            latest = {r.seed: r for r in group}  # the last record of each seed
+            changed = _changed_settings(group[0])
+            flags = "".join(f" --set {k}={v}" for k, v in changed.items())
+            seed_flags = " ".join(f"--seed {s}" for s in seeds) if seeds != [42] else ""
+            rows.append({
+                "result": f"{group[0].family} {'baseline' if not changed else 'config'}: test accuracy"
+                + (f" over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f" (seed {seeds[0]})"),
+                "dataset": group[0].config["data"]["dataset"],
+                "value": _mean_std([latest[s].test_accuracy for s in seeds]),
+                "command": f"python -m experiments.{command}{flags}" + (f" ({seed_flags}, one run each)" if seed_flags else ""),
+            })  # fmt: skip
+    return rows
+
+
+def _changed_settings(record: RunRecord) -> dict[str, Any]:
+    from keras_fcn.config import DataConfig, DenseConfig, TrainConfig, to_dict
+
+    defaults = {
+        "model": to_dict(DenseConfig()),
+        "train": to_dict(TrainConfig()),
+        "data": to_dict(DataConfig()),
+    }
+    changed = {}
+    for part, values in record.config.items():
+        for key, value in values.items():
+            if key in ("seed", "dataset") or part not in defaults:
+                continue
+            if defaults[part].get(key) != value:
+                changed[key] = "-".join(map(str, value)) if isinstance(value, list) else value
+    return changed
+
+
+def tuning_rows(results: Path) -> list[dict[str, str]]:
+    """README rows for every finished search under ``results/tune``."""
+    rows = []
+    for summary_path in sorted((results / "tune").glob("*/summary.json")):
+        summary = json.loads(summary_path.read_text())
+        finals = _records(summary_path.parent / "final_runs.jsonl")
+        rows.append({
+            "result": f"tuned {summary['family']} ({summary['tuner']}, {summary['trials']} trials, "
+            f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials): test accuracy over "
+            f"{len(finals)} final seeds; {summary['best']}",
+            "dataset": summary["dataset"],
+            "value": _mean_std([r.test_accuracy for r in finals if r.status == "ok"]),
+            "command": summary["command"],
+        })  # fmt: skip
+    return rows
+
+
+def readme_results(results: str | os.PathLike) -> str:
+    """The README's results table, built from the run records under ``results``."""
+    results = Path(results)
+    rows = single_run_rows(results) + tuning_rows(results)
+    if not rows:
+        return (
+            "No results yet: run the commands above, then `python -m experiments.report --readme`."
+        )
+    frame = pd.DataFrame(rows)[["result", "dataset", "value", "command"]]
+    frame["command"] = "`" + frame["command"] + "`"
+    return frame.to_markdown(index=False)
