@@ -136,22 +136,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
         return 0
 
-    import pandas as pd
+    def test_labels(record):
+        return load(family.from_dict(record.config).data).y_test
 
-    comparison = pd.concat([r.comparison for r in results], ignore_index=True)
-    report.save_table(comparison, folder / "comparison", index=False)
-    readable = report.format_side_by_side(comparison)
-    (folder / "side_by_side.md").write_text(readable.to_markdown(index=False) + "\n")
-    for result in results:
-        if any(result.records.values()):
-            curves = {f"{row.row}: {report_label}": result.records[row.row]
-                      for (row, _), report_label in zip(result.rows, readable[readable["table"] == result.spec.name].drop_duplicates("row")["setting"], strict=False)
-                      if result.records.get(row.row)}  # fmt: skip
-            fig = report.plot_learning_curves(curves, title=f"{protocol.name}: {result.spec.title}")
-            report.save_figure(fig, folder / f"curves_{result.spec.name}.png")
+    readable = report.write_study_outputs(protocol.name, results, folder, test_labels)
     print()
     print(readable.to_markdown(index=False))
-    print(f"\nsaved: {folder}/ (runs.jsonl, comparison.csv/.md, side_by_side.md, curves_*.png)")
+    significance = folder / "significance.md"
+    if significance.exists():
+        print("\nbest row of each table against its runner-up, over the same seeds:")
+        print(significance.read_text())
+    print(
+        f"saved: {folder}/ (runs.jsonl, comparison.csv/.md, side_by_side.md, aggregate.csv/.md, curves_*.png)"
+    )
     return 0
 
 

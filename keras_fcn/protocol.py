@@ -158,6 +158,20 @@ class TableResult:
     records: dict[str, list[RunRecord]]
     comparison: pd.DataFrame
     carried: dict[str, Any]
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def ranked(self) -> list[str]:
+        """Row labels with finished runs, best mean validation accuracy first."""
+        scores = {}
+        for row, records in self.records.items():
+            ok = [
+                r.best_val_accuracy
+                for r in records
+                if r.status == "ok" and r.best_val_accuracy is not None
+            ]
+            if ok:
+                scores[row] = sum(ok) / len(ok)
+        return sorted(scores, key=scores.get, reverse=True)
 
 
 def verdict(published: float, mean: float, std: float, n_ok: int, n_diverged: int) -> str:
@@ -269,11 +283,8 @@ def reproduce(
         pairs: list[tuple[PublishedRow, RunConfig | None]] = []
         labels: dict[str, str] = {}
         for row in rows:
-            labels[row.row] = (
-                "classical baseline"
-                if spec.baseline
-                else describe(own_settings(protocol, spec, row))
-            )
+            own = own_settings(protocol, spec, row)
+            labels[row.row] = "classical baseline" if spec.baseline else describe(own or carried)
             if spec.baseline:
                 pairs.append((row, None))
                 continue
@@ -303,7 +314,7 @@ def reproduce(
             for row, _ in pairs
             for line in comparison_rows(spec, row, labels[row.row], records.get(row.row, []))
         ]
-        result = TableResult(spec, pairs, records, pd.DataFrame(lines), dict(carried))
+        result = TableResult(spec, pairs, records, pd.DataFrame(lines), dict(carried), labels)
         if spec.carry:
             carried.update(choose(pairs, records, spec.carry))
         results.append(result)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +258,58 @@ def readme_results(results: str | os.PathLike) -> str:
     frame = pd.DataFrame(rows)[["result", "dataset", "value", "command"]]
     frame["command"] = "`" + frame["command"] + "`"
     return frame.to_markdown(index=False)
+
+
+def write_study_outputs(
+    name: str,
+    results: Sequence[Any],
+    folder: str | os.PathLike,
+    test_labels: Callable[[RunRecord], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Save a re-run study's comparison, aggregates and learning curves; return the readable table.
+
+    Writes ``comparison.csv``/``.md`` (every number), ``side_by_side.md`` (as printed),
+    ``aggregate.csv``/``.md`` (mean, std and 95 % CI of every config over seeds),
+    ``significance.md`` (each table's best row against its runner-up) and one
+    ``curves_TABLE.png`` per table.
+
+    Args:
+        name: the study's name, for titles.
+        results: its :class:`keras_fcn.protocol.TableResult` list.
+        folder: where to write.
+        test_labels: a record's test labels, for McNemar's test between rows.
+    """
+    from keras_fcn.study import aggregate, compare
+
+    folder = Path(folder)
+    comparison = pd.concat([r.comparison for r in results], ignore_index=True)
+    save_table(comparison, folder / "comparison", index=False)
+    readable = format_side_by_side(comparison)
+    (folder / "side_by_side.md").write_text(readable.to_markdown(index=False) + "\n")
+    all_records = {
+        r.run_id: r for result in results for recs in result.records.values() for r in recs
+    }
+    if all_records:
+        save_table(aggregate(all_records.values()), folder / "aggregate", index=False)
+    lines = []
+    for result in results:
+        curves = {
+            f"{row}: {result.labels.get(row, row)}": recs
+            for row, recs in result.records.items()
+            if recs
+        }
+        if curves:
+            save_figure(
+                plot_learning_curves(curves, title=f"{name}: {result.spec.title}"),
+                folder / f"curves_{result.spec.name}.png",
+            )
+        ranked = result.ranked()
+        if test_labels is not None and len(ranked) > 1:
+            best, second = ranked[0], ranked[1]
+            y_test = test_labels(result.records[best][0])
+            verdict = compare(result.records[best], result.records[second], y_test).summary()
+            lines.append(f"- {result.spec.name}: best on validation {best} ({result.labels.get(best, '')}) vs "
+                         f"{second} ({result.labels.get(second, '')}): {verdict}")  # fmt: skip
+    if lines:
+        (folder / "significance.md").write_text("\n".join(lines) + "\n")
+    return readable
