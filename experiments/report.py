@@ -1,13 +1,17 @@
-"""Summaries of what has been run, read from the run records under ``results/``.
+"""Write ``report.md`` from the run records under ``results/``; trains nothing.
 
-python -m experiments.report --readme    # the README's results table
+python -m experiments.report [--results DIR] [--out DIR]
+python -m experiments.report --readme     # print the README's results table instead
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from experiments._cli import Parser, run_main
+
+PUBLISHED = Path(__file__).parent / "published"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,28 +19,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--results", default="results", help="folder the commands wrote to (default: %(default)s)"
     )
-    parser.add_argument("--readme", action="store_true", help="print the README's results table")
+    parser.add_argument("--out", help="report folder (default: RESULTS/report)")
+    parser.add_argument(
+        "--readme", action="store_true", help="print the README's results table and stop"
+    )
     parser.add_argument(
         "--study",
         action="append",
         default=[],
-        help="also print this study's side-by-side table (repeatable)",
+        help="with --readme: also print this study's side-by-side table",
     )
+    parser.add_argument("--data-dir", help="folder holding the IDX files (for the data section)")
     args = parser.parse_args(argv)
-
-    from pathlib import Path
 
     from keras_fcn import report
 
-    print(report.readme_results(args.results))
-    for study in args.study:
-        path = Path(args.results) / "reproduce" / study / "side_by_side.md"
-        print(f"\n{study} ({path}):\n")
-        print(
-            path.read_text()
-            if path.exists()
-            else f"not run yet: python -m experiments.reproduce {study}"
-        )
+    if args.readme:
+        print(report.readme_results(args.results))
+        for study in args.study:
+            path = Path(args.results) / "reproduce" / study / "side_by_side.md"
+            print(f"\n{study}:\n")
+            print(
+                path.read_text()
+                if path.exists()
+                else f"not run yet: python -m experiments.reproduce {study}"
+            )
+        return 0
+
+    from keras_fcn.data import load
+    from keras_fcn.writeup import write_report
+
+    path = write_report(args.results, args.out or Path(args.results) / "report", PUBLISHED,
+                        load=lambda name: load(name, data_dir=args.data_dir, download=False))  # fmt: skip
+    print(f"wrote {path}")
     return 0
 
 

@@ -1,0 +1,111 @@
+"""The report, built from synthetic run records in a temporary folder."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments import report as report_command
+from experiments._cli import run_main
+from keras_fcn.data import Dataset
+from keras_fcn.family import DENSE
+from keras_fcn.record import RunRecord, RunStore, encode_predictions
+from keras_fcn.writeup import most_confused, write_report
+
+PUBLISHED = Path(__file__).parent.parent / "experiments" / "published"
+N_TEST = 200
+
+
+def _dataset(name: str) -> Dataset:
+    rng = np.random.default_rng(0)
+    y = np.arange(N_TEST) % 10
+    x = rng.random((N_TEST, 28, 28), dtype=np.float32)
+    return Dataset(
+        name, x, y, x[:50], y[:50], x, y, tuple(f"class{i}" for i in range(10)), "synthetic"
+    )
+
+
+def _record(
+    family: str,
+    seed: int,
+    accuracy: float,
+    val: float,
+    dataset: str = "fashion_mnist",
+    lr: float = 0.01,
+) -> RunRecord:
+    run = DENSE.run_config({"seed": seed, "dataset": dataset, "learning_rate": lr})
+    y = np.arange(N_TEST) % 10
+    wrong = int(round((1 - accuracy) * N_TEST))
+    predictions = y.copy()
+    predictions[:wrong] = (y[:wrong] + 1) % 10  # each mistake: class k taken for k + 1
+    cm = np.zeros((10, 10), int)
+    np.add.at(cm, (y, predictions), 1)
+    return RunRecord(run.run_id + family, family, run.to_dict(), seed, test_accuracy=float(np.mean(predictions == y)),
+                     best_val_accuracy=val, confusion_matrix=cm.tolist(), test_predictions=encode_predictions(predictions),
+                     history={"loss": [1.0, 0.5], "val_accuracy": [0.5, val]}, params=1000, fit_time_s=3.0)  # fmt: skip
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    store = RunStore(tmp_path / "results" / "fashion_dense" / "runs.jsonl")
+    for seed in (1, 2, 3):
+        store.append(_record("dense", seed, 0.90, 0.89))
+        store.append(
+            _record("dense", seed, 0.70, 0.95, lr=0.1)
+        )  # best on validation, worse on test
+    baseline = RunStore(tmp_path / "results" / "baselines" / "runs.jsonl")
+    baseline.append(_record("knn", 0, 0.80, 0.80))
+    return tmp_path / "results"
+
+
+def test_report_tables_and_figures_come_from_the_records(results, tmp_path):
+    path = write_report(results, tmp_path / "out", PUBLISHED, load=_dataset)
+    text = path.read_text()
+    glance = text.split("## Results at a glance")[1].split("##")[0]
+    dense_row = next(line for line in glance.splitlines() if "| dense" in line)
+    assert "learning_rate=0.1" in dense_row and "70.00 ± 0.00" in dense_row  # chosen on validation
+    assert "90.19 (chenab final)" in dense_row
+    assert re.search(r"\| fashion_mnist \| knn .*80\.00", glance)
+    assert re.search(
+        r"\| class5\s+\| class6\s+\|\s+6 \|", text
+    )  # most confused pairs of the 70 % model
+    assert "### Are the differences real?" in text and "| dense | knn |" in text
+    for name in re.findall(r"\]\((figures/[^)]+)\)", text):
+        assert (tmp_path / "out" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert "Not run yet" in text and "experiments.reproduce chenab" in text  # no study was re-run
+
+
+def test_most_confused_pairs_are_the_largest_off_diagonal_cells():
+    cm = np.eye(3, dtype=int) * 10
+    cm[0, 2], cm[1, 0], cm[2, 1] = 7, 3, 5
+    pairs = most_confused(cm, ["a", "b", "c"], n=2)
+    assert list(zip(pairs["true"], pairs["predicted"], pairs["count"], strict=True)) == [
+        ("a", "c", 7),
+        ("c", "b", 5),
+    ]
+
+
+def test_report_with_no_results_lists_the_commands_and_exits_zero(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        run_main(
+            report_command.main, ["--results", str(tmp_path / "none"), "--out", str(tmp_path / "r")]
+        )
+    assert info.value.code == 0
+    text = (tmp_path / "r" / "report.md").read_text()
+    assert text.count("Not run yet") >= 3 and "python -m experiments.fashion_dense" in text
+
+
+def test_readme_table_is_built_from_records(tmp_path, capsys):
+    store = RunStore(tmp_path / "fashion_dense" / "runs.jsonl")
+    base = DENSE.run_config()
+    store.append(RunRecord(base.run_id, "dense", base.to_dict(), 42, test_accuracy=0.8482))
+    with pytest.raises(SystemExit):
+        run_main(report_command.main, ["--results", str(tmp_path), "--readme"])
+    out = capsys.readouterr().out
+    assert (
+        "| dense baseline: test accuracy (seed 42) | fashion_mnist | 84.82 % | `python -m experiments.fashion_dense` |"
+        in out
+    )
