@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cnn.family import LENET
+from cnn.protocol import LENET_PROTOCOL
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE, Family
 from keras_fcn.protocol import Protocol
@@ -10,12 +12,12 @@ from keras_fcn.seed_studies import DENSE_PROTOCOLS
 
 def families() -> dict[str, Family]:
     """Family name -> family."""
-    return {DENSE.name: DENSE}
+    return {DENSE.name: DENSE, LENET.name: LENET}
 
 
 def protocols() -> dict[str, Protocol]:
     """Study name -> protocol."""
-    return dict(DENSE_PROTOCOLS)
+    return {**DENSE_PROTOCOLS, LENET_PROTOCOL.name: LENET_PROTOCOL}
 
 
 def family(name: str) -> Family:

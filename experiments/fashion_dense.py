@@ -16,11 +16,17 @@ from experiments._cli import Parser, add_data_args, add_set_arg, run_main, setti
 QUICK = {"train_limit": 10000, "epochs": 10}
 
 
-def build_parser(prog: str, default_dataset: str) -> Parser:
-    parser = Parser(prog=prog, description=__doc__.splitlines()[0])
+def build_parser(prog: str, default_dataset: str, family: str = "dense") -> Parser:
+    from experiments._registry import family as find_family
+
+    train = find_family(family).train
+    parser = Parser(
+        prog=prog,
+        description=f"Train the {family} baseline (or any {family} config) once and show how it did.",
+    )
     add_data_args(parser, default_dataset)
-    parser.add_argument("--epochs", type=int, help="default: the config's (50)")
-    parser.add_argument("--seed", type=int, help="default: the config's (42)")
+    parser.add_argument("--epochs", type=int, help=f"default: the config's ({train.epochs})")
+    parser.add_argument("--seed", type=int, help=f"default: the config's ({train.seed})")
     parser.add_argument("--out", help="results folder (default: results/<command>)")
     parser.add_argument(
         "--quick",
@@ -43,8 +49,10 @@ def main(
     *,
     prog: str = "experiments.fashion_dense",
     default_dataset: str = "fashion_mnist",
+    family: str = "dense",
 ) -> int:
-    args = build_parser(prog, default_dataset).parse_args(argv)
+    """Run the command for one family (``experiments.fashion_cnn`` passes ``lenet``)."""
+    args = build_parser(prog, default_dataset, family).parse_args(argv)
     settings: dict[str, object] = {"dataset": args.dataset}
     if args.quick:
         settings.update(QUICK)
@@ -53,12 +61,13 @@ def main(
         if getattr(args, flag) is not None:
             settings[flag] = getattr(args, flag)
 
-    from keras_fcn.family import DENSE
+    from experiments._registry import family as find_family
     from keras_fcn.single import run_and_report
 
-    run = DENSE.run_config(settings)
+    model_family = find_family(family)
+    run = model_family.run_config(settings)
     out = args.out or f"results/{prog.split('.')[-1]}"
-    run_and_report(DENSE, run, out=out, data_dir=args.data_dir, verbose=args.verbose)
+    run_and_report(model_family, run, out=out, data_dir=args.data_dir, verbose=args.verbose)
     return 0
 
 

@@ -55,6 +55,11 @@ def build_parser() -> Parser:
         "--out", default="results/reproduce", help="results folder (default: %(default)s)"
     )
     parser.add_argument("--data-dir", help="folder holding the IDX files")
+    parser.add_argument(
+        "--baselines",
+        default="results/baselines/runs.jsonl",
+        help="records of experiments.baselines shown beside the published baselines (default: %(default)s)",
+    )
     add_set_arg(parser)
     return parser
 
@@ -125,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     results = reproduce(protocol, family, PUBLISHED, store, seeds=seeds, load=load, quick=args.quick,
-                        only=args.only, dry_run=args.dry_run, overrides=overrides)  # fmt: skip
+                        only=args.only, dry_run=args.dry_run, overrides=overrides,
+                        baseline_records=RunStore(args.baselines).records())  # fmt: skip
     if args.dry_run:
         for result in results:
             print(f"\n{result.spec.name}: {result.spec.title}")

@@ -42,14 +42,15 @@ class TableSpec:
         varies: the config columns of the CSV this table sets; ``None`` takes every
             non-blank one. Fields carried from earlier tables are never overridden by it.
         carry: fields whose best value (on validation) later tables use.
-        baseline: a table of classical baselines (KNN, SVD), run by ``experiments.baselines``.
+        baseline: for a table of a classical baseline, the baseline (``experiments.baselines``)
+            whose records are shown as ours.
     """
 
     name: str
     title: str
     varies: tuple[str, ...] | None = None
     carry: tuple[str, ...] = ()
-    baseline: bool = False
+    baseline: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,9 +202,9 @@ def comparison_rows(
             "published": value,
             "published_std": std,
         }
-        if spec.baseline or agg.empty:
+        if agg.empty:
             line.update(ours=math.nan, ours_std=math.nan, n=0, diverged=0, difference=math.nan,
-                        verdict="see experiments.baselines" if spec.baseline else "not run")  # fmt: skip
+                        verdict="run experiments.baselines" if spec.baseline else "not run")  # fmt: skip
         else:
             a = agg.iloc[0]
             prefix = "test" if metric.startswith("test") else "val"
@@ -254,6 +255,7 @@ def reproduce(
     dry_run: bool = False,
     trainer: Callable | None = None,
     overrides: Mapping[str, Any] | None = None,
+    baseline_records: Sequence[RunRecord] = (),
 ) -> list[TableResult]:
     """Re-run a study's tables in order and compare each with its published numbers.
 
@@ -271,6 +273,8 @@ def reproduce(
         dry_run: build every run config and train nothing.
         trainer: passed to :func:`run_study` (tests stub it).
         overrides: settings applied to every run after the protocol's own.
+        baseline_records: records of ``experiments.baselines``, shown as ours in the
+            tables of classical baselines.
     """
     for name in only:
         protocol.table(name)
@@ -284,7 +288,7 @@ def reproduce(
         labels: dict[str, str] = {}
         for row in rows:
             own = own_settings(protocol, spec, row)
-            labels[row.row] = "classical baseline" if spec.baseline else describe(own or carried)
+            labels[row.row] = spec.baseline if spec.baseline else describe(own or carried)
             if spec.baseline:
                 pairs.append((row, None))
                 continue
@@ -309,6 +313,14 @@ def reproduce(
             row: [done[r.run_id] for r in group if r.run_id in done]
             for row, group in seeded.items()
         }
+        if spec.baseline:
+            for row, _ in pairs:
+                matching = [
+                    r for r in baseline_records
+                    if r.family == spec.baseline and r.config["data"]["dataset"] == row.dataset
+                    and r.config["data"].get("train_limit") is None
+                ]  # fmt: skip
+                records[row.row] = matching[-1:]
         lines = [
             line
             for row, _ in pairs

@@ -304,7 +304,7 @@ def write_study_outputs(
                 folder / f"curves_{result.spec.name}.png",
             )
         ranked = result.ranked()
-        if test_labels is not None and len(ranked) > 1:
+        if test_labels is not None and len(ranked) > 1 and not result.spec.baseline:
             best, second = ranked[0], ranked[1]
             y_test = test_labels(result.records[best][0])
             verdict = compare(result.records[best], result.records[second], y_test).summary()

@@ -28,7 +28,7 @@ CHENAB = Protocol(
         TableSpec("batch_norm", "Batch normalization on the baseline (Section 4)"),
         TableSpec("final", "Final configuration (Table 4)"),
         TableSpec("mnist_final", "Final configuration on MNIST (Section 5)"),
-        TableSpec("knn", "KNN with 5 neighbours (Section 5)", baseline=True),
+        TableSpec("knn", "KNN with 5 neighbours (Section 5)", baseline="knn-5"),
     ),
     notes=(
         "10 % random validation split, batch 512, validation batch 256, as the report states",
@@ -97,7 +97,11 @@ HIPPE = Protocol(
         ),
         TableSpec("final", "Final configuration (Section 4)"),
         TableSpec("mnist_final", "Final configuration on MNIST (Section 4)"),
-        TableSpec("svd", "SVD classifier of the previous assignment (Section 4)", baseline=True),
+        TableSpec(
+            "svd",
+            "SVD classifier of the previous assignment (Section 4)",
+            baseline="nearest_subspace",
+        ),
     ),
     notes=(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",

@@ -43,6 +43,8 @@ def config_key(config: Mapping[str, Any]) -> str:
     """An id of a record's config with the seed left out: the group of its seeds."""
     unseeded = {
         part: {k: v for k, v in values.items() if k not in SEED_FIELDS}
+        if isinstance(values, dict)
+        else values
         for part, values in config.items()
     }
     return hashlib.sha1(json.dumps(unseeded, sort_keys=True).encode()).hexdigest()[:12]

@@ -1,0 +1,92 @@
+"""Fit the classical baselines, choose each one's settings on validation, test them once.
+
+    python -m experiments.baselines [--dataset fashion_mnist|mnist|both] [--only NAME] [--quick]
+
+Records go to ``--out/runs.jsonl`` (a baseline already recorded for the same data is not
+refitted); every setting's validation accuracy to ``selection_NAME_DATASET.csv``; the table
+of all baselines to ``baselines.csv``/``.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from experiments._cli import Parser, run_main
+
+QUICK = {"train_limit": 3000, "test_limit": 1000}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from baselines.run import BASELINES
+
+    parser = Parser(prog="experiments.baselines", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--dataset",
+        choices=("fashion_mnist", "mnist", "both"),
+        default="both",
+        help="default: %(default)s",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        choices=list(BASELINES),
+        help="run only this baseline (repeatable)",
+    )
+    parser.add_argument("--quick", action="store_true", help="3,000 training and 1,000 test images")
+    parser.add_argument(
+        "--out", default="results/baselines", help="results folder (default: %(default)s)"
+    )
+    parser.add_argument("--data-dir", help="folder holding the IDX files")
+    args = parser.parse_args(argv)
+
+    import pandas as pd
+
+    from baselines.run import select_and_test, selection_id, settings_text
+    from keras_fcn import report
+    from keras_fcn.config import DataConfig
+    from keras_fcn.record import RunStore
+    from keras_fcn.train import load_dataset
+
+    out = Path(args.out + ("-quick" if args.quick else ""))
+    store = RunStore(out / "runs.jsonl")
+    store.check_writable()
+    datasets = ("fashion_mnist", "mnist") if args.dataset == "both" else (args.dataset,)
+    names = args.only or list(BASELINES)
+    start, rows = time.perf_counter(), []
+    for dataset in datasets:
+        data_config = DataConfig(dataset=dataset, **(QUICK if args.quick else {}))
+        data = load_dataset(data_config, args.data_dir)
+        done = {r.config.get("search_id"): r for r in store}
+        for name in names:
+            baseline = BASELINES[name]
+            record = done.get(selection_id(baseline, data_config))
+            if record is None:
+                print(
+                    f"{dataset} / {name}: {baseline.description}; trying {baseline.space.size()} settings",
+                    flush=True,
+                )
+                record, selection = select_and_test(baseline, data, data_config)
+                store.append(record)
+                report.save_table(selection, out / f"selection_{name}_{dataset}", index=False)
+                print(f"  chosen on validation: {settings_text(record.config['model'])}")
+                print(f"  validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
+                      f"fit {record.fit_time_s:.1f} s, predict test set {record.predict_time_s:.1f} s")  # fmt: skip
+                print(report.format_confusion(record.confusion_matrix, data.class_names) + "\n")
+            rows.append({
+                "dataset": dataset, "baseline": name, "chosen settings": settings_text(record.config["model"]),
+                "val %": round(100 * record.best_val_accuracy, 2), "test %": round(100 * record.test_accuracy, 2),
+                "fit s": record.fit_time_s, "predict s": record.predict_time_s, "selection s": record.wall_time_s,
+            })  # fmt: skip
+    table = pd.DataFrame(rows)
+    report.save_table(table, out / "baselines", index=False)
+    print(table.to_markdown(index=False))
+    print(f"\n{time.perf_counter() - start:.0f} s in this command (selections already recorded are not refitted); "
+          f"saved: {out}/ (runs.jsonl, baselines.csv/.md, selection_*.csv)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

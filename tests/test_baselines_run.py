@@ -1,0 +1,77 @@
+"""Baselines as families: selection on validation, one run record, shown beside published figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from baselines.estimators import make_knn
+from baselines.run import BASELINES, Baseline, select_and_test, selection_id
+from keras_fcn.config import DataConfig
+from keras_fcn.data import Dataset
+from keras_fcn.family import DENSE
+from keras_fcn.protocol import reproduce
+from keras_fcn.record import RunStore
+from keras_fcn.seed_studies import CHENAB
+from keras_fcn.space import Param, Space
+
+PUBLISHED = Path(__file__).parent.parent / "experiments" / "published"
+
+
+def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 10
+    centers = np.random.default_rng(99).random((10, 28, 28), dtype=np.float32)
+    return (centers[y] + 0.35 * rng.standard_normal((n, 28, 28))).astype(np.float32), y
+
+
+def _dataset() -> Dataset:
+    x_train, y_train = _blobs(300, 0)
+    x_val, y_val = _blobs(100, 1)
+    x_test, y_test = _blobs(100, 2)
+    return Dataset(
+        "fashion_mnist",
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        x_test,
+        y_test,
+        tuple(map(str, range(10))),
+        "synthetic",
+    )
+
+
+def test_selection_keeps_the_best_setting_on_validation_and_records_it():
+    baseline = Baseline("knn", make_knn, Space((Param("n_neighbors", (1, 25, 150), 1),)), "test")
+    record, table = select_and_test(baseline, _dataset(), DataConfig())
+    assert len(table) == 3
+    best = table.loc[table["val_accuracy"].idxmax()]
+    assert record.config["model"] == {"n_neighbors": best["n_neighbors"]}
+    assert record.best_val_accuracy == best["val_accuracy"]
+    assert 0.5 < record.test_accuracy <= 1.0
+    assert np.array(record.confusion_matrix).sum() == 100 and len(record.test_predictions) == 100
+    assert record.config["search_id"] == selection_id(baseline, DataConfig())
+
+
+def test_every_declared_baseline_builds_each_setting():
+    for baseline in BASELINES.values():
+        for settings in baseline.space.grid():
+            estimator = baseline.make(**settings)
+            assert hasattr(estimator, "fit") and hasattr(estimator, "predict")
+
+
+def test_study_tables_show_our_baseline_beside_the_published_one(tmp_path):
+    record, _ = select_and_test(BASELINES["knn-5"], _dataset(), DataConfig())
+    results = reproduce(CHENAB, DENSE, PUBLISHED, RunStore(tmp_path / "r.jsonl"), seeds=[1], load=lambda d: None,
+                        only=["knn"], baseline_records=[record])  # fmt: skip
+    knn = next(r for r in results if r.spec.name == "knn").comparison
+    fashion = knn[knn["dataset"] == "fashion_mnist"].iloc[0]
+    assert (
+        fashion["published"] == 0.854
+        and fashion["ours"] == record.test_accuracy
+        and fashion["n"] == 1
+    )
+    mnist = knn[knn["dataset"] == "mnist"].iloc[0]
+    assert mnist["verdict"] == "run experiments.baselines"  # no MNIST record given
