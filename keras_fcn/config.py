@@ -1,7 +1,7 @@
 """Typed, frozen configurations with a default for every field.
 
 ``DenseConfig()``, ``TrainConfig()`` and ``DataConfig()`` together are the baseline of the
-reports: the dense network of the first seed study (784-512-256-10, ReLU, SGD at 0.01, 50
+reports: the dense network of the Chenab study (784-512-256-10, ReLU, SGD at 0.01, 50
 epochs, batch 512, 10 % random validation split). Every value is checked when a config is
 made; a bad one raises :class:`~keras_fcn.errors.ConfigError` naming the field, the value and
 what is allowed.

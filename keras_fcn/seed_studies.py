@@ -15,7 +15,7 @@ PYTORCH_DEFAULT = {"initializer": {"default": "pytorch"}}
 
 CHENAB = Protocol(
     name="chenab",
-    source="Chenab, 'Hyperparameter tuning of fully connected neural networks for robust image classification' (2025), seed 000",
+    source="Chenab, 'Hyperparameter tuning of fully connected neural networks for robust image classification' (2025)",
     family="dense",
     published="chenab.csv",
     base={"initializer": "pytorch"},
@@ -61,7 +61,7 @@ LYBBERT_GRID = Space(
 
 LYBBERT = Protocol(
     name="lybbert",
-    source="Lybbert, 'AMATH 582 homework 4' (2025), seed 001",
+    source="Lybbert, 'AMATH 582 homework 4' (2025)",
     family="dense",
     published="lybbert.csv",
     base={"hidden": (1024, 256), "epochs": 30, "optimizer": "adam", "learning_rate": 0.001},
@@ -80,7 +80,7 @@ LYBBERT = Protocol(
 
 HIPPE = Protocol(
     name="hippe",
-    source="Hippe, 'AMATH 482/582 homework 4' (2025), seed 002",
+    source="Hippe, 'AMATH 482/582 homework 4' (2025)",
     family="dense",
     published="hippe.csv",
     base={
@@ -112,7 +112,7 @@ HIPPE = Protocol(
 
 KONYCHEVA = Protocol(
     name="konycheva",
-    source="Konycheva, 'Hyperparameter tuning of neural networks using PyTorch: a comparative study on FashionMNIST' (2025), seed 003",
+    source="Konycheva, 'Hyperparameter tuning of neural networks using PyTorch: a comparative study on FashionMNIST' (2025)",
     family="dense",
     published="konycheva.csv",
     base={
@@ -162,7 +162,7 @@ KONYCHEVA = Protocol(
 
 DENSE_L2 = Protocol(
     name="dense-l2",
-    source="Part 1 of seed 004 (Keras dense network with L2 regularization)",
+    source="Part 1 of an unsigned report: a Keras dense network with L2 regularization on Fashion-MNIST",
     family="dense",
     published="dense_l2.csv",
     base={
