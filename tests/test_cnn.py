@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+from cnn.config import LeNetConfig
+from cnn.family import LENET, LENET_SPACE
+from cnn.model import build_lenet5
+from cnn.protocol import LENET_PROTOCOL
+from experiments import _registry, fashion_cnn, reproduce
+from experiments._cli import run_main
+from keras_fcn.config import ACTIVATIONS, INITIALIZERS, DataConfig, TrainConfig
+from keras_fcn.errors import ConfigError
+from keras_fcn.protocol import read_published
+from keras_fcn.protocol import reproduce as reproduce_study
+from keras_fcn.record import RunStore
+from keras_fcn.train import train_run
+
+PUBLISHED = Path(__file__).parent.parent / "experiments" / "published"
+SMALL = {"filters": (2, 3, 4), "hidden": (5,)}  # quick to build; the options are the same
+
+
+def _layers(model, kind):
+    return [layer for layer in model.layers if isinstance(layer, kind)]
+
+
+def _exit_code(main, argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        run_main(main, argv)
+    return info.value.code, capsys.readouterr()
+
+
+def test_default_is_the_reports_lenet5():
+    model = build_lenet5()
+    # conv 6*(25+1), 16*(6*25+1), 120*(16*25+1); dense 84*(120+1), 10*(84+1)
+    assert model.count_params() == 61_706
+    assert model.output_shape == (None, 10)
+    assert model.input_shape == (None, 28, 28)
+    assert not model.compiled
+    assert [model.get_layer(f"conv_{i}").output.shape[1:] for i in range(3)] == [
+        (28, 28, 6),
+        (10, 10, 16),
+        (1, 1, 120),
+    ]
+    assert [type(la).__name__ for la in _layers(model, keras.layers.Activation)] == [
+        "Activation"
+    ] * 4
+
+
+@pytest.mark.parametrize(
+    ("pooling", "kind"),
+    [("average", keras.layers.AveragePooling2D), ("max", keras.layers.MaxPooling2D)],
+)
+@pytest.mark.parametrize("pool_size", [1, 2])
+def test_pooling_kind_and_size_reach_the_model(pooling, kind, pool_size):
+    model = build_lenet5(LeNetConfig(pooling=pooling, pool_size=pool_size, **SMALL))
+    pools = [la for la in model.layers if la.name.startswith("pool_")]
+    assert len(pools) == 2 and all(isinstance(la, kind) for la in pools)
+    assert all(tuple(la.pool_size) == (pool_size, pool_size) for la in pools)
+
+
+@pytest.mark.parametrize(
+    ("kernel_size", "padding", "pool_size"),
+    [
+        (k, pad, p)
+        for k in (3, 4, 5)
+        for pad in ("same", "valid")
+        for p in (1, 2)
+        if (k, pad, p) != (5, "valid", 2)
+    ],
+)
+def test_feature_sizes_of_the_config_are_those_of_the_model(kernel_size, padding, pool_size):
+    config = LeNetConfig(kernel_size=kernel_size, padding=padding, pool_size=pool_size, **SMALL)
+    model = build_lenet5(config)
+    sides = dict(config.feature_sizes())
+    assert model.get_layer("conv_0").padding == padding
+    assert model.get_layer("conv_1").padding == model.get_layer("conv_2").padding == "valid"
+    assert all(
+        model.get_layer(f"conv_{i}").kernel_size == (kernel_size, kernel_size) for i in range(3)
+    )
+    assert model.get_layer("conv_0").output.shape[1] == sides["conv1"]
+    assert model.get_layer("pool_1").output.shape[1] == sides["pool2"]
+    assert model.get_layer("conv_2").output.shape[1:] == (sides["conv3"], sides["conv3"], 4)
+
+
+def test_filters_and_hidden_reach_the_model():
+    model = build_lenet5(LeNetConfig(filters=(3, 8, 60), hidden=(32, 16)))
+    assert [model.get_layer(f"conv_{i}").filters for i in range(3)] == [3, 8, 60]
+    assert [model.get_layer(f"dense_{i}").units for i in range(2)] == [32, 16]
+    assert model.get_layer("logits").units == 10
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_every_activation_follows_every_conv_and_hidden_layer(name):
+    model = build_lenet5(LeNetConfig(activation=name, **SMALL))
+    kind = keras.layers.LeakyReLU if name == "leaky_relu" else keras.layers.Activation
+    layers = _layers(model, kind)
+    assert len(layers) == 4  # three convs and one hidden dense layer
+    for layer in layers:
+        if name == "leaky_relu":
+            assert layer.negative_slope == pytest.approx(0.01)
+        else:
+            assert layer.activation.__name__ == name
+
+
+@pytest.mark.parametrize("name", INITIALIZERS)
+def test_every_initializer_reaches_convs_and_dense_layers(name):
+    model = build_lenet5(LeNetConfig(initializer=name, **SMALL))
+    expected = {
+        "default": "GlorotUniform", "pytorch": "VarianceScaling", "random_normal": "RandomNormal",
+        "xavier_normal": "GlorotNormal", "xavier_uniform": "GlorotUniform",
+        "kaiming_normal": "HeNormal", "kaiming_uniform": "HeUniform",
+    }  # fmt: skip
+    for layer in ("conv_0", "conv_1", "conv_2", "dense_0", "logits"):
+        assert type(model.get_layer(layer).kernel_initializer).__name__ == expected[name]
+
+
+def test_batch_norm_sits_between_each_conv_and_its_activation():
+    names = [la.name for la in build_lenet5(LeNetConfig(batch_norm=True, **SMALL)).layers]
+    for i in range(3):
+        at = names.index(f"conv_{i}")
+        assert names[at + 1] == f"conv_batch_norm_{i}"
+        assert names[at + 2].startswith("activation")
+    assert not any("batch_norm" in n for n in (la.name for la in build_lenet5().layers))
+
+
+def test_dropout_comes_before_each_hidden_dense_layer_only():
+    model = build_lenet5(LeNetConfig(dropout=0.3, filters=(2, 3, 4), hidden=(8, 6)))
+    names = [la.name for la in model.layers]
+    assert [la.rate for la in _layers(model, keras.layers.Dropout)] == [0.3, 0.3]
+    assert names[names.index("flatten") + 1] == "dropout_0"
+    assert names[names.index("dropout_0") + 1] == "dense_0"
+    assert names[names.index("dropout_1") + 1] == "dense_1"
+    assert not names[names.index("logits") - 1].startswith("dropout")
+    assert not _layers(build_lenet5(), keras.layers.Dropout)
+
+
+def test_l2_is_on_the_dense_kernels_only():
+    model = build_lenet5(LeNetConfig(l2=1e-3, **SMALL))
+    for layer in ("dense_0", "logits"):
+        assert model.get_layer(layer).kernel_regularizer.l2 == pytest.approx(1e-3)
+    assert all(model.get_layer(f"conv_{i}").kernel_regularizer is None for i in range(3))
+    assert len(model.losses) == 2
+    assert not build_lenet5(LeNetConfig(l2=0.0, **SMALL)).losses
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("filters", (6, 16), r"filters=\(6, 16\) is invalid: must be three filter counts"),
+        ("filters", (6, 0, 120), r"filters=0 is invalid: must be a whole number >= 1"),
+        ("kernel_size", 0, r"kernel_size=0 is invalid: must be a whole number >= 1"),
+        ("padding", "full", r"padding='full' is invalid: choose one of same, valid"),
+        ("pooling", "min", r"pooling='min' is invalid: choose one of average, max"),
+        ("pool_size", 2.0, r"pool_size=2\.0 is invalid: must be a whole number"),
+        ("activation", "swish", r"activation='swish' is invalid: choose one of relu"),
+        ("hidden", (), r"hidden=\(\) is invalid: must be one or more layer sizes"),
+        ("dropout", 1.0, r"dropout=1\.0 is invalid: must be a number in \[0\.0, 1\.0\)"),
+        ("batch_norm", "yes", r"batch_norm='yes' is invalid: must be true or false"),
+        ("initializer", "zeros", r"initializer='zeros' is invalid: choose one of default"),
+        ("l2", -1e-5, r"l2=-1e-05 is invalid: must be a number in \[0\.0, 1\.0\]"),
+    ],
+)
+def test_invalid_values_fail_at_construction_naming_field_and_value(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        LeNetConfig(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"padding": "valid"},
+            "kernel_size=5, padding='valid', pool_size=2 is invalid: conv3 leaves feature maps "
+            "of side 0 (28 -> conv1 24 -> pool1 12 -> conv2 8 -> pool2 4 -> conv3 0); "
+            "use a smaller kernel_size or pool_size, or padding='same'",
+        ),
+        (
+            {"kernel_size": 30, "padding": "valid"},
+            "kernel_size=30, padding='valid', pool_size=2 is invalid: conv1 leaves feature "
+            "maps of side -1 (28 -> conv1 -1)",
+        ),
+        ({"pool_size": 29}, "pool_size=29 is invalid: pool1 leaves feature maps of side 0"),
+        (
+            {"kernel_size": 16},
+            "conv2 leaves feature maps of side -1 (28 -> conv1 28 -> pool1 14 -> conv2 -1)",
+        ),
+    ],
+)
+def test_shapes_without_spatial_extent_fail_in_one_line(settings, message):
+    with pytest.raises(ConfigError) as info:
+        LeNetConfig(**settings)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_lists_from_a_record_become_tuples():
+    config = LeNetConfig(filters=[3, 8, 60], hidden=[84])
+    assert config.filters == (3, 8, 60) and config.hidden == (84,)
+    run = LENET.run_config(
+        {"filters": "3-8-60", "hidden": "128", "padding": "valid", "kernel_size": "4"}
+    )
+    assert LENET.from_dict(json.loads(json.dumps(run.to_dict()))) == run
+
+
+def test_family_defaults_are_the_reports_training():
+    run = LENET.run_config()
+    assert run.model == LeNetConfig()
+    assert run.train == dataclasses.replace(
+        TrainConfig(),
+        optimizer="adam",
+        learning_rate=1e-3,
+        epochs=10,
+        batch_size=32,
+        jit_compile="off",
+    )
+    assert run.data == DataConfig(validation=5000)
+    assert _registry.family("lenet") is LENET
+
+
+def test_importing_the_family_does_not_import_tensorflow():
+    code = "import sys, cnn.family, cnn.protocol; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_space_defaults_are_the_family_defaults_and_names_are_fields():
+    fields = {n for cls in LENET.fields() for n in cls.__dataclass_fields__}
+    assert set(LENET_SPACE.names) <= fields
+    assert LENET.run_config(LENET_SPACE.defaults()) == LENET.run_config()
+
+
+def test_every_sweep_setting_is_a_valid_run_but_unpadded_kernel_5():
+    defaults = LENET_SPACE.defaults()
+    invalid = []
+    for setting in LENET_SPACE.sweep():
+        try:
+            LENET.run_config(setting)
+        except ConfigError:
+            invalid.append({k: v for k, v in setting.items() if v != defaults[k]})
+    # the third conv gets 4x4 maps: the report tried no padding with kernel 4
+    assert invalid == [{"padding": "valid"}]
+    for kernel_size in (3, 4):
+        LENET.run_config({"padding": "valid", "kernel_size": kernel_size})
+
+
+def test_only_one_shape_of_the_grid_is_invalid():
+    shapes = LENET_SPACE.select(["kernel_size", "padding", "pool_size"]).grid()
+    invalid = []
+    for shape in shapes:
+        try:
+            LeNetConfig(**shape)
+        except ConfigError:
+            invalid.append(shape)
+    assert invalid == [{"kernel_size": 5, "padding": "valid", "pool_size": 2}]
+
+
+def test_short_training_learns(fashion_small):
+    record = train_run(LENET, LENET.run_config({"epochs": 2}), fashion_small)
+    assert record.status == "ok" and record.params == 61_706 and record.epochs_run == 2
+    assert record.test_accuracy > 0.6  # 0.705-0.721 measured over three seeds; chance is 0.1
+
+
+def test_protocol_reruns_the_published_final_network(tmp_path):
+    results = reproduce_study(
+        LENET_PROTOCOL,
+        LENET,
+        PUBLISHED,
+        RunStore(tmp_path / "r.jsonl"),
+        seeds=[1],
+        load=lambda d: pytest.fail("a dry run loads no data"),
+        dry_run=True,
+    )
+    [result] = results
+    [(row, run)] = result.rows
+    assert row.values["test_accuracy"][0] == pytest.approx(0.8996)
+    # the published row is the family's baseline: the CSV, the protocol and the defaults agree
+    assert run.model == LeNetConfig() and run == LENET.run_config()
+    assert {r.table for r in read_published(PUBLISHED / "lenet.csv")} == {"final"}
+
+
+def test_reproduce_dry_run_lists_the_lenet_run(capsys, tmp_path):
+    code, out = _exit_code(reproduce.main, ["lenet", "--dry-run", "--out", str(tmp_path)], capsys)
+    assert code == 0
+    assert "final:" in out.out and "'filters': (6, 16, 120)" in out.out
+    assert "'pooling': 'average'" in out.out and "'validation': 5000" in out.out
+
+
+def test_fashion_cnn_rejects_an_invalid_shape_in_one_line(capsys, tmp_path):
+    argv = ["--set", "padding=valid", "--out", str(tmp_path)]
+    code, out = _exit_code(fashion_cnn.main, argv, capsys)
+    assert code == 2 and out.err.startswith("error: kernel_size=5, padding='valid', pool_size=2")
+    assert out.err.count("\n") == 1 and not list(tmp_path.iterdir())
+
+
+def test_fashion_cnn_trains_lenet_into_results_fashion_cnn(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["--set", "train_limit=1000", "--set", "test_limit=500", "--epochs", "1"]
+    code, out = _exit_code(fashion_cnn.main, [*argv, "--verbose", "0"], capsys)
+    assert code == 0 and "61,706 parameters" in out.out
+    [folder] = [p for p in (tmp_path / "results" / "fashion_cnn").iterdir() if p.is_dir()]
+    record = json.loads((folder / "record.json").read_text())
+    assert record["family"] == "lenet" and record["config"]["model"]["filters"] == [6, 16, 120]
