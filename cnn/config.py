@@ -14,12 +14,12 @@ import dataclasses
 from keras_fcn.config import (
     ACTIVATIONS,
     INITIALIZERS,
-    _check_bool,
-    _check_choice,
-    _check_float,
-    _check_int,
-    _fail,
-    _freeze,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    fail,
+    freeze,
 )
 from keras_fcn.errors import ConfigError
 
@@ -67,27 +67,27 @@ class LeNetConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.filters, list | tuple) or len(self.filters) != 3:
-            _fail("filters", self.filters, "must be three filter counts, e.g. 6,16,120")
+            fail("filters", self.filters, "must be three filter counts, e.g. 6,16,120")
         for count in self.filters:
-            _check_int("filters", count, 1)
-        _freeze(self, "filters", tuple(self.filters))
-        _check_int("kernel_size", self.kernel_size, 1)
-        _check_choice("padding", self.padding, PADDINGS)
-        _check_choice("pooling", self.pooling, POOLINGS)
-        _check_int("pool_size", self.pool_size, 1)
-        _check_choice("activation", self.activation, ACTIVATIONS)
+            check_int("filters", count, 1)
+        freeze(self, "filters", tuple(self.filters))
+        check_int("kernel_size", self.kernel_size, 1)
+        check_choice("padding", self.padding, PADDINGS)
+        check_choice("pooling", self.pooling, POOLINGS)
+        check_int("pool_size", self.pool_size, 1)
+        check_choice("activation", self.activation, ACTIVATIONS)
         hidden = self.hidden
         if isinstance(hidden, int) and not isinstance(hidden, bool):
             hidden = (hidden,)
         if not isinstance(hidden, list | tuple) or not hidden:
-            _fail("hidden", self.hidden, "must be one or more layer sizes, e.g. 84")
+            fail("hidden", self.hidden, "must be one or more layer sizes, e.g. 84")
         for units in hidden:
-            _check_int("hidden", units, 1)
-        _freeze(self, "hidden", tuple(hidden))
-        _check_float("dropout", self.dropout, 0.0, 1.0, open_high=True)
-        _check_bool("batch_norm", self.batch_norm)
-        _check_choice("initializer", self.initializer, INITIALIZERS)
-        _check_float("l2", self.l2, 0.0, 1.0)
+            check_int("hidden", units, 1)
+        freeze(self, "hidden", tuple(hidden))
+        check_float("dropout", self.dropout, 0.0, 1.0, open_high=True)
+        check_bool("batch_norm", self.batch_norm)
+        check_choice("initializer", self.initializer, INITIALIZERS)
+        check_float("l2", self.l2, 0.0, 1.0)
         self._check_shape()
 
     def feature_sizes(self) -> list[tuple[str, int]]:

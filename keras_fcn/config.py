@@ -39,23 +39,23 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 _UnionType = type(int | None)
 
 
-def _fail(field: str, value: Any, allowed: str) -> typing.NoReturn:
+def fail(field: str, value: Any, allowed: str) -> typing.NoReturn:
     raise ConfigError(f"{field}={value!r} is invalid: {allowed}")
 
 
-def _check_choice(field: str, value: Any, choices: Iterable[str]) -> None:
+def check_choice(field: str, value: Any, choices: Iterable[str]) -> None:
     if value not in choices:
-        _fail(field, value, f"choose one of {', '.join(choices)}")
+        fail(field, value, f"choose one of {', '.join(choices)}")
 
 
-def _check_int(field: str, value: Any, low: int, high: int | None = None) -> None:
+def check_int(field: str, value: Any, low: int, high: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        _fail(field, value, f"must be a whole number >= {low}")
+        fail(field, value, f"must be a whole number >= {low}")
     if high is not None and value > high:
-        _fail(field, value, f"must be a whole number in [{low}, {high}]")
+        fail(field, value, f"must be a whole number in [{low}, {high}]")
 
 
-def _check_float(
+def check_float(
     field: str, value: Any, low: float, high: float, *, open_high: bool = False
 ) -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
@@ -63,21 +63,21 @@ def _check_float(
         ok = low <= value < high if open_high else low <= value <= high
     if not ok:
         bracket = ")" if open_high else "]"
-        _fail(field, value, f"must be a number in [{low}, {high}{bracket}")
+        fail(field, value, f"must be a number in [{low}, {high}{bracket}")
 
 
-def _check_positive(field: str, value: Any) -> None:
+def check_positive(field: str, value: Any) -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     if not ok or not math.isfinite(value) or value <= 0:
-        _fail(field, value, "must be a finite number > 0")
+        fail(field, value, "must be a finite number > 0")
 
 
-def _check_bool(field: str, value: Any) -> None:
+def check_bool(field: str, value: Any) -> None:
     if not isinstance(value, bool):
-        _fail(field, value, "must be true or false")
+        fail(field, value, "must be true or false")
 
 
-def _freeze(obj: Any, name: str, value: Any) -> None:
+def freeze(obj: Any, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
@@ -106,26 +106,26 @@ class DenseConfig:
         if isinstance(hidden, int) and not isinstance(hidden, bool):
             hidden = (hidden,)
         if not isinstance(hidden, list | tuple) or not hidden:
-            _fail("hidden", self.hidden, "must be one or more layer sizes, e.g. 512,256")
+            fail("hidden", self.hidden, "must be one or more layer sizes, e.g. 512,256")
         for units in hidden:
-            _check_int("hidden", units, 1)
-        _freeze(self, "hidden", tuple(hidden))
-        _check_choice("activation", self.activation, ACTIVATIONS)
+            check_int("hidden", units, 1)
+        freeze(self, "hidden", tuple(hidden))
+        check_choice("activation", self.activation, ACTIVATIONS)
         if isinstance(self.dropout, list | tuple):
             if len(self.dropout) != len(self.hidden):
-                _fail(
+                fail(
                     "dropout",
                     self.dropout,
                     f"give one rate or {len(self.hidden)} rates, one per hidden layer",
                 )
             for rate in self.dropout:
-                _check_float("dropout", rate, 0.0, 1.0, open_high=True)
-            _freeze(self, "dropout", tuple(float(r) for r in self.dropout))
+                check_float("dropout", rate, 0.0, 1.0, open_high=True)
+            freeze(self, "dropout", tuple(float(r) for r in self.dropout))
         else:
-            _check_float("dropout", self.dropout, 0.0, 1.0, open_high=True)
-        _check_bool("batch_norm", self.batch_norm)
-        _check_choice("initializer", self.initializer, INITIALIZERS)
-        _check_float("l2", self.l2, 0.0, 1.0)
+            check_float("dropout", self.dropout, 0.0, 1.0, open_high=True)
+        check_bool("batch_norm", self.batch_norm)
+        check_choice("initializer", self.initializer, INITIALIZERS)
+        check_float("l2", self.l2, 0.0, 1.0)
 
     def dropout_rates(self) -> tuple[float, ...]:
         """The dropout rate of each hidden layer."""
@@ -168,18 +168,18 @@ class TrainConfig:
     precision: str = "float32"
 
     def __post_init__(self) -> None:
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_positive("learning_rate", self.learning_rate)
-        _check_float("momentum", self.momentum, 0.0, 1.0, open_high=True)
-        _check_int("epochs", self.epochs, 1)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("eval_batch_size", self.eval_batch_size, 1)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_positive("learning_rate", self.learning_rate)
+        check_float("momentum", self.momentum, 0.0, 1.0, open_high=True)
+        check_int("epochs", self.epochs, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("eval_batch_size", self.eval_batch_size, 1)
         if self.patience is not None:
-            _check_int("patience", self.patience, 1)
-        _check_int("seed", self.seed, 0, 2**32 - 1)
-        _check_choice("jit_compile", self.jit_compile, JIT_MODES)
-        _check_int("steps_per_execution", self.steps_per_execution, 1)
-        _check_choice("precision", self.precision, PRECISIONS)
+            check_int("patience", self.patience, 1)
+        check_int("seed", self.seed, 0, 2**32 - 1)
+        check_choice("jit_compile", self.jit_compile, JIT_MODES)
+        check_int("steps_per_execution", self.steps_per_execution, 1)
+        check_choice("precision", self.precision, PRECISIONS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,19 +204,19 @@ class DataConfig:
     test_limit: int | None = None
 
     def __post_init__(self) -> None:
-        _check_choice("dataset", self.dataset, DATASET_NAMES)
+        check_choice("dataset", self.dataset, DATASET_NAMES)
         v = self.validation
         if isinstance(v, float) and not v.is_integer():
-            _check_float("validation", v, 0.0, 1.0, open_high=True)
+            check_float("validation", v, 0.0, 1.0, open_high=True)
         else:
             if isinstance(v, float):
-                _freeze(self, "validation", int(v))
-            _check_int("validation", self.validation, 0, 59_999)
-        _check_int("split_seed", self.split_seed, 0, 2**32 - 1)
-        _check_bool("standardize", self.standardize)
+                freeze(self, "validation", int(v))
+            check_int("validation", self.validation, 0, 59_999)
+        check_int("split_seed", self.split_seed, 0, 2**32 - 1)
+        check_bool("standardize", self.standardize)
         for field in ("train_limit", "test_limit"):
             if getattr(self, field) is not None:
-                _check_int(field, getattr(self, field), 1)
+                check_int(field, getattr(self, field), 1)
 
 
 def field_names(cls: type) -> tuple[str, ...]:
@@ -235,7 +235,7 @@ def from_dict(cls: type, values: Mapping[str, Any]) -> Any:
     """Make ``cls`` from a mapping, rejecting unknown fields with the list of known ones."""
     unknown = set(values) - set(field_names(cls))
     if unknown:
-        _fail(
+        fail(
             sorted(unknown)[0],
             values[sorted(unknown)[0]],
             f"unknown field of {cls.__name__}; known: {', '.join(field_names(cls))}",
@@ -253,13 +253,13 @@ def _parse_scalar(kind: type, text: str, field: str) -> Any:
             low = text.lower()
             if low in _TRUE | _FALSE:
                 return low in _TRUE
-            _fail(field, text, "must be true or false")
+            fail(field, text, "must be true or false")
         if kind is int:
             return int(text)
         if kind is float:
             return float(text)
     except ValueError:
-        _fail(field, text, f"not a valid {kind.__name__}")
+        fail(field, text, f"not a valid {kind.__name__}")
     return text
 
 

@@ -27,7 +27,7 @@ from keras_fcn.study import aggregate, run_study, with_seeds
 CONFIG_COLUMNS = (
     "hidden", "activation", "dropout", "batch_norm", "initializer", "l2", "optimizer",
     "learning_rate", "momentum", "epochs", "batch_size", "kernel_size", "filters", "padding",
-    "pool_size",
+    "pooling", "pool_size",
 )  # fmt: skip
 QUICK = {"train_limit": 2000, "test_limit": 1000, "epochs": 2}
 

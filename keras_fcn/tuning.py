@@ -73,7 +73,12 @@ class FamilyHyperModel(kt.HyperModel):
         return self.base.with_settings(self.space.to_hp(hp, use_ranges=self.use_ranges))
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
-        run = self.run_config(hp)
+        try:
+            run = self.run_config(hp)
+        except (
+            ConfigError
+        ) as exc:  # a combination the family cannot build: a failed trial, in one line
+            raise kt.errors.FailedTrialError(str(exc)) from None
         return compile_model(self.family.build(run.model), run.train)
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
