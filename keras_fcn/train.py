@@ -51,9 +51,9 @@ def make_optimizer(train: TrainConfig) -> keras.optimizers.Optimizer:
 def use_jit(model: keras.Model, train: TrainConfig) -> bool:
     """Whether to compile with XLA.
 
-    ``auto`` enables it only for models without dropout: on CPU, XLA speeds up the dense
-    baseline but makes an epoch of a network with ``Dropout`` many times slower (see
-    ``python -m experiments.benchmark``).
+    ``auto`` enables it only for models without dropout: on the two-core CPUs this was
+    developed on, XLA made the dense baseline's epochs faster but epochs of networks with
+    ``Dropout`` (and of LeNet-5, whose family turns it off) several times slower.
     """
     if train.jit_compile != "auto":
         return train.jit_compile == "on"
