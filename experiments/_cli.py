@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -45,14 +46,28 @@ def settings_from(args: argparse.Namespace) -> dict[str, str]:
     return dict(parse_assignment(text) for text in args.settings)
 
 
+STORAGE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
 def run_main(
     main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None = None
 ) -> None:
-    """Run a command's ``main``; a keras-fcn error becomes one line on stderr and exit 2."""
+    """Run a command's ``main``; a keras-fcn error, or a full or read-only disk, becomes one
+    line on stderr and exit 2."""
     try:
         code = main(argv)
     except KerasFcnError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:
+        if exc.errno not in STORAGE_ERRORS:
+            raise
+        # e.g. the disk filled while saving figures: the records already appended are kept
+        print(
+            f"error: cannot write {exc.filename or 'results'}: {exc.strerror}; "
+            "finished runs are kept: free space and rerun the same command",
+            file=sys.stderr,
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         print(

@@ -196,8 +196,8 @@ class RunStore:
                 complete line it had.
         """
         line = json.dumps(record.to_dict(), separators=(",", ":")).encode() + b"\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
             raise ResultsError(f"cannot write results to {self.path}: {exc.strerror}") from exc
@@ -227,7 +227,11 @@ class RunStore:
     def __iter__(self) -> Iterator[RunRecord]:
         if not self.path.exists():
             return
-        with open(self.path, "rb") as f:
+        try:
+            f = open(self.path, "rb")  # noqa: SIM115 (closed by the with below)
+        except OSError as exc:
+            raise ResultsError(f"cannot read results from {self.path}: {exc.strerror}") from exc
+        with f:
             for number, line in enumerate(f, start=1):
                 if not line.strip():
                     continue
@@ -251,7 +255,12 @@ class RunStore:
 def write_json(path: str | os.PathLike, value: Any) -> None:
     """Write JSON atomically: a reader sees the old file or the new one, never half of one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_jsonable(value), indent=2) + "\n")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(_jsonable(value), indent=2) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)  # no half-written copy left beside the file
+        raise ResultsError(f"cannot write {path}: {exc.strerror}") from exc
