@@ -288,7 +288,9 @@ def reproduce(
         labels: dict[str, str] = {}
         for row in rows:
             own = own_settings(protocol, spec, row)
-            labels[row.row] = spec.baseline if spec.baseline else describe(own or carried)
+            labels[row.row] = spec.baseline or " ".join(
+                filter(None, [describe(own or carried), describe(overrides) if overrides else ""])
+            )
             if spec.baseline:
                 pairs.append((row, None))
                 continue

@@ -177,6 +177,8 @@ def train_run(
     if val_acc:
         record.best_val_accuracy = max(val_acc)
         record.best_epoch = history["val_accuracy"].index(record.best_val_accuracy) + 1
+    if len(np.unique(predictions)) == 1:
+        record.note = f"predicts one class only ({int(predictions[0])}) on the test set"
     if diverged:
         first_bad = next(i for i, v in enumerate(history["loss"]) if not np.isfinite(v)) + 1
         record.note = f"loss became non-finite in epoch {first_bad}; training stopped"
