@@ -18,6 +18,7 @@ from keras_fcn.config import (
     check_choice,
     check_float,
     check_int,
+    check_layer_sizes,
     fail,
     freeze,
 )
@@ -76,14 +77,7 @@ class LeNetConfig:
         check_choice("pooling", self.pooling, POOLINGS)
         check_int("pool_size", self.pool_size, 1)
         check_choice("activation", self.activation, ACTIVATIONS)
-        hidden = self.hidden
-        if isinstance(hidden, int) and not isinstance(hidden, bool):
-            hidden = (hidden,)
-        if not isinstance(hidden, list | tuple) or not hidden:
-            fail("hidden", self.hidden, "must be one or more layer sizes, e.g. 84")
-        for units in hidden:
-            check_int("hidden", units, 1)
-        freeze(self, "hidden", tuple(hidden))
+        check_layer_sizes(self, "hidden", "84")
         check_float("dropout", self.dropout, 0.0, 1.0, open_high=True)
         check_bool("batch_norm", self.batch_norm)
         check_choice("initializer", self.initializer, INITIALIZERS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 
 from cnn.config import LeNetConfig
-from keras_fcn.model import INPUT_SHAPE, N_CLASSES, make_activation, make_initializer
+from keras_fcn.model import INPUT_SHAPE, logits_layer, make_activation, make_initializer
 
 POOL_LAYERS = {"average": keras.layers.AveragePooling2D, "max": keras.layers.MaxPooling2D}
 
@@ -57,10 +57,5 @@ def build_lenet5(config: LeNetConfig | None = None) -> keras.Model:
             name=f"dense_{i}",
         )(x)
         x = make_activation(config.activation)(x)
-    outputs = keras.layers.Dense(
-        N_CLASSES,
-        kernel_initializer=make_initializer(config.initializer),
-        kernel_regularizer=regularizer,
-        name="logits",
-    )(x)
+    outputs = logits_layer(config.initializer, regularizer)(x)
     return keras.Model(inputs, outputs, name="lenet5")

@@ -78,7 +78,20 @@ def check_bool(field: str, value: Any) -> None:
 
 
 def freeze(obj: Any, name: str, value: Any) -> None:
+    """Set a field of a frozen dataclass (for normalizing values in ``__post_init__``)."""
     object.__setattr__(obj, name, value)
+
+
+def check_layer_sizes(obj: Any, field: str, example: str) -> None:
+    """Check that ``obj.field`` is one or more positive layer sizes and store it as a tuple."""
+    sizes = getattr(obj, field)
+    if isinstance(sizes, int) and not isinstance(sizes, bool):
+        sizes = (sizes,)
+    if not isinstance(sizes, list | tuple) or not sizes:
+        fail(field, getattr(obj, field), f"must be one or more layer sizes, e.g. {example}")
+    for units in sizes:
+        check_int(field, units, 1)
+    freeze(obj, field, tuple(sizes))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,14 +115,7 @@ class DenseConfig:
     l2: float = 0.0
 
     def __post_init__(self) -> None:
-        hidden = self.hidden
-        if isinstance(hidden, int) and not isinstance(hidden, bool):
-            hidden = (hidden,)
-        if not isinstance(hidden, list | tuple) or not hidden:
-            fail("hidden", self.hidden, "must be one or more layer sizes, e.g. 512,256")
-        for units in hidden:
-            check_int("hidden", units, 1)
-        freeze(self, "hidden", tuple(hidden))
+        check_layer_sizes(self, "hidden", "512,256")
         check_choice("activation", self.activation, ACTIVATIONS)
         if isinstance(self.dropout, list | tuple):
             if len(self.dropout) != len(self.hidden):

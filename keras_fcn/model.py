@@ -68,10 +68,17 @@ def build_dense(config: DenseConfig | None = None) -> keras.Model:
         x = make_activation(config.activation)(x)
         if rate > 0:
             x = keras.layers.Dropout(rate, name=f"dropout_{i}")(x)
-    outputs = keras.layers.Dense(
+    outputs = logits_layer(config.initializer, regularizer)(x)
+    return keras.Model(inputs, outputs, name="dense")
+
+
+def logits_layer(
+    initializer: str, regularizer: keras.regularizers.Regularizer | None
+) -> keras.layers.Dense:
+    """The output layer of every family: 10 logits (the loss applies the softmax)."""
+    return keras.layers.Dense(
         N_CLASSES,
-        kernel_initializer=make_initializer(config.initializer),
+        kernel_initializer=make_initializer(initializer),
         kernel_regularizer=regularizer,
         name="logits",
-    )(x)
-    return keras.Model(inputs, outputs, name="dense")
+    )
