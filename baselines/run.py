@@ -146,7 +146,12 @@ def select_and_test(
         predict_time_s=round(predict_time, 3),
         versions=library_versions(),
         created=now(),
-        note=f"chosen on validation among {len(rows)} settings in {time.perf_counter() - start:.0f} s",
+        note=(
+            f"chosen on validation among {len(rows)} settings"
+            if len(rows) > 1
+            else "one fixed setting"
+        )
+        + f" in {time.perf_counter() - start:.0f} s",
     )
     record.wall_time_s = round(time.perf_counter() - start, 3)
     return record, pd.DataFrame(rows)

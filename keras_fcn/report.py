@@ -247,10 +247,27 @@ def tuning_rows(results: Path) -> list[dict[str, str]]:
     return rows
 
 
+def baseline_rows(results: Path) -> list[dict[str, str]]:
+    """README rows for the baselines of ``experiments.baselines`` on full data."""
+    rows = []
+    for r in _records(results / "baselines" / "runs.jsonl"):
+        if r.config["data"].get("train_limit") is not None:
+            continue
+        settings = ", ".join(f"{k}={v}" for k, v in r.config["model"].items())
+        rows.append({
+            "result": f"{r.family} ({settings}; {'one fixed setting' if ' 1 settings' in r.note or 'fixed' in r.note else 'chosen on validation'}, fit {r.fit_time_s:.0f} s, "
+            f"test-set prediction {r.predict_time_s:.0f} s): test accuracy",
+            "dataset": r.config["data"]["dataset"],
+            "value": _mean_std([r.test_accuracy]),
+            "command": "python -m experiments.baselines --dataset both",
+        })  # fmt: skip
+    return rows
+
+
 def readme_results(results: str | os.PathLike) -> str:
     """The README's results table, built from the run records under ``results``."""
     results = Path(results)
-    rows = single_run_rows(results) + tuning_rows(results)
+    rows = single_run_rows(results) + tuning_rows(results) + baseline_rows(results)
     if not rows:
         return (
             "No results yet: run the commands above, then `python -m experiments.report --readme`."
