@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -71,3 +73,58 @@ def test_space_declarations_accept_or_raise_config_error(values, default, low, h
         return
     assert len(space.grid()) == len(set(map(repr, values)))
     assert space.sweep()[0] == {"p": default}
+
+
+FLAGS = [
+    "--dataset",
+    "--epochs",
+    "--seed",
+    "--set",
+    "--quick",
+    "--verbose",
+    "--data-dir",
+    "--bogus",
+]
+VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "mnist",
+            "fashion_mnist",
+            "0",
+            "-1",
+            "3",
+            "x",
+            "dropout=2",
+            "hidden=64",
+            "lr=1",
+            "optimizer=adam",
+            "",
+        ]
+    ),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(argv=st.lists(st.one_of(st.sampled_from(FLAGS), VALUES), max_size=6))
+def test_command_line_either_runs_or_exits_with_one_line(argv, tmp_path_factory):
+    """Any argument list reaches training with a valid config, or stops with one line and exit 2."""
+    import pytest
+
+    from experiments import fashion_dense
+    from experiments._cli import run_main
+    from keras_fcn import single
+
+    reached = []
+    original = single.run_and_report
+    single.run_and_report = lambda family, run, **kwargs: reached.append(run)
+    try:
+        out = tmp_path_factory.mktemp("out")
+        with pytest.raises(SystemExit) as info, contextlib.redirect_stderr(io.StringIO()) as err:
+            run_main(fashion_dense.main, [*argv, "--out", str(out)])
+    finally:
+        single.run_and_report = original
+    assert info.value.code in (0, 2)
+    assert (info.value.code == 0) == bool(reached)
+    if info.value.code == 2:
+        assert err.getvalue().count("\n") == 1 and "Traceback" not in err.getvalue()
