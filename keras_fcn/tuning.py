@@ -296,7 +296,8 @@ def edge_warnings(space: Space, best: Mapping[str, Any]) -> list[str]:
     lines = []
     for p in space.params:
         value = best.get(p.name)
-        if value is not None and (len(p.values) > 1 or p.is_range) and p.on_edge(value):
+        # zero (no momentum, no dropout, no penalty) is a hard bound, not an edge to widen
+        if value not in (None, 0) and (len(p.values) > 1 or p.is_range) and p.on_edge(value):
             lines.append(
                 f"{p.name}={value!r} is on the edge of the space: the optimum may lie beyond it"
             )
