@@ -35,7 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_fcn import report
 
     if args.readme:
-        print(report.readme_results(args.results))
+        from experiments import _registry
+
+        defaults = {
+            name: family.run_config().to_dict() for name, family in _registry.families().items()
+        }
+        print(report.readme_results(args.results, defaults))
         for study in args.study:
             path = Path(args.results) / "reproduce" / study / "side_by_side.md"
             print(f"\n{study}:\n")

@@ -179,47 +179,46 @@ def _records(path: Path) -> list[RunRecord]:
     return [r for r in RunStore(path) if r.status != "failed"] if path.exists() else []
 
 
-def single_run_rows(results: Path) -> list[dict[str, str]]:
-    """README rows for the full-data baseline runs of ``fashion_dense`` and ``mnist_dense``."""
+def single_run_rows(results: Path, defaults: Mapping[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """README rows for the full-data runs of the single-run commands, one per config.
+
+    Args:
+        results: the results folder.
+        defaults: family name -> its baseline ``RunConfig.to_dict()``: a row's command shows
+            the ``--set`` flags that differ from it.
+    """
     rows = []
-    for command in ("fashion_dense", "mnist_dense"):
+    for command in ("fashion_dense", "mnist_dense", "fashion_cnn"):
         records = [
             r
             for r in _records(results / command / "runs.jsonl")
             if r.config["data"].get("train_limit") is None
         ]
-        by_config: dict[str, list[RunRecord]] = {}
+        groups: dict[str, list[RunRecord]] = {}
         for r in records:
-            key = json.dumps(
-                {k: v for k, v in r.config.items() if k != "train"}
-                | {"train": {k: v for k, v in r.config["train"].items() if k != "seed"}},
-                sort_keys=True,
-            )
-            by_config.setdefault(key, []).append(r)
-        for group in by_config.values():
-            seeds = sorted({r.seed for r in group})
+            unseeded = {
+                **r.config,
+                "train": {k: v for k, v in r.config["train"].items() if k != "seed"},
+            }
+            groups.setdefault(json.dumps(unseeded, sort_keys=True), []).append(r)
+        for group in groups.values():
             latest = {r.seed: r for r in group}  # the last record of each seed
-            changed = _changed_settings(group[0])
+            seeds = sorted(latest)
+            changed = _changed_settings(group[0], defaults.get(group[0].family, {}))
             flags = "".join(f" --set {k}={v}" for k, v in changed.items())
-            seed_flags = " ".join(f"--seed {s}" for s in seeds) if seeds != [42] else ""
+            seed_text = (
+                f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
+            )
             rows.append({
-                "result": f"{group[0].family} {'baseline' if not changed else 'config'}: test accuracy"
-                + (f" over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f" (seed {seeds[0]})"),
+                "result": f"{group[0].family} {'baseline' if not changed else 'config'}: test accuracy ({seed_text})",
                 "dataset": group[0].config["data"]["dataset"],
                 "value": _mean_std([latest[s].test_accuracy for s in seeds]),
-                "command": f"python -m experiments.{command}{flags}" + (f" ({seed_flags}, one run each)" if seed_flags else ""),
+                "command": f"python -m experiments.{command}{flags}" + (" --seed S" if seeds != [42] else ""),
             })  # fmt: skip
     return rows
 
 
-def _changed_settings(record: RunRecord) -> dict[str, Any]:
-    from keras_fcn.config import DataConfig, DenseConfig, TrainConfig, to_dict
-
-    defaults = {
-        "model": to_dict(DenseConfig()),
-        "train": to_dict(TrainConfig()),
-        "data": to_dict(DataConfig()),
-    }
+def _changed_settings(record: RunRecord, defaults: Mapping[str, Any]) -> dict[str, Any]:
     changed = {}
     for part, values in record.config.items():
         for key, value in values.items():
@@ -264,10 +263,15 @@ def baseline_rows(results: Path) -> list[dict[str, str]]:
     return rows
 
 
-def readme_results(results: str | os.PathLike) -> str:
-    """The README's results table, built from the run records under ``results``."""
+def readme_results(results: str | os.PathLike, defaults: Mapping[str, dict[str, Any]]) -> str:
+    """The README's results table, built from the run records under ``results``.
+
+    Args:
+        results: the results folder.
+        defaults: family name -> its baseline ``RunConfig.to_dict()``.
+    """
     results = Path(results)
-    rows = single_run_rows(results) + tuning_rows(results) + baseline_rows(results)
+    rows = single_run_rows(results, defaults) + tuning_rows(results) + baseline_rows(results)
     if not rows:
         return (
             "No results yet: run the commands above, then `python -m experiments.report --readme`."
