@@ -363,4 +363,7 @@ def total_epochs(table: pd.DataFrame, executions: int) -> int:
 
 def describe_best(settings: Mapping[str, Any], names: Sequence[str]) -> str:
     """``name=value`` pairs of the searched hyperparameters."""
-    return ", ".join(f"{n}={encode_value(settings[n])}" for n in names if n in settings)
+    def text(value: Any) -> str:
+        return f"{value:.3g}" if isinstance(value, float) else str(encode_value(value))
+
+    return ", ".join(f"{n}={text(settings[n])}" for n in names if n in settings)
