@@ -83,9 +83,10 @@ class Param:
         A best value on the edge suggests the space should be widened.
         """
         if self.is_range:
-            return math.isclose(value, self.low, rel_tol=0.05) or math.isclose(
-                value, self.high, rel_tol=0.05
-            )
+            # within the outer tenth of the range, on the scale it is sampled on
+            scale = math.log if self.log else float
+            position = (scale(value) - scale(self.low)) / (scale(self.high) - scale(self.low))
+            return position < 0.1 or position > 0.9
         if len(self.values) < 3 or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in self.values
         ):

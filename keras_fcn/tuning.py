@@ -326,9 +326,13 @@ def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
             ):
                 ax.set_xscale("log")
         else:
-            labels = [str(encode_value(v)) for v in p.values]
+            encoded = [encode_value(v) for v in p.values]
+            labels = [str(v) for v in encoded]
+            # equality first: a table read back may hold True as 1
             x = values.map(
-                lambda v, labels=labels: labels.index(str(v)) if str(v) in labels else np.nan
+                lambda v, encoded=encoded: next(
+                    (i for i, e in enumerate(encoded) if v == e or str(v) == str(e)), np.nan
+                )
             )
             ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize="small")
         ax.scatter(x, done[OBJECTIVE], s=18, alpha=0.7)
@@ -363,6 +367,7 @@ def total_epochs(table: pd.DataFrame, executions: int) -> int:
 
 def describe_best(settings: Mapping[str, Any], names: Sequence[str]) -> str:
     """``name=value`` pairs of the searched hyperparameters."""
+
     def text(value: Any) -> str:
         return f"{value:.3g}" if isinstance(value, float) else str(encode_value(value))
 

@@ -86,3 +86,5 @@ def test_edge_detection():
     p = Param("lr", (0.001, 0.01, 0.1), 0.01)
     assert p.on_edge(0.1) and p.on_edge(0.001) and not p.on_edge(0.01)
     assert not Param("opt", ("a", "b", "c"), "a").on_edge("a")
+    lr = Param("lr", (1e-3,), 1e-3, low=1e-4, high=1e-1, log=True)
+    assert lr.on_edge(1.3e-4) and lr.on_edge(0.08) and not lr.on_edge(3e-3)
