@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             {workers.ROLE_VAR: "chief", workers.IP_VAR: "127.0.0.1", workers.PORT_VAR: str(port)}
         )
         pool = workers.WorkerPool("experiments.tune", child_argv, args.workers, port).start()
-        print(f"chief on 127.0.0.1:{port} with {args.workers} workers")
+        print(f"chief on 127.0.0.1:{port} with {args.workers} workers", flush=True)
 
     from keras_fcn.train import load_dataset
 
