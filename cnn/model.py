@@ -11,7 +11,13 @@ from __future__ import annotations
 import keras
 
 from cnn.config import LeNetConfig
-from keras_fcn.model import INPUT_SHAPE, logits_layer, make_activation, make_initializer
+from keras_fcn.model import (
+    INPUT_SHAPE,
+    dense_layer,
+    logits_layer,
+    make_activation,
+    make_initializer,
+)
 
 POOL_LAYERS = {"average": keras.layers.AveragePooling2D, "max": keras.layers.MaxPooling2D}
 
@@ -50,12 +56,7 @@ def build_lenet5(config: LeNetConfig | None = None) -> keras.Model:
     for i, units in enumerate(config.hidden):
         if config.dropout > 0:
             x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
-        x = keras.layers.Dense(
-            units,
-            kernel_initializer=make_initializer(config.initializer),
-            kernel_regularizer=regularizer,
-            name=f"dense_{i}",
-        )(x)
+        x = dense_layer(units, config.initializer, regularizer, f"dense_{i}")(x)
         x = make_activation(config.activation)(x)
     outputs = logits_layer(config.initializer, regularizer)(x)
     return keras.Model(inputs, outputs, name="lenet5")

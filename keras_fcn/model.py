@@ -57,12 +57,7 @@ def build_dense(config: DenseConfig | None = None) -> keras.Model:
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = keras.layers.Flatten(name="flatten")(inputs)
     for i, (units, rate) in enumerate(zip(config.hidden, config.dropout_rates(), strict=True)):
-        x = keras.layers.Dense(
-            units,
-            kernel_initializer=make_initializer(config.initializer),
-            kernel_regularizer=regularizer,
-            name=f"dense_{i}",
-        )(x)
+        x = dense_layer(units, config.initializer, regularizer, f"dense_{i}")(x)
         if config.batch_norm:
             x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
         x = make_activation(config.activation)(x)
@@ -72,13 +67,20 @@ def build_dense(config: DenseConfig | None = None) -> keras.Model:
     return keras.Model(inputs, outputs, name="dense")
 
 
+def dense_layer(
+    units: int, initializer: str, regularizer: keras.regularizers.Regularizer | None, name: str
+) -> keras.layers.Dense:
+    """A dense layer with a named initializer and an optional kernel regularizer."""
+    return keras.layers.Dense(
+        units,
+        kernel_initializer=make_initializer(initializer),
+        kernel_regularizer=regularizer,
+        name=name,
+    )
+
+
 def logits_layer(
     initializer: str, regularizer: keras.regularizers.Regularizer | None
 ) -> keras.layers.Dense:
     """The output layer of every family: 10 logits (the loss applies the softmax)."""
-    return keras.layers.Dense(
-        N_CLASSES,
-        kernel_initializer=make_initializer(initializer),
-        kernel_regularizer=regularizer,
-        name="logits",
-    )
+    return dense_layer(N_CLASSES, initializer, regularizer, "logits")
