@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay, precision_recall_fscore_support
 
 from keras_fcn.record import RunRecord
+from keras_fcn.study import config_key
 
 
 def confusion_frame(matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> pd.DataFrame:
@@ -196,11 +197,7 @@ def single_run_rows(results: Path, defaults: Mapping[str, dict[str, Any]]) -> li
         ]
         groups: dict[str, list[RunRecord]] = {}
         for r in records:
-            unseeded = {
-                **r.config,
-                "train": {k: v for k, v in r.config["train"].items() if k != "seed"},
-            }
-            groups.setdefault(json.dumps(unseeded, sort_keys=True), []).append(r)
+            groups.setdefault(config_key(r.config), []).append(r)
         for group in groups.values():
             latest = {r.seed: r for r in group}  # the last record of each seed
             seeds = sorted(latest)
