@@ -25,12 +25,12 @@ LENET_SPACE = Space(
     (
         # what the report tried (the lenet study), each from its final network
         Param("kernel_size", (3, 4, 5), 5),
-        Param("filters", ((6, 16, 120), (3, 8, 60)), (6, 16, 120)),
+        Param("filters", ((6, 16, 120), (3, 8, 60), (12, 32, 240)), (6, 16, 120)),
         Param("padding", PADDINGS, "same"),
         Param("pool_size", (1, 2), 2),
         Param("learning_rate", (1e-4, 1e-3, 1e-2), 1e-3, low=1e-4, high=1e-2, log=True),
         Param("l2", (0.0, 1e-5, 1e-4), 1e-5),
-        # what a tuner should also try
+        # what a tuner should also try (and twice the filters, beside the report's halving)
         Param("pooling", POOLINGS, "average"),
         Param("dropout", (0.0, 0.2, 0.4), 0.0),
         Param("batch_norm", (False, True), False),
