@@ -13,7 +13,7 @@ export KERAS_FCN_DATA_DIR
 endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-slow lint format install clean
+.PHONY: demo test test-slow test-bench bench lint format install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ $(VENV)/.installed-dev: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# the optional PyTorch reference of the benchmark; never needed by `make test`
+$(VENV)/.installed-bench: setup.cfg pyproject.toml | $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -37,6 +42,12 @@ test: $(VENV)/.installed-dev
 
 test-slow: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m slow
+
+test-bench: $(VENV)/.installed-bench
+	$(BIN)/python -m pytest -m bench
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m experiments.benchmark
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

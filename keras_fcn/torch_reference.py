@@ -1,0 +1,138 @@
+"""Plain PyTorch reference loops for the benchmark: the same networks, trained as a PyTorch
+user would write it.
+
+The data stay in memory as tensors; each epoch draws one random permutation and slices it
+into batches (the fastest plain loop: no ``DataLoader`` collation per image). The networks
+mirror the default configs of the two families: the dense baseline (784-512-256-10, ReLU,
+SGD) and the report's LeNet-5 (6@5x5 same, 2x2 average pooling, 16@5x5, 2x2 average
+pooling, 120@5x5, 84, 10; Adam; L2 1e-5 on the dense layers, as Keras's ``L2`` regularizer
+adds ``l2 * sum(w**2)`` to the loss, i.e. weight decay ``2 * l2`` on the gradient).
+
+PyTorch is optional (``pip install .[bench]``); importing this module without it raises
+:class:`~keras_fcn.errors.KerasFcnError` with that instruction.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from keras_fcn.errors import KerasFcnError
+
+INSTALL_HINT = (
+    "PyTorch is not installed: the reference side of the benchmark needs it. "
+    "Install the CPU build with `pip install -e .[bench]` (see README, Benchmark)"
+)
+
+try:
+    import torch
+    from torch import nn
+except ImportError:  # pragma: no cover - depends on the environment
+    raise KerasFcnError(INSTALL_HINT) from None
+
+
+def seed(value: int) -> None:
+    """Seed PyTorch's generator: the initial weights and every epoch's order."""
+    torch.manual_seed(value)
+
+
+def keras_initialization(model: nn.Module) -> nn.Module:
+    """Glorot-uniform weights and zero biases, Keras's defaults, so both sides train the same
+    network (PyTorch's own default learns more slowly with SGD at 0.01)."""
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear | nn.Conv2d):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+    return model
+
+
+def dense_network(hidden: tuple[int, ...]) -> nn.Module:
+    """``784 -> hidden... -> 10`` with ReLU, initialized as Keras does."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = 28 * 28
+    for units in hidden:
+        layers += [nn.Linear(width, units), nn.ReLU()]
+        width = units
+    layers.append(nn.Linear(width, 10))
+    return keras_initialization(nn.Sequential(*layers))
+
+
+def lenet5() -> nn.Module:
+    """The report's LeNet-5 (61,706 parameters, like ``cnn.model.build_lenet5()``)."""
+    network = nn.Sequential(
+        nn.Unflatten(1, (1, 28)),
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(16, 120, 5),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+    return keras_initialization(network)
+
+
+def make_optimizer(
+    model: nn.Module, name: str, learning_rate: float, momentum: float = 0.0, l2: float = 0.0
+) -> torch.optim.Optimizer:
+    """SGD or Adam over ``model``; ``l2`` as Keras's regularizer on the ``Linear`` weights."""
+    decayed = [m.weight for m in model.modules() if isinstance(m, nn.Linear)] if l2 else []
+    ids = {id(p) for p in decayed}
+    groups: list[dict[str, Any]] = [
+        {"params": [p for p in model.parameters() if id(p) not in ids], "weight_decay": 0.0}
+    ]
+    if decayed:
+        groups.append({"params": decayed, "weight_decay": 2 * l2})
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=learning_rate, momentum=momentum)
+    if name == "adam":
+        return torch.optim.Adam(groups, lr=learning_rate)
+    raise KerasFcnError(f"the PyTorch reference has no optimizer {name!r}; use sgd or adam")
+
+
+def train(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+) -> tuple[list[float], float]:
+    """Train for ``epochs`` and return each epoch's seconds and the final test accuracy."""
+    x = torch.from_numpy(np.ascontiguousarray(x_train, dtype=np.float32))
+    y = torch.from_numpy(np.asarray(y_train, dtype=np.int64))
+    loss_fn = nn.CrossEntropyLoss()
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(y))
+        for first in range(0, len(y), batch_size):
+            batch = order[first : first + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x[batch]), y[batch])
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    model.eval()
+    with torch.no_grad():
+        logits = torch.cat(
+            [model(torch.from_numpy(x_test[i : i + 1000])) for i in range(0, len(x_test), 1000)]
+        )
+    accuracy = float((logits.argmax(1).numpy() == y_test).mean())
+    return times, accuracy
+
+
+def versions() -> dict[str, str]:
+    """PyTorch's version and its threads."""
+    return {"torch": torch.__version__, "torch_threads": str(torch.get_num_threads())}

@@ -1,0 +1,165 @@
+"""The benchmark: what it measures, its table, the missing-PyTorch path and the command.
+
+Tests that train the PyTorch reference are marked ``bench``: they run with
+``make test-bench``, which installs the optional PyTorch extra.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from keras_fcn import benchmark
+from keras_fcn.errors import ConfigError, KerasFcnError
+from keras_fcn.family import DENSE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _measurement(model, framework, epoch_s, images=1000, accuracy=0.5):
+    return benchmark.Measurement(
+        case=f"{model}/{framework}", model=model, framework=framework, variant="v",
+        backend="", images=images, epoch_s=epoch_s, test_accuracy=accuracy,
+        peak_rss_mb=100.0, versions={},
+    )  # fmt: skip
+
+
+def test_steady_throughput_is_the_median_epoch_after_warm_up():
+    # the 9 s first epoch (compilation) and the 3 s outlier do not count
+    assert benchmark.steady_throughput([9.0, 1.0, 2.0, 3.0], 1000) == 500.0
+    assert benchmark.steady_throughput([4.0], 1000) == 250.0
+    with pytest.raises(ValueError):
+        benchmark.steady_throughput([], 1000)
+
+
+def test_comparison_divides_each_row_by_its_models_pytorch_reference():
+    table = benchmark.comparison(
+        [
+            _measurement("dense", "pytorch", [5, 1.0, 1.0]),
+            _measurement("dense", "keras-fcn", [5, 0.5, 0.5]),
+            _measurement("lenet", "keras-fcn", [5, 2.0, 2.0]),
+        ]
+    )
+    assert table["vs_pytorch"].tolist()[:2] == [1.0, 2.0]
+    assert pd.isna(table["vs_pytorch"].iloc[2])  # no lenet reference: no ratio
+    assert table["images_per_s"].tolist() == [1000, 2000, 500]
+    assert table["first_epoch_s"].tolist() == [5, 5, 5]
+
+
+def test_unknown_case_is_one_clear_error():
+    with pytest.raises(ConfigError, match="unknown benchmark case 'dense/keras/fast'; choose"):
+        benchmark.find_case("dense/keras/fast")
+    assert {c.model for c in benchmark.CASES} == set(benchmark.MODELS)
+    assert len({c.name for c in benchmark.CASES}) == len(benchmark.CASES)
+
+
+# batches of 64: enough SGD steps on 3,000 images for the accuracy to mean something
+KERAS_64 = benchmark.Case("dense", "keras-fcn", {"batch_size": 64})
+TORCH_64 = benchmark.Case("dense", "pytorch", {"batch_size": 64})
+
+
+def test_keras_case_times_every_epoch_through_the_training_path(fashion_small):
+    case = KERAS_64
+    result = benchmark.run_case(case, DENSE, fashion_small, epochs=3, seed=42)
+    assert len(result.epoch_s) == 3 and all(t > 0 for t in result.epoch_s)
+    assert result.images == 3000 and result.backend == "tensorflow"
+    assert result.variant == "batch_size=64" and result.peak_rss_mb > 100
+    assert result.test_accuracy > 0.6
+
+
+def test_speed_settings_leave_accuracy_within_noise(fashion_small):
+    # XLA and steps_per_execution change float rounding, not what is learned
+    fast = benchmark.run_case(
+        benchmark.find_case("dense/keras-fcn/defaults"), DENSE, fashion_small, epochs=4, seed=7
+    )
+    plain = benchmark.run_case(
+        benchmark.find_case("dense/keras-fcn/jit_compile=off steps_per_execution=1"),
+        DENSE,
+        fashion_small,
+        epochs=4,
+        seed=7,
+    )
+    assert abs(fast.test_accuracy - plain.test_accuracy) <= 0.02
+
+
+def test_missing_pytorch_says_how_to_install_it(monkeypatch, fashion_small):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    monkeypatch.delitem(sys.modules, "keras_fcn.torch_reference", raising=False)
+    with pytest.raises(
+        KerasFcnError, match=r"PyTorch is not installed.*pip install -e \.\[bench\]"
+    ):
+        benchmark.run_case(
+            benchmark.find_case("dense/pytorch/reference loop"),
+            DENSE,
+            fashion_small,
+            epochs=2,
+            seed=42,
+        )
+
+
+def test_trial_costs_measure_every_trial_in_one_process(fashion_small):
+    trials = benchmark.trial_costs(DENSE, DENSE.run_config(), fashion_small, trials=3)
+    assert trials["trial"].tolist() == [1, 2, 3]
+    assert (trials["fixed_cost_s"] > 0).all()
+    assert (trials["fixed_cost_s"] <= trials["trial_s"]).all()
+    assert (trials["rss_mb"] > 100).all()
+
+
+def test_command_without_pytorch_still_measures_keras_fcn(tmp_path):
+    fake = tmp_path / "no_torch"
+    fake.mkdir()
+    (fake / "torch.py").write_text("raise ImportError('no module named torch')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake), str(ROOT)])}
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.benchmark", "--models", "lenet", "--quick",
+         "--trials", "0", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "skipped: error: PyTorch is not installed" in done.stdout
+    table = pd.read_csv(out / "benchmark.csv")
+    assert table["framework"].tolist() == ["keras-fcn"] * 3
+    assert table["vs_pytorch"].isna().all()
+    assert (out / "benchmark.md").exists() and (out / "benchmark.json").exists()
+
+
+def test_command_rejects_bad_arguments_in_one_line(tmp_path, capsys):
+    from experiments import benchmark as command
+    from experiments._cli import run_main
+
+    for argv, message in [
+        (["--models", "resnet"], "error: --models 'resnet': choose from dense, lenet\n"),
+        (["--epochs", "1"], "error: --epochs 1: at least 2 (the first is warm-up)\n"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            run_main(command.main, [*argv, "--out", str(tmp_path / "x")])
+        assert info.value.code == 2
+        assert capsys.readouterr().err == message
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.bench
+def test_pytorch_lenet_is_the_same_network():
+    from cnn.model import build_lenet5
+    from keras_fcn import torch_reference as ref
+
+    params = sum(p.numel() for p in ref.lenet5().parameters())
+    assert params == build_lenet5().count_params() == 61_706
+    dense = sum(p.numel() for p in ref.dense_network((512, 256)).parameters())
+    assert dense == 535_818
+
+
+@pytest.mark.bench
+def test_pytorch_reference_learns_like_keras_fcn(fashion_small):
+    torch_run = benchmark.run_case(TORCH_64, DENSE, fashion_small, epochs=3, seed=42)
+    keras_run = benchmark.run_case(KERAS_64, DENSE, fashion_small, epochs=3, seed=42)
+    assert len(torch_run.epoch_s) == 3 and torch_run.framework == "pytorch"
+    # same network, optimizer and data: both well above chance, within a few points
+    assert torch_run.test_accuracy > 0.6
+    assert abs(torch_run.test_accuracy - keras_run.test_accuracy) < 0.1
