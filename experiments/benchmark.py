@@ -43,6 +43,13 @@ def build_parser() -> Parser:
         help="epochs per case, the first being warm-up (default: 6 dense, 4 lenet; 2 --quick)",
     )
     parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="processes per case, run in turns, so that a slow spell of the machine does "
+        "not fall on one case (default: %(default)s; 1 with --quick)",
+    )
+    parser.add_argument(
         "--trials",
         type=int,
         default=30,
@@ -128,30 +135,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError(f"--models {model!r}: choose from {', '.join(benchmark.MODELS)}")
     if args.epochs is not None and args.epochs < 2:
         raise ConfigError(f"--epochs {args.epochs}: at least 2 (the first is warm-up)")
+    if args.repeats < 1:
+        raise ConfigError(f"--repeats {args.repeats}: at least 1")
     if args.trials < 0:
         raise ConfigError(f"--trials {args.trials}: must be 0 or more")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)  # fails here, before anything is measured
 
     backends = [None] + (["jax"] if importlib.util.find_spec("jax") else [])
-    measurements, skipped = [], []
-    for case in benchmark.CASES:
-        if case.model not in models:
-            continue
-        for backend in backends if case.framework == "keras-fcn" and not case.settings else [None]:
+    plan = [
+        (case, backend)
+        for case in benchmark.CASES
+        if case.model in models
+        for backend in (backends if case.framework == "keras-fcn" and not case.settings else [None])
+    ]
+    results: dict[str, object] = {}
+    skipped: dict[str, str] = {}
+    repeats = 1 if args.quick else args.repeats
+    for round_ in range(1, repeats + 1):
+        for case, backend in plan:
             label = case.name + (f" (KERAS_BACKEND={backend})" if backend else "")
-            print(f"measuring {label} ...", flush=True)
+            if label in skipped:
+                continue
+            print(f"[{round_}/{repeats}] measuring {label} ...", flush=True)
             result, why = _measure_in_child(case, args, backend)
             if result is None:
                 print(f"  skipped: {why}", flush=True)
-                skipped.append({"case": label, "why": why})
+                skipped[label] = why
                 continue
             print(
-                f"  {result.steady_images_per_s:,.0f} images/s, first epoch {result.first_epoch_s:.2f} s, "
-                f"peak {result.peak_rss_mb:,.0f} MB, test accuracy {result.test_accuracy:.4f}",
+                f"  {result.steady_images_per_s:,.0f} images/s, first epoch "
+                f"{result.first_epoch_s:.2f} s, peak {result.peak_rss_mb:,.0f} MB, "
+                f"test accuracy {result.test_accuracy:.4f}",
                 flush=True,
             )
-            measurements.append(result)
+            results[label] = results[label].merge(result) if label in results else result
+    measurements = list(results.values())
 
     table = benchmark.comparison(measurements)
     if len(table):
@@ -188,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "command": "python -m experiments.benchmark "
             + " ".join(sys.argv[1:] if argv is None else argv),
             "cases": [dataclasses.asdict(m) for m in measurements],
-            "skipped": skipped,
+            "skipped": [{"case": k, "why": v} for k, v in skipped.items()],
             "trials": trials.to_dict(orient="records") if trials is not None else [],
             "versions": library_versions(),
             "cpu_count": os.cpu_count(),

@@ -110,18 +110,26 @@ class Measurement:
     variant: str
     backend: str
     images: int
-    epoch_s: list[float]
+    epoch_s: list[list[float]]  # one list of epoch times per process that ran the case
     test_accuracy: float
     peak_rss_mb: float
     versions: dict[str, str]
 
     @property
     def first_epoch_s(self) -> float:
-        return self.epoch_s[0]
+        return statistics.median(times[0] for times in self.epoch_s)
 
     @property
     def steady_images_per_s(self) -> float:
         return steady_throughput(self.epoch_s, self.images)
+
+    def merge(self, other: Measurement) -> Measurement:
+        """This case measured again, in another process: all epochs together."""
+        return dataclasses.replace(
+            self,
+            epoch_s=self.epoch_s + other.epoch_s,
+            peak_rss_mb=max(self.peak_rss_mb, other.peak_rss_mb),
+        )
 
     def row(self) -> dict[str, Any]:
         return {
@@ -134,15 +142,17 @@ class Measurement:
             "steady_epoch_s": round(self.images / self.steady_images_per_s, 3),
             "peak_rss_mb": round(self.peak_rss_mb),
             "test_accuracy": round(self.test_accuracy, 4),
-            "epochs": len(self.epoch_s),
+            "epochs": len(self.epoch_s[0]),
+            "processes": len(self.epoch_s),
         }
 
 
-def steady_throughput(epoch_s: Sequence[float], images: int) -> float:
-    """Images per second over the median epoch after the first (warm-up) one."""
-    if not epoch_s:
+def steady_throughput(epoch_s: Sequence[Sequence[float]], images: int) -> float:
+    """Images per second over the median epoch, leaving out each process's first (warm-up)
+    epoch unless it is the only one."""
+    later = [t for times in epoch_s for t in (times[1:] or times)]
+    if not later:
         raise ValueError("no epochs were timed")
-    later = epoch_s[1:] or epoch_s
     return images / statistics.median(later)
 
 
@@ -189,7 +199,7 @@ def measure_keras(family: Family, run: RunConfig, data: Dataset) -> Measurement:
         variant="",
         backend=keras.backend.backend(),
         images=len(data.y_train),
-        epoch_s=timer.times,
+        epoch_s=[timer.times],
         test_accuracy=record.test_accuracy,
         peak_rss_mb=peak_rss_mb(),
         versions=record.versions,
@@ -220,7 +230,7 @@ def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
         variant="",
         backend="",
         images=len(data.y_train),
-        epoch_s=times,
+        epoch_s=[times],
         test_accuracy=accuracy,
         peak_rss_mb=peak_rss_mb(),
         versions=ref.versions(),

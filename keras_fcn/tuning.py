@@ -38,7 +38,7 @@ from matplotlib.figure import Figure
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.space import Space, encode_value
-from keras_fcn.train import compile_model, standard_callbacks
+from keras_fcn.train import compile_model, release_traced_steps, standard_callbacks
 
 OBJECTIVE = "val_accuracy"
 TUNER_NAMES = ("hyperband", "random", "bayesian", "grid")
@@ -125,6 +125,7 @@ class _KerasFcnTuner:
     def _build_and_fit_model(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
         # execution i of every trial starts from seed base + i: trials differ only by their
         # hyperparameters, and a rerun reproduces them
+        release_traced_steps()  # memory stays flat across trials (see its docstring)
         keras.utils.set_random_seed(self.seed_base + self._execution)
         self._execution += 1
         return super()._build_and_fit_model(trial, *args, **kwargs)

@@ -6,6 +6,7 @@ Tests that train the PyTorch reference are marked ``bench``: they run with
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -24,17 +25,26 @@ ROOT = Path(__file__).resolve().parents[1]
 def _measurement(model, framework, epoch_s, images=1000, accuracy=0.5):
     return benchmark.Measurement(
         case=f"{model}/{framework}", model=model, framework=framework, variant="v",
-        backend="", images=images, epoch_s=epoch_s, test_accuracy=accuracy,
+        backend="", images=images, epoch_s=[epoch_s], test_accuracy=accuracy,
         peak_rss_mb=100.0, versions={},
     )  # fmt: skip
 
 
 def test_steady_throughput_is_the_median_epoch_after_warm_up():
     # the 9 s first epoch (compilation) and the 3 s outlier do not count
-    assert benchmark.steady_throughput([9.0, 1.0, 2.0, 3.0], 1000) == 500.0
-    assert benchmark.steady_throughput([4.0], 1000) == 250.0
+    assert benchmark.steady_throughput([[9.0, 1.0, 2.0, 3.0]], 1000) == 500.0
+    assert benchmark.steady_throughput([[4.0]], 1000) == 250.0
+    # two processes: both warm-up epochs left out, the median of the four others
+    assert benchmark.steady_throughput([[9.0, 1.0, 4.0], [8.0, 1.0, 9.0]], 1000) == 400.0
     with pytest.raises(ValueError):
         benchmark.steady_throughput([], 1000)
+
+
+def test_merged_measurement_keeps_every_process():
+    one = _measurement("dense", "keras-fcn", [6.0, 1.0])
+    both = one.merge(dataclasses.replace(one, epoch_s=[[4.0, 2.0]], peak_rss_mb=300.0))
+    assert both.first_epoch_s == 5.0 and both.steady_images_per_s == 1000 / 1.5
+    assert both.peak_rss_mb == 300.0 and both.row()["processes"] == 2
 
 
 def test_comparison_divides_each_row_by_its_models_pytorch_reference():
@@ -66,7 +76,7 @@ TORCH_64 = benchmark.Case("dense", "pytorch", {"batch_size": 64})
 def test_keras_case_times_every_epoch_through_the_training_path(fashion_small):
     case = KERAS_64
     result = benchmark.run_case(case, DENSE, fashion_small, epochs=3, seed=42)
-    assert len(result.epoch_s) == 3 and all(t > 0 for t in result.epoch_s)
+    assert len(result.epoch_s[0]) == 3 and all(t > 0 for t in result.epoch_s[0])
     assert result.images == 3000 and result.backend == "tensorflow"
     assert result.variant == "batch_size=64" and result.peak_rss_mb > 100
     assert result.test_accuracy > 0.6
@@ -159,7 +169,7 @@ def test_pytorch_lenet_is_the_same_network():
 def test_pytorch_reference_learns_like_keras_fcn(fashion_small):
     torch_run = benchmark.run_case(TORCH_64, DENSE, fashion_small, epochs=3, seed=42)
     keras_run = benchmark.run_case(KERAS_64, DENSE, fashion_small, epochs=3, seed=42)
-    assert len(torch_run.epoch_s) == 3 and torch_run.framework == "pytorch"
+    assert len(torch_run.epoch_s[0]) == 3 and torch_run.framework == "pytorch"
     # same network, optimizer and data: both well above chance, within a few points
     assert torch_run.test_accuracy > 0.6
     assert abs(torch_run.test_accuracy - keras_run.test_accuracy) < 0.1

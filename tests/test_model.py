@@ -76,9 +76,11 @@ def test_dropout_batch_norm_and_l2_reach_the_model():
     assert len(model.losses) == 3  # one L2 term per dense kernel
 
 
-def test_auto_jit_is_off_for_models_with_dropout():
-    assert use_jit(build_dense(DenseConfig(hidden=(8,))), TrainConfig())
-    assert not use_jit(build_dense(DenseConfig(hidden=(8,), dropout=0.2)), TrainConfig())
+def test_jit_is_off_by_default_and_auto_is_off_for_models_with_dropout():
+    assert not use_jit(build_dense(DenseConfig(hidden=(8,))), TrainConfig())
+    auto = TrainConfig(jit_compile="auto")
+    assert use_jit(build_dense(DenseConfig(hidden=(8,))), auto)
+    assert not use_jit(build_dense(DenseConfig(hidden=(8,), dropout=0.2)), auto)
     assert use_jit(
         build_dense(DenseConfig(hidden=(8,), dropout=0.2)), TrainConfig(jit_compile="on")
     )

@@ -60,3 +60,19 @@ def test_cross_entropy_matches_the_textbook_value():
     assert cross_entropy(logits, np.array([0, 1])) == pytest.approx(
         -(np.log(0.5) + np.log(0.8)) / 2
     )
+
+
+def test_traced_steps_of_finished_runs_are_released(fashion_small):
+    from tensorflow.python.framework import ops
+
+    from keras_fcn.train import release_traced_steps
+
+    def traced() -> int:
+        return sum(name.startswith("CustomGradient-") for name in ops._gradient_registry._registry)
+
+    train_run(DENSE, DENSE.run_config({**FAST, "epochs": 1}), fashion_small)
+    assert traced() > 0  # TensorFlow keeps one per traced training step
+    train_run(DENSE, DENSE.run_config({**FAST, "epochs": 1}), fashion_small)
+    after_two = traced()  # the first run's were dropped when the second started
+    assert release_traced_steps() == after_two > 0
+    assert traced() == 0
