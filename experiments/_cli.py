@@ -12,11 +12,17 @@ from keras_fcn.config import DATASET_NAMES, parse_assignment
 from keras_fcn.errors import KerasFcnError
 
 
+def one_line(message: str) -> str:
+    """``message`` with line breaks and other unprintable characters escaped (``\\n``), so
+    that an argument typed with a newline in it still gives a one-line error."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
 class Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line and exit with status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def add_data_args(parser: argparse.ArgumentParser, default_dataset: str = "fashion_mnist") -> None:
@@ -57,7 +63,7 @@ def run_main(
     try:
         code = main(argv)
     except KerasFcnError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(2)
     except OSError as exc:
         if exc.errno not in STORAGE_ERRORS:

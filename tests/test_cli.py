@@ -27,6 +27,7 @@ def _exit_code(main, argv, capsys):
         (["--set", "widht=3"], "error: unknown field 'widht'; known fields:"),
         (["--set", "dropout"], "error: --set 'dropout': expected FIELD=VALUE"),
         (["--epochs", "0"], "error: epochs=0 is invalid"),
+        (["\n"], "experiments.fashion_dense: error: unrecognized arguments: \\n"),
     ],
 )
 def test_fashion_dense_rejects_bad_settings_in_one_line(argv, message, capsys, tmp_path):
