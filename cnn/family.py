@@ -36,6 +36,7 @@ LENET_SPACE = Space(
         Param("batch_norm", (False, True), False),
         Param("hidden", ((84,), (128,), (256,)), (84,)),
         Param("optimizer", cfg.OPTIMIZERS, "adam"),
+        Param("lr_schedule", cfg.LR_SCHEDULES, "constant"),
         Param("epochs", (10, 15, 20), 10),
         Param("batch_size", (32, 64, 128), 32),
     )

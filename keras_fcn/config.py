@@ -35,6 +35,7 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop")
 DATASET_NAMES = ("fashion_mnist", "mnist")
 JIT_MODES = ("auto", "on", "off")
 PRECISIONS = ("float32", "mixed_bfloat16")
+LR_SCHEDULES = ("constant", "cosine")
 
 _UnionType = type(int | None)
 
@@ -146,7 +147,10 @@ class TrainConfig:
 
     Attributes:
         optimizer: ``sgd``, ``adam`` or ``rmsprop``.
-        learning_rate: step size, > 0.
+        learning_rate: step size, > 0 (the starting one under a schedule).
+        lr_schedule: ``constant``, or ``cosine``: the learning rate of epoch ``e`` (from 0) is
+            ``learning_rate * (1 + cos(pi * e / epochs)) / 2``, falling towards 0 by the
+            last epoch.
         momentum: momentum of SGD and RMSprop; for Adam, ``beta_1`` when > 0 (0 keeps 0.9).
         epochs: maximum number of epochs.
         batch_size: training batch size.
@@ -166,6 +170,7 @@ class TrainConfig:
 
     optimizer: str = "sgd"
     learning_rate: float = 0.01
+    lr_schedule: str = "constant"
     momentum: float = 0.0
     epochs: int = 50
     batch_size: int = 512
@@ -179,6 +184,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_positive("learning_rate", self.learning_rate)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_float("momentum", self.momentum, 0.0, 1.0, open_high=True)
         check_int("epochs", self.epochs, 1)
         check_int("batch_size", self.batch_size, 1)

@@ -120,11 +120,13 @@ DENSE_SPACE = Space(
         Param("l2", (0.0, 1e-5, 1e-4, 1e-3), 0.0),
         Param("optimizer", cfg.OPTIMIZERS, "sgd"),
         Param("learning_rate", (0.0001, 0.001, 0.01, 0.1), 0.01, low=1e-4, high=0.1, log=True),
+        Param("lr_schedule", cfg.LR_SCHEDULES, "constant"),
         Param("momentum", (0.0, 0.9, 0.95, 0.99), 0.0),
         Param("epochs", (20, 30, 40, 50), 50),
         Param("batch_size", (64, 128, 256, 512), 512),
     )
 )
-"""The dense family's space: every field the seed studies varied, with their values."""
+"""The dense family's space: every field the seed studies varied, with their values, and a
+cosine learning-rate schedule beside their constant rate."""
 
 DENSE = Family("dense", DenseConfig, _build_dense, DENSE_SPACE)

@@ -8,8 +8,9 @@ retraining and the commands all call it, so every run yields the same
 from __future__ import annotations
 
 import gc
+import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
@@ -97,7 +98,7 @@ def compile_model(model: keras.Model, train: TrainConfig) -> keras.Model:
     return model
 
 
-def standard_callbacks(train: TrainConfig) -> list[keras.callbacks.Callback]:
+def stopping_callbacks(train: TrainConfig) -> list[keras.callbacks.Callback]:
     """Stop on a non-finite loss; stop early on validation accuracy when ``patience`` is set."""
     callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
     if train.patience is not None:
@@ -110,6 +111,32 @@ def standard_callbacks(train: TrainConfig) -> list[keras.callbacks.Callback]:
             )
         )
     return callbacks
+
+
+def cosine_learning_rate(learning_rate: float, epochs: int) -> Callable[[int], float]:
+    """The learning rate of each epoch (from 0) under a cosine decay over ``epochs``."""
+
+    def rate(epoch: int, _current: float | None = None) -> float:
+        return learning_rate * 0.5 * (1.0 + math.cos(math.pi * min(epoch, epochs) / epochs))
+
+    return rate
+
+
+def schedule_callbacks(train: TrainConfig) -> list[keras.callbacks.Callback]:
+    """The learning-rate schedule of ``train`` as a callback (none for ``constant``).
+
+    The rate is set per epoch from the epoch's index, so a run resumed at ``initial_epoch``
+    (as Hyperband resumes its trials) continues the same curve.
+    """
+    if train.lr_schedule == "cosine":
+        rate = cosine_learning_rate(train.learning_rate, train.epochs)
+        return [keras.callbacks.LearningRateScheduler(rate)]
+    return []
+
+
+def standard_callbacks(train: TrainConfig) -> list[keras.callbacks.Callback]:
+    """The stopping callbacks and the learning-rate schedule of every run."""
+    return [*stopping_callbacks(train), *schedule_callbacks(train)]
 
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:

@@ -38,7 +38,12 @@ from matplotlib.figure import Figure
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.space import Space, encode_value
-from keras_fcn.train import compile_model, release_traced_steps, standard_callbacks
+from keras_fcn.train import (
+    compile_model,
+    release_traced_steps,
+    schedule_callbacks,
+    stopping_callbacks,
+)
 
 OBJECTIVE = "val_accuracy"
 TUNER_NAMES = ("hyperband", "random", "bayesian", "grid")
@@ -86,6 +91,8 @@ class FamilyHyperModel(kt.HyperModel):
         kwargs["batch_size"] = run.train.batch_size
         kwargs.setdefault("epochs", run.train.epochs)  # Hyperband passes its own budget
         kwargs["validation_batch_size"] = run.train.eval_batch_size
+        # the schedule is the trial's own (lr_schedule and epochs may be searched)
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), *schedule_callbacks(run.train)]
         return model.fit(*args, **kwargs)
 
 
@@ -245,8 +252,11 @@ def space_for(tuner_name: str, space: Space) -> Space:
 def search_callbacks(
     hypermodel: FamilyHyperModel, tensorboard_dir: str | Path | None = None
 ) -> list:
-    """``TerminateOnNaN`` and ``EarlyStopping`` (from the base run), and TensorBoard if asked."""
-    callbacks = standard_callbacks(hypermodel.base.train)
+    """``TerminateOnNaN`` and ``EarlyStopping`` (from the base run), and TensorBoard if asked.
+
+    Each trial adds its own learning-rate schedule (:meth:`FamilyHyperModel.fit`).
+    """
+    callbacks = stopping_callbacks(hypermodel.base.train)
     if tensorboard_dir is not None:
         callbacks.append(
             keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False)

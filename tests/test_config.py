@@ -51,6 +51,12 @@ def test_defaults_are_the_first_seed_studys_baseline():
         ),
         (TrainConfig, "learning_rate", float("nan"), r"learning_rate=nan is invalid"),
         (TrainConfig, "epochs", 0, r"epochs=0 is invalid"),
+        (
+            TrainConfig,
+            "lr_schedule",
+            "step",
+            r"lr_schedule='step' is invalid: choose one of constant, cosine",
+        ),
         (TrainConfig, "momentum", 1.0, r"momentum=1\.0 is invalid"),
         (DataConfig, "dataset", "cifar10", r"dataset='cifar10' is invalid"),
         (DataConfig, "validation", 1.5, r"validation=1\.5 is invalid"),

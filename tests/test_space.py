@@ -31,6 +31,7 @@ def test_dense_space_covers_every_hyperparameter_and_its_defaults_are_the_config
     fields = set(DenseConfig.__dataclass_fields__) | {
         "optimizer",
         "learning_rate",
+        "lr_schedule",
         "momentum",
         "epochs",
         "batch_size",

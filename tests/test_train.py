@@ -77,3 +77,19 @@ def test_traced_steps_of_finished_runs_are_released(fashion_small):
     assert traced() == one_run  # the first run's were dropped when the second started
     assert release_traced_steps() == one_run
     assert traced() == 0
+
+
+def test_cosine_schedule_lowers_the_rate_each_epoch_and_constant_keeps_it(fashion_small):
+    from keras_fcn.train import cosine_learning_rate
+
+    settings = {**FAST, "epochs": 4, "optimizer": "adam", "learning_rate": 0.002}
+    cosine = train_run(
+        DENSE, DENSE.run_config({**settings, "lr_schedule": "cosine"}), fashion_small
+    )
+    rates = cosine.history["learning_rate"]
+    assert rates == pytest.approx([0.002, 0.002 * 0.5 * (1 + np.cos(np.pi / 4)), 0.001,
+                                   0.002 * 0.5 * (1 + np.cos(3 * np.pi / 4))], rel=1e-5)  # fmt: skip
+    assert cosine_learning_rate(0.1, 10)(10) == pytest.approx(0.0, abs=1e-12)
+    constant = train_run(DENSE, DENSE.run_config(settings), fashion_small)
+    assert "learning_rate" not in constant.history  # no schedule, nothing logged
+    assert constant.history["loss"] != cosine.history["loss"]
