@@ -12,6 +12,7 @@ trial), ``along_each.png``, ``final_runs.jsonl`` (the best setting over ``--fina
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -99,6 +100,13 @@ def build_parser() -> Parser:
         help="run a chief and N workers on this machine (default: one process)",
     )
     parser.add_argument(
+        "--chief-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="a worker gives up when its chief has not answered for this long (default: %(default)g)",
+    )
+    parser.add_argument(
         "--tensorboard",
         action="store_true",
         help="write TensorBoard logs with the HParams dashboard",
@@ -146,6 +154,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: too small")
     if args.workers < 0:
         raise ConfigError(f"--workers {args.workers}: must be 0 or more")
+    if not 0 < args.chief_timeout < float("inf"):  # also refuses nan
+        raise ConfigError(
+            f"--chief-timeout {args.chief_timeout:g}: must be a number of seconds above 0"
+        )
+    from keras_fcn import workers
+
+    watch = None
+    if workers.role() == "worker":
+        # before TensorFlow loads: a worker without a chief costs only the timeout, in one line
+        watch = workers.ChiefWatch(args.chief_timeout).start()
     if args.quick:
         args.max_epochs, args.trials = min(args.max_epochs, 4), min(args.trials, 4)
     settings = {
@@ -172,8 +190,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"unknown tuner {args.tuner!r}; choose one of {', '.join(tuning.TUNER_NAMES)}"
         )
     space = tuning.space_for(args.tuner, space)
-
-    from keras_fcn import workers
 
     folder = (
         Path(args.out)
@@ -202,13 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     start = time.perf_counter()
     try:
-        tuner.search(
-            data.x_train,
-            data.y_train,
-            validation_data=(data.x_val, data.y_val),
-            callbacks=callbacks,
-            verbose=1 if sys.stdout.isatty() else 2,
-        )
+        with watch or contextlib.nullcontext():
+            tuner.search(
+                data.x_train,
+                data.y_train,
+                validation_data=(data.x_val, data.y_val),
+                callbacks=callbacks,
+                verbose=1 if sys.stdout.isatty() else 2,
+            )
     finally:
         if pool is not None:
             pool.stop()

@@ -4,7 +4,8 @@ KerasTuner's distributed mode needs one process per role, told its role by envir
 variables. :class:`WorkerPool` starts the workers as copies of the current command and
 restarts a worker that dies with the same ``KERASTUNER_TUNER_ID``: KerasTuner hands an
 interrupted trial back only to the worker of that id, and its chief otherwise waits for it
-forever.
+forever. :class:`ChiefWatch` keeps a worker from waiting for a chief that is not there:
+KerasTuner's client waits up to an hour on every call.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import threading
 import time
 from collections.abc import Sequence
 
+from keras_fcn.errors import ConfigError
+
 ROLE_VAR, IP_VAR, PORT_VAR = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
+# set by WorkerPool only: the process id of the chief that started the worker
+CHIEF_PID_VAR = "KERAS_FCN_CHIEF_PID"
 
 
 def free_port() -> int:
@@ -62,7 +67,13 @@ class WorkerPool:
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _spawn(self, tuner_id: str) -> None:
-        env = {**os.environ, ROLE_VAR: tuner_id, IP_VAR: "127.0.0.1", PORT_VAR: str(self.port)}
+        env = {
+            **os.environ,
+            ROLE_VAR: tuner_id,
+            IP_VAR: "127.0.0.1",
+            PORT_VAR: str(self.port),
+            CHIEF_PID_VAR: str(os.getpid()),
+        }
         self.processes[tuner_id] = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.argv], env=env
         )
@@ -95,3 +106,106 @@ class WorkerPool:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+class ChiefWatch:
+    """A worker's check that its chief answers: before its search starts, and all through it.
+
+    A worker gives up, with one line on stderr and exit status 2, when its chief has not
+    answered for ``timeout`` seconds; a chief restarted on the same port within that time
+    takes the worker back. A worker started by :class:`WorkerPool` gives up as soon as the
+    chief that started it has died: rerunning that command starts new workers. Used as a
+    context manager around the search, it stops watching when the search ends, and turns a
+    call cut off by the chief's death (gRPC's UNAVAILABLE) into a one-line error.
+
+    Args:
+        timeout: seconds to wait for the chief, at the start and whenever it stops answering.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        import grpc
+
+        self.timeout = timeout
+        self.address = f"{os.environ[IP_VAR]}:{os.environ[PORT_VAR]}"
+        # gRPC backs off up to two minutes between connection attempts by default: retrying
+        # every second sees a chief as soon as it listens
+        self._channel = grpc.insecure_channel(
+            self.address, options=[("grpc.max_reconnect_backoff_ms", 1000)]
+        )
+        self._parent = int(os.environ.get(CHIEF_PID_VAR, 0))
+        self._stop = threading.Event()
+
+    def _answers(self, timeout: float) -> bool:
+        import grpc
+
+        ready = grpc.channel_ready_future(self._channel)
+        try:
+            ready.result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            ready.cancel()  # else it keeps watching the channel after this check
+            return False
+        return True
+
+    def start(self) -> ChiefWatch:
+        """Wait for the chief to answer, then keep watching it in the background.
+
+        Raises:
+            ConfigError: no chief answered within ``timeout`` seconds.
+        """
+        if not self._answers(self.timeout):
+            raise ConfigError(
+                f"no chief answered at {self.address} within {self.timeout:g} s: start the chief "
+                f"first (the same command with {ROLE_VAR}=chief) or correct {IP_VAR} and "
+                f"{PORT_VAR}; a chief that has finished its search needs no more workers"
+            )
+        threading.Thread(target=self._watch, daemon=True).start()
+        return self
+
+    def _watch(self) -> None:
+        answered = time.monotonic()
+        while not self._stop.wait(1.0):
+            if self._parent and os.getppid() != self._parent:
+                self._give_up(
+                    f"its chief (process {self._parent}) has died; rerun the chief's command "
+                    "to resume the search with new workers"
+                )
+            if self._answers(1.0):
+                answered = time.monotonic()
+            elif time.monotonic() - answered > self.timeout:
+                self._give_up(
+                    f"the chief at {self.address} has not answered for {self.timeout:g} s; "
+                    "rerun its command on the same port, then this worker: the search resumes "
+                    "from disk"
+                )
+
+    def _give_up(self, message: str) -> None:
+        if self._stop.is_set():
+            return  # the search ended meanwhile: the chief was done with this worker
+        print(f"error: {os.environ[ROLE_VAR]}: {message}", file=sys.stderr, flush=True)
+        # the main thread may be inside a KerasTuner call that waits an hour, or in training:
+        # only leaving the process from here stops it
+        os._exit(2)
+
+    def stop(self) -> None:
+        """Stop watching (the search has ended)."""
+        self._stop.set()
+
+    def __enter__(self) -> ChiefWatch:
+        return self
+
+    def __exit__(self, kind: type | None, error: BaseException | None, traceback: object) -> None:
+        """Stop watching; a call to the chief cut off by its death becomes a ConfigError."""
+        import grpc
+
+        self.stop()
+        lost = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+        if (
+            isinstance(error, grpc.RpcError)
+            and isinstance(error, grpc.Call)
+            and error.code() in lost
+        ):
+            raise ConfigError(
+                f"{os.environ[ROLE_VAR]}: the chief at {self.address} went away during a call "
+                f"({error.code().name}); rerun its command on the same port, then this worker: "
+                "the search resumes from disk"
+            ) from None
