@@ -72,11 +72,10 @@ CASES = (
     Case(
         "dense",
         "keras-fcn",
-        {"jit_compile": "off", "steps_per_execution": 1},
+        {"steps_per_execution": 1},
         "a plain Keras fit: the speed settings off",
     ),
-    Case("dense", "keras-fcn", {"jit_compile": "off"}, "steps_per_execution alone"),
-    Case("dense", "keras-fcn", {"steps_per_execution": 1}, "XLA alone"),
+    Case("dense", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default"),
     Case("dense", "keras-fcn", {"precision": "mixed_bfloat16"}, "bfloat16 compute (an option)"),
     Case("lenet", "pytorch", why="the reference"),
     Case("lenet", "keras-fcn", why="what every command runs"),
@@ -86,7 +85,7 @@ CASES = (
         {"steps_per_execution": 1},
         "a plain Keras fit: the speed settings off",
     ),
-    Case("lenet", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default for LeNet-5"),
+    Case("lenet", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default"),
 )
 
 

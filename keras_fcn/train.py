@@ -51,7 +51,7 @@ def make_optimizer(train: TrainConfig) -> keras.optimizers.Optimizer:
 
 
 def use_jit(model: keras.Model, train: TrainConfig) -> bool:
-    """Whether to compile with XLA (``TrainConfig.jit_compile``; off by default).
+    """Whether to compile with XLA (``TrainConfig.jit_compile``, ``off`` by default).
 
     ``auto`` enables it only for models without dropout: with ``Dropout``, XLA epochs of
     the dense network were many times slower on a two-core CPU.

@@ -68,6 +68,17 @@ def test_unknown_case_is_one_clear_error():
     assert len({c.name for c in benchmark.CASES}) == len(benchmark.CASES)
 
 
+def test_no_two_cases_of_a_model_train_the_same_way():
+    # a setting equal to the default would measure the defaults twice under another name
+    from keras_fcn.config import TrainConfig
+
+    trained = {
+        (c.model, c.framework, dataclasses.replace(TrainConfig(), **c.settings))
+        for c in benchmark.CASES
+    }
+    assert len(trained) == len(benchmark.CASES)
+
+
 # batches of 64: enough SGD steps on 3,000 images for the accuracy to mean something
 KERAS_64 = benchmark.Case("dense", "keras-fcn", {"batch_size": 64})
 TORCH_64 = benchmark.Case("dense", "pytorch", {"batch_size": 64})
@@ -88,7 +99,7 @@ def test_speed_settings_leave_accuracy_within_noise(fashion_small):
         benchmark.find_case("dense/keras-fcn/defaults"), DENSE, fashion_small, epochs=4, seed=7
     )
     plain = benchmark.run_case(
-        benchmark.find_case("dense/keras-fcn/jit_compile=off steps_per_execution=1"),
+        benchmark.find_case("dense/keras-fcn/steps_per_execution=1"),
         DENSE,
         fashion_small,
         epochs=4,
