@@ -82,10 +82,10 @@ CASES = (
     Case(
         "lenet",
         "keras-fcn",
-        {"steps_per_execution": 1},
+        {"jit_compile": "off", "steps_per_execution": 1},
         "a plain Keras fit: the speed settings off",
     ),
-    Case("lenet", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default"),
+    Case("lenet", "keras-fcn", {"jit_compile": "off"}, "XLA off (auto by default)"),
 )
 
 

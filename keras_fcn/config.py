@@ -158,11 +158,11 @@ class TrainConfig:
         patience: early stopping on validation accuracy after this many epochs without
             improvement, restoring the best weights; ``None`` trains every epoch.
         seed: seeds weights, dropout and shuffling.
-        jit_compile: XLA compilation, ``off`` by default: ``python -m experiments.benchmark``
-            shows no steady-state gain for either family on a two-core CPU, and every
-            XLA-compiled model keeps about 10 MB for the life of the process (a leak in a
-            long study or search). ``on`` forces it; ``auto`` uses it for models without
-            dropout (with ``Dropout``, XLA epochs were many times slower).
+        jit_compile: XLA compilation: ``off`` (the default; ``python -m
+            experiments.benchmark`` shows no steady-state gain for the dense network on a
+            two-core CPU, and every XLA-compiled model keeps about 10 MB for the life of the
+            process), ``on``, or ``auto``: XLA for models without dropout (with ``Dropout``,
+            XLA epochs were many times slower). LeNet-5's family defaults to ``auto``.
         steps_per_execution: training steps run per call into the compiled function.
         precision: ``float32``, or ``mixed_bfloat16`` (bfloat16 compute, float32 weights),
             which changes results slightly and helps only on CPUs with bfloat16 support.

@@ -70,10 +70,10 @@ def test_unknown_case_is_one_clear_error():
 
 def test_no_two_cases_of_a_model_train_the_same_way():
     # a setting equal to the default would measure the defaults twice under another name
-    from keras_fcn.config import TrainConfig
+    from experiments import _registry
 
     trained = {
-        (c.model, c.framework, dataclasses.replace(TrainConfig(), **c.settings))
+        (c.model, c.framework, _registry.family(c.model).run_config(c.settings))
         for c in benchmark.CASES
     }
     assert len(trained) == len(benchmark.CASES)

@@ -217,7 +217,7 @@ def test_family_defaults_are_the_reports_training():
         learning_rate=1e-3,
         epochs=10,
         batch_size=32,
-        jit_compile="off",
+        jit_compile="auto",
     )
     assert run.data == DataConfig(validation=5000)
     assert _registry.family("lenet") is LENET
