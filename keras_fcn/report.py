@@ -33,7 +33,8 @@ def format_confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str]
     """The confusion matrix as aligned text, with short column labels and a legend."""
     short = [f"{i}" for i in range(len(class_names))]
     frame = pd.DataFrame(np.asarray(matrix, dtype=int), columns=short)
-    labels = [f"{i} {name}" for i, name in enumerate(class_names)]
+    # MNIST's classes are named by their digits: no need to say them twice
+    labels = [name if name == f"{i}" else f"{i} {name}" for i, name in enumerate(class_names)]
     width = max(len(label) for label in labels)
     frame.insert(0, "true".ljust(width), [label.ljust(width) for label in labels])
     return "rows: true class, columns: predicted class\n" + frame.to_string(index=False)

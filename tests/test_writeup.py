@@ -109,3 +109,16 @@ def test_readme_table_is_built_from_records(tmp_path, capsys):
         "| dense baseline: test accuracy (seed 42) | fashion_mnist | 84.82 % | `python -m experiments.fashion_dense` |"
         in out
     )
+
+
+def test_printed_confusion_matrix_names_each_class_once():
+    from keras_fcn.report import format_confusion
+
+    matrix = [[5, 1, 0], [0, 6, 0], [2, 0, 3]]
+    fashion = format_confusion(matrix, ["T-shirt/top", "Trouser", "Pullover"]).splitlines()
+    assert fashion[2].split() == ["0", "T-shirt/top", "5", "1", "0"]
+    digits = format_confusion(matrix, ["0", "1", "2"]).splitlines()
+    assert digits[1].split() == ["true", "0", "1", "2"]
+    assert [line.split() for line in digits[2:]] == [
+        ["0", "5", "1", "0"], ["1", "0", "6", "0"], ["2", "2", "0", "3"]
+    ]  # fmt: skip
