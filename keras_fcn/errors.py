@@ -15,3 +15,7 @@ class DataError(KerasFcnError):
 
 class ResultsError(KerasFcnError):
     """A results folder that cannot be written or read."""
+
+
+class ChiefError(KerasFcnError):
+    """A distributed search's chief that does not answer, or went away during a call."""

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from keras_fcn.errors import ConfigError
+from keras_fcn.errors import ChiefError
 
 ROLE_VAR, IP_VAR, PORT_VAR = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
 # set by WorkerPool only: the process id of the chief that started the worker
@@ -150,10 +150,10 @@ class ChiefWatch:
         """Wait for the chief to answer, then keep watching it in the background.
 
         Raises:
-            ConfigError: no chief answered within ``timeout`` seconds.
+            ChiefError: no chief answered within ``timeout`` seconds.
         """
         if not self._answers(self.timeout):
-            raise ConfigError(
+            raise ChiefError(
                 f"no chief answered at {self.address} within {self.timeout:g} s: start the chief "
                 f"first (the same command with {ROLE_VAR}=chief) or correct {IP_VAR} and "
                 f"{PORT_VAR}; a chief that has finished its search needs no more workers"
@@ -194,7 +194,7 @@ class ChiefWatch:
         return self
 
     def __exit__(self, kind: type | None, error: BaseException | None, traceback: object) -> None:
-        """Stop watching; a call to the chief cut off by its death becomes a ConfigError."""
+        """Stop watching; a call to the chief cut off by its death becomes a ChiefError."""
         import grpc
 
         self.stop()
@@ -204,7 +204,7 @@ class ChiefWatch:
             and isinstance(error, grpc.Call)
             and error.code() in lost
         ):
-            raise ConfigError(
+            raise ChiefError(
                 f"{os.environ[ROLE_VAR]}: the chief at {self.address} went away during a call "
                 f"({error.code().name}); rerun its command on the same port, then this worker: "
                 "the search resumes from disk"

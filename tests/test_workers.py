@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_fcn.errors import ConfigError
+from keras_fcn.errors import ChiefError
 from keras_fcn.workers import CHIEF_PID_VAR, IP_VAR, PORT_VAR, ROLE_VAR, ChiefWatch, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,7 +172,7 @@ def test_worker_whose_call_is_cut_off_by_the_chief_stops_in_one_line(monkeypatch
     cut_off = grpc.insecure_channel(f"127.0.0.1:{free_port()}").unary_unary("/Oracle/EndTrial")
     message = rf"^worker0: the chief at 127\.0\.0\.1:{port} went away during a call \(UNAVAILABLE\)"
     try:
-        with pytest.raises(ConfigError, match=message), ChiefWatch(5).start():
+        with pytest.raises(ChiefError, match=message), ChiefWatch(5).start():
             cut_off(b"", timeout=10)
     finally:
         server.stop(None)
