@@ -56,7 +56,7 @@ LENET = Family(
     LENET_SPACE,
     # Adam at 1e-3 for 10 epochs with Keras's default batch of 32, as the report's code;
     # XLA unless the network has dropout: `python -m experiments.benchmark` measured the
-    # report's network 2.3x faster with it, and dropout under XLA 4x slower
+    # report's network 1.7x and 2.3x faster with it in two runs (see train.use_jit on dropout)
     train=TrainConfig(
         optimizer="adam", learning_rate=1e-3, epochs=10, batch_size=32, jit_compile="auto"
     ),
