@@ -36,7 +36,7 @@ from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 
 MODELS = ("dense", "lenet")
-FRAMEWORKS = ("keras-fcn", "pytorch")
+FRAMEWORKS = ("keras-fcn", "pytorch", "tf-loop")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +45,9 @@ class Case:
 
     Args:
         model: ``dense`` or ``lenet`` (the family's default network and training settings).
-        framework: ``keras-fcn`` or ``pytorch``.
+        framework: ``keras-fcn``, ``pytorch``, or ``tf-loop``: keras-fcn's model and optimizer
+            stepped by a plain loop around a compiled step, as the PyTorch loop does, instead
+            of ``fit`` (what ``fit`` itself costs).
         settings: ``TrainConfig`` fields changed from the family's defaults (keras-fcn only).
         why: what the case shows, for the table.
     """
@@ -59,6 +61,8 @@ class Case:
     def variant(self) -> str:
         if self.framework == "pytorch":
             return "reference loop"
+        if self.framework == "tf-loop":
+            return "model and optimizer, no fit"
         return " ".join(f"{k}={v}" for k, v in self.settings.items()) or "defaults"
 
     @property
@@ -77,6 +81,7 @@ CASES = (
     ),
     Case("dense", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default"),
     Case("dense", "keras-fcn", {"precision": "mixed_bfloat16"}, "bfloat16 compute (an option)"),
+    Case("dense", "tf-loop", why="what fit costs beyond the network and optimizer"),
     Case("lenet", "pytorch", why="the reference"),
     Case("lenet", "keras-fcn", why="what every command runs"),
     Case(
@@ -236,12 +241,61 @@ def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
     )
 
 
+def measure_tf_loop(family: Family, run: RunConfig, data: Dataset) -> Measurement:
+    """Train ``run``'s model with its optimizer in a loop like the PyTorch reference's: a
+    shuffled order per epoch, one call of a compiled step per batch, no metrics."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_fcn.train import make_optimizer
+
+    keras.utils.set_random_seed(run.train.seed)
+    model = family.build(run.model)
+    optimizer = make_optimizer(run.train)
+    optimizer.build(model.trainable_variables)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    x, y = tf.constant(data.x_train), tf.constant(data.y_train)
+
+    @tf.function(jit_compile=False, reduce_retracing=True)
+    def step(batch: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(tf.gather(y, batch), model(tf.gather(x, batch), training=True))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        return loss
+
+    rng = np.random.default_rng(run.train.seed)
+    size, times = run.train.batch_size, []
+    for _ in range(run.train.epochs):
+        start = time.perf_counter()
+        order = rng.permutation(len(data.y_train))
+        for first in range(0, len(order), size):
+            step(order[first : first + size])
+        times.append(time.perf_counter() - start)
+    logits = model.predict(data.x_test, batch_size=run.train.eval_batch_size, verbose=0)
+    return Measurement(
+        case="",
+        model=family.name,
+        framework="tf-loop",
+        variant="",
+        backend=keras.backend.backend(),
+        images=len(data.y_train),
+        epoch_s=[times],
+        test_accuracy=float(np.mean(np.argmax(logits, axis=1) == data.y_test)),
+        peak_rss_mb=peak_rss_mb(),
+        versions={"tensorflow": tf.__version__, "keras": keras.__version__},
+    )
+
+
 def run_case(case: Case, family: Family, data: Dataset, *, epochs: int, seed: int) -> Measurement:
     """Measure ``case`` in this process (its peak memory includes whatever ran before)."""
     if case.framework not in FRAMEWORKS:
         raise ConfigError(f"unknown framework {case.framework!r}")
     run = family.run_config({**case.settings, "epochs": epochs, "seed": seed, "patience": None})
-    measure = measure_keras if case.framework == "keras-fcn" else measure_torch
+    measure = {"keras-fcn": measure_keras, "pytorch": measure_torch, "tf-loop": measure_tf_loop}[
+        case.framework
+    ]
     result = measure(family, run, data)
     result.case, result.variant = case.name, case.variant
     return result

@@ -93,6 +93,19 @@ def test_keras_case_times_every_epoch_through_the_training_path(fashion_small):
     assert result.test_accuracy > 0.6
 
 
+def test_plain_loop_trains_the_same_model_and_optimizer_as_fit(fashion_small):
+    # the loop that shows what fit costs must learn what fit learns, or it measures nothing
+    loop = benchmark.run_case(
+        benchmark.Case("dense", "tf-loop", {"batch_size": 64}), DENSE, fashion_small,
+        epochs=3, seed=42,
+    )  # fmt: skip
+    fit = benchmark.run_case(KERAS_64, DENSE, fashion_small, epochs=3, seed=42)
+    assert loop.variant == "model and optimizer, no fit" and loop.images == 3000
+    assert len(loop.epoch_s[0]) == 3 and all(t > 0 for t in loop.epoch_s[0])
+    assert loop.test_accuracy > 0.6
+    assert abs(loop.test_accuracy - fit.test_accuracy) <= 0.03
+
+
 def test_speed_settings_leave_accuracy_within_noise(fashion_small):
     # XLA and steps_per_execution change float rounding, not what is learned
     fast = benchmark.run_case(
