@@ -127,6 +127,18 @@ class Measurement:
     def steady_images_per_s(self) -> float:
         return steady_throughput(self.epoch_s, self.images)
 
+    @classmethod
+    def of_one_process(
+        cls, family: Family, framework: str, backend: str, data: Dataset, epoch_s: list[float],
+        test_accuracy: float, versions: dict[str, str],
+    ) -> Measurement:  # fmt: skip
+        """What this process measured; ``run_case`` fills in the case and its variant."""
+        return cls(
+            case="", model=family.name, framework=framework, variant="", backend=backend,
+            images=len(data.y_train), epoch_s=[epoch_s], test_accuracy=test_accuracy,
+            peak_rss_mb=peak_rss_mb(), versions=versions,
+        )  # fmt: skip
+
     def merge(self, other: Measurement) -> Measurement:
         """This case measured again, in another process: all epochs together."""
         return dataclasses.replace(
@@ -196,17 +208,14 @@ def measure_keras(family: Family, run: RunConfig, data: Dataset) -> Measurement:
 
     timer = EpochTimer()
     record = train_run(family, run, timing_split(data), callbacks=[timer])
-    return Measurement(
-        case="",
-        model=family.name,
-        framework="keras-fcn",
-        variant="",
-        backend=keras.backend.backend(),
-        images=len(data.y_train),
-        epoch_s=[timer.times],
-        test_accuracy=record.test_accuracy,
-        peak_rss_mb=peak_rss_mb(),
-        versions=record.versions,
+    return Measurement.of_one_process(
+        family,
+        "keras-fcn",
+        keras.backend.backend(),
+        data,
+        timer.times,
+        record.test_accuracy,
+        record.versions,
     )
 
 
@@ -227,18 +236,7 @@ def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
         network, optimizer, data.x_train, data.y_train, data.x_test, data.y_test,
         epochs=run.train.epochs, batch_size=run.train.batch_size,
     )  # fmt: skip
-    return Measurement(
-        case="",
-        model=family.name,
-        framework="pytorch",
-        variant="",
-        backend="",
-        images=len(data.y_train),
-        epoch_s=[times],
-        test_accuracy=accuracy,
-        peak_rss_mb=peak_rss_mb(),
-        versions=ref.versions(),
-    )
+    return Measurement.of_one_process(family, "pytorch", "", data, times, accuracy, ref.versions())
 
 
 def measure_tf_loop(family: Family, run: RunConfig, data: Dataset) -> Measurement:
@@ -248,6 +246,7 @@ def measure_tf_loop(family: Family, run: RunConfig, data: Dataset) -> Measuremen
     import numpy as np
     import tensorflow as tf
 
+    from keras_fcn.record import library_versions
     from keras_fcn.train import make_optimizer
 
     keras.utils.set_random_seed(run.train.seed)
@@ -274,17 +273,9 @@ def measure_tf_loop(family: Family, run: RunConfig, data: Dataset) -> Measuremen
             step(order[first : first + size])
         times.append(time.perf_counter() - start)
     logits = model.predict(data.x_test, batch_size=run.train.eval_batch_size, verbose=0)
-    return Measurement(
-        case="",
-        model=family.name,
-        framework="tf-loop",
-        variant="",
-        backend=keras.backend.backend(),
-        images=len(data.y_train),
-        epoch_s=[times],
-        test_accuracy=float(np.mean(np.argmax(logits, axis=1) == data.y_test)),
-        peak_rss_mb=peak_rss_mb(),
-        versions={"tensorflow": tf.__version__, "keras": keras.__version__},
+    accuracy = float(np.mean(np.argmax(logits, axis=1) == data.y_test))
+    return Measurement.of_one_process(
+        family, "tf-loop", keras.backend.backend(), data, times, accuracy, library_versions()
     )
 
 
