@@ -27,7 +27,7 @@ $(VENV)/.installed-dev: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-# the optional PyTorch reference of the benchmark; never needed by `make test`
+# the optional PyTorch reference and JAX backend of the benchmark; never needed by `make test`
 $(VENV)/.installed-bench: setup.cfg pyproject.toml | $(VENV)/.installed-dev
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@

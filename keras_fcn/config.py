@@ -163,6 +163,7 @@ class TrainConfig:
             two-core CPU, and every XLA-compiled model keeps about 10 MB for the life of the
             process), ``on``, or ``auto``: XLA for models without dropout (with ``Dropout``,
             XLA epochs were many times slower). LeNet-5's family defaults to ``auto``.
+            On the JAX backend every step is compiled with XLA, whatever this says.
         steps_per_execution: training steps run per call into the compiled function.
         precision: ``float32``, or ``mixed_bfloat16`` (bfloat16 compute, float32 weights),
             which changes results slightly and helps only on CPUs with bfloat16 support.

@@ -147,6 +147,10 @@ def library_versions() -> dict[str, str]:
         versions["backend"] = keras.backend.backend()
     except ImportError:
         pass
+    if versions.get("backend") == "jax":
+        import jax
+
+        versions["jax"] = jax.__version__
     return versions
 
 
