@@ -12,7 +12,7 @@ trial), ``along_each.png``, ``final_runs.jsonl`` (the best setting over ``--fina
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import os
 import shutil
 import sys
@@ -218,14 +218,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     start = time.perf_counter()
     try:
-        with watch or contextlib.nullcontext():
-            tuner.search(
-                data.x_train,
-                data.y_train,
-                validation_data=(data.x_val, data.y_val),
-                callbacks=callbacks,
-                verbose=1 if sys.stdout.isatty() else 2,
-            )
+        search = functools.partial(
+            tuner.search,
+            data.x_train,
+            data.y_train,
+            validation_data=(data.x_val, data.y_val),
+            callbacks=callbacks,
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+        if watch is None:
+            search()
+        else:
+            with watch:
+                watch.run(search)
     finally:
         if pool is not None:
             pool.stop()

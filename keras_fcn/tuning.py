@@ -21,6 +21,7 @@ process's role.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import math
@@ -227,7 +228,27 @@ def make_tuner(
             hypermodel, objective=objective, max_trials=max_trials, seed=seed, **common
         )
     tuner.seed_base = seed
+    _note_every_trial_start(tuner.oracle)
     return tuner
+
+
+def _note_every_trial_start(oracle: Any) -> None:
+    """Give every trial of a reloaded oracle (and its search) a start time for its display.
+
+    KerasTuner saves its oracle just before it notes when a new trial started, so a chief
+    killed right after handing out a trial reloads without that note, and its
+    ``end_trial`` then fails (``KeyError``) when the worker still training the trial reports
+    it. A worker's oracle is the chief's client and has no display.
+    """
+    display = getattr(oracle, "_display", None) if isinstance(oracle, kt.Oracle) else None
+    if display is None:
+        return
+    now = datetime.datetime.now()
+    if display.search_start is None and oracle.trials:
+        display.search_start = now
+    for number, trial_id in enumerate(sorted(oracle.trials), start=1):
+        display.trial_start.setdefault(trial_id, now)
+        display.trial_number.setdefault(trial_id, number)
 
 
 def space_for(tuner_name: str, space: Space) -> Space:

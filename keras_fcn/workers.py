@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from keras_fcn.errors import ChiefError
 
@@ -195,17 +195,41 @@ class ChiefWatch:
 
     def __exit__(self, kind: type | None, error: BaseException | None, traceback: object) -> None:
         """Stop watching; a call to the chief cut off by its death becomes a ChiefError."""
-        import grpc
-
         self.stop()
-        lost = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-        if (
-            isinstance(error, grpc.RpcError)
-            and isinstance(error, grpc.Call)
-            and error.code() in lost
-        ):
+        if _cut_off(error):
             raise ChiefError(
                 f"{os.environ[ROLE_VAR]}: the chief at {self.address} went away during a call "
                 f"({error.code().name}); rerun its command on the same port, then this worker: "
                 "the search resumes from disk"
             ) from None
+
+    def run(self, search: Callable[[], object]) -> None:
+        """Run ``search``, again each time a call to the chief is cut off and a chief answers
+        on the same port within ``timeout`` seconds (a restarted chief hands out the trials
+        that were running when it died). Otherwise the cut-off call raises as ``__exit__``
+        says. Only a worker started by hand waits: a :class:`WorkerPool`'s worker leaves with
+        its chief.
+        """
+        while True:
+            try:
+                search()
+                return
+            except Exception as error:
+                if not _cut_off(error) or self._parent or not self._answers(self.timeout):
+                    raise
+            print(
+                f"{os.environ[ROLE_VAR]}: the chief at {self.address} went away during a call "
+                "and answers again; resuming the search",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _cut_off(error: BaseException | None) -> bool:
+    """Whether ``error`` is a call to the chief that its death cut off (or left unanswered)."""
+    import grpc
+
+    lost = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    return (
+        isinstance(error, grpc.RpcError) and isinstance(error, grpc.Call) and error.code() in lost
+    )

@@ -98,6 +98,17 @@ def test_grid_resumes_with_only_the_missing_settings(tmp_path):
     assert len(table) == SPACE.size() == len(table.drop_duplicates(["learning_rate", "activation"]))
 
 
+def test_a_chief_killed_just_after_handing_out_a_trial_takes_its_report_after_a_restart(tmp_path):
+    chief = _tuner(tmp_path)
+    chief.save()  # as a chief's search does before it serves its workers
+    handed_out = chief.oracle.create_trial("worker0")  # then the chief is killed
+    restarted = _tuner(tmp_path).oracle
+    assert handed_out.trial_id in restarted.trials
+    handed_out.status = "FAILED"  # the worker, still training it, reports it to the new chief
+    restarted.end_trial(handed_out)
+    assert restarted.end_order == [handed_out.trial_id]
+
+
 def test_edges_and_empty_spaces():
     assert tuning.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.3})
     assert not tuning.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.2})

@@ -178,6 +178,38 @@ def test_worker_whose_call_is_cut_off_by_the_chief_stops_in_one_line(monkeypatch
         server.stop(None)
 
 
+def test_worker_whose_call_is_cut_off_resumes_when_a_chief_answers_again(monkeypatch, capsys):
+    """A hand-started worker searches again; one started by a chief's --workers does not."""
+    import grpc
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))  # the restarted chief
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    for var, value in ((ROLE_VAR, "worker0"), (IP_VAR, "127.0.0.1"), (PORT_VAR, str(port))):
+        monkeypatch.setenv(var, value)
+    monkeypatch.delenv(CHIEF_PID_VAR, raising=False)
+    cut_off = grpc.insecure_channel(f"127.0.0.1:{free_port()}").unary_unary("/Oracle/EndTrial")
+    calls = []
+
+    def search():  # its first call is cut off, as when the chief dies in the middle of it
+        calls.append(len(calls))
+        if len(calls) == 1:
+            cut_off(b"", timeout=10)
+
+    try:
+        with ChiefWatch(5).start() as watch:
+            watch.run(search)
+        assert calls == [0, 1]
+        assert "worker0: the chief at" in capsys.readouterr().err
+        monkeypatch.setenv(CHIEF_PID_VAR, str(os.getppid()))
+        calls.clear()
+        with pytest.raises(ChiefError, match="went away during a call"), ChiefWatch(5) as watch:
+            watch.run(search)
+        assert calls == [0]
+    finally:
+        server.stop(None)
+
+
 def test_worker_started_while_the_chief_searches_joins_and_every_trial_runs_once(start, tmp_path):
     port = free_port()
     chief = start("chief", tuner_id="chief", port=port)
