@@ -56,7 +56,7 @@ def use_jit(model: keras.Model, train: TrainConfig) -> bool:
     ``auto`` enables it only for models without dropout: with ``Dropout``, XLA epochs of
     the dense network were many times slower on a two-core CPU. The setting concerns
     TensorFlow: on JAX, Keras without XLA runs every step op by op (the dense network's
-    ``--quick`` run took 44 s instead of 7 s), so XLA is always on there.
+    ``--quick`` run took about 6 times longer), so XLA is always on there.
     """
     if keras.backend.backend() == "jax":
         return True
