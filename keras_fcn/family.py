@@ -129,4 +129,7 @@ DENSE_SPACE = Space(
 """The dense family's space: every field the seed studies varied, with their values, and a
 cosine learning-rate schedule beside their constant rate."""
 
-DENSE = Family("dense", DenseConfig, _build_dense, DENSE_SPACE)
+DENSE = Family("dense", DenseConfig, _build_dense, DENSE_SPACE, data=DataConfig(standardize=True))
+"""The dense family. Its inputs are standardized, ``(x - 0.5) / 0.5``: the Chenab study does not
+say how it scaled its inputs, and plain SGD at 0.01 for 50 epochs reaches its published
+baseline only with centred inputs (README, "The Chenab study")."""

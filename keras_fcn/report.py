@@ -223,23 +223,43 @@ def _changed_settings(record: RunRecord, defaults: Mapping[str, Any]) -> dict[st
             if key in ("seed", "dataset") or part not in defaults:
                 continue
             if defaults[part].get(key) != value:
-                changed[key] = "-".join(map(str, value)) if isinstance(value, list) else value
+                changed[key] = _as_flag_value(value)
     return changed
 
 
-def tuning_rows(results: Path) -> list[dict[str, str]]:
-    """README rows for every finished search under ``results/tune``."""
+def _as_flag_value(value: Any) -> Any:
+    """A config value as ``--set`` takes it: lists joined by ``-``, booleans lower case."""
+    if isinstance(value, list):
+        return "-".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else value
+
+
+def tuning_rows(results: Path, defaults: Mapping[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """README rows for every finished search under ``results/tune``.
+
+    Args:
+        results: the results folder.
+        defaults: family name -> its baseline ``RunConfig.to_dict()``: a data setting of the
+            final runs that differs from it, and that the search's command does not name, is
+            added to the command as ``--set``, so the command still repeats the search after
+            a family's data default changed.
+    """
     rows = []
     for summary_path in sorted((results / "tune").glob("*/summary.json")):
         summary = json.loads(summary_path.read_text())
         finals = _records(summary_path.parent / "final_runs.jsonl")
+        data_defaults = {"data": defaults.get(summary["family"], {}).get("data", {})}
+        changed = _changed_settings(finals[0], data_defaults) if finals else {}
+        flags = "".join(
+            f" --set {k}={v}" for k, v in changed.items() if f"{k}=" not in summary["command"]
+        )
         rows.append({
             "result": f"tuned {summary['family']} ({summary['tuner']}, {summary['trials']} trials, "
             f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials): test accuracy over "
             f"{len(finals)} final seeds; {summary['best']}",
             "dataset": summary["dataset"],
             "value": _mean_std([r.test_accuracy for r in finals if r.status == "ok"]),
-            "command": summary["command"],
+            "command": summary["command"] + flags,
         })  # fmt: skip
     return rows
 
@@ -269,7 +289,9 @@ def readme_results(results: str | os.PathLike, defaults: Mapping[str, dict[str, 
         defaults: family name -> its baseline ``RunConfig.to_dict()``.
     """
     results = Path(results)
-    rows = single_run_rows(results, defaults) + tuning_rows(results) + baseline_rows(results)
+    rows = (
+        single_run_rows(results, defaults) + tuning_rows(results, defaults) + baseline_rows(results)
+    )
     if not rows:
         return (
             "No results yet: run the commands above, then `python -m experiments.report --readme`."

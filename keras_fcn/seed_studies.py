@@ -33,6 +33,7 @@ CHENAB = Protocol(
     notes=(
         "10 % random validation split, batch 512, validation batch 256, as the report states",
         "'Default' initialization is PyTorch's nn.Linear default (initializer=pytorch)",
+        "the input scaling is not stated: inputs standardized as (x - 0.5) / 0.5, the dense family's default",
         "the final model's hidden sizes are not stated: the baseline's 512-256 is used",
         "validation accuracy here is the best epoch's; the report does not say which epoch it quotes",
     ),
@@ -73,6 +74,7 @@ LYBBERT = Protocol(
     notes=(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
         "the momentum of the table rows is not stated: Keras's default for Adam (beta_1 0.9)",
+        "the input scaling is not stated: inputs standardized as (x - 0.5) / 0.5, the dense family's default",
         "'Xavier' and 'Kaiming' are the grid's xavier_uniform and kaiming_uniform",
         "--grid runs the full grid (or --max-runs of it, sampled with --grid-seed)",
     ),
@@ -106,6 +108,7 @@ HIPPE = Protocol(
     notes=(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
         "the final model's epochs are not stated: the baseline's 15 are used",
+        "the input scaling is not stated: inputs standardized as (x - 0.5) / 0.5, the dense family's default",
         "Table 1 is captioned as validation accuracy, so it is compared with ours on validation",
     ),
 )
@@ -173,10 +176,12 @@ DENSE_L2 = Protocol(
         "epochs": 15,
         "batch_size": 32,
         "validation": 5000,
+        "standardize": False,
     },  # fmt: skip
     tables=(TableSpec("final", "The report's dense model, 300-200 with L2 1e-4 (Section V)"),),
     notes=(
         "first 5,000 training images as validation, batch 32 (Keras's default), as in the report's code",
+        "inputs in [0, 1] (pixels divided by 255), as in the report's code",
         "the code uses ReLU although the text says tanh was chosen; ReLU is run",
     ),
 )

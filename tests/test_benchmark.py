@@ -158,7 +158,8 @@ def test_command_without_pytorch_still_measures_keras_fcn(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "skipped: error: PyTorch is not installed" in done.stdout
     table = pd.read_csv(out / "benchmark.csv")
-    assert table["framework"].tolist() == ["keras-fcn"] * 3
+    assert set(table["framework"]) == {"keras-fcn"}  # JAX adds a row where it is installed
+    assert (table["backend"] == "tensorflow").sum() == 3
     assert table["vs_pytorch"].isna().all()
     assert (out / "benchmark.md").exists() and (out / "benchmark.json").exists()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -109,6 +110,39 @@ def test_readme_table_is_built_from_records(tmp_path, capsys):
         "| dense baseline: test accuracy (seed 42) | fashion_mnist | 84.82 % | `python -m experiments.fashion_dense` |"
         in out
     )
+
+
+def test_readme_commands_name_the_data_settings_that_differ_from_the_family_default(
+    tmp_path, capsys
+):
+    """Runs on [0, 1] inputs, made before the dense family standardized by default, keep a
+    command that repeats them."""
+    raw = DENSE.run_config({"standardize": "false"})
+    RunStore(tmp_path / "fashion_dense" / "runs.jsonl").append(
+        RunRecord(raw.run_id, "dense", raw.to_dict(), 42, test_accuracy=0.8467)
+    )
+    search = tmp_path / "tune" / "dense-fashion_mnist-random"
+    command = "python -m experiments.tune --family dense --tuner random --set optimizer=adam"
+    search.mkdir(parents=True)
+    (search / "summary.json").write_text(json.dumps({
+        "family": "dense", "dataset": "fashion_mnist", "tuner": "random", "trials": 4,
+        "total_epochs": 8, "trial_hours": 0.01, "best": "hidden=512-256", "command": command,
+    }))  # fmt: skip
+    RunStore(search / "final_runs.jsonl").append(
+        RunRecord(raw.run_id, "dense", raw.to_dict(), 42, test_accuracy=0.8811)
+    )
+    with pytest.raises(SystemExit):
+        run_main(report_command.main, ["--results", str(tmp_path), "--readme"])
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("|")
+    ]
+    assert [
+        "dense config: test accuracy (seed 42)", "fashion_mnist", "84.67 %",
+        "`python -m experiments.fashion_dense --set standardize=false`",
+    ] in rows  # fmt: skip
+    assert ["88.11 %", f"`{command} --set standardize=false`"] in [r[2:] for r in rows]
 
 
 def test_printed_confusion_matrix_names_each_class_once():
