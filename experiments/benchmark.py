@@ -3,8 +3,9 @@
     python -m experiments.benchmark [--models dense,lenet] [--epochs N] [--trials 30] [--quick]
 
 Each case (see ``keras_fcn.benchmark.CASES``: the PyTorch reference, keras-fcn's defaults,
-and keras-fcn with one speed setting changed) runs in its own process on the same training
-split, so that its peak memory is its own. Prints and writes under ``--out`` (default
+and keras-fcn with one speed setting, or one of TensorFlow's thread and kernel environment
+variables, changed) runs in its own process on the same training split, so that its peak
+memory and its environment are its own. Prints and writes under ``--out`` (default
 ``results/benchmark``): ``benchmark.csv``/``.md`` (throughput, first epoch, peak memory,
 test accuracy, ratio to PyTorch), ``trials.csv``/``.md`` (fixed cost and memory of each
 tuning trial in one process) and ``benchmark.json`` (both, with library versions).
@@ -101,6 +102,11 @@ def _one_case(args) -> int:
     return 0
 
 
+def child_env(case, backend: str | None) -> dict[str, str]:
+    """The environment of the process that measures ``case`` on ``backend`` (None: the default)."""
+    return {**os.environ, **case.env, **({"KERAS_BACKEND": backend} if backend else {})}
+
+
 def _measure_in_child(case, args, backend: str | None) -> tuple[object | None, str]:
     """Run ``case`` in a new process; return its measurement, or None and why not."""
     from keras_fcn.benchmark import Measurement
@@ -112,8 +118,7 @@ def _measure_in_child(case, args, backend: str | None) -> tuple[object | None, s
         argv += ["--epochs", str(_epochs(args, case.model))]
         argv += ["--data-dir", args.data_dir] if args.data_dir else []
         argv += ["--quick"] if args.quick else []
-        env = {**os.environ, **({"KERAS_BACKEND": backend} if backend else {})}
-        done = subprocess.run(argv, env=env, capture_output=True, text=True)
+        done = subprocess.run(argv, env=child_env(case, backend), capture_output=True, text=True)
         if done.returncode != 0 or not out.exists():
             lines = [line for line in done.stderr.splitlines() if line.strip()]
             return None, lines[-1] if lines else f"exit status {done.returncode}"
@@ -147,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (case, backend)
         for case in benchmark.CASES
         if case.model in models
-        for backend in (backends if case.framework == "keras-fcn" and not case.settings else [None])
+        for backend in (backends if case.variant == "defaults" else [None])
     ]
     results: dict[str, object] = {}
     skipped: dict[str, str] = {}

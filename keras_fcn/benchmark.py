@@ -50,12 +50,15 @@ class Case:
             of ``fit`` (what ``fit`` itself costs).
         settings: ``TrainConfig`` fields changed from the family's defaults (keras-fcn only).
         why: what the case shows, for the table.
+        env: environment variables of the process that runs the case (TensorFlow's thread
+            and kernel settings, read when it starts).
     """
 
     model: str
     framework: str
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     why: str = ""
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def variant(self) -> str:
@@ -63,7 +66,8 @@ class Case:
             return "reference loop"
         if self.framework == "tf-loop":
             return "model and optimizer, no fit"
-        return " ".join(f"{k}={v}" for k, v in self.settings.items()) or "defaults"
+        changed = {**self.settings, **self.env}
+        return " ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
 
     @property
     def name(self) -> str:
@@ -81,6 +85,18 @@ CASES = (
     ),
     Case("dense", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default"),
     Case("dense", "keras-fcn", {"precision": "mixed_bfloat16"}, "bfloat16 compute (an option)"),
+    Case(
+        "dense",
+        "keras-fcn",
+        why="one thread between independent ops (TensorFlow's default: one per core)",
+        env={"TF_NUM_INTEROP_THREADS": "1"},
+    ),
+    Case(
+        "dense",
+        "keras-fcn",
+        why="TensorFlow's oneDNN kernels off (on by default on x86)",
+        env={"TF_ENABLE_ONEDNN_OPTS": "0"},
+    ),
     Case("dense", "tf-loop", why="what fit costs beyond the network and optimizer"),
     Case("lenet", "pytorch", why="the reference"),
     Case("lenet", "keras-fcn", why="what every command runs"),

@@ -73,10 +73,27 @@ def test_no_two_cases_of_a_model_train_the_same_way():
     from experiments import _registry
 
     trained = {
-        (c.model, c.framework, _registry.family(c.model).run_config(c.settings))
+        (
+            c.model,
+            c.framework,
+            _registry.family(c.model).run_config(c.settings),
+            tuple(sorted(c.env.items())),
+        )
         for c in benchmark.CASES
     }
     assert len(trained) == len(benchmark.CASES)
+
+
+def test_a_case_with_environment_settings_gets_them_in_its_own_process(monkeypatch):
+    from experiments.benchmark import child_env
+
+    monkeypatch.setenv("TF_NUM_INTEROP_THREADS", "4")
+    threads = benchmark.find_case("dense/keras-fcn/TF_NUM_INTEROP_THREADS=1")
+    assert threads.variant == "TF_NUM_INTEROP_THREADS=1"
+    assert child_env(threads, None)["TF_NUM_INTEROP_THREADS"] == "1"
+    defaults = benchmark.find_case("dense/keras-fcn/defaults")
+    assert child_env(defaults, None)["TF_NUM_INTEROP_THREADS"] == "4"  # the caller's own
+    assert child_env(defaults, "jax")["KERAS_BACKEND"] == "jax"
 
 
 # batches of 64: enough SGD steps on 3,000 images for the accuracy to mean something
