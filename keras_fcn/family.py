@@ -131,5 +131,6 @@ cosine learning-rate schedule beside their constant rate."""
 
 DENSE = Family("dense", DenseConfig, _build_dense, DENSE_SPACE, data=DataConfig(standardize=True))
 """The dense family. Its inputs are standardized, ``(x - 0.5) / 0.5``: the Chenab study does not
-say how it scaled its inputs, and plain SGD at 0.01 for 50 epochs reaches its published
-baseline only with centred inputs (README, "The Chenab study")."""
+say how it scaled its inputs, and its baseline (plain SGD at 0.01, 50 epochs) reaches the
+published 85.68 % only on centred inputs: 86.29 % over three seeds, 84.67 % on [0, 1]
+(README, "The Chenab study")."""
