@@ -13,6 +13,12 @@ from keras_fcn.space import Param, Space
 # The PyTorch studies' "default" initialization is PyTorch's nn.Linear default.
 PYTORCH_DEFAULT = {"initializer": {"default": "pytorch"}}
 
+# The note of every study that does not say how it scaled its inputs.
+UNSTATED_SCALING = (
+    "the input scaling is not stated: inputs standardized as (x - 0.5) / 0.5, "
+    "the dense family's default"
+)
+
 CHENAB = Protocol(
     name="chenab",
     source="Chenab, 'Hyperparameter tuning of fully connected neural networks for robust image classification' (2025)",
@@ -33,7 +39,7 @@ CHENAB = Protocol(
     notes=(
         "10 % random validation split, batch 512, validation batch 256, as the report states",
         "'Default' initialization is PyTorch's nn.Linear default (initializer=pytorch)",
-        "the input scaling is not stated: inputs standardized as (x - 0.5) / 0.5, the dense family's default",
+        UNSTATED_SCALING,
         "the final model's hidden sizes are not stated: the baseline's 512-256 is used",
         "validation accuracy here is the best epoch's; the report does not say which epoch it quotes",
     ),
@@ -74,7 +80,7 @@ LYBBERT = Protocol(
     notes=(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
         "the momentum of the table rows is not stated: Keras's default for Adam (beta_1 0.9)",
-        "the input scaling is not stated: inputs standardized as (x - 0.5) / 0.5, the dense family's default",
+        UNSTATED_SCALING,
         "'Xavier' and 'Kaiming' are the grid's xavier_uniform and kaiming_uniform",
         "--grid runs the full grid (or --max-runs of it, sampled with --grid-seed)",
     ),
@@ -108,7 +114,7 @@ HIPPE = Protocol(
     notes=(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
         "the final model's epochs are not stated: the baseline's 15 are used",
-        "the input scaling is not stated: inputs standardized as (x - 0.5) / 0.5, the dense family's default",
+        UNSTATED_SCALING,
         "Table 1 is captioned as validation accuracy, so it is compared with ours on validation",
     ),
 )
