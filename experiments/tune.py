@@ -175,7 +175,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.update(QUICK if args.quick else {})
     settings.update(settings_from(args))
     base = family.run_config(settings)
-    fixed = {k: v[0] for k, v in _choices(family, args.fix).items()}
+    fixed = {}
+    for field, values in _choices(family, args.fix).items():
+        if len(values) != 1:
+            raise ConfigError(
+                f"--fix {field}={','.join(map(str, values))}: --fix takes one value; "
+                f"use --only {field}=... to search several"
+            )
+        fixed[field] = values[0]
 
     from keras_fcn import tuning
 
@@ -191,10 +198,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     space = tuning.space_for(args.tuner, space)
 
-    folder = (
-        Path(args.out)
-        / f"{family.name}-{args.dataset}-{args.tuner}{'-quick' if args.quick else ''}"
-    )
+    identity = tuning.search_identity(
+        args.tuner, base, space, max_epochs=args.max_epochs, factor=args.factor,
+        trials=args.trials, executions=args.executions, seed=args.seed,
+    )  # fmt: skip
+    folder = Path(args.out) / tuning.search_folder_name(identity, quick=args.quick)
+    check_writable(folder)  # one line now, not a traceback once the data are loaded
+    if workers.role() != "worker":
+        if args.fresh and folder.exists():
+            shutil.rmtree(folder)  # trials, final runs, summary, plots: nothing of it is kept
+        print(_search_note(folder, identity), flush=True)
     pool = None
     if args.workers and workers.role() is None:
         port = workers.free_port()
@@ -205,13 +218,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         pool = workers.WorkerPool("experiments.tune", child_argv, args.workers, port).start()
         print(f"chief on 127.0.0.1:{port} with {args.workers} workers", flush=True)
 
+    from keras_fcn.record import write_json
     from keras_fcn.train import load_dataset
 
     data = load_dataset(base.data, args.data_dir)
+    if workers.role() != "worker":
+        write_json(folder / "search.json", {"command": _command(args), **identity})
     hypermodel = tuning.FamilyHyperModel(family, base, space, use_ranges=args.tuner != "grid")
     tuner = tuning.make_tuner(
         args.tuner, hypermodel, folder, "search", max_trials=args.trials, max_epochs=args.max_epochs,
-        factor=args.factor, executions_per_trial=args.executions, seed=args.seed, overwrite=args.fresh,
+        factor=args.factor, executions_per_trial=args.executions, seed=args.seed,
     )  # fmt: skip
     callbacks = tuning.search_callbacks(
         hypermodel, folder / "tensorboard" if args.tensorboard else None
@@ -238,6 +254,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     search_time = time.perf_counter() - start
     return _finish(args, family, base, space, tuner, data, folder, search_time)
+
+
+def check_writable(folder: Path) -> None:
+    """Fail in one line if ``folder`` could not be created and written, writing nothing.
+
+    Raises:
+        ResultsError: a part of the path is a file, or the nearest existing folder is not
+            writable.
+    """
+    from keras_fcn.errors import ResultsError
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ResultsError(f"cannot write results to {folder}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ResultsError(f"cannot write results to {folder}: {existing} is not writable")
+
+
+def _search_note(folder: Path, identity: dict) -> str:
+    """One line: whether this command resumes its search or starts one, and where."""
+    trials = len(list((folder / "search").glob("trial_*/trial.json")))
+    if trials:
+        return f"resuming the search in {folder} ({trials} trials on disk)"
+    prefix = folder.name.rsplit("-", 1)[0]
+    others = sorted(
+        p.name
+        for p in (folder.parent.iterdir() if folder.parent.is_dir() else [])
+        if p != folder and p.name.rsplit("-", 1)[0] == prefix
+    )
+    note = f"a new search in {folder} (its definition: search.json)"
+    if others:
+        note += f"; it differs from the earlier {', '.join(others)}: compare their search.json"
+    return note
+
+
+def _command(args) -> str:
+    """The command that repeats this search (``--fresh`` left out)."""
+    return "python -m experiments.tune " + " ".join(args.argv)
 
 
 def _without_workers(argv: Sequence[str], keep_workers: bool = False) -> list[str]:
@@ -287,21 +343,28 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
     print(tuning.top_trials(table, args.top)[shown].to_string(index=False))
     best = tuning.best_settings(tuner, space)
     print(
-        f"\nbest on validation: {tuning.describe_best(best, [p.name for p in space.params if len(p.values) > 1 or p.is_range])}"
+        "\nbest on validation: "
+        + tuning.describe_best(
+            best, [p.name for p in space.params if len(p.values) > 1 or p.is_range]
+        )
     )
     for line in tuning.edge_warnings(space, best):
         print(f"  warning: {line}")
 
+    searched = [p.name for p in space.params if len(p.values) > 1 or p.is_range]
+    final = base.with_settings({**best, "epochs": args.max_epochs})
+    runs = with_seeds([final], range(args.seed, args.seed + args.final_seeds))
     write_json(folder / "summary.json", {
         "family": family.name, "dataset": args.dataset, "tuner": args.tuner,
+        "search": folder.name,
         "trials": int((table["status"] == "COMPLETED").sum()), "failed": int((table["status"] == "FAILED").sum()),
         "total_epochs": tuning.total_epochs(table, args.executions),
         "trial_hours": float(table["wall_time_s"].fillna(0).sum() / 3600),
-        "best": tuning.describe_best(best, [p.name for p in space.params if len(p.values) > 1 or p.is_range]),
-        "command": "python -m experiments.tune " + " ".join(args.argv),
+        "best": tuning.describe_best(best, searched),
+        "command": _command(args),
+        # the report reads these final runs only, whatever else the folder holds
+        "final_run_ids": [run.run_id for run in runs],
     })  # fmt: skip
-    final = base.with_settings({**best, "epochs": args.max_epochs})
-    runs = with_seeds([final], range(args.seed, args.seed + args.final_seeds))
     models = folder / "final_models"
 
     def train_and_keep(fam, run, dataset):

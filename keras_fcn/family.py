@@ -36,16 +36,20 @@ class RunConfig:
             "data": cfg.to_dict(self.data),
         }
 
+    def result_settings(self) -> dict[str, Any]:
+        """:meth:`to_dict` less the speed settings, which leave the results unchanged."""
+        config = self.to_dict()
+        config["train"] = {k: v for k, v in config["train"].items() if k not in SPEED_FIELDS}
+        return config
+
     @property
     def run_id(self) -> str:
         """The id a record of this run carries.
 
-        Speed settings that leave the results unchanged are left out, so turning them does
-        not make a study redo its runs.
+        Speed settings are left out (:meth:`result_settings`), so turning them does not make
+        a study redo its runs.
         """
-        config = self.to_dict()
-        config["train"] = {k: v for k, v in config["train"].items() if k not in SPEED_FIELDS}
-        return run_id(self.family, config)
+        return run_id(self.family, self.result_settings())
 
     def with_settings(self, settings: Mapping[str, Any]) -> RunConfig:
         """A copy with fields set by name, whichever config owns them (values may be strings)."""

@@ -247,7 +247,11 @@ def tuning_rows(results: Path, defaults: Mapping[str, dict[str, Any]]) -> list[d
     rows = []
     for summary_path in sorted((results / "tune").glob("*/summary.json")):
         summary = json.loads(summary_path.read_text())
-        finals = _records(summary_path.parent / "final_runs.jsonl")
+        # the search's own final runs only: its folder may hold runs of an earlier best
+        wanted = set(summary.get("final_run_ids", []))
+        finals = [
+            r for r in _records(summary_path.parent / "final_runs.jsonl") if r.run_id in wanted
+        ]
         data_defaults = {"data": defaults.get(summary["family"], {}).get("data", {})}
         changed = _changed_settings(finals[0], data_defaults) if finals else {}
         flags = "".join(

@@ -202,6 +202,23 @@ class Space:
                 out.append(p)
         return Space(tuple(out))
 
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The space as JSON-ready data: each parameter's values, default and range, in order.
+
+        Two spaces with the same ``to_dict()`` search the same settings; a search is known
+        by it (see :func:`keras_fcn.tuning.search_identity`).
+        """
+        out = {}
+        for p in self.params:
+            entry: dict[str, Any] = {
+                "values": [encode_value(v) for v in p.values],
+                "default": encode_value(p.default),
+            }
+            if p.is_range:
+                entry.update(low=p.low, high=p.high, log=p.log)
+            out[p.name] = entry
+        return out
+
     def size(self) -> int:
         """Number of settings in the full grid."""
         return math.prod(len(p.values) for p in self.params)

@@ -22,6 +22,7 @@ process's role.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import itertools
 import json
 import math
@@ -36,6 +37,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from keras_fcn import compat
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.space import Space, encode_value
@@ -240,7 +242,7 @@ def _note_every_trial_start(oracle: Any) -> None:
     ``end_trial`` then fails (``KeyError``) when the worker still training the trial reports
     it. A worker's oracle is the chief's client and has no display.
     """
-    display = getattr(oracle, "_display", None) if isinstance(oracle, kt.Oracle) else None
+    display = compat.trial_display(oracle) if isinstance(oracle, kt.Oracle) else None
     if display is None:
         return
     now = datetime.datetime.now()
@@ -249,6 +251,62 @@ def _note_every_trial_start(oracle: Any) -> None:
     for number, trial_id in enumerate(sorted(oracle.trials), start=1):
         display.trial_start.setdefault(trial_id, now)
         display.trial_number.setdefault(trial_id, number)
+
+
+def search_identity(
+    tuner_name: str,
+    base: RunConfig,
+    space: Space,
+    *,
+    max_epochs: int,
+    factor: int,
+    trials: int,
+    executions: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Everything that defines a search, as JSON-ready data.
+
+    Two commands with the same identity are the same search (the second resumes the
+    first); any difference (the tuner or one of its settings, a value of the space after
+    ``--search``/``--fix``/``--only``, a ``--set`` value, the data) makes another search.
+    Settings a tuner ignores are left out (Hyperband's factor for a random search, say),
+    and so are the speed settings a run id leaves out: they do not change results.
+
+    Args:
+        tuner_name: ``hyperband``, ``random``, ``bayesian`` or ``grid``.
+        base: the run every trial starts from (family, model, training and data settings).
+        space: the space searched, already narrowed.
+        max_epochs: Hyperband's budget per trial (the others train ``base.train.epochs``).
+        factor: Hyperband's reduction factor.
+        trials: trials of random and Bayesian search.
+        executions: trainings per trial.
+        seed: seed of the oracle and of every training.
+    """
+    settings: dict[str, Any] = {"executions": executions, "seed": seed}
+    if tuner_name == "hyperband":
+        settings.update(max_epochs=max_epochs, factor=factor)
+    elif tuner_name in ("random", "bayesian"):
+        settings.update(trials=trials)
+    return {
+        "family": base.family,
+        "tuner": tuner_name,
+        "tuner_settings": settings,
+        "space": space.to_dict(),
+        "base": base.result_settings(),
+    }
+
+
+def search_key(identity: dict[str, Any]) -> str:
+    """A short hash of a search's identity, part of its folder's name."""
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+def search_folder_name(identity: dict[str, Any], quick: bool = False) -> str:
+    """``FAMILY-DATASET-TUNER[-quick]-HASH``: readable, and one folder per search."""
+    dataset = identity["base"]["data"]["dataset"]
+    quick_tag = "-quick" if quick else ""
+    return f"{identity['family']}-{dataset}-{identity['tuner']}{quick_tag}-{search_key(identity)}"
 
 
 def space_for(tuner_name: str, space: Space) -> Space:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import csv
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -16,6 +13,7 @@ import pytest
 from experiments import tune
 from experiments._cli import run_main
 from keras_fcn import tuning
+from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.space import Param, Space
 
@@ -112,7 +110,7 @@ def test_a_chief_killed_just_after_handing_out_a_trial_takes_its_report_after_a_
 def test_edges_and_empty_spaces():
     assert tuning.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.3})
     assert not tuning.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.2})
-    with pytest.raises(Exception, match="search space is empty"):
+    with pytest.raises(ConfigError, match="search space is empty"):
         tuning.space_for("random", Space((Param("lr", (0.1,), 0.1),)))
     assert "epochs" not in tuning.space_for("hyperband", DENSE.space).names
 
@@ -135,6 +133,10 @@ def test_edges_and_empty_spaces():
         (["--only", "learning_rate=7"], "error: learning_rate=7.0 is outside the space"),
         (["--family", "rnn"], "error: unknown family 'rnn'; choose one of dense"),
         (["--tuner", "grid"], "error: the grid has"),
+        (
+            ["--fix", "learning_rate=0.001,0.01"],
+            "error: --fix learning_rate=0.001,0.01: --fix takes one value; use --only",
+        ),
     ],
 )
 def test_bad_tuning_input_is_one_line(argv, message, capsys, tmp_path):
@@ -142,6 +144,24 @@ def test_bad_tuning_input_is_one_line(argv, message, capsys, tmp_path):
         run_main(tune.main, [*argv, "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.startswith(message) and err.count("\n") == 1
+    assert not list(tmp_path.iterdir()), "nothing is written before the arguments are valid"
+
+
+def test_unusable_out_is_one_line_before_the_data_are_loaded(tmp_path, capsys, monkeypatch):
+    from keras_fcn import train
+
+    def load_dataset(*args, **kwargs):
+        raise AssertionError("the data were loaded before --out was checked")
+
+    monkeypatch.setattr(train, "load_dataset", load_dataset)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as info:
+        run_main(tune.main, ["--tuner", "random", "--out", str(blocker / "tune")])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert err.startswith(f"error: cannot write results to {blocker / 'tune'}/dense-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
 TINY = ["--tuner", "grid", "--search", "learning_rate,activation", "--only", "learning_rate=0.001,0.01",
@@ -153,26 +173,15 @@ def _command(tmp_path, *extra):
     return [sys.executable, "-m", "experiments.tune", *TINY, "--out", str(tmp_path), *extra]
 
 
+def search_folder(out, prefix="dense-fashion_mnist-grid"):
+    """The one search folder under ``out`` whose name starts with ``prefix``."""
+    [folder] = [p for p in out.iterdir() if p.name.rsplit("-", 1)[0] == prefix]
+    return folder
+
+
 def _trials(tmp_path):
-    with open(tmp_path / "dense-fashion_mnist-grid" / "trials.csv") as f:
+    with open(search_folder(tmp_path) / "trials.csv") as f:
         return list(csv.DictReader(f))
-
-
-def test_killed_search_resumes_with_every_trial_once(tmp_path):
-    project = tmp_path / "dense-fashion_mnist-grid" / "search"
-    process = subprocess.Popen(
-        _command(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(project.glob("trial_*/trial.json"))) < 2:
-        time.sleep(0.2)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert 1 <= len(list(project.glob("trial_*/trial.json"))) < 4, "killed mid-search"
-    subprocess.run(_command(tmp_path), check=True, capture_output=True, timeout=300)
-    trials = _trials(tmp_path)
-    assert len(trials) == 4 and {t["status"] for t in trials} == {"COMPLETED"}
-    assert len({(t["learning_rate"], t["activation"]) for t in trials}) == 4
 
 
 def test_chief_and_two_workers_complete_every_trial_exactly_once(tmp_path):
@@ -184,7 +193,7 @@ def test_chief_and_two_workers_complete_every_trial_exactly_once(tmp_path):
     trials = _trials(tmp_path)
     assert len(trials) == 4 and {t["status"] for t in trials} == {"COMPLETED"}
     assert len({(t["learning_rate"], t["activation"]) for t in trials}) == 4
-    assert (tmp_path / "dense-fashion_mnist-grid" / "best_model.keras").exists()
+    assert (search_folder(tmp_path) / "best_model.keras").exists()
 
 
 def test_each_trial_trains_with_its_own_learning_rate_schedule():

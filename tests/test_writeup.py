@@ -127,7 +127,12 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
     (search / "summary.json").write_text(json.dumps({
         "family": "dense", "dataset": "fashion_mnist", "tuner": "random", "trials": 4,
         "total_epochs": 8, "trial_hours": 0.01, "best": "hidden=512-256", "command": command,
+        "final_run_ids": [raw.run_id],
     }))  # fmt: skip
+    stale = raw.with_settings({"hidden": "64"})  # the final run of an earlier best, left beside
+    RunStore(search / "final_runs.jsonl").append(
+        RunRecord(stale.run_id, "dense", stale.to_dict(), 42, test_accuracy=0.5)
+    )
     RunStore(search / "final_runs.jsonl").append(
         RunRecord(raw.run_id, "dense", raw.to_dict(), 42, test_accuracy=0.8811)
     )

@@ -1,0 +1,63 @@
+"""The private internals of KerasTuner and TensorFlow that keras-fcn relies on, in one place.
+
+Each works around a problem of the released library, named beside it. ``setup.cfg`` caps
+both libraries at the releases these were verified with, and :func:`missing_internals`
+(run by the tests) says in one line what changed if a release moves them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Verified with keras-tuner 1.4.7-1.4.8 and TensorFlow 2.16-2.21 (the caps in setup.cfg).
+
+
+def gradient_registry() -> dict | None:
+    """TensorFlow's global registry of gradient functions, or None where it is elsewhere.
+
+    Works around a leak: every traced training step registers its all-reduce gradient
+    (a ``tf.custom_gradient``) here and nothing ever removes it (see
+    :func:`keras_fcn.train.release_traced_steps`). The registry has no public API.
+    """
+    from tensorflow.python.framework import ops
+
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    return registry if isinstance(registry, dict) else None
+
+
+def trial_display(oracle: Any) -> Any | None:
+    """A KerasTuner oracle's display of trial start times, or None (a worker's oracle).
+
+    Works around KerasTuner saving its oracle before it notes a new trial's start: a
+    reloaded chief's ``end_trial`` then fails with ``KeyError`` (see
+    :func:`keras_fcn.tuning.make_tuner`).
+    """
+    return getattr(oracle, "_display", None)
+
+
+# Methods of keras_tuner.Tuner that keras-fcn's tuners override (keras_fcn.tuning):
+# _build_and_fit_model, to seed each execution and free the traced steps of the last model;
+# _configure_tensorboard_dir, so that TensorBoard's HParams API is imported only when asked.
+TUNER_METHODS = ("_build_and_fit_model", "_configure_tensorboard_dir", "run_trial")
+DISPLAY_FIELDS = ("search_start", "trial_start", "trial_number")
+
+
+def missing_internals() -> list[str]:
+    """What of the internals above the installed releases lack, one line each."""
+    import keras_tuner as kt
+
+    missing = []
+    if gradient_registry() is None:
+        missing.append("tensorflow.python.framework.ops._gradient_registry._registry")
+    for method in TUNER_METHODS:
+        if not callable(getattr(kt.Tuner, method, None)):
+            missing.append(f"keras_tuner.Tuner.{method}")
+    oracle = kt.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=1)
+    display = trial_display(oracle)
+    if display is None:
+        missing.append("keras_tuner Oracle._display")
+    else:
+        missing += [
+            f"keras_tuner Oracle._display.{f}" for f in DISPLAY_FIELDS if not hasattr(display, f)
+        ]
+    return missing
