@@ -3,9 +3,10 @@
     python -m experiments.tune --family dense --dataset fashion_mnist --tuner hyperband \\
         --max-epochs 30 [--fix FIELD=VALUE] [--only FIELD=V1,V2] [--workers N] [--quick]
 
-Rerunning the same command resumes the search (``--fresh`` starts over). Writes, under
-``--out/FAMILY-DATASET-TUNER``: KerasTuner's project folder, ``trials.csv``/``.md`` (every
-trial), ``along_each.png``, ``final_runs.jsonl`` (the best setting over ``--final-seeds``),
+A search is known by everything that defines it: rerunning the same command resumes it
+(``--fresh`` starts it over), and a command that differs starts its own. Writes, under
+``--out/FAMILY-DATASET-TUNER-HASH`` (the hash of the search's definition): ``search.json``
+(that definition), KerasTuner's project folder, ``trials.csv``/``.md`` (every trial), ``along_each.png``, ``final_runs.jsonl`` (the best setting over ``--final-seeds``),
 ``best_model.keras`` with ``best_config.json`` beside it, and TensorBoard logs with
 ``--tensorboard``.
 """
