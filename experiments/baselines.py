@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
-from experiments._cli import Parser, run_main
+from experiments._cli import Parser, check_out, run_main
 
 QUICK = {"train_limit": 3000, "test_limit": 1000}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> Parser:
+    """The command's flags."""
     from baselines.run import BASELINES
 
     parser = Parser(prog="experiments.baselines", description=__doc__.splitlines()[0])
@@ -40,25 +40,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", default="results/baselines", help="results folder (default: %(default)s)"
     )
     parser.add_argument("--data-dir", help="folder holding the IDX files")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    check_out(args.out)
+    out = check_out(args.out + ("-quick" if args.quick else ""))
 
     import pandas as pd
 
-    from baselines.run import select_and_test, selection_id, settings_text
+    from baselines.run import BASELINES, select_and_test, selection_id, settings_text
     from keras_fcn import report
     from keras_fcn.config import DataConfig
     from keras_fcn.record import RunStore
     from keras_fcn.train import load_dataset
 
-    out = Path(args.out + ("-quick" if args.quick else ""))
     store = RunStore(out / "runs.jsonl")
-    store.check_writable()
     datasets = ("fashion_mnist", "mnist") if args.dataset == "both" else (args.dataset,)
     names = args.only or list(BASELINES)
     start, rows = time.perf_counter(), []
     for dataset in datasets:
         data_config = DataConfig(dataset=dataset, **(QUICK if args.quick else {}))
         data = load_dataset(data_config, args.data_dir)
+        store.check_writable()  # after the data: a dataset not found leaves no folder behind
         done = {r.config.get("search_id"): r for r in store}
         for name in names:
             baseline = BASELINES[name]

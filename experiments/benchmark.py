@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from experiments import _registry
-from experiments._cli import Parser, run_main
+from experiments._cli import Parser, check_out, run_main
 
 QUICK = {"train_limit": 3000, "test_limit": 1000}
 
@@ -135,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_fcn import benchmark, report
     from keras_fcn.record import library_versions, write_json
 
+    if not models:
+        raise ConfigError(
+            f"--models {args.models!r}: name at least one of {', '.join(benchmark.MODELS)}"
+        )
     for model in models:
         if model not in benchmark.MODELS:
             raise ConfigError(f"--models {model!r}: choose from {', '.join(benchmark.MODELS)}")
@@ -144,8 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError(f"--repeats {args.repeats}: at least 1")
     if args.trials < 0:
         raise ConfigError(f"--trials {args.trials}: must be 0 or more")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)  # fails here, before anything is measured
+    for model in {*models, *(["dense"] if args.trials else [])}:  # the trials train dense
+        _registry.family(model).run_config({"seed": args.seed})  # a bad --seed fails here
+    out = check_out(args.out)  # fails here, before anything is measured
 
     backends = [None] + (["jax"] if importlib.util.find_spec("jax") else [])
     plan = [
@@ -176,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             results[label] = results[label].merge(result) if label in results else result
     measurements = list(results.values())
+    out.mkdir(parents=True, exist_ok=True)
 
     table = benchmark.comparison(measurements)
     if len(table):

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from experiments._cli import Parser, add_data_args, add_set_arg, run_main, settings_from
+from experiments._cli import (
+    Parser,
+    add_data_args,
+    add_set_arg,
+    check_out,
+    run_main,
+    settings_from,
+)
 
 QUICK = {"train_limit": 10000, "epochs": 10}
 
@@ -66,7 +73,7 @@ def main(
 
     model_family = find_family(family)
     run = model_family.run_config(settings)
-    out = args.out or f"results/{prog.split('.')[-1]}"
+    out = check_out(args.out or f"results/{prog.split('.')[-1]}")
     run_and_report(model_family, run, out=out, data_dir=args.data_dir, verbose=args.verbose)
     return 0
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments._cli import Parser, run_main
+from experiments._cli import Parser, check_out, run_main
+from keras_fcn.errors import ConfigError
 
 PUBLISHED = Path(__file__).parent / "published"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> Parser:
+    """The command's flags."""
     parser = Parser(prog="experiments.report", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--results", default="results", help="folder the commands wrote to (default: %(default)s)"
@@ -30,7 +32,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="with --readme: also print this study's side-by-side table",
     )
     parser.add_argument("--data-dir", help="folder holding the IDX files (for the data section)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # checked before anything is read, so that a mistake is one line and leaves nothing behind
+    if args.study and not args.readme:
+        raise ConfigError("--study works only with --readme")
+    out = None if args.readme else check_out(args.out or Path(args.results) / "report")
 
     from keras_fcn import report
 
@@ -54,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_fcn.data import load
     from keras_fcn.writeup import write_report
 
-    path = write_report(args.results, args.out or Path(args.results) / "report", PUBLISHED,
+    path = write_report(args.results, out, PUBLISHED,
                         load=lambda name: load(name, data_dir=args.data_dir, download=False))  # fmt: skip
     print(f"wrote {path}")
     return 0

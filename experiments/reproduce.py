@@ -15,6 +15,7 @@ from pathlib import Path
 
 from experiments import _registry
 from experiments._cli import Parser, add_set_arg, run_main, settings_from
+from keras_fcn.errors import ConfigError
 
 PUBLISHED = Path(__file__).parent / "published"
 
@@ -50,7 +51,9 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--max-runs", type=int, help="with --grid: a random sample of this many grid settings"
     )
-    parser.add_argument("--grid-seed", type=int, default=0, help="with --grid: seed of that sample")
+    parser.add_argument(
+        "--grid-seed", type=int, help="with --grid: seed of that sample (default: 0)"
+    )
     parser.add_argument(
         "--out", default="results/reproduce", help="results folder (default: %(default)s)"
     )
@@ -68,13 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     protocols = _registry.protocols()
     if args.study not in protocols:
-        from keras_fcn.errors import ConfigError
-
         raise ConfigError(f"unknown study {args.study!r}; choose one of {', '.join(protocols)}")
     if args.seeds < 1:
-        from keras_fcn.errors import ConfigError
-
         raise ConfigError(f"--seeds {args.seeds}: must be at least 1")
+    # flags of the grid that would be silently ignored without it, or the reverse
+    if not args.grid:
+        for flag in ("max_runs", "grid_seed"):
+            if getattr(args, flag) is not None:
+                raise ConfigError(f"--{flag.replace('_', '-')} works only with --grid")
+    elif args.only:
+        raise ConfigError("--only picks tables; --grid runs the whole grid: use one of them")
+    if args.max_runs is not None and args.max_runs < 1:
+        raise ConfigError(f"--max-runs {args.max_runs}: must be at least 1")
     protocol = protocols[args.study]
     family = _registry.family(protocol.family)
     overrides = settings_from(args)
@@ -101,15 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.grid:
         if protocol.grid is None:
-            from keras_fcn.errors import ConfigError
-
             raise ConfigError(
                 f"study {protocol.name!r} has no grid; --grid works for: "
                 + ", ".join(p.name for p in protocols.values() if p.grid)
             )
         settings = protocol.grid.grid()
         if args.max_runs is not None and args.max_runs < len(settings):
-            settings = random.Random(args.grid_seed).sample(settings, args.max_runs)
+            settings = random.Random(args.grid_seed or 0).sample(settings, args.max_runs)
         extra = {**(QUICK if args.quick else {}), **overrides}
         runs = with_seeds(
             [family.run_config({**protocol.base, **s, **extra}) for s in settings], seeds

@@ -8,16 +8,18 @@ The loader looks for the four original IDX files of a dataset, in this order:
 4. Keras's own cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``);
 
 and only then asks Keras to download it. A folder may hold the files directly or in a
-sub-folder named after the dataset (``fashion-mnist/``, ``mnist/``), gzipped or not. The
-decompressed bytes of each file are checked against the MD5 the dataset is published with,
-so a truncated or corrupt copy is rejected with a message naming the file.
+sub-folder named after the dataset (``fashion-mnist/``, ``mnist/``), gzipped or not; the
+first folder holding any of them must hold all four, or the loader names those missing. The
+decompressed bytes of each file are checked against the MD5 the dataset is published with;
+a copy that differs is rejected with a message naming the file, both checksums, every
+folder searched and what the file most likely is: another dataset's file, a truncated
+download, a file compressed twice, or a corrupt copy.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import gzip
 import hashlib
 import os
 import zlib
@@ -137,7 +139,12 @@ def candidate_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list
 
 
 def find_files(name: str, data_dir: str | os.PathLike | None = None) -> dict[str, Path] | None:
-    """The first folder holding all four files of ``name``, as file -> path, or None."""
+    """The first folder holding files of ``name``, as file -> path, or None if none holds any.
+
+    Raises:
+        DataError: the first folder holding any of the four files lacks some of them. Going
+            on to a later folder, or to a download, would hide a copy the user meant to use.
+    """
     for folder in candidate_dirs(name, data_dir):
         found = {}
         for stem in FILES:
@@ -147,31 +154,142 @@ def find_files(name: str, data_dir: str | os.PathLike | None = None) -> dict[str
                     break
         if len(found) == len(FILES):
             return found
+        if found:
+            missing = [stem for stem in FILES if stem not in found]
+            raise DataError(
+                f"{folder}: holds {len(found)} of the 4 files of {title(name)} but not "
+                f"{', '.join(missing)} (gzipped or not); add the missing "
+                f"{'file' if len(missing) == 1 else 'files'} there, or move the others away"
+            )
     return None
 
 
-def read_idx(path: Path, expected_md5: str | None = None) -> np.ndarray:
+GZIP_MAGIC = b"\x1f\x8b"
+# Other containers a download may arrive in, recognised by their first bytes.
+ARCHIVES = {b"PK\x03\x04": "zip", b"\xfd7zXZ\x00": "xz", b"BZh": "bzip2"}
+
+
+def title(name: str) -> str:
+    """How a dataset is named in messages."""
+    return {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}.get(name, name)
+
+
+def _gunzip(raw: bytes) -> tuple[bytes, str | None]:
+    """The decompressed bytes of every gzip member of ``raw``, and why the stream stopped
+    early (None if it ended properly), so that a truncated file can still be measured."""
+    parts: list[bytes] = []
+    rest = raw
+    while rest[:2] == GZIP_MAGIC:
+        stream = zlib.decompressobj(wbits=31)
+        try:
+            parts.append(stream.decompress(rest))
+        except zlib.error as exc:
+            return b"".join(parts), f"the gzip stream is corrupt ({exc})"
+        if not stream.eof:
+            parts.append(stream.flush())
+            return b"".join(parts), "the gzip stream ends early"
+        rest = stream.unused_data
+    return b"".join(parts), None
+
+
+def _announced_size(data: bytes) -> int | None:
+    """Size in bytes of an IDX file of unsigned bytes as its own header describes it."""
+    if len(data) < 4 or data[:3] != b"\x00\x00\x08":
+        return None
+    header = 4 + 4 * data[3]
+    if len(data) < header:
+        return None
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(data[3])]
+    return header + int(np.prod(shape, dtype=np.int64))
+
+
+def _diagnosis(
+    path: Path, data: bytes, broken: str | None, digest: str, dataset: str, stem: str
+) -> tuple[str, str]:
+    """What a file whose checksum differs most likely is, and what to do about it."""
+    for other, info in DATASETS.items():
+        for other_stem, md5 in info.md5.items():
+            if md5 == digest and (other, other_stem) != (dataset, stem):
+                what = f"this is {title(other)}'s {other_stem}"
+                if other == dataset:
+                    return what, f"put {stem} under this name instead (the files are swapped)"
+                if not dataset:
+                    return what, "replace it with the file expected here"
+                return what, (
+                    f"put {title(dataset)}'s own files in {path.parent} and keep "
+                    f"{title(other)}'s in a folder named {info.folder}/"
+                )
+    size = _announced_size(data)
+    if broken or (size is not None and len(data) < size):
+        held = f"{len(data):,} bytes" + (
+            f" of the {size:,} its IDX header announces" if size else ""
+        )
+        return f"a truncated download ({broken or 'the file ends early'}: {held})", (
+            "delete it and download it again"
+        )
+    if data[:2] == GZIP_MAGIC:
+        return "a file compressed twice (its decompressed bytes are gzip again)", (
+            "decompress it once more, or replace it with the original"
+        )
+    for magic, kind in ARCHIVES.items():
+        if data.startswith(magic):
+            return f"a {kind} archive, not a gzipped or plain IDX file", (
+                f"extract {stem} from it, or replace it with the original"
+            )
+    if size is None:
+        return "not an IDX file of unsigned bytes (bad magic number)", (
+            "replace it with the original"
+        )
+    if len(data) > size:
+        return f"{len(data) - size:,} bytes longer than its IDX header announces", (
+            "replace it with the original"
+        )
+    return "a modified or corrupt copy (the size matches its IDX header, the contents differ)", (
+        "replace it with the original"
+    )
+
+
+def read_idx(
+    path: Path,
+    expected_md5: str | None = None,
+    *,
+    dataset: str | None = None,
+    stem: str | None = None,
+    searched: Sequence[str | os.PathLike] = (),
+) -> np.ndarray:
     """Read one IDX file (gzipped or not) into a uint8 array, checking its MD5.
 
+    Args:
+        path: the file.
+        expected_md5: MD5 of the decompressed bytes; None skips the check.
+        dataset: the dataset the file should belong to, named in a checksum error.
+        stem: the file the dataset expects here, e.g. ``"train-images-idx3-ubyte"``.
+        searched: the folders searched, listed in a checksum error.
+
     Raises:
-        DataError: the file cannot be decompressed, its checksum differs, or its header does
-            not describe its contents.
+        DataError: the file cannot be read or decompressed, its checksum differs (the message
+            says what the file most likely is), or its header does not describe its contents.
     """
     try:
         raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DataError(
-            f"{path}: cannot be read or decompressed ({exc}); replace the file"
-        ) from exc
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror}); replace the file") from exc
+    compressed = raw[:2] == GZIP_MAGIC
+    data, broken = _gunzip(raw) if compressed else (raw, None)
     if expected_md5 is not None:
-        digest = hashlib.md5(raw).hexdigest()
+        digest = hashlib.md5(data).hexdigest()
         if digest != expected_md5:
+            stem = stem or path.name.removesuffix(".gz")
+            what, todo = _diagnosis(path, data, broken, digest, dataset or "", stem)
+            owner = f" ({title(dataset)}'s {stem})" if dataset else ""
+            places = f"; searched: {', '.join(map(str, searched))}" if searched else ""
             raise DataError(
-                f"{path}: MD5 of the decompressed bytes is {digest}, expected {expected_md5}; "
-                "the file is corrupt or truncated: replace it"
+                f"{path}: MD5 of the {'decompressed' if compressed else 'file'} bytes is "
+                f"{digest}, expected {expected_md5}{owner}; most likely {what}; {todo}{places}"
             )
+    elif broken:
+        raise DataError(f"{path}: cannot be decompressed ({broken}); replace the file")
+    raw = data
     if len(raw) < 8 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
     ndim = raw[3]
@@ -189,10 +307,15 @@ def read_idx(path: Path, expected_md5: str | None = None) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def _read_verified(
-    files: tuple[tuple[str, str, int, int], ...], name: str
+    files: tuple[tuple[str, str, int, int], ...], name: str, searched: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
     # Cached per process on (path, mtime, size): a study or a test session reads each file once.
-    return {stem: read_idx(Path(path), DATASETS[name].md5[stem]) for stem, path, _, _ in files}
+    return {
+        stem: read_idx(
+            Path(path), DATASETS[name].md5[stem], dataset=name, stem=stem, searched=searched
+        )
+        for stem, path, _, _ in files
+    }
 
 
 def _info(name: str) -> DatasetInfo:
@@ -217,8 +340,9 @@ def load_raw(
         ``({"x_train", "y_train", "x_test", "y_test"}, source)``.
 
     Raises:
-        DataError: no folder holds the files and the download fails (or is disabled), or a
-            file found is corrupt.
+        DataError: no folder holds the files and the download fails (or is disabled), the
+            first folder holding some of them lacks others, or a file found is not the one
+            expected.
     """
     _info(name)  # an unknown name fails before any search
     files = find_files(name, data_dir)
@@ -226,7 +350,8 @@ def load_raw(
         stamps = tuple(
             sorted((s, str(p), p.stat().st_mtime_ns, p.stat().st_size) for s, p in files.items())
         )
-        arrays = _read_verified(stamps, name)
+        searched = tuple(str(d) for d in candidate_dirs(name, data_dir))
+        arrays = _read_verified(stamps, name, searched)
         x_train, y_train = arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]
         x_test, y_test = arrays["t10k-images-idx3-ubyte"], arrays["t10k-labels-idx1-ubyte"]
         source = str(files["train-images-idx3-ubyte"].parent)

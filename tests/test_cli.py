@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +109,95 @@ def test_reproduce_quick_runs_a_table_end_to_end(capsys, tmp_path):
     code, out = _exit_code(reproduce.main, argv, capsys)  # a rerun trains nothing
     assert code == 0 and "[" not in out.err
     assert len((folder / "runs.jsonl").read_text().splitlines()) == 2
+
+
+def _files_under(folder):
+    return sorted(p.relative_to(folder) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["lybbert", "--grid", "--max-runs", "-1", "--dry-run"], "error: --max-runs -1: must be at least 1"),
+        (["chenab", "--grid", "--max-runs", "0"], "error: --max-runs 0: must be at least 1"),
+        (["chenab", "--max-runs", "3", "--dry-run"], "error: --max-runs works only with --grid"),
+        (["lybbert", "--grid-seed", "1", "--dry-run"], "error: --grid-seed works only with --grid"),
+        (["lybbert", "--grid", "--only", "final", "--dry-run"], "error: --only picks tables; --grid runs"),
+    ],
+)  # fmt: skip
+def test_reproduce_rejects_grid_flags_it_cannot_use_in_one_line(argv, message, capsys, tmp_path):
+    code, out = _exit_code(reproduce.main, [*argv, "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and out.err.startswith(message) and out.err.count("\n") == 1
+    assert not _files_under(tmp_path)
+
+
+class _Reached(BaseException):
+    """Raised where a command would start measuring or loading: it must not get there."""
+
+
+def _unusable_out(tmp_path, kind: str) -> str:
+    (tmp_path / "a_file").write_text("x")
+    return str(tmp_path / "a_file" / ("sub" if kind == "under a file" else ""))
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Stop the benchmark and the report where their real work starts."""
+    from experiments import benchmark
+    from keras_fcn import data
+
+    def reached(*args, **kwargs):
+        raise _Reached
+
+    monkeypatch.setattr(benchmark, "_measure_in_child", reached)
+    monkeypatch.setattr(benchmark, "_data", reached)
+    monkeypatch.setattr(data, "load", reached)
+
+
+@pytest.mark.parametrize("command", ["benchmark", "report"])
+@pytest.mark.parametrize("kind", ["a file", "under a file"])
+def test_unusable_out_is_one_line_before_any_work(command, kind, no_work, capsys, tmp_path):
+    import importlib
+
+    main = importlib.import_module(f"experiments.{command}").main
+    out_arg = _unusable_out(tmp_path, kind).rstrip("/")
+    argv = ["--out", out_arg] + (["--results", str(tmp_path)] if command == "report" else [])
+    code, out = _exit_code(main, argv, capsys)
+    assert code == 2 and out.err.count("\n") == 1 and "Traceback" not in out.err
+    assert out.err.startswith(f"error: cannot write results to {out_arg}: ")
+    assert "is a file; choose another --out" in out.err
+    assert _files_under(tmp_path) == [Path("a_file")]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+@pytest.mark.parametrize("command", ["benchmark", "report"])
+def test_out_under_read_only_folder_is_one_line(command, no_work, capsys, tmp_path):
+    import importlib
+
+    main = importlib.import_module(f"experiments.{command}").main
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    argv = ["--out", str(locked / "out"), "--results", str(tmp_path)][
+        : 2 if command == "benchmark" else 4
+    ]
+    code, out = _exit_code(main, argv, capsys)
+    assert code == 2 and "is not writable" in out.err and out.err.count("\n") == 1
+    assert not _files_under(locked)
+
+
+def test_benchmark_without_a_model_is_one_line(no_work, capsys, tmp_path):
+    from experiments import benchmark
+
+    argv = ["--models", " , ", "--trials", "0", "--out", str(tmp_path / "out")]
+    code, out = _exit_code(benchmark.main, argv, capsys)
+    assert code == 2 and out.err.startswith("error: --models ' , ': name at least one of dense")
+    assert not _files_under(tmp_path)
+
+
+def test_report_study_without_readme_is_one_line(no_work, capsys, tmp_path):
+    from experiments import report
+
+    argv = ["--results", str(tmp_path), "--study", "chenab", "--out", str(tmp_path / "r")]
+    code, out = _exit_code(report.main, argv, capsys)
+    assert code == 2 and out.err == "error: --study works only with --readme\n"
+    assert not _files_under(tmp_path)

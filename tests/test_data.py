@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -83,7 +85,7 @@ def test_truncated_file_is_rejected_naming_the_file(tmp_path):
     images = folder / "t10k-images-idx3-ubyte.gz"
     images.write_bytes(images.read_bytes()[:5000])
     with pytest.raises(
-        DataError, match=r"t10k-images-idx3-ubyte\.gz: cannot be read or decompressed"
+        DataError, match=r"t10k-images-idx3-ubyte\.gz: MD5 .* most likely a truncated download"
     ):
         datasets.load("fashion_mnist", data_dir=tmp_path, download=False)
 
@@ -125,3 +127,136 @@ def test_failed_download_says_where_it_looked(tmp_path, monkeypatch):
 def test_unknown_dataset_is_rejected():
     with pytest.raises(DataError, match="unknown dataset 'cifar'"):
         datasets.load("cifar")
+
+
+# Two tiny datasets whose checksums stand in for the published ones, so that every way a
+# copy can go wrong is tested without the real files.
+TINY_SHAPES = {
+    "train-images-idx3-ubyte": (3, 28, 28),
+    "train-labels-idx1-ubyte": (3,),
+    "t10k-images-idx3-ubyte": (2, 28, 28),
+    "t10k-labels-idx1-ubyte": (2,),
+}
+
+
+def _tiny_arrays(offset: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(offset)
+    return {stem: rng.integers(0, 10, size=shape) for stem, shape in TINY_SHAPES.items()}
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """``tmp_path/data`` holding tiny Fashion-MNIST and MNIST folders, the only places
+    searched, with ``DATASETS`` checksums matching them; a download fails the test."""
+    for var, folder in ((datasets.ENV_VAR, "env"), ("KERAS_HOME", "keras")):
+        monkeypatch.setenv(var, str(tmp_path / folder))
+    monkeypatch.setattr(datasets, "DEBIAN_DIR", tmp_path / "debian")
+    downloads = []
+    monkeypatch.setattr(datasets, "_download", lambda name: downloads.append(name) or 1 / 0)
+    table = {}
+    for offset, (name, info) in enumerate(datasets.DATASETS.items()):
+        folder = tmp_path / "data" / info.folder
+        folder.mkdir(parents=True)
+        md5 = {}
+        for stem, array in _tiny_arrays(offset).items():
+            path = write_idx(folder / f"{stem}.gz", array)
+            md5[stem] = hashlib.md5(gzip.decompress(path.read_bytes())).hexdigest()
+        table[name] = dataclasses.replace(info, md5=md5)
+    monkeypatch.setattr(datasets, "DATASETS", table)
+    yield tmp_path / "data"
+    assert not downloads, "a broken local copy must not fall through to a download"
+
+
+def _load_error(data_dir: Path, download: bool = True) -> str:
+    with pytest.raises(DataError) as info:
+        datasets.load("fashion_mnist", validation=1, data_dir=data_dir, download=download)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    "missing", [["t10k-labels-idx1-ubyte"], ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte"]]
+)
+def test_folder_with_some_files_names_the_missing_ones_and_does_not_download(tiny, missing):
+    # the other dataset's complete folder beside it still loads: only the partial one fails
+    assert datasets.load("mnist", validation=1, data_dir=tiny).sizes["test"] == 2
+    folder = tiny / "fashion-mnist"
+    for stem in missing:
+        (folder / f"{stem}.gz").unlink()
+    message = _load_error(tiny)
+    assert message.startswith(f"{folder}: holds {4 - len(missing)} of the 4 files")
+    assert f"but not {', '.join(missing)}" in message
+    assert "add the missing" in message
+
+
+def _md5_message(tiny: Path, stem: str, replace) -> tuple[str, Path]:
+    """The error for Fashion-MNIST's ``stem`` once ``replace(path)`` has rewritten it."""
+    path = tiny / "fashion-mnist" / f"{stem}.gz"
+    replace(path)
+    message = _load_error(tiny)
+    expected = datasets.DATASETS["fashion_mnist"].md5[stem]
+    assert message.startswith(f"{path}: MD5 of the ")
+    found = message.split(" bytes is ", 1)[1].split(",", 1)[0]
+    assert len(found) == 32 and found != expected
+    assert f"expected {expected} (Fashion-MNIST's {stem})" in message
+    assert f"searched: {tiny / 'fashion-mnist'}, {tiny}," in message
+    return message, path
+
+
+def test_another_datasets_file_is_named_as_such(tiny):
+    stem = "train-images-idx3-ubyte"
+    mnist = tiny / "mnist" / f"{stem}.gz"
+    message, _ = _md5_message(tiny, stem, lambda path: shutil.copy(mnist, path))
+    assert f"most likely this is MNIST's {stem}" in message
+    assert "keep MNIST's in a folder named mnist/" in message
+    assert datasets.DATASETS["mnist"].md5[stem] in message
+
+
+def test_swapped_files_of_one_dataset_are_named(tiny):
+    folder = tiny / "fashion-mnist"
+    labels = (folder / "train-labels-idx1-ubyte.gz").read_bytes()
+    message, _ = _md5_message(tiny, "t10k-labels-idx1-ubyte", lambda path: path.write_bytes(labels))
+    assert "this is Fashion-MNIST's train-labels-idx1-ubyte" in message and "swapped" in message
+
+
+def test_gzip_stream_cut_short_is_a_truncated_download(tiny):
+    def cut(path):
+        path.write_bytes(path.read_bytes()[:-300])
+
+    message, _ = _md5_message(tiny, "train-images-idx3-ubyte", cut)
+    assert "most likely a truncated download (the gzip stream ends early" in message
+    assert "of the 2,368 its IDX header announces" in message  # 16 + 3 * 28 * 28
+    assert "download it again" in message
+
+
+def test_plain_file_shorter_than_its_header_is_a_truncated_download(tiny):
+    gz = tiny / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
+    path = gz.with_suffix("")
+    path.write_bytes(gzip.decompress(gz.read_bytes())[:1000])
+    gz.unlink()
+    message = _load_error(tiny)
+    assert message.startswith(f"{path}: MD5 of the file bytes is ")
+    assert "truncated download (the file ends early: 1,000 bytes of the 1,584" in message
+
+
+def test_same_size_other_contents_is_a_corrupt_copy(tiny):
+    def flip(path):
+        raw = bytearray(gzip.decompress(path.read_bytes()))
+        raw[-1] ^= 1
+        path.write_bytes(gzip.compress(bytes(raw)))
+
+    message, _ = _md5_message(tiny, "train-labels-idx1-ubyte", flip)
+    assert "most likely a modified or corrupt copy (the size matches its IDX header" in message
+    assert message.endswith(
+        "replace it with the original; searched: " + message.split("searched: ", 1)[1]
+    )
+
+
+def test_file_compressed_twice_is_named(tiny):
+    message, _ = _md5_message(
+        tiny,
+        "t10k-labels-idx1-ubyte",
+        lambda path: path.write_bytes(gzip.compress(path.read_bytes())),
+    )
+    assert "most likely a file compressed twice" in message and "decompress it once more" in message
