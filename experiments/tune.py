@@ -22,7 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from experiments import _registry
-from experiments._cli import Parser, add_data_args, add_set_arg, run_main, settings_from
+from experiments._cli import (
+    Parser,
+    add_data_args,
+    add_set_arg,
+    check_out,
+    run_main,
+    settings_from,
+)
 
 QUICK = {"train_limit": 3000, "test_limit": 2000}
 
@@ -204,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         trials=args.trials, executions=args.executions, seed=args.seed,
     )  # fmt: skip
     folder = Path(args.out) / tuning.search_folder_name(identity, quick=args.quick)
-    check_writable(folder)  # one line now, not a traceback once the data are loaded
+    check_out(folder)  # one line now, not a traceback once the data are loaded
     if workers.role() != "worker":
         if args.fresh and folder.exists():
             shutil.rmtree(folder)  # trials, final runs, summary, plots: nothing of it is kept
@@ -255,24 +262,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     search_time = time.perf_counter() - start
     return _finish(args, family, base, space, tuner, data, folder, search_time)
-
-
-def check_writable(folder: Path) -> None:
-    """Fail in one line if ``folder`` could not be created and written, writing nothing.
-
-    Raises:
-        ResultsError: a part of the path is a file, or the nearest existing folder is not
-            writable.
-    """
-    from keras_fcn.errors import ResultsError
-
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ResultsError(f"cannot write results to {folder}: {existing} is not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ResultsError(f"cannot write results to {folder}: {existing} is not writable")
 
 
 def _search_note(folder: Path, identity: dict) -> str:
@@ -333,7 +322,7 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
         c
         for c in [
             "trial_id",
-            *space.names,
+            *space.hp_names(),
             "val_accuracy",
             "val_accuracy_std",
             "epochs_trained",
@@ -342,18 +331,13 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
         if c in table
     ]
     print(tuning.top_trials(table, args.top)[shown].to_string(index=False))
-    best = tuning.best_settings(tuner, space)
-    print(
-        "\nbest on validation: "
-        + tuning.describe_best(
-            best, [p.name for p in space.params if len(p.values) > 1 or p.is_range]
-        )
-    )
-    for line in tuning.edge_warnings(space, best):
+    point = tuning.best_point(tuner, space)
+    searched = space.searched()
+    print("\nbest on validation: " + tuning.describe_best(point, searched))
+    for line in tuning.edge_warnings(space, point):
         print(f"  warning: {line}")
 
-    searched = [p.name for p in space.params if len(p.values) > 1 or p.is_range]
-    final = base.with_settings({**best, "epochs": args.max_epochs})
+    final = base.with_settings({**space.to_config(point), "epochs": args.max_epochs})
     runs = with_seeds([final], range(args.seed, args.seed + args.final_seeds))
     write_json(folder / "summary.json", {
         "family": family.name, "dataset": args.dataset, "tuner": args.tuner,
@@ -361,7 +345,7 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
         "trials": int((table["status"] == "COMPLETED").sum()), "failed": int((table["status"] == "FAILED").sum()),
         "total_epochs": tuning.total_epochs(table, args.executions),
         "trial_hours": float(table["wall_time_s"].fillna(0).sum() / 3600),
-        "best": tuning.describe_best(best, searched),
+        "best": tuning.describe_best(point, searched),
         "command": _command(args),
         # the report reads these final runs only, whatever else the folder holds
         "final_run_ids": [run.run_id for run in runs],
@@ -399,7 +383,7 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
             "family": family.name,
             **chosen.config,
             "seed": chosen.seed,
-            "searched": tuning.describe_best(best, space.names),
+            "searched": tuning.describe_best(point, space.hp_names()),
         },
     )
     print(f"test accuracy over {int(summary['n'])} seeds: {summary['test_mean']:.4f} ± {summary['test_std']:.4f}"

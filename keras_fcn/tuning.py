@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import itertools
 import json
 import math
 import time
@@ -157,17 +156,32 @@ class SpaceGridOracle(kt.Oracle):
         self.space = space
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
-        names = self.space.names
         tried = {
-            tuple(t.hyperparameters.values.get(n) for n in names) for t in self.trials.values()
+            _key(active_values(self.space, t.hyperparameters.values)) for t in self.trials.values()
         }
-        for combo in itertools.product(*(p.values for p in self.space.params)):
-            encoded = tuple(encode_value(v) for v in combo)
-            if encoded not in tried:
+        for point in self.space.points():
+            encoded = {name: encode_value(value) for name, value in point.items()}
+            if _key(encoded) not in tried:
                 # a new dict: KerasTuner keeps the one it is given as the trial's values
-                values = {**self.hyperparameters.values, **dict(zip(names, encoded, strict=True))}
+                values = {**self.hyperparameters.values, **encoded}
                 return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": values}
         return {"status": kt.engine.trial.TrialStatus.STOPPED}
+
+
+def _key(values: Mapping[str, Any]) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in values.items()))
+
+
+def active_values(space: Space, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial's ``hp`` values of the space, less the layers beyond its depth."""
+    out = {name: values[name] for name in space.hp_names() if name in values}
+    depth = out.get("depth")
+    if depth is not None:
+        for name in list(out):
+            index = name.rpartition("_")[2]
+            if name != "depth" and space.layers.param_of(name) is not None and int(index) > depth:
+                del out[name]
+    return out
 
 
 def _tuner_class(base: type) -> type:
@@ -317,7 +331,7 @@ def space_for(tuner_name: str, space: Space) -> Space:
     """
     if tuner_name == "hyperband":
         space = space.without("epochs")
-    if all(len(p.values) == 1 and not p.is_range for p in space.params):
+    if not space.searched():
         raise ConfigError(
             "the search space is empty: every parameter is fixed; free some with --only or fewer --fix"
         )
@@ -344,14 +358,13 @@ def search_callbacks(
 
 
 def decode(space: Space, values: Mapping[str, Any]) -> dict[str, Any]:
-    """A trial's ``hp`` values back as config values (``"512-256"`` -> ``(512, 256)``)."""
+    """A trial's ``hp`` values back as the space's values (``"512-256"`` -> ``(512, 256)``),
+    layers beyond the trial's depth left out."""
     out = {}
-    for p in space.params:
-        if p.name not in values:
-            continue
+    for name, value in active_values(space, values).items():
+        p = space[name]
         encoded = [encode_value(v) for v in p.values]
-        value = values[p.name]
-        out[p.name] = p.values[encoded.index(value)] if value in encoded else value
+        out[name] = p.values[encoded.index(value)] if value in encoded else value
     return out
 
 
@@ -362,7 +375,9 @@ def trials_frame(tuner: kt.Tuner, space: Space) -> pd.DataFrame:
     for trial_id, trial in sorted(tuner.oracle.trials.items()):
         row: dict[str, Any] = {"trial_id": trial_id, "status": trial.status}
         values = trial.hyperparameters.values
-        row.update({name: values.get(name) for name in space.names})
+        active = active_values(space, values)
+        # a layer beyond the trial's depth is empty, not zero
+        row.update({name: active.get(name) for name in space.hp_names()})
         row.update({key: values[key] for key in HYPERBAND_KEYS if key in values})
         metrics = trial.metrics
         for name in (OBJECTIVE, f"{OBJECTIVE}_std", "val_loss", "epochs_trained", "wall_time_s"):
@@ -382,14 +397,19 @@ def top_trials(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 
 
 def edge_warnings(space: Space, best: Mapping[str, Any]) -> list[str]:
-    """A line for each hyperparameter whose best value is on the edge of the space."""
+    """A line for each hyperparameter whose best value is on the edge of the space.
+
+    Args:
+        space: the space searched.
+        best: the best setting, as names of the space (``depth``, ``units_1``, ...).
+    """
     lines = []
-    for p in space.params:
-        value = best.get(p.name)
+    for name in space.searched():
+        value = best.get(name)
         # zero (no momentum, no dropout, no penalty) is a hard bound, not an edge to widen
-        if value not in (None, 0) and (len(p.values) > 1 or p.is_range) and p.on_edge(value):
+        if value not in (None, 0) and space[name].on_edge(value):
             lines.append(
-                f"{p.name}={value!r} is on the edge of the space: the optimum may lie beyond it"
+                f"{name}={value!r} is on the edge of the space: the optimum may lie beyond it"
             )
     return lines
 
@@ -397,22 +417,23 @@ def edge_warnings(space: Space, best: Mapping[str, Any]) -> list[str]:
 def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
     """Validation accuracy against each searched hyperparameter, one point per trial, the
     best trial marked."""
-    params = [p for p in space.params if len(p.values) > 1 or p.is_range]
+    names = space.searched()
     done = table[(table["status"] == "COMPLETED") & table[OBJECTIVE].notna()]
-    cols = min(3, max(1, len(params)))
-    rows = max(1, math.ceil(len(params) / cols))
+    cols = min(3, max(1, len(names)))
+    rows = max(1, math.ceil(len(names) / cols))
     fig = Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     best = done.loc[done[OBJECTIVE].idxmax()] if len(done) else None
-    for ax, p in zip(axes, params, strict=False):
-        values = done[p.name]
+    for ax, name in zip(axes, names, strict=False):
+        p = space[name]
+        values = done[name]
         numeric = p.is_range or all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in p.values
         )
         if numeric:
             x = values.astype(float)
             if p.log or (
-                p.low is None and min(p.values) > 0 and max(p.values) / min(p.values) >= 100
+                not p.is_range and min(p.values) > 0 and max(p.values) / min(p.values) >= 100
             ):
                 ax.set_xscale("log")
         else:
@@ -427,19 +448,20 @@ def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
             ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize="small")
         ax.scatter(x, done[OBJECTIVE], s=18, alpha=0.7)
         if best is not None:
-            bx = float(best[p.name]) if numeric else x.loc[best.name]
+            bx = float(best[name]) if numeric else x.loc[best.name]
             ax.scatter(
                 [bx], [best[OBJECTIVE]], marker="*", s=160, color="crimson", zorder=3, label="best"
             )
-        ax.set(xlabel=p.name, ylabel="validation accuracy")
+        ax.set(xlabel=name, ylabel="validation accuracy")
         ax.grid(alpha=0.3)
-    for ax in axes[len(params) :]:
+    for ax in axes[len(names) :]:
         ax.set_visible(False)
     return fig
 
 
-def best_settings(tuner: kt.Tuner, space: Space) -> dict[str, Any]:
-    """The config values of the best completed trial (chosen on validation accuracy)."""
+def best_point(tuner: kt.Tuner, space: Space) -> dict[str, Any]:
+    """The best completed trial's values (chosen on validation accuracy), as names of the
+    space; :meth:`Space.to_config` turns them into config fields."""
     trials = [
         t for t in tuner.oracle.get_best_trials(len(tuner.oracle.trials)) if t.status == "COMPLETED"
     ]

@@ -70,7 +70,7 @@ def test_grid_runs_the_spaces_grid_in_its_order_and_records_divergence(tmp_path)
     failed = table[table["activation"] == "elu"]
     assert (failed["status"] == "FAILED").all() and failed["message"].str.contains("diverged").all()
     assert (table[table["activation"] != "elu"]["status"] == "COMPLETED").all()
-    assert tuning.best_settings(tuner, SPACE) == {"learning_rate": 0.01, "activation": "tanh"}
+    assert tuning.best_point(tuner, SPACE) == {"learning_rate": 0.01, "activation": "tanh"}
 
 
 def test_every_execution_is_kept(tmp_path):
