@@ -18,6 +18,7 @@ from experiments._cli import Parser, add_set_arg, run_main, settings_from
 from keras_fcn.errors import ConfigError
 
 PUBLISHED = Path(__file__).parent / "published"
+SPACES = Path(__file__).parent / "spaces"
 
 
 def build_parser() -> Parser:
@@ -113,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"study {protocol.name!r} has no grid; --grid works for: "
                 + ", ".join(p.name for p in protocols.values() if p.grid)
             )
-        settings = protocol.grid.grid()
+        grid = family.read_space(SPACES / protocol.grid)
+        settings = grid.grid()
         if args.max_runs is not None and args.max_runs < len(settings):
             settings = random.Random(args.grid_seed or 0).sample(settings, args.max_runs)
         extra = {**(QUICK if args.quick else {}), **overrides}
@@ -128,9 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {run.run_id} {run.values()}")
             return 0
         records = run_study({family.name: family}, runs, store, load=load)
-        table = aggregate(records, by=list(protocol.grid.names)).sort_values(
-            "val_mean", ascending=False
-        )
+        table = aggregate(records, by=list(grid.names)).sort_values("val_mean", ascending=False)
         report.save_table(table, folder / "grid")
         print(table.head(20).to_string(index=False))
         return 0

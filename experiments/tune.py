@@ -71,6 +71,20 @@ def build_parser() -> Parser:
         help="early stopping on validation accuracy in every trial (default: %(default)s)",
     )
     parser.add_argument(
+        "--space",
+        metavar="FILE",
+        help="a TOML file of the space to search, instead of the family's own (docs/spaces.md)",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="add or replace one entry of the space, as a line of its TOML file would: "
+        "--param 'learning_rate=1e-4..1e-1 log', --param layers.units='32..512 step 32', "
+        "--param activation=relu,tanh (repeatable)",
+    )
+    parser.add_argument(
         "--search",
         metavar="FIELD,FIELD",
         help="search only these fields of the family's space (the rest keep the base run's values)",
@@ -138,14 +152,28 @@ def build_parser() -> Parser:
 
 
 def _choices(family, items: Sequence[str]) -> dict[str, list]:
-    from keras_fcn.config import coerce, owner, parse_assignment
+    """``FIELD=V1,V2`` of ``--fix``/``--only`` as typed values (``;`` separates values that
+    hold commas). ``depth`` and per-layer names (``units``) take numbers."""
+    from keras_fcn.config import coerce, field_names, owner, parse_assignment
+    from keras_fcn.errors import ConfigError
 
+    fields = {name for cls in family.fields() for name in field_names(cls)}
     out = {}
     for item in items:
         field, text = parse_assignment(item)
-        cls = owner(field, family.fields())
         parts = [p for p in text.split(";" if ";" in text else ",") if p.strip()]
-        out[field] = [coerce(cls, field, p) for p in parts]
+        if field in fields:
+            cls = owner(field, family.fields())
+            out[field] = [coerce(cls, field, p) for p in parts]
+        elif field == "depth" or field in family.layer_fields:
+            try:
+                out[field] = [
+                    int(p) if p.strip().lstrip("+-").isdigit() else float(p) for p in parts
+                ]
+            except ValueError:
+                raise ConfigError(f"{item!r}: {field} takes numbers") from None
+        else:
+            owner(field, family.fields())  # the unknown field, with the list of known ones
     return out
 
 
@@ -194,12 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from keras_fcn import tuning
 
-    space = family.space
+    space = _space(family, args)
     if args.search:
         space = space.select([name.strip() for name in args.search.split(",") if name.strip()])
     if args.quick:
         space = space.without("epochs")  # every trial trains at most --max-epochs
-    space = space.narrow(fixed=fixed, choices=_choices(family, args.only))
+    space = space.narrow(fixed=fixed, choices=_choices(family, args.only), accept=family.accepts)
     if args.tuner not in tuning.TUNER_NAMES:
         raise ConfigError(
             f"unknown tuner {args.tuner!r}; choose one of {', '.join(tuning.TUNER_NAMES)}"
@@ -262,6 +290,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     search_time = time.perf_counter() - start
     return _finish(args, family, base, space, tuner, data, folder, search_time)
+
+
+def _space(family, args):
+    """The space of ``--space`` (or the family's own) with the ``--param`` entries."""
+    from keras_fcn.config import parse_assignment
+    from keras_fcn.errors import ConfigError
+    from keras_fcn.family import read_toml
+
+    mapping = read_toml(Path(args.space)) if args.space else read_toml(family.space_file)
+    for item in args.param:
+        name, text = parse_assignment(item)
+        parts = [p.strip() for p in text.split(";" if ";" in text else ",") if p.strip()]
+        entry = parts[0] if len(parts) == 1 else parts
+        table, _, key = name.rpartition(".")
+        if table not in ("", "layers"):
+            raise ConfigError(f"--param {item!r}: a name is FIELD or layers.NAME")
+        if table:
+            # searched per layer now: the family's whole-network value gives way
+            mapping.pop(family.layer_fields.get(key, ""), None)
+        target = mapping.setdefault("layers", {}) if table else mapping
+        target[key] = entry
+    return family.parse_space(mapping, source=args.space or f"the {family.name} space")
 
 
 def _search_note(folder: Path, identity: dict) -> str:

@@ -21,7 +21,6 @@ import pandas as pd
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, RunStore
-from keras_fcn.space import Space
 from keras_fcn.study import aggregate, run_study, with_seeds
 
 CONFIG_COLUMNS = (
@@ -67,7 +66,8 @@ class Protocol:
         aliases: published value -> our value, per field (e.g. a PyTorch study's
             ``default`` initializer is ``pytorch`` here).
         notes: where the re-run departs from, or fills gaps in, the paper.
-        grid: the study's full grid, for studies that ran one.
+        grid: the file of the study's full grid (a space, ``experiments/spaces/``), for
+            studies that ran one.
     """
 
     name: str
@@ -78,7 +78,7 @@ class Protocol:
     tables: tuple[TableSpec, ...]
     aliases: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
-    grid: Space | None = None
+    grid: str | None = None
 
     def table(self, name: str) -> TableSpec:
         for spec in self.tables:

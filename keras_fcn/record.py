@@ -45,10 +45,13 @@ class RunRecord:
         best_epoch: 1-based epoch of the best validation accuracy, if validated.
         best_val_accuracy: the best validation accuracy reached.
         test_accuracy: accuracy of the final model (the restored best one under early
-            stopping) on the test set.
+            stopping; for a diverged run, the weights of its last epoch with a finite loss)
+            on the test set; None when its test logits were not finite.
         test_loss: its mean cross-entropy on the test set (without the L2 term).
-        confusion_matrix: rows are true classes, columns predicted classes.
-        test_predictions: predicted class of each test image, one digit per image.
+        confusion_matrix: rows are true classes, columns predicted classes; empty when
+            there are no predictions.
+        test_predictions: predicted class of each test image, one digit per image; empty
+            when the test logits were not finite.
         params: number of trainable and non-trainable parameters.
         wall_time_s: seconds from the start of the run to its record.
         fit_time_s: seconds spent fitting.
@@ -156,7 +159,7 @@ def library_versions() -> dict[str, str]:
 
 def now() -> str:
     """The current UTC time in ISO format."""
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _jsonable(value: Any) -> Any:

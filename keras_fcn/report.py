@@ -352,7 +352,10 @@ def write_study_outputs(
         if test_labels is not None and len(ranked) > 1 and not result.spec.baseline:
             best, second = ranked[0], ranked[1]
             y_test = test_labels(result.records[best][0])
-            verdict = compare(result.records[best], result.records[second], y_test).summary()
+            try:
+                verdict = compare(result.records[best], result.records[second], y_test).summary()
+            except ValueError as exc:  # no seed finished in both rows
+                verdict = f"not compared: {exc}"
             lines.append(f"- {result.spec.name}: best on validation {best} ({result.labels.get(best, '')}) vs "
                          f"{second} ({result.labels.get(second, '')}): {verdict}")  # fmt: skip
     if lines:

@@ -8,7 +8,6 @@ values are in ``experiments/published/``. The LeNet-5 study is declared in ``cnn
 from __future__ import annotations
 
 from keras_fcn.protocol import Protocol, TableSpec
-from keras_fcn.space import Param, Space
 
 # The PyTorch studies' "default" initialization is PyTorch's nn.Linear default.
 PYTORCH_DEFAULT = {"initializer": {"default": "pytorch"}}
@@ -45,27 +44,6 @@ CHENAB = Protocol(
     ),
 )
 
-LYBBERT_GRID = Space(
-    (
-        Param("epochs", (20, 30, 40), 30),
-        Param("hidden", ((1024, 256), (1024, 512), (1024, 128)), (1024, 256)),
-        Param(
-            "initializer", ("xavier_uniform", "random_normal", "kaiming_uniform"), "xavier_uniform"
-        ),
-        Param("batch_norm", (True, False), True),
-        Param("activation", ("relu",), "relu"),
-        Param(
-            "dropout",
-            tuple((a, b) for a in (0.5, 0.3, 0.2, 0.1) for b in (0.5, 0.3, 0.2, 0.1)),
-            (0.3, 0.5),
-        ),
-        Param("optimizer", ("sgd", "adam", "rmsprop"), "adam"),
-        Param("learning_rate", (0.01, 0.001, 0.0001), 0.001),
-        Param("momentum", (0.9, 0.95, 0.99), 0.9),
-    )
-)
-"""The grid of the Lybbert study (its Section 3): 3*3*3*2*1*16*3*3*3 = 23,328 settings."""
-
 LYBBERT = Protocol(
     name="lybbert",
     source="Lybbert, 'AMATH 582 homework 4' (2025)",
@@ -76,7 +54,7 @@ LYBBERT = Protocol(
         TableSpec("table1", "Three initializations with batch normalization (Table 1)"),
         TableSpec("table2", "The same without batch normalization (Table 2)"),
     ),
-    grid=LYBBERT_GRID,
+    grid="lybbert.toml",
     notes=(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
         "the momentum of the table rows is not stated: Keras's default for Adam (beta_1 0.9)",

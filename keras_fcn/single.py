@@ -13,7 +13,8 @@ from keras_fcn.train import load_dataset, train_run
 
 def describe(record: RunRecord) -> str:
     """One line saying how a run ended."""
-    text = f"test accuracy {record.test_accuracy:.4f}"
+    accuracy = "none" if record.test_accuracy is None else f"{record.test_accuracy:.4f}"
+    text = f"test accuracy {accuracy}"
     if record.best_val_accuracy is not None:
         text += (
             f", best validation accuracy {record.best_val_accuracy:.4f} (epoch {record.best_epoch})"
@@ -40,8 +41,8 @@ def run_and_report(
     ``learning_curves.png`` and ``confusion_matrix.png``.
     """
     store = RunStore(Path(out) / "runs.jsonl")
-    store.check_writable()  # fail before training, not after
     data = load_dataset(run.data, data_dir)
+    store.check_writable()  # fail before training, not after (and after a data error: nothing)
     print(
         f"{data.name}: {data.sizes['train']:,} training, {data.sizes['val']:,} validation, "
         f"{data.sizes['test']:,} test images from {data.source}"
@@ -57,19 +58,23 @@ def run_and_report(
         report.plot_learning_curves({label: record}, title=f"{data.name}: {label}"),
         folder / "learning_curves.png",
     )
-    report.save_figure(
-        report.plot_confusion(
-            record.confusion_matrix, data.class_names, title=f"{data.name}: test set"
-        ),
-        folder / "confusion_matrix.png",
-    )
+    if record.confusion_matrix:  # absent when even the last finite weights gave NaN
+        report.save_figure(
+            report.plot_confusion(
+                record.confusion_matrix, data.class_names, title=f"{data.name}: test set"
+            ),
+            folder / "confusion_matrix.png",
+        )
 
     print()
     print(describe(record))
-    print()
-    print(report.format_confusion(record.confusion_matrix, data.class_names))
-    print()
-    print(report.per_class_scores(record.confusion_matrix, data.class_names).round(3).to_string())
+    if record.confusion_matrix:
+        print()
+        print(report.format_confusion(record.confusion_matrix, data.class_names))
+        print()
+        print(
+            report.per_class_scores(record.confusion_matrix, data.class_names).round(3).to_string()
+        )
     print(
         f"\nsaved: {folder}/ (record.json, learning_curves.png, confusion_matrix.png) and {store.path}"
     )

@@ -139,8 +139,13 @@ class Param:
         return len(self.values) > 1 or self.is_range
 
     def within(self, value: Any) -> bool:
-        """Whether ``value`` lies in this parameter's range."""
-        return self.is_range and _is_number(value) and self.low <= value <= self.high
+        """Whether ``value`` lies in this parameter's range (on one of its steps, if any)."""
+        if not (self.is_range and _is_number(value) and self.low <= value <= self.high):
+            return False
+        if self.step is None:
+            return True
+        steps = (value - self.low) / self.step
+        return abs(steps - round(steps)) <= 1e-9 * max(1.0, steps)
 
     def grid_values(self) -> tuple[Any, ...]:
         """The values a grid or a sweep tries.
@@ -180,9 +185,12 @@ class Param:
             entry.update(low=self.low, high=self.high, log=self.log, step=self.step)
         return entry
 
-    def declare(self, hp: Any, name: str, use_ranges: bool = True) -> Any:
+    def declare(self, hp: Any, name: str, use_ranges: bool = True, default: Any = None) -> Any:
         """Declare this parameter on a KerasTuner ``HyperParameters`` as ``name``; return its
-        value (decoded: ``"512-256"`` comes back as ``(512, 256)``)."""
+        value (decoded: ``"512-256"`` comes back as ``(512, 256)``). ``default`` replaces the
+        parameter's own (a layer's default of its own)."""
+        if default is not None:
+            return dataclasses.replace(self, default=default).declare(hp, name, use_ranges)
         if len(self.values) == 1 and not self.is_range:
             return self.values[0]
         if self.is_range and (use_ranges or not self.values):
@@ -195,7 +203,8 @@ class Param:
                             sampling=sampling, default=float(self.default))  # fmt: skip
         encoded = [encode_value(v) for v in self.values]
         chosen = hp.Choice(name, encoded, default=encode_value(self.default), ordered=False)
-        return self.values[encoded.index(chosen)]
+        # None: declared under a condition that does not hold (a layer beyond the depth)
+        return None if chosen is None else self.values[encoded.index(chosen)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,14 +214,28 @@ class LayerParam:
     Attributes:
         param: the values or range of one layer's value (its name is the per-layer name).
         field: the config field holding one value per layer (``hidden`` for ``units``).
+        defaults: the default of each layer, input side first, where it differs from
+            ``param.default`` (the family's own network: 512 then 256 units, say).
     """
 
     param: Param
     field: str
+    defaults: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        allowed = tuple(
+            d if d in self.param.values or self.param.within(d) else self.param.default
+            for d in self.defaults
+        )
+        object.__setattr__(self, "defaults", allowed)
 
     @property
     def name(self) -> str:
         return self.param.name
+
+    def default(self, layer: int) -> Any:
+        """The default of layer ``layer`` (from 1)."""
+        return self.defaults[layer - 1] if layer <= len(self.defaults) else self.param.default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,7 +272,7 @@ class Layers:
         """The config fields of one setting: ``{"hidden": (units_1, ..., units_depth)}``."""
         depth = point.get("depth", self.depth.default)
         return {
-            lp.field: tuple(point.get(f"{lp.name}_{i}", lp.param.default) for i in range(1, depth + 1))
+            lp.field: tuple(point.get(f"{lp.name}_{i}", lp.default(i)) for i in range(1, depth + 1))
             for lp in self.per_layer
         }  # fmt: skip
 
@@ -267,7 +290,7 @@ class Layers:
         depth = self.depth.default if depth is None else depth
         point: dict[str, Any] = {"depth": depth}
         for i in range(1, depth + 1):
-            point.update({f"{lp.name}_{i}": lp.param.default for lp in self.per_layer})
+            point.update({f"{lp.name}_{i}": lp.default(i) for lp in self.per_layer})
         return point
 
     def param_of(self, hp_name: str) -> Param | None:
@@ -385,10 +408,10 @@ class Space:
             for depth in self.layers.depth.grid_values():
                 if depth != self.layers.depth.default:
                     points.append({**flat, **self.layers.defaults(depth)})
-            for name in self.layers.defaults():
+            for name, default in self.layers.defaults().items():
                 param = self.layers.param_of(name)
                 if name != "depth":
-                    points += [{**base, name: v} for v in param.grid_values() if v != param.default]
+                    points += [{**base, name: v} for v in param.grid_values() if v != default]
         return [self.to_config(point) for point in points]
 
     def size(self) -> int:
@@ -478,7 +501,7 @@ class Space:
             per_layer = tuple(
                 LayerParam(Param(lp.name, wanted[lp.name],
                                  lp.param.default if lp.param.default in wanted[lp.name] else None),
-                           lp.field)
+                           lp.field, lp.defaults)
                 if lp.name in wanted else lp
                 for lp in layers.per_layer
             )  # fmt: skip
@@ -510,10 +533,10 @@ class Space:
                 for lp in self.layers.per_layer:
                     name = f"{lp.name}_{i}"
                     if len(depths) == 1:
-                        point[name] = lp.param.declare(hp, name, use_ranges)
+                        point[name] = lp.param.declare(hp, name, use_ranges, lp.default(i))
                         continue
                     with hp.conditional_scope("depth", present):
-                        value = lp.param.declare(hp, name, use_ranges)
+                        value = lp.param.declare(hp, name, use_ranges, lp.default(i))
                     if i <= depth:
                         point[name] = value
         return self.to_config(point)

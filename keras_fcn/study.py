@@ -264,12 +264,28 @@ class Comparison:
 def compare(
     a: Sequence[RunRecord], b: Sequence[RunRecord], y_test: np.ndarray, alpha: float = 0.05
 ) -> Comparison:
-    """Compare the runs of config A with those of config B, pairing them by seed."""
-    by_seed_a = {r.seed: r for r in a if r.test_accuracy is not None}
-    by_seed_b = {r.seed: r for r in b if r.test_accuracy is not None}
+    """Compare the runs of config A with those of config B, pairing them by seed.
+
+    Only runs with status ``ok`` and recorded test predictions count, as in
+    :func:`aggregate`: a diverged or failed seed is left out of both tests, and so is its
+    partner in the other config.
+
+    Args:
+        a: the records of config A, one per seed.
+        b: the records of config B.
+        y_test: the test labels both were measured on (for McNemar's test).
+        alpha: significance level.
+
+    Returns:
+        The :class:`Comparison` over the seeds both configs completed.
+
+    Raises:
+        ValueError: no seed has a usable run in both configs.
+    """
+    by_seed_a, by_seed_b = _usable_by_seed(a), _usable_by_seed(b)
     seeds = tuple(sorted(set(by_seed_a) & set(by_seed_b)))
     if not seeds:
-        raise ValueError("the two configs share no seed with a test result")
+        raise ValueError("the two configs share no seed with a successful run")
     acc_a = np.array([by_seed_a[s].test_accuracy for s in seeds])
     acc_b = np.array([by_seed_b[s].test_accuracy for s in seeds])
     differences = acc_a - acc_b
@@ -284,3 +300,12 @@ def compare(
         pa, pb = by_seed_a[s].predictions(), by_seed_b[s].predictions()
         tests[s] = mcnemar(pa == y_test, pb == y_test)
     return Comparison(seeds, float(np.mean(acc_a - acc_b)), t_p, tests, alpha)
+
+
+def _usable_by_seed(records: Iterable[RunRecord]) -> dict[int, RunRecord]:
+    """The records that finished with test predictions, by seed."""
+    return {
+        r.seed: r
+        for r in records
+        if r.status == "ok" and r.test_accuracy is not None and r.test_predictions
+    }

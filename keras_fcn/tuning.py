@@ -178,8 +178,8 @@ def active_values(space: Space, values: Mapping[str, Any]) -> dict[str, Any]:
     depth = out.get("depth")
     if depth is not None:
         for name in list(out):
-            index = name.rpartition("_")[2]
-            if name != "depth" and space.layers.param_of(name) is not None and int(index) > depth:
+            per_layer = name != "depth" and space.layers.param_of(name) is not None
+            if per_layer and int(name.rpartition("_")[2]) > depth:
                 del out[name]
     return out
 
@@ -358,13 +358,23 @@ def search_callbacks(
 
 
 def decode(space: Space, values: Mapping[str, Any]) -> dict[str, Any]:
-    """A trial's ``hp`` values back as the space's values (``"512-256"`` -> ``(512, 256)``),
-    layers beyond the trial's depth left out."""
+    """A trial's whole setting as the space's values (``"512-256"`` -> ``(512, 256)``): its
+    ``hp`` values, and the value of every parameter fixed to one (KerasTuner holds none
+    for those); layers beyond the trial's depth left out."""
+    active = active_values(space, values)
+    depth = active.get("depth", space.layers.depth.default if space.layers else 0)
     out = {}
-    for name, value in active_values(space, values).items():
+    for name in space.hp_names():
         p = space[name]
-        encoded = [encode_value(v) for v in p.values]
-        out[name] = p.values[encoded.index(value)] if value in encoded else value
+        per_layer = space.layers and name != "depth" and space.layers.param_of(name)
+        if per_layer and int(name.rpartition("_")[2]) > depth:
+            continue  # this trial has no such layer
+        if name in active:
+            encoded = [encode_value(v) for v in p.values]
+            value = active[name]
+            out[name] = p.values[encoded.index(value)] if value in encoded else value
+        elif not p.searched:
+            out[name] = p.values[0]
     return out
 
 
@@ -375,9 +385,9 @@ def trials_frame(tuner: kt.Tuner, space: Space) -> pd.DataFrame:
     for trial_id, trial in sorted(tuner.oracle.trials.items()):
         row: dict[str, Any] = {"trial_id": trial_id, "status": trial.status}
         values = trial.hyperparameters.values
-        active = active_values(space, values)
+        setting = decode(space, values)
         # a layer beyond the trial's depth is empty, not zero
-        row.update({name: active.get(name) for name in space.hp_names()})
+        row.update({name: encode_value(setting.get(name)) for name in space.hp_names()})
         row.update({key: values[key] for key in HYPERBAND_KEYS if key in values})
         metrics = trial.metrics
         for name in (OBJECTIVE, f"{OBJECTIVE}_std", "val_loss", "epochs_trained", "wall_time_s"):
@@ -406,8 +416,10 @@ def edge_warnings(space: Space, best: Mapping[str, Any]) -> list[str]:
     lines = []
     for name in space.searched():
         value = best.get(name)
-        # zero (no momentum, no dropout, no penalty) is a hard bound, not an edge to widen
-        if value not in (None, 0) and space[name].on_edge(value):
+        # zero (no momentum, no dropout, no penalty) and one layer are hard bounds, not edges
+        # to widen
+        hard = (None, 0, 1) if name == "depth" else (None, 0)
+        if value not in hard and space[name].on_edge(value):
             lines.append(
                 f"{name}={value!r} is on the edge of the space: the optimum may lie beyond it"
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from baselines.estimators import make_knn
 from baselines.run import BASELINES, Baseline, select_and_test, selection_id
@@ -55,11 +56,39 @@ def test_selection_keeps_the_best_setting_on_validation_and_records_it():
     assert record.config["search_id"] == selection_id(baseline, DataConfig())
 
 
-def test_every_declared_baseline_builds_each_setting():
-    for baseline in BASELINES.values():
-        for settings in baseline.space.grid():
-            estimator = baseline.make(**settings)
-            assert hasattr(estimator, "fit") and hasattr(estimator, "predict")
+# how a setting of a baseline's space shows in the fitted estimator's parameters
+PROJECTION_STEPS = {None: "str", "pca": "PCA", "svd": "TruncatedSVD"}
+CLASSIFIER_STEPS = {"rbf_svc": "SVC", "logistic": "LogisticRegression", "linear_svc": "LinearSVC"}
+
+
+def _setting_reached(params: dict, name: str, value, settings: dict) -> bool:
+    if name == "projection":
+        return type(params["project"]).__name__ == PROJECTION_STEPS[value]
+    if name == "classifier":
+        return type(params["classify"]).__name__ == CLASSIFIER_STEPS[value]
+    if name == "n_components" and settings.get("projection", "pca") is None:
+        return "project__n_components" not in params  # no projection: nothing to set
+    found = [v for k, v in params.items() if k == name or k.endswith(f"__{name}")]
+    return len(found) == 1 and found[0] == value
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [(name, s) for name, b in BASELINES.items() for s in b.space.grid()],
+    ids=lambda v: v if isinstance(v, str) else ",".join(f"{k}={x}" for k, x in v.items()),
+)
+def test_every_declared_baseline_fits_and_predicts_with_each_setting(name, settings):
+    # 52 images a class: enough for the rank-50 centred subspaces and 50 PCA components
+    x_train, y_train = _blobs(520, 0)
+    x_test, y_test = _blobs(100, 2)
+    estimator = BASELINES[name].make(**settings)
+    params = estimator.get_params(deep=True)
+    for key, value in settings.items():
+        assert _setting_reached(params, key, value, settings), (key, value, params)
+    assert estimator.fit(x_train.reshape(520, -1), y_train) is estimator
+    predictions = estimator.predict(x_test.reshape(100, -1))
+    assert predictions.shape == (100,) and set(predictions) <= set(range(10))
+    assert np.mean(predictions == y_test) > 0.9  # the blobs are far apart: chance is 0.1
 
 
 def test_study_tables_show_our_baseline_beside_the_published_one(tmp_path):

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
 from cnn.config import LeNetConfig
@@ -48,9 +49,8 @@ def test_default_is_the_reports_lenet5():
         (10, 10, 16),
         (1, 1, 120),
     ]
-    assert [type(la).__name__ for la in _layers(model, keras.layers.Activation)] == [
-        "Activation"
-    ] * 4
+    activations = _layers(model, keras.layers.Activation)
+    assert [la.activation.__name__ for la in activations] == ["relu"] * 4
 
 
 @pytest.mark.parametrize(
@@ -96,17 +96,46 @@ def test_filters_and_hidden_reach_the_model():
     assert model.get_layer("logits").units == 10
 
 
+# each activation by its definition, written out independently of Keras
+ACTIVATION_FUNCTIONS = {
+    "relu": lambda x: np.maximum(x, 0.0),
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "tanh": np.tanh,
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),
+}
+
+
+def test_every_activation_has_a_definition_to_check_it_against():
+    assert set(ACTIVATION_FUNCTIONS) == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_every_activation_follows_every_conv_and_hidden_layer(name):
-    model = build_lenet5(LeNetConfig(activation=name, **SMALL))
-    kind = keras.layers.LeakyReLU if name == "leaky_relu" else keras.layers.Activation
-    layers = _layers(model, kind)
-    assert len(layers) == 4  # three convs and one hidden dense layer
-    for layer in layers:
-        if name == "leaky_relu":
-            assert layer.negative_slope == pytest.approx(0.01)
-        else:
-            assert layer.activation.__name__ == name
+def test_every_activation_follows_every_conv_and_hidden_layer(name, batch_norm):
+    model = build_lenet5(LeNetConfig(activation=name, batch_norm=batch_norm, **SMALL))
+    layers = model.layers
+    # the layers each activation must take its input from: the convs (through their batch
+    # norm, when there is one) and the hidden dense layer
+    fed = [f"conv_batch_norm_{i}" if batch_norm else f"conv_{i}" for i in range(3)] + ["dense_0"]
+    blocks = [model.get_layer(n) for n in fed]
+    after = [layers[layers.index(block) + 1] for block in blocks]
+    probe = keras.Model(model.inputs, [t for b, a in zip(blocks, after, strict=True)
+                                       for t in (b.output, a.output)])  # fmt: skip
+    images = 3 * np.random.default_rng(0).standard_normal((8, 28, 28)).astype("float32")
+    outputs = [np.asarray(t) for t in probe([images])]
+    expected = ACTIVATION_FUNCTIONS[name]
+    for block, before, applied in zip(fed, outputs[::2], outputs[1::2], strict=True):
+        assert (before < -0.01).any() and (before > 0.01).any(), block  # both sides are tried
+        np.testing.assert_allclose(applied, expected(before), rtol=1e-5, atol=1e-6, err_msg=block)
+    # the same layers over the whole range where the activations differ (and saturate)
+    wide = np.linspace(-6, 6, 241, dtype="float32")[None]
+    for layer in after:
+        np.testing.assert_allclose(np.asarray(layer(wide)), expected(wide), rtol=1e-5, atol=1e-6)
+    # and nothing else is an activation: one after each of the four layers, no more
+    activations = _layers(model, (keras.layers.Activation, keras.layers.LeakyReLU))
+    assert sorted(map(id, activations)) == sorted(map(id, after))
 
 
 @pytest.mark.parametrize("name", INITIALIZERS)

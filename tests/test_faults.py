@@ -34,7 +34,7 @@ from keras_fcn.errors import ResultsError
 from keras_fcn.family import DENSE
 from keras_fcn.protocol import reproduce as reproduce_protocol
 from keras_fcn.record import RunRecord, RunStore, write_json
-from keras_fcn.study import aggregate, config_key, run_study, with_seeds
+from keras_fcn.study import aggregate, compare, config_key, run_study, with_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMING_FIELDS = ("wall_time_s", "fit_time_s", "predict_time_s", "created")
@@ -415,9 +415,23 @@ def test_diverging_and_degenerate_runs_are_recorded_and_counted_apart(tmp_path):
     rec = {name: on_disk[run.run_id] for name, run in runs.items()}
 
     diverged = rec["diverges"]
-    assert diverged.status == "diverged" and "non-finite in epoch 1" in diverged.note
-    assert diverged.test_loss is None and diverged.history["loss"][-1] is None
+    assert diverged.status == "diverged" and diverged.history["loss"][-1] is None
+    assert diverged.note.startswith(
+        "loss became non-finite in epoch 1; training stopped; test metrics from the initial weights"
+    )
     assert "[diverged]" in progress.getvalue()
+    # its test metrics are those of real, finite predictions of every test image
+    test_size = TINY_DATA["test_limit"]
+    assert len(diverged.predictions()) == test_size and diverged.predictions().max() <= 9
+    diverged_cm = np.array(diverged.confusion_matrix)
+    assert diverged_cm.sum() == test_size
+    assert diverged.test_accuracy == pytest.approx(np.trace(diverged_cm) / test_size)
+    assert diverged.test_loss is not None and np.isfinite(diverged.test_loss)
+    # and it never enters a comparison: the healthy config shares its seed, yet nothing pairs
+    y_test = train_module.load_dataset(runs["diverges"].data).y_test
+    with pytest.raises(ValueError, match="share no seed with a successful run"):
+        compare([diverged], [rec["healthy"]], y_test)
+    assert compare([rec["healthy"]], [rec["one class"]], y_test).seeds == (diverged.seed,)
 
     big = rec["batch > dataset"]
     assert big.config["train"]["batch_size"] > big.config["data"]["train_limit"]
@@ -511,17 +525,19 @@ def _children_by_tuner_id(pid: int) -> dict[str, int]:
     return found
 
 
-def _ongoing(oracle: Path) -> dict[str, str]:
-    try:
-        return json.loads(oracle.read_text()).get("ongoing_trials", {})
-    except (OSError, ValueError):
-        return {}  # not written yet, or caught mid-write
+def _ongoing(out: Path) -> dict[str, str]:
+    # the search's folder name ends in a hash of its identity: find it rather than spell it
+    for oracle in out.glob("dense-fashion_mnist-grid-*/search/oracle.json"):
+        try:
+            return json.loads(oracle.read_text()).get("ongoing_trials", {})
+        except (OSError, ValueError):
+            return {}  # caught mid-write
+    return {}  # not written yet
 
 
 def test_worker_killed_mid_trial_is_restarted_and_every_trial_completes_once(tmp_path):
     """SIGKILL one of two workers while it holds a trial: WorkerPool restarts it under the
     same id, it finishes that trial, and the grid completes with every setting once."""
-    folder = tmp_path / "dense-fashion_mnist-grid"
     log = tmp_path / "tune.log"
     command = [sys.executable, "-m", "experiments.tune", *TUNE, "--out", str(tmp_path)]
     with open(log, "wb") as output:
@@ -529,11 +545,11 @@ def test_worker_killed_mid_trial_is_restarted_and_every_trial_completes_once(tmp
                                  start_new_session=True)  # fmt: skip
         try:
             deadline = time.monotonic() + 300
-            while "worker0" not in _ongoing(folder / "search" / "oracle.json"):
+            while "worker0" not in _ongoing(tmp_path):
                 assert chief.poll() is None, log.read_text()[-2000:]
                 assert time.monotonic() < deadline, "worker0 never took a trial"
                 time.sleep(0.1)
-            held = _ongoing(folder / "search" / "oracle.json")["worker0"]
+            held = _ongoing(tmp_path)["worker0"]
             time.sleep(1.0)  # into the trial's training
             worker = _children_by_tuner_id(chief.pid)["worker0"]
             os.kill(worker, signal.SIGKILL)
@@ -545,6 +561,7 @@ def test_worker_killed_mid_trial_is_restarted_and_every_trial_completes_once(tmp
     text = log.read_text()
     assert chief.returncode == 0, text[-2000:]
     assert "worker0 exited with -9; restarting it to finish its trial" in text
+    [folder] = tmp_path.glob("dense-fashion_mnist-grid-*")  # one search, one folder
     with open(folder / "trials.csv") as f:
         trials = list(csv.DictReader(f))
     assert len(trials) == 4 and {t["status"] for t in trials} == {"COMPLETED"}

@@ -117,14 +117,24 @@ def test_typed_values_for_every_field(field, text):
     low=st.one_of(st.none(), st.floats(-2, 2)),
     high=st.one_of(st.none(), st.floats(-2, 2)),
     log=st.booleans(),
+    step=st.one_of(st.none(), st.sampled_from([0.5, 1, 0.3, -1])),
 )
-def test_space_declarations_accept_or_raise_config_error(values, default, low, high, log):
+def test_space_declarations_accept_or_raise_config_error(values, default, low, high, log, step):
     try:
-        space = Space((Param("p", tuple(values), default, low=low, high=high, log=log),))
-    except ConfigError:
+        param = Param("p", tuple(values), default, low=low, high=high, log=log, step=step)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
         return
-    assert len(space.grid()) == len(set(map(repr, values)))
-    assert space.sweep()[0] == {"p": default}
+    space = Space((param,))
+    if not param.values:  # a continuous range: samplers only, and a grid says so
+        assert param.is_range and step is None and not param._whole()
+        with pytest.raises(ConfigError, match="a grid needs values"):
+            space.grid()
+        return
+    expected = len(set(map(repr, values))) if values else round((high - low) / step) + 1
+    assert len(space.grid()) == expected == space.size()
+    assert all(v in param.values or param.within(v) for v in param.values)
+    assert space.sweep()[0] == {"p": param.default}
 
 
 class _Reached(BaseException):

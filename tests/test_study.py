@@ -164,3 +164,26 @@ def test_compare_pairs_seeds_and_judges_against_seed_noise():
     same = compare([rec(1, 90), rec(2, 91), rec(3, 89)], [rec(1, 91), rec(2, 89), rec(3, 90)], y)
     assert not same.significant
     assert "within seed noise" in same.summary()
+
+
+def test_compare_leaves_out_diverged_runs_and_runs_without_predictions():
+    y = np.zeros(100, dtype=int)
+
+    def rec(seed, n_correct, status="ok", predicted=True):
+        predictions = np.array([0] * n_correct + [1] * (100 - n_correct))
+        return RunRecord(f"{seed}-{n_correct}-{status}", "dense", {}, seed, status=status,
+                         test_accuracy=n_correct / 100,
+                         test_predictions=encode_predictions(predictions) if predicted else "")  # fmt: skip
+
+    a = [rec(1, 90), rec(2, 91), rec(3, 10, status="diverged"), rec(4, 95, predicted=False)]
+    b = [rec(1, 80), rec(2, 82), rec(3, 85), rec(4, 85)]
+    result = compare(a, b, y)
+    assert result.seeds == (1, 2)  # seed 3 diverged in A, seed 4 has no predictions
+    assert result.mean_difference == pytest.approx(0.095)
+    assert set(result.mcnemar) == {1, 2}
+    # the same holds for B's side, and with nothing left there is nothing to compare
+    assert compare(b, a, y).seeds == (1, 2)
+    with pytest.raises(ValueError, match="share no seed"):
+        compare([rec(1, 90, status="diverged")], [rec(1, 80)], y)
+    with pytest.raises(ValueError, match="share no seed"):
+        compare([rec(1, 90)], [rec(1, 80, status="failed")], y)

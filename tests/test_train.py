@@ -1,27 +1,36 @@
 from __future__ import annotations
 
+import dataclasses
+
+import keras
 import numpy as np
 import pytest
+from sklearn.metrics import confusion_matrix
 
+from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
 from keras_fcn.train import cross_entropy, train_run
 
 FAST = {"epochs": 3, "batch_size": 128, "hidden": (64,)}
+# SGD with momentum at a learning rate of 1e6 takes this network to NaN within a few batches
+DIVERGES = {"optimizer": "sgd", "momentum": 0.9, "batch_size": 32, "hidden": (64, 64)}
 
 
 def test_short_real_training_beats_seventy_percent(fashion_small):
     run = DENSE.run_config({**FAST, "optimizer": "adam", "learning_rate": 0.002})
-    record = train_run(DENSE, run, fashion_small)
+    record, model = train_run(DENSE, run, fashion_small, keep_model=True)
     assert record.status == "ok"
     assert record.test_accuracy > 0.70
     assert record.epochs_run == 3 and len(record.history["val_accuracy"]) == 3
+    # the recorded predictions are the trained model's, image by image, and the metrics theirs
+    logits = model.predict(fashion_small.x_test, verbose=0)
+    np.testing.assert_array_equal(record.predictions(), np.argmax(logits, axis=1))
     cm = np.array(record.confusion_matrix)
-    assert cm.shape == (10, 10) and cm.sum() == len(fashion_small.y_test)
-    assert np.trace(cm) / cm.sum() == pytest.approx(record.test_accuracy)
-    assert (
-        record.predictions() == np.argmax(cm, axis=1)[fashion_small.y_test]
-    ).mean() > 0  # decoded
-    assert len(record.test_predictions) == len(fashion_small.y_test)
+    np.testing.assert_array_equal(
+        cm, confusion_matrix(fashion_small.y_test, record.predictions(), labels=range(10))
+    )
+    assert record.test_accuracy == np.mean(record.predictions() == fashion_small.y_test)
+    assert record.test_loss == pytest.approx(cross_entropy(logits, fashion_small.y_test))
     assert record.versions["keras"] and record.versions["tensorflow"]
     assert record.config["train"]["seed"] == record.seed == 42
 
@@ -36,14 +45,90 @@ def test_same_seed_gives_identical_histories_and_another_seed_does_not(fashion_s
     assert a.run_id == b.run_id != c.run_id
 
 
-def test_diverging_run_is_recorded_not_raised(fashion_small):
-    run = DENSE.run_config({**FAST, "learning_rate": 1e6, "momentum": 0.9, "epochs": 5})
-    record = train_run(DENSE, run, fashion_small)
+def _slice(data: Dataset, n_train: int = 600, n_test: int = 300) -> Dataset:
+    return dataclasses.replace(
+        data,
+        x_train=data.x_train[:n_train], y_train=data.y_train[:n_train],
+        x_val=data.x_val[:200], y_val=data.y_val[:200],
+        x_test=data.x_test[:n_test], y_test=data.y_test[:n_test],
+    )  # fmt: skip
+
+
+def _predict_with(run, weights, x) -> np.ndarray:
+    keras.backend.clear_session()
+    model = DENSE.build(run.model)
+    model.set_weights(weights)
+    return np.argmax(model.predict(x, verbose=0), axis=1)
+
+
+class _WeightsAfterEachEpoch(keras.callbacks.Callback):
+    """The weights at the start of training and after every epoch, as the test saw them."""
+
+    def on_train_begin(self, logs=None):
+        self.seen = [self.model.get_weights()]
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append(self.model.get_weights())
+
+
+def _assert_real_test_metrics(record, data, expected):
+    """The record's test metrics are those of the predictions ``expected``, all finite."""
+    np.testing.assert_array_equal(record.predictions(), expected)
+    cm = np.array(record.confusion_matrix)
+    assert cm.sum() == len(data.y_test)
+    np.testing.assert_array_equal(cm, confusion_matrix(data.y_test, expected, labels=range(10)))
+    assert record.test_accuracy == np.mean(expected == data.y_test)
+    assert record.test_loss is not None and np.isfinite(record.test_loss)
+
+
+def test_run_diverging_in_its_first_epoch_is_tested_on_its_initial_weights(fashion_small):
+    data = _slice(fashion_small)
+    run = DENSE.run_config({**DIVERGES, "learning_rate": 1e6, "epochs": 3})
+    weights = _WeightsAfterEachEpoch()
+    record = train_run(DENSE, run, data, callbacks=[weights])
+    assert record.status == "diverged" and record.epochs_run == 1
+    assert not np.isfinite(record.history["loss"][0])
+    assert not all(np.isfinite(w).all() for w in weights.seen[-1])  # nothing to test there
+    assert record.note.startswith(
+        "loss became non-finite in epoch 1; training stopped; test metrics from the initial weights"
+    )
+    _assert_real_test_metrics(record, data, _predict_with(run, weights.seen[0], data.x_test))
+
+
+def test_run_diverging_later_is_tested_on_its_last_epoch_with_a_finite_loss(fashion_small):
+    data = _slice(fashion_small)
+    run = DENSE.run_config({**DIVERGES, "learning_rate": 0.01, "epochs": 5})
+    # a sane rate for two epochs, then one that blows the weights up in the third
+    blow_up = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.01 if epoch < 2 else 1e6)
+    weights = _WeightsAfterEachEpoch()
+    record, model = train_run(DENSE, run, data, callbacks=[blow_up, weights], keep_model=True)
+    assert record.status == "diverged" and record.epochs_run == 3
+    assert np.isfinite(record.history["loss"][:2]).all()
+    assert record.note.startswith(
+        "loss became non-finite in epoch 3; training stopped; "
+        "test metrics from the weights after epoch 2, the last with a finite loss"
+    )
+    after_two = weights.seen[2]
+    _assert_real_test_metrics(record, data, _predict_with(run, after_two, data.x_test))
+    # the model handed back is that state too, not the diverged one
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), after_two, strict=True))
+
+
+def _overflowing_dense(config) -> keras.Model:
+    """The dense network with its logits multiplied by infinity: never finite, whatever the weights."""
+    return keras.Sequential([DENSE.build(config), keras.layers.Rescaling(float("inf"))])
+
+
+def test_logits_never_finite_leave_the_record_without_predictions(fashion_small):
+    family = dataclasses.replace(DENSE, name="overflow", build=_overflowing_dense)
+    data = _slice(fashion_small)
+    record = train_run(family, family.run_config({**FAST, "epochs": 2}), data)
     assert record.status == "diverged"
-    assert "non-finite in epoch" in record.note
-    assert record.epochs_run < 5
-    assert 0.0 <= record.test_accuracy <= 1.0
-    assert record.test_loss is None
+    assert "non-finite in epoch 1" in record.note and "from the initial weights" in record.note
+    assert "test logits are not finite: no test predictions recorded" in record.note
+    assert record.test_predictions == "" and record.predictions().size == 0
+    assert record.confusion_matrix == []
+    assert record.test_accuracy is None and record.test_loss is None
 
 
 def test_early_stopping_restores_the_best_epoch(fashion_small):
