@@ -1,7 +1,7 @@
 """Write ``report.md`` from the run records under ``results/``; trains nothing.
 
 python -m experiments.report [--results DIR] [--out DIR]
-python -m experiments.report --readme     # print the README's results table instead
+python -m experiments.report --readme     # print the table of results at a glance instead
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--out", help="report folder (default: RESULTS/report)")
     parser.add_argument(
-        "--readme", action="store_true", help="print the README's results table and stop"
+        "--readme",
+        action="store_true",
+        help="print the table of results at a glance (docs/results.md) and stop",
     )
     parser.add_argument(
         "--study",

@@ -306,7 +306,7 @@ DENSE = Family(
 )  # fmt: skip
 """The dense family. Its inputs are standardized, ``(x - 0.5) / 0.5``: the Chenab study does not
 say how it scaled its inputs, and its baseline (plain SGD at 0.01, 50 epochs) reaches the
-published figure only on centred inputs (README, "The Chenab study"). Its space is
+published figure only on centred inputs (docs/results.md, "The Chenab study"). Its space is
 ``keras_fcn/spaces/dense.toml``; a ``[layers]`` table searches the depth and each layer's
 ``units`` and ``dropout``."""
 

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
+from keras_fcn import compat
 from keras_fcn import data as datasets
 from keras_fcn.config import DataConfig, TrainConfig
 from keras_fcn.data import Dataset
@@ -78,10 +79,8 @@ def release_traced_steps() -> int:
     """
     if keras.backend.backend() != "tensorflow":
         return 0
-    from tensorflow.python.framework import ops  # the registry has no public API
-
-    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
-    if not isinstance(registry, dict):
+    registry = compat.gradient_registry()  # the registry has no public API
+    if registry is None:
         return 0  # a TensorFlow that keeps it elsewhere: nothing to do here
     stale = [name for name in registry if name.startswith("CustomGradient-")]
     for name in stale:
