@@ -180,13 +180,24 @@ def test_a_depth_and_width_search_shows_one_column_per_layer(
     assert "layers" in definition["space"]
 
 
-def test_the_one_layer_space_runs_as_a_grid_with_its_steps(tmp_path, capsys):
-    argv = ["--space", str(SPACES / "one_layer.toml"), "--tuner", "grid",
-            "--only", "units=32,64", "--only", "learning_rate=0.01,0.001", *TINY,
+@pytest.mark.parametrize(
+    ("tuner", "extra", "trials"),
+    [
+        ("grid", ["--only", "units=32,64", "--only", "learning_rate=0.01,0.001"], 4),
+        ("bayesian", ["--trials", "3"], 3),
+    ],
+)
+def test_the_one_layer_space_runs_with_a_sampler_and_as_a_grid_of_its_steps(
+    tuner, extra, trials, tmp_path, capsys
+):
+    import pandas as pd
+
+    argv = ["--space", str(SPACES / "one_layer.toml"), "--tuner", tuner, *extra, *TINY,
             "--out", str(tmp_path)]  # fmt: skip
     run(argv, capsys)
-    table = (only_folder(tmp_path) / "trials.csv").read_text().splitlines()
-    assert len(table) == 1 + 4
+    table = pd.read_csv(only_folder(tmp_path) / "trials.csv")
+    assert len(table) == trials and set(table["status"]) == {"COMPLETED"}
+    assert all(32 <= u <= 512 and u % 32 == 0 for u in table["units_1"])  # on the steps
 
 
 def test_fixed_fields_reach_the_final_retraining(tmp_path, capsys):

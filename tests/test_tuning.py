@@ -74,7 +74,7 @@ def test_grid_runs_the_spaces_grid_in_its_order_and_records_divergence(tmp_path)
 
 
 def test_every_execution_is_kept(tmp_path):
-    tuner = _tuner(tmp_path, executions=3)
+    tuner = _tuner(tmp_path, "random", executions=3)  # 3 trials: the grid would run 6
     _search(tuner)
     table = tuning.trials_frame(tuner, SPACE)
     row = table[table["status"] == "COMPLETED"].iloc[0]
