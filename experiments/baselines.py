@@ -14,8 +14,6 @@ from collections.abc import Sequence
 
 from experiments._cli import Parser, check_out, run_main
 
-QUICK = {"train_limit": 3000, "test_limit": 1000}
-
 
 def build_parser() -> Parser:
     """The command's flags."""
@@ -53,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from baselines.run import BASELINES, select_and_test, selection_id, settings_text
     from keras_fcn import report
     from keras_fcn.config import DataConfig
+    from keras_fcn.presets import quick
     from keras_fcn.record import RunStore
     from keras_fcn.train import load_dataset
 
@@ -61,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = args.only or list(BASELINES)
     start, rows = time.perf_counter(), []
     for dataset in datasets:
-        data_config = DataConfig(dataset=dataset, **(QUICK if args.quick else {}))
+        data_config = DataConfig(dataset=dataset, **(quick("baselines") if args.quick else {}))
         data = load_dataset(data_config, args.data_dir)
         store.check_writable()  # after the data: a dataset not found leaves no folder behind
         done = {r.config.get("search_id"): r for r in store}

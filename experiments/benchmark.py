@@ -30,8 +30,6 @@ from pathlib import Path
 from experiments import _registry
 from experiments._cli import Parser, check_out, run_main
 
-QUICK = {"train_limit": 3000, "test_limit": 1000}
-
 
 def build_parser() -> Parser:
     parser = Parser(prog="experiments.benchmark", description=__doc__.splitlines()[0])
@@ -79,7 +77,9 @@ def _data(family, args):
 
     config = family.data
     if args.quick:
-        config = dataclasses.replace(config, **QUICK)
+        from keras_fcn.presets import quick
+
+        config = dataclasses.replace(config, **quick("benchmark"))
     return load_dataset(config, args.data_dir)
 
 

@@ -20,8 +20,6 @@ from experiments._cli import (
     settings_from,
 )
 
-QUICK = {"train_limit": 10000, "epochs": 10}
-
 
 def build_parser(prog: str, default_dataset: str, family: str = "dense") -> Parser:
     from experiments._registry import family as find_family
@@ -62,7 +60,9 @@ def main(
     args = build_parser(prog, default_dataset, family).parse_args(argv)
     settings: dict[str, object] = {"dataset": args.dataset}
     if args.quick:
-        settings.update(QUICK)
+        from keras_fcn.presets import quick
+
+        settings.update(quick("single"))
     settings.update(settings_from(args))
     for flag in ("epochs", "seed"):
         if getattr(args, flag) is not None:

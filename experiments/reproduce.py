@@ -94,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     from keras_fcn import report
-    from keras_fcn.protocol import QUICK, reproduce
+    from keras_fcn.presets import quick
+    from keras_fcn.protocol import reproduce
     from keras_fcn.record import RunStore
     from keras_fcn.study import aggregate, run_study, with_seeds
     from keras_fcn.train import load_dataset
@@ -118,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = grid.grid()
         if args.max_runs is not None and args.max_runs < len(settings):
             settings = random.Random(args.grid_seed or 0).sample(settings, args.max_runs)
-        extra = {**(QUICK if args.quick else {}), **overrides}
+        extra = {**(quick("reproduce") if args.quick else {}), **overrides}
         runs = with_seeds(
             [family.run_config({**protocol.base, **s, **extra}) for s in settings], seeds
         )

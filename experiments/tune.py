@@ -31,8 +31,6 @@ from experiments._cli import (
     settings_from,
 )
 
-QUICK = {"train_limit": 3000, "test_limit": 2000}
-
 
 def build_parser() -> Parser:
     parser = Parser(prog="experiments.tune", description=__doc__.splitlines()[0])
@@ -208,7 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "epochs": args.max_epochs,
         "seed": args.seed,
     }
-    settings.update(QUICK if args.quick else {})
+    if args.quick:
+        from keras_fcn.presets import quick
+
+        settings.update(quick("tune"))
     settings.update(settings_from(args))
     base = family.run_config(settings)
     fixed = {}
@@ -358,7 +359,7 @@ def _without_workers(argv: Sequence[str], keep_workers: bool = False) -> list[st
 def _finish(args, family, base, space, tuner, data, folder: Path, search_time: float) -> int:
     from keras_fcn import report, tuning
     from keras_fcn.record import RunStore, write_json
-    from keras_fcn.single import describe
+    from keras_fcn.single import outcome_line
     from keras_fcn.study import aggregate, run_study, with_seeds
     from keras_fcn.train import train_run
 
@@ -438,7 +439,7 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
     )
     print(f"test accuracy over {int(summary['n'])} seeds: {summary['test_mean']:.4f} ± {summary['test_std']:.4f}"
           + (f" ({int(summary['n_diverged'])} diverged)" if summary["n_diverged"] else ""))  # fmt: skip
-    print(f"model kept (best validation accuracy, seed {chosen.seed}): {describe(chosen)}\n")
+    print(f"model kept (best validation accuracy, seed {chosen.seed}): {outcome_line(chosen)}\n")
     print(report.format_confusion(chosen.confusion_matrix, data.class_names))
     print(
         f"\nsaved: {folder}/ (trials.csv/.md, along_each.png, final_runs.jsonl, best_model.keras, best_config.json)"

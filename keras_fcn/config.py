@@ -160,7 +160,7 @@ class TrainConfig:
         seed: seeds weights, dropout and shuffling.
         jit_compile: XLA compilation: ``off`` (the default; ``python -m
             experiments.benchmark`` shows no steady-state gain for the dense network on a
-            two-core CPU, and every XLA-compiled model keeps about 10 MB for the life of the
+            two-core CPU, and every XLA-compiled model keeps memory for the life of the
             process), ``on``, or ``auto``: XLA for models without dropout (with ``Dropout``,
             XLA epochs were many times slower). LeNet-5's family defaults to ``auto``.
             On the JAX backend every step is compiled with XLA, whatever this says.
@@ -233,6 +233,17 @@ class DataConfig:
         for field in ("train_limit", "test_limit"):
             if getattr(self, field) is not None:
                 check_int(field, getattr(self, field), 1)
+
+
+def dashed(value: Any) -> Any:
+    """Layer sizes as people (and KerasTuner) write them: ``(512, 256)`` -> ``"512-256"``.
+
+    Tuples and lists are joined by ``-``; other values are returned unchanged. :func:`coerce`
+    reads the same form back.
+    """
+    if isinstance(value, tuple | list):
+        return "-".join(map(str, value))
+    return value
 
 
 def field_names(cls: type) -> tuple[str, ...]:

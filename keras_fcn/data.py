@@ -31,6 +31,7 @@ import numpy as np
 from keras_fcn.errors import DataError
 
 ENV_VAR = "KERAS_FCN_DATA_DIR"
+N_CLASSES = 10  # both datasets: ten classes of 28x28 grey images
 DEBIAN_DIR = Path("/usr/share/datasets")
 
 FILES = (

@@ -10,9 +10,9 @@ from __future__ import annotations
 import keras
 
 from keras_fcn.config import DenseConfig
+from keras_fcn.data import N_CLASSES
 
 INPUT_SHAPE = (28, 28)
-N_CLASSES = 10
 
 
 def make_initializer(name: str) -> keras.initializers.Initializer:

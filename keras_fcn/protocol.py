@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from keras_fcn.config import dashed
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, RunStore
@@ -28,7 +29,6 @@ CONFIG_COLUMNS = (
     "learning_rate", "momentum", "epochs", "batch_size", "kernel_size", "filters", "padding",
     "pooling", "pool_size",
 )  # fmt: skip
-QUICK = {"train_limit": 2000, "test_limit": 1000, "epochs": 2}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,15 +139,9 @@ def row_settings(
     return {**protocol.base, **own_settings(protocol, spec, row), **carried, "dataset": row.dataset}
 
 
-def describe(settings: Mapping[str, Any]) -> str:
-    """``key=value`` pairs for a table label."""
-    return (
-        " ".join(
-            f"{k}={'-'.join(map(str, v)) if isinstance(v, tuple | list) else v}"
-            for k, v in settings.items()
-        )
-        or "baseline"
-    )
+def settings_label(settings: Mapping[str, Any]) -> str:
+    """``key=value`` pairs for a table label (``baseline`` when there are none)."""
+    return " ".join(f"{k}={dashed(v)}" for k, v in settings.items()) or "baseline"
 
 
 @dataclasses.dataclass
@@ -289,14 +283,20 @@ def reproduce(
         for row in rows:
             own = own_settings(protocol, spec, row)
             labels[row.row] = spec.baseline or " ".join(
-                filter(None, [describe(own or carried), describe(overrides) if overrides else ""])
+                filter(
+                    None,
+                    [
+                        settings_label(own or carried),
+                        settings_label(overrides) if overrides else "",
+                    ],
+                )
             )
             if spec.baseline:
                 pairs.append((row, None))
                 continue
             settings = row_settings(protocol, spec, row, carried)
             if quick:
-                settings.update(QUICK)
+                settings.update(quick("reproduce"))
             settings.update(overrides or {})
             pairs.append((row, family.run_config(settings)))
         seeded = {row.row: with_seeds([run], seeds) for row, run in pairs if run is not None}

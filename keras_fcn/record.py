@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_fcn.config import dashed
 from keras_fcn.errors import ResultsError
 
 STATUSES = ("ok", "diverged", "failed")
@@ -101,7 +102,7 @@ class RunRecord:
         row: dict[str, Any] = {"run_id": self.run_id, "family": self.family, "seed": self.seed}
         for part in ("data", "model", "train"):
             for key, value in self.config.get(part, {}).items():
-                row[key] = "-".join(map(str, value)) if isinstance(value, list) else value
+                row[key] = dashed(value)
         row.update(
             status=self.status,
             epochs_run=self.epochs_run,

@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay, precision_recall_fscore_support
 
+from keras_fcn.config import dashed
 from keras_fcn.record import RunRecord
 from keras_fcn.study import config_key
 
@@ -229,9 +230,7 @@ def _changed_settings(record: RunRecord, defaults: Mapping[str, Any]) -> dict[st
 
 def _as_flag_value(value: Any) -> Any:
     """A config value as ``--set`` takes it: lists joined by ``-``, booleans lower case."""
-    if isinstance(value, list):
-        return "-".join(map(str, value))
-    return str(value).lower() if isinstance(value, bool) else value
+    return str(value).lower() if isinstance(value, bool) else dashed(value)
 
 
 def tuning_rows(results: Path, defaults: Mapping[str, dict[str, Any]]) -> list[dict[str, str]]:

@@ -11,7 +11,7 @@ from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.train import load_dataset, train_run
 
 
-def describe(record: RunRecord) -> str:
+def outcome_line(record: RunRecord) -> str:
     """One line saying how a run ended."""
     accuracy = "none" if record.test_accuracy is None else f"{record.test_accuracy:.4f}"
     text = f"test accuracy {accuracy}"
@@ -67,7 +67,7 @@ def run_and_report(
         )
 
     print()
-    print(describe(record))
+    print(outcome_line(record))
     if record.confusion_matrix:
         print()
         print(report.format_confusion(record.confusion_matrix, data.class_names))

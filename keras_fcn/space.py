@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from keras_fcn.config import dashed
 from keras_fcn.errors import ConfigError
 
 _RANGE = re.compile(
@@ -604,9 +605,7 @@ def _parse_range(name: str, text: Any) -> dict[str, Any]:
 
 def encode_value(value: Any) -> Any:
     """A value as KerasTuner can hold it: tuples become ``"512-256"`` strings."""
-    if isinstance(value, tuple):
-        return "-".join(str(v) for v in value)
-    return value
+    return dashed(value)
 
 
 def _describe(p: Param) -> str:

@@ -19,11 +19,9 @@ from sklearn.metrics import confusion_matrix
 from keras_fcn import compat
 from keras_fcn import data as datasets
 from keras_fcn.config import DataConfig, TrainConfig
-from keras_fcn.data import Dataset
+from keras_fcn.data import N_CLASSES, Dataset
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, encode_predictions, library_versions, now
-
-N_CLASSES = 10
 
 
 def load_dataset(config: DataConfig, data_dir: str | None = None) -> Dataset:
@@ -55,9 +53,9 @@ def use_jit(model: keras.Model, train: TrainConfig) -> bool:
     """Whether to compile with XLA (``TrainConfig.jit_compile``, ``off`` by default).
 
     ``auto`` enables it only for models without dropout: with ``Dropout``, XLA epochs of
-    the dense network were many times slower on a two-core CPU. The setting concerns
-    TensorFlow: on JAX, Keras without XLA runs every step op by op (the dense network's
-    ``--quick`` run took about 6 times longer), so XLA is always on there.
+    the dense network were much slower (docs/speed.md). The setting concerns TensorFlow: on
+    JAX, Keras without XLA runs every step op by op, several times slower, so XLA is always
+    on there.
     """
     if keras.backend.backend() == "jax":
         return True

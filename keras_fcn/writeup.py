@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from keras_fcn import report
+from keras_fcn.config import dashed
 from keras_fcn.record import RunRecord, RunStore
 from keras_fcn.study import aggregate, compare, config_key
 
@@ -130,7 +131,7 @@ def _pm(mean: float, std: float) -> str:
 def _describe_config(record: RunRecord) -> str:
     model = record.config.get("model", {})
     train = record.config.get("train", {})
-    parts = [f"{k}={'-'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in model.items()]
+    parts = [f"{k}={dashed(v)}" for k, v in model.items()]
     for key in ("optimizer", "learning_rate", "epochs", "batch_size"):
         if key in train:
             parts.append(f"{key}={train[key]}")
