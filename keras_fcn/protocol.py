@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from keras_fcn import presets
 from keras_fcn.config import dashed
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
@@ -296,7 +297,7 @@ def reproduce(
                 continue
             settings = row_settings(protocol, spec, row, carried)
             if quick:
-                settings.update(quick("reproduce"))
+                settings.update(presets.quick("reproduce"))
             settings.update(overrides or {})
             pairs.append((row, family.run_config(settings)))
         seeded = {row.row: with_seeds([run], seeds) for row, run in pairs if run is not None}
