@@ -6,7 +6,8 @@
 A search is known by everything that defines it: rerunning the same command resumes it
 (``--fresh`` starts it over), and a command that differs starts its own. Writes, under
 ``--out/FAMILY-DATASET-TUNER-HASH`` (the hash of the search's definition): ``search.json``
-(that definition), KerasTuner's project folder, ``trials.csv``/``.md`` (every trial), ``along_each.png``, ``final_runs.jsonl`` (the best setting over ``--final-seeds``),
+(that definition), KerasTuner's project folder, ``trials.csv``/``.md`` (every trial),
+``along_each.png``, ``final_runs.jsonl`` (the best setting over ``--final-seeds``),
 ``best_model.keras`` with ``best_config.json`` beside it, and TensorBoard logs with
 ``--tensorboard``.
 """
@@ -159,7 +160,7 @@ def _choices(family, items: Sequence[str]) -> dict[str, list]:
     out = {}
     for item in items:
         field, text = parse_assignment(item)
-        parts = [p for p in text.split(";" if ";" in text else ",") if p.strip()]
+        parts = _values(text)
         if field in fields:
             cls = owner(field, family.fields())
             out[field] = [coerce(cls, field, p) for p in parts]
@@ -293,6 +294,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _finish(args, family, base, space, tuner, data, folder, search_time)
 
 
+def _values(text: str) -> list[str]:
+    """The values of ``V1,V2`` (or ``V1;V2`` when the values hold commas)."""
+    return [p.strip() for p in text.split(";" if ";" in text else ",") if p.strip()]
+
+
 def _space(family, args):
     """The space of ``--space`` (or the family's own) with the ``--param`` entries."""
     from keras_fcn.config import parse_assignment
@@ -302,7 +308,7 @@ def _space(family, args):
     mapping = read_toml(Path(args.space)) if args.space else read_toml(family.space_file)
     for item in args.param:
         name, text = parse_assignment(item)
-        parts = [p.strip() for p in text.split(";" if ";" in text else ",") if p.strip()]
+        parts = _values(text)
         entry = parts[0] if len(parts) == 1 else parts
         table, _, key = name.rpartition(".")
         if table not in ("", "layers"):

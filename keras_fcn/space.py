@@ -438,13 +438,6 @@ class Space:
         """The space less the named parameters (they keep the base run's values)."""
         return Space(tuple(p for p in self.params if p.name not in names), self.layers)
 
-    def with_params(self, params: Iterable[Param], layers: Layers | None = None) -> Space:
-        """The space with ``params`` added, or replacing those of the same name, and with
-        ``layers`` replacing its layers when given."""
-        new = {p.name: p for p in params}
-        kept = [new.pop(p.name, p) for p in self.params]
-        return Space((*kept, *new.values()), layers if layers is not None else self.layers)
-
     def narrow(
         self,
         fixed: Mapping[str, Any] | None = None,
