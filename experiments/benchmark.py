@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments import _registry
+from experiments import _families
 from experiments._cli import Parser, check_out, run_main
 
 
@@ -94,7 +94,7 @@ def _one_case(args) -> int:
     from keras_fcn import benchmark
 
     case = benchmark.find_case(args.case)
-    family = _registry.family(case.model)
+    family = _families.family(case.model)
     result = benchmark.run_case(
         case, family, _data(family, args), epochs=_epochs(args, case.model), seed=args.seed
     )
@@ -149,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.trials < 0:
         raise ConfigError(f"--trials {args.trials}: must be 0 or more")
     for model in {*models, *(["dense"] if args.trials else [])}:  # the trials train dense
-        _registry.family(model).run_config({"seed": args.seed})  # a bad --seed fails here
+        _families.family(model).run_config({"seed": args.seed})  # a bad --seed fails here
     out = check_out(args.out)  # fails here, before anything is measured
 
     backends = [None] + (["jax"] if importlib.util.find_spec("jax") else [])
@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     trials = None
     if args.trials:
         trial_count = min(args.trials, 3) if args.quick else args.trials
-        family = _registry.family("dense")
+        family = _families.family("dense")
         data = _data(family, args)
         small = dataclasses.replace(
             data, x_train=data.x_train[:2000], y_train=data.y_train[:2000],

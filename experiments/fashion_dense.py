@@ -22,7 +22,7 @@ from experiments._cli import (
 
 
 def build_parser(prog: str, default_dataset: str, family: str = "dense") -> Parser:
-    from experiments._registry import family as find_family
+    from experiments._families import family as find_family
 
     train = find_family(family).train
     parser = Parser(
@@ -68,7 +68,7 @@ def main(
         if getattr(args, flag) is not None:
             settings[flag] = getattr(args, flag)
 
-    from experiments._registry import family as find_family
+    from experiments._families import family as find_family
     from keras_fcn.single import run_and_report
 
     model_family = find_family(family)

@@ -12,8 +12,6 @@ from pathlib import Path
 from experiments._cli import Parser, check_out, run_main
 from keras_fcn.errors import ConfigError
 
-PUBLISHED = Path(__file__).parent / "published"
-
 
 def build_parser() -> Parser:
     """The command's flags."""
@@ -47,10 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_fcn import report
 
     if args.readme:
-        from experiments import _registry
+        from experiments import _families
 
         defaults = {
-            name: family.run_config().to_dict() for name, family in _registry.families().items()
+            name: family.run_config().to_dict() for name, family in _families.families().items()
         }
         print(report.readme_results(args.results, defaults))
         for study in args.study:
@@ -64,9 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     from keras_fcn.data import load
+    from keras_fcn.replication import STUDIES_DIR
     from keras_fcn.writeup import write_report
 
-    path = write_report(args.results, out, PUBLISHED,
+    path = write_report(args.results, out, STUDIES_DIR,
                         load=lambda name: load(name, data_dir=args.data_dir, download=False))  # fmt: skip
     print(f"wrote {path}")
     return 0

@@ -1,4 +1,4 @@
-"""Re-run a seed study and print its tables side by side with the published numbers.
+"""Re-run a published study and print its tables side by side with its published numbers.
 
     python -m experiments.reproduce STUDY [--seeds 3] [--only TABLE] [--quick] [--dry-run]
 
@@ -13,17 +13,15 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments import _registry
+from experiments import _families
 from experiments._cli import Parser, add_set_arg, run_main, settings_from
 from keras_fcn.errors import ConfigError
-
-PUBLISHED = Path(__file__).parent / "published"
-SPACES = Path(__file__).parent / "spaces"
+from keras_fcn.replication import all_studies, get_study
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="experiments.reproduce", description=__doc__.splitlines()[0])
-    parser.add_argument("study", help="one of: " + ", ".join(_registry.protocols()))
+    parser.add_argument("study", help="one of: " + ", ".join(all_studies()))
     parser.add_argument(
         "--seeds", type=int, default=3, help="seeds per configuration (default: %(default)s)"
     )
@@ -70,9 +68,7 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    protocols = _registry.protocols()
-    if args.study not in protocols:
-        raise ConfigError(f"unknown study {args.study!r}; choose one of {', '.join(protocols)}")
+    protocol = get_study(args.study)
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds}: must be at least 1")
     # flags of the grid that would be silently ignored without it, or the reverse
@@ -84,8 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError("--only picks tables; --grid runs the whole grid: use one of them")
     if args.max_runs is not None and args.max_runs < 1:
         raise ConfigError(f"--max-runs {args.max_runs}: must be at least 1")
-    protocol = protocols[args.study]
-    family = _registry.family(protocol.family)
+    family = _families.family(protocol.family)
     overrides = settings_from(args)
     family.run_config(overrides)  # reject a bad --set before anything runs
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
@@ -95,8 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from keras_fcn import report
     from keras_fcn.presets import quick
-    from keras_fcn.protocol import reproduce
     from keras_fcn.record import RunStore
+    from keras_fcn.replication import reproduce
     from keras_fcn.study import aggregate, run_study, with_seeds
     from keras_fcn.train import load_dataset
 
@@ -113,9 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if protocol.grid is None:
             raise ConfigError(
                 f"study {protocol.name!r} has no grid; --grid works for: "
-                + ", ".join(p.name for p in protocols.values() if p.grid)
+                + ", ".join(p.name for p in all_studies().values() if p.grid)
             )
-        grid = family.read_space(SPACES / protocol.grid)
+        grid = family.read_space(protocol.path(protocol.grid))
         settings = grid.grid()
         if args.max_runs is not None and args.max_runs < len(settings):
             settings = random.Random(args.grid_seed or 0).sample(settings, args.max_runs)
@@ -136,9 +131,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table.head(20).to_string(index=False))
         return 0
 
-    results = reproduce(protocol, family, PUBLISHED, store, seeds=seeds, load=load, quick=args.quick,
-                        only=args.only, dry_run=args.dry_run, overrides=overrides,
-                        baseline_records=RunStore(args.baselines).records())  # fmt: skip
+    results = reproduce(
+        protocol,
+        family,
+        store,
+        seeds=seeds,
+        load=load,
+        quick=args.quick,
+        only=args.only,
+        dry_run=args.dry_run,
+        overrides=overrides,
+        baseline_records=RunStore(args.baselines).records(),
+    )
     if args.dry_run:
         for result in results:
             print(f"\n{result.spec.name}: {result.spec.title}")

@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments import _registry
+from experiments import _families
 from experiments._cli import (
     Parser,
     add_data_args,
@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from keras_fcn.errors import ConfigError
 
-    family = _registry.family(args.family)
+    family = _families.family(args.family)
     for flag in ("max_epochs", "trials", "executions", "final_seeds", "factor", "patience"):
         if getattr(args, flag) < (2 if flag == "factor" else 1):
             raise ConfigError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: too small")

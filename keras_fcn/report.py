@@ -319,7 +319,7 @@ def write_study_outputs(
 
     Args:
         name: the study's name, for titles.
-        results: its :class:`keras_fcn.protocol.TableResult` list.
+        results: its :class:`keras_fcn.replication.TableResult` list.
         folder: where to write.
         test_labels: a record's test labels, for McNemar's test between rows.
     """

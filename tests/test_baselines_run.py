@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -12,12 +10,9 @@ from baselines.run import BASELINES, Baseline, select_and_test, selection_id
 from keras_fcn.config import DataConfig
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
-from keras_fcn.protocol import reproduce
 from keras_fcn.record import RunStore
-from keras_fcn.seed_studies import CHENAB
+from keras_fcn.replication import get_study, reproduce
 from keras_fcn.space import Param, Space
-
-PUBLISHED = Path(__file__).parent.parent / "experiments" / "published"
 
 
 def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +88,7 @@ def test_every_declared_baseline_fits_and_predicts_with_each_setting(name, setti
 
 def test_study_tables_show_our_baseline_beside_the_published_one(tmp_path):
     record, _ = select_and_test(BASELINES["knn-5"], _dataset(), DataConfig())
-    results = reproduce(CHENAB, DENSE, PUBLISHED, RunStore(tmp_path / "r.jsonl"), seeds=[1], load=lambda d: None,
+    results = reproduce(get_study("chenab"), DENSE, RunStore(tmp_path / "r.jsonl"), seeds=[1], load=lambda d: None,
                         only=["knn"], baseline_records=[record])  # fmt: skip
     knn = next(r for r in results if r.spec.name == "knn").comparison
     fashion = knn[knn["dataset"] == "fashion_mnist"].iloc[0]

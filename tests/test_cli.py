@@ -74,7 +74,7 @@ def test_diverging_run_exits_zero_and_says_so(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["nobody"], "error: unknown study 'nobody'; choose one of chenab, lybbert"),
+        (["nobody"], "error: unknown study 'nobody'; choose one of chenab, dense-l2, hippe"),
         (
             ["chenab", "--only", "nope", "--dry-run"],
             "error: study 'chenab' has no table 'nope'; its tables: baseline",

@@ -4,7 +4,6 @@ import dataclasses
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,17 +12,15 @@ import pytest
 from cnn.config import LeNetConfig
 from cnn.family import LENET, LENET_SPACE
 from cnn.model import build_lenet5
-from cnn.protocol import LENET_PROTOCOL
-from experiments import _registry, fashion_cnn, reproduce
+from experiments import _families, fashion_cnn, reproduce
 from experiments._cli import run_main
 from keras_fcn.config import ACTIVATIONS, INITIALIZERS, DataConfig, TrainConfig
 from keras_fcn.errors import ConfigError
-from keras_fcn.protocol import read_published
-from keras_fcn.protocol import reproduce as reproduce_study
 from keras_fcn.record import RunStore
+from keras_fcn.replication import get_study, read_published
+from keras_fcn.replication import reproduce as reproduce_study
 from keras_fcn.train import train_run
 
-PUBLISHED = Path(__file__).parent.parent / "experiments" / "published"
 SMALL = {"filters": (2, 3, 4), "hidden": (5,)}  # quick to build; the options are the same
 
 
@@ -249,11 +246,11 @@ def test_family_defaults_are_the_reports_training():
         jit_compile="auto",
     )
     assert run.data == DataConfig(validation=5000)
-    assert _registry.family("lenet") is LENET
+    assert _families.family("lenet") is LENET
 
 
 def test_importing_the_family_does_not_import_tensorflow():
-    code = "import sys, cnn.family, cnn.protocol; print('tensorflow' in sys.modules)"
+    code = "import sys, cnn.family; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -296,10 +293,10 @@ def test_short_training_learns(fashion_small):
 
 
 def test_protocol_reruns_the_published_final_network(tmp_path):
+    protocol = get_study("lenet")
     results = reproduce_study(
-        LENET_PROTOCOL,
+        protocol,
         LENET,
-        PUBLISHED,
         RunStore(tmp_path / "r.jsonl"),
         seeds=[1],
         load=lambda d: pytest.fail("a dry run loads no data"),
@@ -310,7 +307,7 @@ def test_protocol_reruns_the_published_final_network(tmp_path):
     assert row.values["test_accuracy"][0] == pytest.approx(0.8996)
     # the published row is the family's baseline: the CSV, the protocol and the defaults agree
     assert run.model == LeNetConfig() and run == LENET.run_config()
-    assert {r.table for r in read_published(PUBLISHED / "lenet.csv")} == {"final"}
+    assert {r.table for r in read_published(protocol.path("lenet.csv"))} == {"final"}
 
 
 def test_reproduce_dry_run_lists_the_lenet_run(capsys, tmp_path):

@@ -25,15 +25,16 @@ import matplotlib.figure
 import numpy as np
 import pytest
 
-from experiments import _registry, fashion_dense, reproduce
+from experiments import _families, fashion_dense, reproduce
 from experiments._cli import run_main, settings_from
 from keras_fcn import record as record_module
 from keras_fcn import single
 from keras_fcn import train as train_module
 from keras_fcn.errors import ResultsError
 from keras_fcn.family import DENSE
-from keras_fcn.protocol import reproduce as reproduce_protocol
 from keras_fcn.record import RunRecord, RunStore, write_json
+from keras_fcn.replication import get_study
+from keras_fcn.replication import reproduce as reproduce_protocol
 from keras_fcn.study import aggregate, compare, config_key, run_study, with_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,10 +72,10 @@ def _study_argv(out: Path, seeds: int) -> list[str]:
 def _expected_run_ids(argv: list[str]) -> set[str]:
     """The run ids the study command means to train, from a dry run of its protocol."""
     args = reproduce.build_parser().parse_args(argv)
-    protocol = _registry.protocols()[args.study]
+    protocol = get_study(args.study)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     results = reproduce_protocol(
-        protocol, _registry.family(protocol.family), reproduce.PUBLISHED,
+        protocol, _families.family(protocol.family),
         RunStore(Path(args.out) / "dry.jsonl"), seeds=seeds, load=None, quick=args.quick,
         dry_run=True, overrides=settings_from(args),
     )  # fmt: skip

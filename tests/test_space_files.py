@@ -15,6 +15,7 @@ from experiments._cli import run_main
 from keras_fcn import tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
+from keras_fcn.replication import STUDIES_DIR
 
 SPACES = Path(__file__).resolve().parents[1] / "experiments" / "spaces"
 TINY = ["--set", "train_limit=300", "--set", "validation=200", "--set", "test_limit=200",
@@ -69,7 +70,7 @@ def test_lenet_space_searches_the_filters_of_each_convolution():
 
 
 def test_lybbert_grid_is_the_studys_23328_settings_in_its_order():
-    grid = DENSE.read_space(SPACES / "lybbert.toml").grid()
+    grid = DENSE.read_space(STUDIES_DIR / "lybbert.toml").grid()
     assert len(grid) == 23_328
     assert grid[0] == {"epochs": 20, "hidden": (1024, 256), "initializer": "xavier_uniform",
                        "batch_norm": True, "activation": "relu", "dropout": (0.5, 0.5),

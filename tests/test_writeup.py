@@ -14,9 +14,9 @@ from experiments._cli import run_main
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore, encode_predictions
+from keras_fcn.replication import STUDIES_DIR
 from keras_fcn.writeup import most_confused, write_report
 
-PUBLISHED = Path(__file__).parent.parent / "experiments" / "published"
 N_TEST = 200
 
 
@@ -63,7 +63,7 @@ def results(tmp_path) -> Path:
 
 
 def test_report_tables_and_figures_come_from_the_records(results, tmp_path):
-    path = write_report(results, tmp_path / "out", PUBLISHED, load=_dataset)
+    path = write_report(results, tmp_path / "out", STUDIES_DIR, load=_dataset)
     text = path.read_text()
     glance = text.split("## Results at a glance")[1].split("##")[0]
     dense_row = next(line for line in glance.splitlines() if "| dense" in line)

@@ -1,0 +1,166 @@
+"""A published study as data: its protocol, its tables, and the rows of its CSV.
+
+A :class:`Protocol` names a study's family, its baseline settings and its tables. The rows
+of each table, and the values the paper printed, come from the study's CSV of published
+numbers, beside the module that declares it: a row's non-blank config columns are the
+settings it changes. A table may *carry* fields forward: the best of its rows on
+validation accuracy (mean over seeds) fixes those fields for the tables after it, as
+studies that tune one factor at a time describe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from keras_fcn.config import dashed
+from keras_fcn.errors import ConfigError
+
+CONFIG_COLUMNS = (
+    "hidden",
+    "activation",
+    "dropout",
+    "batch_norm",
+    "initializer",
+    "l2",
+    "optimizer",
+    "learning_rate",
+    "momentum",
+    "epochs",
+    "batch_size",
+    "kernel_size",
+    "filters",
+    "padding",
+    "pooling",
+    "pool_size",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSpec:
+    """One table of a study.
+
+    Attributes:
+        name: the ``table`` id in the published CSV.
+        title: what the table shows.
+        varies: the config columns of the CSV this table sets; ``None`` takes every
+            non-blank one. Fields carried from earlier tables are never overridden by it.
+        carry: fields whose best value (on validation) later tables use.
+        baseline: for a table of a classical baseline, the baseline (``experiments.baselines``)
+            whose records are shown as ours.
+    """
+
+    name: str
+    title: str
+    varies: tuple[str, ...] | None = None
+    carry: tuple[str, ...] = ()
+    baseline: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """How a study is re-run.
+
+    Attributes:
+        name: the study's name on the command line.
+        source: the study it re-runs.
+        family: the model family, by name.
+        published: file name of its CSV of published numbers, beside its module.
+        base: settings of the study's baseline, applied to the family's defaults.
+        tables: its tables, in the order the study ran them.
+        aliases: published value -> our value, per field (e.g. a PyTorch study's
+            ``default`` initializer is ``pytorch`` here).
+        notes: where the re-run departs from, or fills gaps in, the paper.
+        grid: file name of the study's full grid (a space, beside its module), for studies
+            that ran one.
+        folder: the folder of its module, CSV and grid; set by the registry
+            (:func:`keras_fcn.replication.all_studies`).
+    """
+
+    name: str
+    source: str
+    family: str
+    published: str
+    base: Mapping[str, Any]
+    tables: tuple[TableSpec, ...]
+    aliases: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    grid: str | None = None
+    folder: Path | None = None
+
+    def table(self, name: str) -> TableSpec:
+        for spec in self.tables:
+            if spec.name == name:
+                return spec
+        raise ConfigError(
+            f"study {self.name!r} has no table {name!r}; its tables: {', '.join(t.name for t in self.tables)}"
+        )
+
+    def path(self, name: str) -> Path:
+        """The file ``name`` beside the study's module (its CSV, its grid)."""
+        if self.folder is None:
+            raise ConfigError(
+                f"study {self.name!r} has no folder: find it through the registry "
+                "(keras_fcn.replication.all_studies), which sets it"
+            )
+        return Path(self.folder) / name
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishedRow:
+    """One row of a published table with the values it reports.
+
+    Attributes:
+        table: the table id.
+        row: the row label.
+        dataset: ``fashion_mnist`` or ``mnist``.
+        settings: its non-blank config columns, as printed.
+        values: metric (``test_accuracy`` / ``val_accuracy``) -> (value, std or NaN).
+        note: remarks on the transcription.
+    """
+
+    table: str
+    row: str
+    dataset: str
+    settings: Mapping[str, str]
+    values: Mapping[str, tuple[float, float]]
+    note: str = ""
+
+
+def read_published(path: str | Path) -> list[PublishedRow]:
+    """Rows of a published CSV, one per (table, row), in file order."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows = []
+    for (table, row), group in frame.groupby(["table", "row"], sort=False):
+        first = group.iloc[0]
+        settings = {c: first[c] for c in CONFIG_COLUMNS if c in group and first[c] != ""}
+        values = {
+            m: (float(v), float(s) if s else math.nan)
+            for m, v, s in zip(group["metric"], group["value"], group["std"], strict=True)
+        }
+        notes = "; ".join(dict.fromkeys(n for n in group["note"] if n))
+        rows.append(PublishedRow(table, str(row), first["dataset"], settings, values, notes))
+    return rows
+
+
+def own_settings(protocol: Protocol, spec: TableSpec, row: PublishedRow) -> dict[str, Any]:
+    """The columns a row sets itself (those its table varies), with the protocol's aliases."""
+    own = {k: v for k, v in row.settings.items() if spec.varies is None or k in spec.varies}
+    return {k: protocol.aliases.get(k, {}).get(v, v) for k, v in own.items()}
+
+
+def row_settings(
+    protocol: Protocol, spec: TableSpec, row: PublishedRow, carried: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The settings of one row's run: baseline, then the row's own columns, then carried fields."""
+    return {**protocol.base, **own_settings(protocol, spec, row), **carried, "dataset": row.dataset}
+
+
+def settings_label(settings: Mapping[str, Any]) -> str:
+    """``key=value`` pairs for a table label (``baseline`` when there are none)."""
+    return " ".join(f"{k}={dashed(v)}" for k, v in settings.items()) or "baseline"

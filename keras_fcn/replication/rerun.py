@@ -1,0 +1,252 @@
+"""Re-running a study's tables, carrying choices, and comparing each with its published numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from keras_fcn import presets
+from keras_fcn.family import Family, RunConfig
+from keras_fcn.record import RunRecord, RunStore
+from keras_fcn.replication.protocol import (
+    Protocol,
+    PublishedRow,
+    TableSpec,
+    own_settings,
+    read_published,
+    row_settings,
+    settings_label,
+)
+from keras_fcn.study import aggregate, run_study, with_seeds
+
+
+@dataclasses.dataclass
+class TableResult:
+    """A re-run table: its runs per row, and the side-by-side comparison."""
+
+    spec: TableSpec
+    rows: list[tuple[PublishedRow, RunConfig | None]]
+    records: dict[str, list[RunRecord]]
+    comparison: pd.DataFrame
+    carried: dict[str, Any]
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def ranked(self) -> list[str]:
+        """Row labels with finished runs, best mean validation accuracy first."""
+        scores = {}
+        for row, records in self.records.items():
+            ok = _val_scores(records)
+            if ok:
+                scores[row] = sum(ok) / len(ok)
+        return sorted(scores, key=scores.get, reverse=True)
+
+
+def _val_scores(records: Sequence[RunRecord]) -> list[float]:
+    """The best validation accuracies of the finished runs."""
+    return [
+        r.best_val_accuracy for r in records if r.status == "ok" and r.best_val_accuracy is not None
+    ]
+
+
+def verdict(published: float, mean: float, std: float, n_ok: int, n_diverged: int) -> str:
+    """Where the published value falls against our runs."""
+    if n_ok == 0:
+        return "diverged" if n_diverged else "not run"
+    spread = 2 * std if not math.isnan(std) else 0.0
+    # published figures are rounded to 0.1 % at worst: never call that a difference
+    if abs(published - mean) <= max(spread, 0.001):
+        return "within seed spread"
+    return "ours higher" if mean > published else "ours lower"
+
+
+def comparison_rows(
+    spec: TableSpec, row: PublishedRow, label: str, records: Sequence[RunRecord]
+) -> list[dict[str, Any]]:
+    """The side-by-side lines of one published row, one per metric it reports."""
+    agg = aggregate(records, by=[]) if records else pd.DataFrame()
+    out = []
+    for metric, (value, std) in row.values.items():
+        line = {
+            "table": spec.name,
+            "row": row.row,
+            "dataset": row.dataset,
+            "setting": label,
+            "metric": metric,
+            "published": value,
+            "published_std": std,
+        }
+        if agg.empty:
+            missing = "run experiments.baselines" if spec.baseline else "not run"
+            line.update(ours=math.nan, ours_std=math.nan, n=0, diverged=0)
+            line.update(difference=math.nan, verdict=missing)
+        else:
+            a = agg.iloc[0]
+            prefix = "test" if metric.startswith("test") else "val"
+            mean, sd = a[f"{prefix}_mean"], a[f"{prefix}_std"]
+            n, diverged = int(a["n"]), int(a["n_diverged"])
+            line.update(ours=mean, ours_std=sd, n=n, diverged=diverged)
+            line.update(difference=mean - value, verdict=verdict(value, mean, sd, n, diverged))
+        out.append(line)
+    return out
+
+
+def choose(
+    rows: Sequence[tuple[PublishedRow, RunConfig | None]],
+    records: Mapping[str, Sequence[RunRecord]],
+    fields: Sequence[str],
+) -> dict[str, Any]:
+    """The carried fields of the row with the best mean validation accuracy.
+
+    Rows without records are judged by their published value instead, so a table can be
+    skipped (``--only``) and later tables still get a choice.
+    """
+    best_score, best_values = -math.inf, {}
+    for row, run in rows:
+        scores = _val_scores(records.get(row.row, []))
+        published = max(v for v, _ in row.values.values())
+        score = sum(scores) / len(scores) if scores else published
+        if run is not None and score > best_score:
+            values = run.values()
+            best_score, best_values = score, {f: values[f] for f in fields}
+    return best_values
+
+
+def table_runs(
+    protocol: Protocol,
+    spec: TableSpec,
+    family: Family,
+    rows: Sequence[PublishedRow],
+    carried: Mapping[str, Any],
+    *,
+    quick: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[list[tuple[PublishedRow, RunConfig | None]], dict[str, str]]:
+    """Each row of a table with its run (``None`` for a classical baseline), and its label."""
+    pairs: list[tuple[PublishedRow, RunConfig | None]] = []
+    labels: dict[str, str] = {}
+    for row in rows:
+        own = own_settings(protocol, spec, row)
+        parts = [settings_label(own or carried), settings_label(overrides) if overrides else ""]
+        labels[row.row] = spec.baseline or " ".join(filter(None, parts))
+        if spec.baseline:
+            pairs.append((row, None))
+            continue
+        settings = row_settings(protocol, spec, row, carried)
+        if quick:
+            settings.update(presets.quick("reproduce"))
+        settings.update(overrides or {})
+        pairs.append((row, family.run_config(settings)))
+    return pairs, labels
+
+
+def baseline_records_of(
+    spec: TableSpec, row: PublishedRow, baseline_records: Sequence[RunRecord]
+) -> list[RunRecord]:
+    """The newest full-data record of the table's classical baseline on the row's dataset."""
+    matching = [
+        r
+        for r in baseline_records
+        if r.family == spec.baseline
+        and r.config["data"]["dataset"] == row.dataset
+        and r.config["data"].get("train_limit") is None
+    ]
+    return matching[-1:]
+
+
+def train_table(
+    protocol: Protocol,
+    spec: TableSpec,
+    family: Family,
+    seeded: Mapping[str, Sequence[RunConfig]],
+    labels: Mapping[str, str],
+    store: RunStore,
+    load: Callable[[Any], Any],
+    trainer: Callable | None = None,
+) -> list[RunRecord]:
+    """Train a table's runs (row label -> its seeded runs) that the store does not hold."""
+    names = {
+        r.run_id: f"{protocol.name}/{spec.name} {labels[row]} seed {r.train.seed}"
+        for row, group in seeded.items()
+        for r in group
+    }
+    runs = [r for group in seeded.values() for r in group]
+    return run_study(
+        {family.name: family},
+        runs,
+        store,
+        load=load,
+        trainer=trainer,
+        label=lambda run: names[run.run_id],
+    )
+
+
+def reproduce(
+    protocol: Protocol,
+    family: Family,
+    store: RunStore,
+    *,
+    seeds: Sequence[int],
+    load: Callable[[Any], Any],
+    quick: bool = False,
+    only: Sequence[str] = (),
+    dry_run: bool = False,
+    trainer: Callable | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    baseline_records: Sequence[RunRecord] = (),
+) -> list[TableResult]:
+    """Re-run a study's tables in order and compare each with its published numbers.
+
+    Args:
+        protocol: the study, with its folder (as the registry gives it).
+        family: its model family.
+        store: the study's run store (shared by all its tables, so a run appearing in
+            several tables is trained once).
+        seeds: training seeds of every row.
+        load: ``DataConfig`` -> dataset.
+        quick: a small subset and 2 epochs, to exercise the whole path in seconds.
+        only: run only these tables (the others still provide carried choices from
+            records on disk, or from the published numbers).
+        dry_run: build every run config and train nothing.
+        trainer: passed to :func:`run_study` (tests stub it).
+        overrides: settings applied to every run after the protocol's own.
+        baseline_records: records of ``experiments.baselines``, shown as ours in the
+            tables of classical baselines.
+    """
+    for name in only:
+        protocol.table(name)
+    published = read_published(protocol.path(protocol.published))
+    done = {r.run_id: r for r in store if r.status != "failed"}
+    carried: dict[str, Any] = {}
+    results = []
+    for spec in protocol.tables:
+        rows = [r for r in published if r.table == spec.name]
+        pairs, labels = table_runs(
+            protocol, spec, family, rows, carried, quick=quick, overrides=overrides
+        )
+        seeded = {row.row: with_seeds([run], seeds) for row, run in pairs if run is not None}
+        if (spec.name in only if only else True) and not dry_run:
+            finished = train_table(protocol, spec, family, seeded, labels, store, load, trainer)
+            done.update({r.run_id: r for r in finished})
+        records = {
+            row: [done[r.run_id] for r in group if r.run_id in done]
+            for row, group in seeded.items()
+        }
+        if spec.baseline:
+            records.update(
+                {row.row: baseline_records_of(spec, row, baseline_records) for row, _ in pairs}
+            )
+        lines = [
+            line
+            for row, _ in pairs
+            for line in comparison_rows(spec, row, labels[row.row], records.get(row.row, []))
+        ]
+        results.append(
+            TableResult(spec, pairs, records, pd.DataFrame(lines), dict(carried), labels)
+        )
+        if spec.carry:
+            carried.update(choose(pairs, records, spec.carry))
+    return results

@@ -1,0 +1,48 @@
+"""Lybbert, *AMATH 582 homework 4* (2025): ``lybbert.csv``, 6 rows, and its grid,
+``lybbert.toml``.
+
+Tables: ``table1`` = Table 1 (with batch norm); ``table2`` = Table 2 (without batch norm).
+Rows are labelled by experiment ID. Values are the mean and σ of the test accuracy, as
+fractions; what the mean is taken over (e.g. test batches) is not stated.
+
+Its protocol: PyTorch; a full grid search instead of tuning one setting at a time, over
+epochs {20, 30, 40}, hidden {1024-256, 1024-512, 1024-128}, init {xavier_uniform,
+random_normal, kaiming_uniform}, batch norm {on, off}, ReLU only, dropout {0.5, 0.3, 0.2,
+0.1} per layer, optimizer {SGD, Adam, RMSprop}, lr {0.01, 0.001, 0.0001} and momentum {0.9,
+0.95, 0.99}. The rows reported use 30 epochs, 1024-256, Adam and lr 0.001. The tables do not
+say which momentum value was used, so ``momentum`` is left blank. Batch size, validation
+split and input scaling are not stated. There is no baseline, so every known setting is
+filled in on every row.
+
+Label mapping: "Xavier" is recorded as ``xavier_uniform`` and "Kaiming" as
+``kaiming_uniform``, the corresponding grid values.
+
+Contradictions in the source: the captions say only the initialization differs between
+rows, yet the per-layer dropout rates differ too; Table 2 is described as "Table 1 without
+batch norm", but its dropout rates do not match Table 1's.
+"""
+
+from __future__ import annotations
+
+from keras_fcn.replication.protocol import Protocol, TableSpec
+from keras_fcn.replication.studies import UNSTATED_SCALING
+
+PROTOCOL = Protocol(
+    name="lybbert",
+    source="Lybbert, 'AMATH 582 homework 4' (2025)",
+    family="dense",
+    published="lybbert.csv",
+    base={"hidden": (1024, 256), "epochs": 30, "optimizer": "adam", "learning_rate": 0.001},
+    tables=(
+        TableSpec("table1", "Three initializations with batch normalization (Table 1)"),
+        TableSpec("table2", "The same without batch normalization (Table 2)"),
+    ),
+    grid="lybbert.toml",
+    notes=(
+        "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
+        "the momentum of the table rows is not stated: Keras's default for Adam (beta_1 0.9)",
+        UNSTATED_SCALING,
+        "'Xavier' and 'Kaiming' are the grid's xavier_uniform and kaiming_uniform",
+        "--grid runs the full grid (or --max-runs of it, sampled with --grid-seed)",
+    ),
+)

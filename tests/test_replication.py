@@ -1,0 +1,230 @@
+"""Published studies: their CSVs, their protocols re-run table by table, and the registry."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments import _families
+from experiments import reproduce as reproduce_command
+from experiments._cli import run_main
+from keras_fcn.errors import ConfigError
+from keras_fcn.family import DENSE
+from keras_fcn.record import RunRecord, RunStore
+from keras_fcn.replication import (
+    ENV_VAR,
+    STUDIES_DIR,
+    Protocol,
+    TableSpec,
+    all_studies,
+    get_study,
+    read_published,
+    reproduce,
+    verdict,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = Path(__file__).parent / "example_study"
+KONYCHEVA = get_study("konycheva")
+
+
+@pytest.mark.parametrize("name", sorted(all_studies()))
+def test_every_study_builds_its_runs_without_training(name, tmp_path):
+    protocol = get_study(name)
+    results = reproduce(
+        protocol,
+        _families.family(protocol.family),
+        RunStore(tmp_path / "r.jsonl"),
+        seeds=[1, 2],
+        load=lambda d: pytest.fail("a dry run loads no data"),
+        dry_run=True,
+    )
+    assert [r.spec.name for r in results] == [t.name for t in protocol.tables]
+    runs = [run for r in results for _, run in r.rows if run is not None]
+    assert runs, "every study has runs"
+    published_rows = read_published(protocol.path(protocol.published))
+    assert {r.table for r in published_rows} == {t.name for t in protocol.tables}
+
+
+def test_published_values_are_fractions_with_a_metric():
+    paths = sorted(STUDIES_DIR.glob("*.csv"))
+    assert len(paths) == len(all_studies())
+    for path in paths:
+        frame = pd.read_csv(path)
+        assert frame["value"].between(0, 1).all(), path.name
+        assert set(frame["metric"]) <= {"test_accuracy", "val_accuracy"}, path.name
+
+
+def test_chenab_tables_hold_the_published_numbers():
+    rows = {(r.table, r.row): r for r in read_published(STUDIES_DIR / "chenab.csv")}
+    adam = rows[("optimizer_lr", "4")]
+    assert adam.settings == {"optimizer": "adam", "learning_rate": "0.001"}
+    assert adam.values["test_accuracy"][0] == pytest.approx(0.8911)
+    assert rows[("baseline", "1")].values["test_accuracy"][0] == pytest.approx(0.8568)
+
+
+def _no_data(data_config):
+    return None
+
+
+def _trainer_by_lr(calls):
+    def trainer(family, run, data):
+        calls.append(run)
+        score = {0.005: 0.9, 0.01: 0.8}.get(run.train.learning_rate, 0.5)
+        if run.model.hidden == (256, 128, 64):
+            score += 0.05
+        return RunRecord(
+            run.run_id,
+            family.name,
+            run.to_dict(),
+            run.train.seed,
+            test_accuracy=score,
+            best_val_accuracy=score,
+        )
+
+    return trainer
+
+
+def test_sequential_study_carries_the_best_choice_on_validation(tmp_path):
+    calls = []
+    store = RunStore(tmp_path / "r.jsonl")
+    trainer = _trainer_by_lr(calls)
+    results = reproduce(KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, trainer=trainer)
+    by_name = {r.spec.name: r for r in results}
+    assert by_name["optimizer"].carried == {"hidden": (256, 128, 64)}
+    assert by_name["activation"].carried["learning_rate"] == 0.005
+    final = [run for _, run in by_name["final"].rows][0]
+    assert final.model.hidden == (256, 128, 64) and final.train.learning_rate == 0.005
+    assert final.train.batch_size == 64 and final.train.patience == 3 and final.data.standardize
+    # runs shared between tables (the final run is the best activation's) are trained once
+    assert len(calls) == len({c.run_id for c in calls})
+    comparison = by_name["topology"].comparison
+    assert list(comparison.columns[:4]) == ["table", "row", "dataset", "setting"]
+    assert comparison.loc[comparison["row"] == "T4", "ours"].item() == pytest.approx(0.85)
+
+
+def test_only_runs_one_table_and_unknown_tables_are_rejected(tmp_path):
+    calls = []
+    store = RunStore(tmp_path / "r.jsonl")
+    trainer = _trainer_by_lr(calls)
+    reproduce(
+        KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, trainer=trainer, only=["learning_rate"]
+    )
+    assert {c.train.learning_rate for c in calls} == {0.001, 0.005, 0.01, 0.05, 0.1}
+    # without records of the earlier tables, the published choice (T4, Adam) is carried
+    assert {c.model.hidden for c in calls} == {(256, 128, 64)}
+    assert {c.train.optimizer for c in calls} == {"adam"}
+    with pytest.raises(ConfigError, match="has no table 'nope'; its tables: topology"):
+        reproduce(KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, only=["nope"])
+
+
+def test_verdicts():
+    assert verdict(0.85, 0.851, 0.002, 3, 0) == "within seed spread"
+    assert verdict(0.85, 0.87, 0.002, 3, 0) == "ours higher"
+    assert verdict(0.85, 0.80, 0.002, 3, 0) == "ours lower"
+    assert verdict(0.19, float("nan"), float("nan"), 0, 3) == "diverged"
+
+
+def test_a_protocol_with_a_blank_table_still_reports(tmp_path):
+    (tmp_path / "x.csv").write_text(
+        "study,table,row,dataset,metric,value,std,source_unit,note,optimizer\n"
+        "x,t,1,fashion_mnist,test_accuracy,0.5,,percent,,adam\n"
+    )
+    protocol = Protocol("x", "test", "dense", "x.csv", {}, (TableSpec("t", "T"),), folder=tmp_path)
+    calls = []
+    store = RunStore(tmp_path / "r.jsonl")
+    [result] = reproduce(
+        protocol, DENSE, store, seeds=[1, 2], load=_no_data, trainer=_trainer_by_lr(calls)
+    )
+    assert len(calls) == 2 and result.comparison["n"].item() == 2
+    assert result.comparison["verdict"].item() == "ours higher"  # 0.5 published, ours 0.8 +- 0
+
+
+def test_a_protocol_outside_the_registry_has_no_csv_to_read(tmp_path):
+    protocol = Protocol("x", "test", "dense", "x.csv", {}, (TableSpec("t", "T"),))
+    with pytest.raises(ConfigError, match="study 'x' has no folder"):
+        reproduce(protocol, DENSE, RunStore(tmp_path / "r.jsonl"), seeds=[1], load=None)
+
+
+# the registry
+
+
+def test_the_registry_finds_every_study_module_with_its_folder():
+    studies = all_studies()
+    assert list(studies) == ["chenab", "dense-l2", "hippe", "konycheva", "lenet", "lybbert"]
+    assert all(p.folder == STUDIES_DIR for p in studies.values())
+    assert {p.grid for p in studies.values()} == {None, "lybbert.toml"}
+    with pytest.raises(ConfigError, match="unknown study 'toy'; choose one of chenab, dense-l2"):
+        get_study("toy")
+
+
+def test_an_extra_folder_adds_its_studies_by_argument_or_environment(monkeypatch):
+    assert get_study("toy", folders=[EXAMPLE]).folder == EXAMPLE
+    monkeypatch.setenv(ENV_VAR, str(EXAMPLE))
+    assert list(all_studies())[-1] == "toy"
+
+
+def _module(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.py").write_text(text)
+    return folder
+
+
+TOY = (EXAMPLE / "toy.py").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "csv", "message"),
+    [
+        ("X = 1\n", False, r"study module .*bad\.py declares no PROTOCOL"),
+        (TOY, False, "study 'toy': no toy.csv in"),
+        (TOY.replace('name="toy"', 'name="chenab"'), True, "two studies are named 'chenab'"),
+    ],
+)
+def test_a_malformed_study_folder_is_one_error(tmp_path, text, csv, message):
+    folder = _module(tmp_path / "studies", "bad", text)
+    if csv:
+        (folder / "toy.csv").write_text((EXAMPLE / "toy.csv").read_text())
+    with pytest.raises(ConfigError, match=message):
+        all_studies([folder])
+
+
+def test_a_missing_study_folder_is_one_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError, match="no folder of study modules at"):
+        all_studies()
+
+
+def test_finding_the_studies_imports_neither_cnn_nor_tensorflow():
+    code = (
+        "import sys; from keras_fcn.replication import all_studies; all_studies(); "
+        "print(sorted(m for m in ('cnn', 'experiments', 'tensorflow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# the example study, end to end through the command
+
+
+def test_the_example_study_runs_end_to_end_through_the_command(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv(ENV_VAR, str(EXAMPLE))
+    tiny = ["train_limit=500", "test_limit=300", "validation=500", "epochs=1", "jit_compile=off"]
+    argv = ["toy", "--quick", "--seeds", "1", "--out", str(tmp_path)]
+    argv += [a for setting in tiny for a in ("--set", setting)]
+    argv += ["--baselines", str(tmp_path / "none.jsonl")]
+    with pytest.raises(SystemExit) as info:
+        run_main(reproduce_command.main, argv)
+    out = capsys.readouterr()
+    assert info.value.code == 0, out.err[-2000:]
+    assert "toy: A made-up report" in out.out and "86.1" in out.out
+    folder = tmp_path / "toy-quick"
+    assert len((folder / "runs.jsonl").read_text().splitlines()) == 3
+    comparison = pd.read_csv(folder / "comparison.csv")
+    assert list(comparison["table"]) == ["optimizer", "optimizer", "dropout"]
+    assert comparison["n"].tolist() == [1, 1, 1]
+    assert (folder / "curves_dropout.png").exists()
