@@ -208,7 +208,13 @@ def test_finding_the_studies_imports_neither_cnn_nor_tensorflow():
     assert out.stdout.strip() == "[]"
 
 
-# the example study, end to end through the command
+# the example study of docs/published-studies.md, end to end through the command
+
+
+def test_the_example_study_is_shown_in_full_in_the_docs():
+    docs = (ROOT / "docs" / "published-studies.md").read_text()
+    assert (EXAMPLE / "toy.py").read_text() in docs
+    assert (EXAMPLE / "toy.csv").read_text() in docs
 
 
 def test_the_example_study_runs_end_to_end_through_the_command(capsys, monkeypatch, tmp_path):
