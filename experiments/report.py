@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from experiments._cli import Parser, check_out, run_main
+from keras_fcn import layout
 from keras_fcn.errors import ConfigError
 
 PUBLISHED = Path(__file__).parent / "published"
@@ -19,7 +20,9 @@ def build_parser() -> Parser:
     """The command's flags."""
     parser = Parser(prog="experiments.report", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--results", default="results", help="folder the commands wrote to (default: %(default)s)"
+        "--results",
+        default=str(layout.ROOT),
+        help="folder the commands wrote to (default: %(default)s)",
     )
     parser.add_argument("--out", help="report folder (default: RESULTS/report)")
     parser.add_argument(
@@ -42,33 +45,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     # checked before anything is read, so that a mistake is one line and leaves nothing behind
     if args.study and not args.readme:
         raise ConfigError("--study works only with --readme")
-    out = None if args.readme else check_out(args.out or Path(args.results) / "report")
-
-    from keras_fcn import report
-
     if args.readme:
-        from experiments import _registry
+        return _readme(args)
 
-        defaults = {
-            name: family.run_config().to_dict() for name, family in _registry.families().items()
-        }
-        print(report.readme_results(args.results, defaults))
-        for study in args.study:
-            path = Path(args.results) / "reproduce" / study / "side_by_side.md"
-            print(f"\n{study}:\n")
-            print(
-                path.read_text()
-                if path.exists()
-                else f"not run yet: python -m experiments.reproduce {study}"
-            )
-        return 0
-
+    out = check_out(args.out or layout.folder("report", args.results))
     from keras_fcn.data import load
-    from keras_fcn.writeup import write_report
+    from keras_fcn.reporting.document import write_report
 
-    path = write_report(args.results, out, PUBLISHED,
+    path = write_report(args.results, out, PUBLISHED, _defaults(),
                         load=lambda name: load(name, data_dir=args.data_dir, download=False))  # fmt: skip
     print(f"wrote {path}")
+    return 0
+
+
+def _defaults() -> dict[str, dict]:
+    """Family name -> its baseline ``RunConfig.to_dict()``."""
+    from experiments import _registry
+
+    return {name: f.run_config().to_dict() for name, f in _registry.families().items()}
+
+
+def _readme(args) -> int:
+    """Print the table at a glance, then each ``--study``'s side-by-side table."""
+    from keras_fcn.reporting import glance
+
+    print(glance.readme_block(args.results, _defaults()))
+    for study in args.study:
+        path = layout.study(study, args.results) / layout.SIDE_BY_SIDE
+        print(f"\n{study}:\n")
+        print(
+            path.read_text()
+            if path.exists()
+            else f"not run yet: python -m experiments.reproduce {study}"
+        )
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The report, built from synthetic run records in a temporary folder."""
+"""The report, the README's table and the docs pages, built from synthetic run records in a
+temporary folder."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from experiments import _registry
 from experiments import report as report_command
 from experiments._cli import run_main
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore, encode_predictions
-from keras_fcn.writeup import most_confused, write_report
+from keras_fcn.reporting import glance
+from keras_fcn.reporting.confusion import format_confusion, most_confused
+from keras_fcn.reporting.document import write_report
 
-PUBLISHED = Path(__file__).parent.parent / "experiments" / "published"
+ROOT = Path(__file__).parent.parent
+PUBLISHED = ROOT / "experiments" / "published"
+DEFAULTS = {name: f.run_config().to_dict() for name, f in _registry.families().items()}
 N_TEST = 200
 
 
@@ -63,13 +69,19 @@ def results(tmp_path) -> Path:
 
 
 def test_report_tables_and_figures_come_from_the_records(results, tmp_path):
-    path = write_report(results, tmp_path / "out", PUBLISHED, load=_dataset)
+    path = write_report(results, tmp_path / "out", PUBLISHED, DEFAULTS, load=_dataset)
     text = path.read_text()
-    glance = text.split("## Results at a glance")[1].split("##")[0]
-    dense_row = next(line for line in glance.splitlines() if "| dense" in line)
+    best = text.split("## The best config of each family")[1].split("##")[0]
+    dense_row = next(line for line in best.splitlines() if "| dense" in line)
     assert "learning_rate=0.1" in dense_row and "70.00 ± 0.00" in dense_row  # chosen on validation
     assert "90.19 (chenab final)" in dense_row
-    assert re.search(r"\| fashion_mnist \| knn .*80\.00", glance)
+    assert re.search(r"\| fashion_mnist \| knn .*80\.00", best)
+    at_a_glance = text.split("## Results at a glance")[1].split("##")[0]
+    assert re.search(
+        r"\| dense baseline: test accuracy \(seeds 1, 2, 3\) +\| fashion_mnist +\| 90\.00 ± 0\.00 %",
+        at_a_glance,
+    )
+    assert "`python -m experiments.fashion_dense --set learning_rate=0.1 --seed S`" in at_a_glance
     assert re.search(
         r"\| class5\s+\| class6\s+\|\s+6 \|", text
     )  # most confused pairs of the 70 % model
@@ -151,8 +163,6 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
 
 
 def test_printed_confusion_matrix_names_each_class_once():
-    from keras_fcn.report import format_confusion
-
     matrix = [[5, 1, 0], [0, 6, 0], [2, 0, 3]]
     fashion = format_confusion(matrix, ["T-shirt/top", "Trouser", "Pullover"]).splitlines()
     assert fashion[2].split() == ["0", "T-shirt/top", "5", "1", "0"]
@@ -161,3 +171,20 @@ def test_printed_confusion_matrix_names_each_class_once():
     assert [line.split() for line in digits[2:]] == [
         ["0", "5", "1", "0"], ["1", "0", "6", "0"], ["2", "2", "0", "3"]
     ]  # fmt: skip
+
+
+def _table(text: str, heading: str) -> list[str]:
+    """The lines of the first Markdown table after ``heading``."""
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("|")]
+
+
+def test_readme_and_report_show_the_same_table_at_a_glance(results, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run_main(report_command.main, ["--results", str(results), "--readme"])
+    readme = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    report = write_report(results, tmp_path / "out", PUBLISHED, DEFAULTS).read_text()
+    expected = glance.to_markdown(glance.glance_table(results, DEFAULTS)).splitlines()
+    assert len(expected) == 2 + 2 + 1  # header, rule, two dense configs, the baseline
+    assert readme == expected
+    assert _table(report, "## Results at a glance") == expected
