@@ -2,6 +2,7 @@
 
 python -m experiments.report [--results DIR] [--out DIR]
 python -m experiments.report --readme     # print the table of results at a glance instead
+python -m experiments.report --docs       # write docs/results.md and docs/configs.md instead
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from keras_fcn import layout
 from keras_fcn.errors import ConfigError
 
 PUBLISHED = Path(__file__).parent / "published"
+DOCS = Path("docs")
 
 
 def build_parser() -> Parser:
@@ -24,11 +26,18 @@ def build_parser() -> Parser:
         default=str(layout.ROOT),
         help="folder the commands wrote to (default: %(default)s)",
     )
-    parser.add_argument("--out", help="report folder (default: RESULTS/report)")
+    parser.add_argument(
+        "--out", help=f"report folder (default: RESULTS/report; with --docs: {DOCS})"
+    )
     parser.add_argument(
         "--readme",
         action="store_true",
         help="print the table of results at a glance (docs/results.md) and stop",
+    )
+    parser.add_argument(
+        "--docs",
+        action="store_true",
+        help="write the pages of results and configs (results.md, configs.md) into --out instead",
     )
     parser.add_argument(
         "--study",
@@ -45,8 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # checked before anything is read, so that a mistake is one line and leaves nothing behind
     if args.study and not args.readme:
         raise ConfigError("--study works only with --readme")
+    if args.readme and args.docs:
+        raise ConfigError("--readme prints, --docs writes pages: use one of them")
     if args.readme:
         return _readme(args)
+    if args.docs:
+        return _docs(args, check_out(args.out or DOCS))
 
     out = check_out(args.out or layout.folder("report", args.results))
     from keras_fcn.data import load
@@ -63,6 +76,17 @@ def _defaults() -> dict[str, dict]:
     from experiments import _registry
 
     return {name: f.run_config().to_dict() for name, f in _registry.families().items()}
+
+
+def _docs(args, out: Path) -> int:
+    """Write the results page and the configs page into ``out``."""
+    from experiments import _registry
+    from keras_fcn.reporting.pages import write_pages
+
+    sources = {name: p.source for name, p in _registry.protocols().items()}
+    for path in write_pages(args.results, out, _defaults(), _registry.families(), sources):
+        print(f"wrote {path}")
+    return 0
 
 
 def _readme(args) -> int:

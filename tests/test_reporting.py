@@ -3,6 +3,7 @@ temporary folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore, encode_predictions
 from keras_fcn.reporting import glance
+from keras_fcn.reporting.config_page import configs_page, field_docs
 from keras_fcn.reporting.confusion import format_confusion, most_confused
 from keras_fcn.reporting.document import write_report
 
@@ -179,12 +181,91 @@ def _table(text: str, heading: str) -> list[str]:
     return [line for line in section.splitlines() if line.startswith("|")]
 
 
-def test_readme_and_report_show_the_same_table_at_a_glance(results, tmp_path, capsys):
+def _study(results: Path, name: str) -> Path:
+    """A re-run study's folder as ``experiments.reproduce`` leaves it, over seeds 42-44."""
+    folder = results / "reproduce" / name
+    store = RunStore(folder / "runs.jsonl")
+    for seed in (42, 43, 44):
+        store.append(_record("dense", seed, 0.85, 0.86))
+    (folder / "side_by_side.md").write_text(
+        "| table | row | ours % |\n|:--|--:|:--|\n| baseline | 1 | 85.00 ± 0.00 |\n"
+    )
+    (folder / "significance.md").write_text("- baseline: best on validation 1 vs 2: a verdict\n")
+    return folder
+
+
+def test_readme_report_and_results_page_show_the_same_table_at_a_glance(results, tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_main(report_command.main, ["--results", str(results), "--readme"])
     readme = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    with pytest.raises(SystemExit) as info:
+        run_main(report_command.main, ["--results", str(results), "--docs", "--out", str(tmp_path / "docs")])  # fmt: skip
+    assert info.value.code == 0
+    page = (tmp_path / "docs" / "results.md").read_text()
     report = write_report(results, tmp_path / "out", PUBLISHED, DEFAULTS).read_text()
     expected = glance.to_markdown(glance.glance_table(results, DEFAULTS)).splitlines()
     assert len(expected) == 2 + 2 + 1  # header, rule, two dense configs, the baseline
     assert readme == expected
+    assert _table(page, "## At a glance") == expected
     assert _table(report, "## Results at a glance") == expected
+
+
+def test_results_page_is_written_from_the_records(results, tmp_path):
+    _study(results, "chenab")
+    _study(results, "chenab-quick")  # a quick re-run saw little data: left off the page
+    with pytest.raises(SystemExit) as info:
+        run_main(report_command.main, ["--results", str(results), "--docs", "--out", str(tmp_path / "docs")])  # fmt: skip
+    assert info.value.code == 0
+    page = (tmp_path / "docs" / "results.md").read_text()
+    assert page.count("## The Chenab study, re-run over three seeds") == 1
+    assert "chenab-quick" not in page.lower()
+    assert "`python -m experiments.reproduce chenab --seeds 3`" in page
+    assert "over seeds 42, 43 and 44;" in page
+    assert "| baseline | 1 | 85.00 ± 0.00 |" in page and "- baseline: best on validation" in page
+    assert str(tmp_path) not in page  # paths as the commands print them, not this machine's
+    assert (tmp_path / "docs" / "configs.md").read_text() == configs_page(_registry.families())
+
+
+def test_results_page_without_records_says_what_to_run(tmp_path):
+    from keras_fcn.reporting.pages import results_page
+
+    page = results_page(tmp_path / "none", DEFAULTS)
+    assert glance.NO_RESULTS in page and "## The report" in page and "study, re-run" not in page
+
+
+def test_committed_configs_page_is_what_the_generator_writes():
+    """docs/configs.md is generated: regenerate it with `python -m experiments.report --docs`."""
+    assert (ROOT / "docs" / "configs.md").read_text() == configs_page(_registry.families())
+
+
+def test_every_config_field_is_documented_on_the_configs_page():
+    page = configs_page(_registry.families())
+    for family in _registry.families().values():
+        for cls in family.fields():
+            docs = field_docs(cls)
+            for name in (f.name for f in dataclasses.fields(cls)):
+                assert docs.get(name), f"{cls.__name__}.{name} has no entry in its Attributes"
+                assert f"| `{name}` |" in page.split(f"## {cls.__name__}\n")[1]
+    # each family's own defaults: LeNet-5 trains with Adam, the dense family standardizes
+    assert "| `optimizer` | `str` | `sgd` | `sgd` | `adam` |" in page
+    assert "| `standardize` | `bool` | `false` | `true` | `false` |" in page
+
+
+def test_field_docs_read_continuation_lines_and_metadata():
+    @dataclasses.dataclass(frozen=True)
+    class Example:
+        """An example.
+
+        Attributes:
+            first: one line
+                and its continuation.
+            second: replaced by the metadata.
+        """
+
+        first: int = 1
+        second: int = dataclasses.field(default=2, metadata={"doc": "from the metadata."})
+
+    assert field_docs(Example) == {
+        "first": "one line and its continuation.",
+        "second": "from the metadata.",
+    }

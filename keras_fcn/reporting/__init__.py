@@ -10,6 +10,8 @@ One concept per module:
 - :mod:`~keras_fcn.reporting.best`: the best config of each family, compared.
 - :mod:`~keras_fcn.reporting.studies`: a re-run study's outputs.
 - :mod:`~keras_fcn.reporting.document`: ``report.md``, everything in one document.
+- :mod:`~keras_fcn.reporting.pages`: the results page of ``docs/``.
+- :mod:`~keras_fcn.reporting.config_page`: the configs page of ``docs/``.
 
 Functions return a DataFrame, a string or a matplotlib ``Figure``; those that write say so
 in their name (``save_*``, ``write_*``).
