@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 
 from experiments._cli import Parser, check_out, run_main
+from keras_fcn import layout
 
 
 def build_parser() -> Parser:
@@ -35,7 +36,9 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--quick", action="store_true", help="3,000 training and 1,000 test images")
     parser.add_argument(
-        "--out", default="results/baselines", help="results folder (default: %(default)s)"
+        "--out",
+        default=str(layout.folder("baselines")),
+        help="results folder (default: %(default)s)",
     )
     parser.add_argument("--data-dir", help="folder holding the IDX files")
     return parser
@@ -49,10 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import pandas as pd
 
     from baselines.run import BASELINES, select_and_test, selection_id, settings_text
-    from keras_fcn import report
     from keras_fcn.config import DataConfig
     from keras_fcn.presets import quick
     from keras_fcn.record import RunStore
+    from keras_fcn.reporting.confusion import format_confusion
+    from keras_fcn.reporting.tables import save_table
     from keras_fcn.train import load_dataset
 
     store = RunStore(out / "runs.jsonl")
@@ -74,18 +78,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 record, selection = select_and_test(baseline, data, data_config)
                 store.append(record)
-                report.save_table(selection, out / f"selection_{name}_{dataset}", index=False)
+                save_table(selection, out / f"selection_{name}_{dataset}", index=False)
                 print(f"  chosen on validation: {settings_text(record.config['model'])}")
                 print(f"  validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
                       f"fit {record.fit_time_s:.1f} s, predict test set {record.predict_time_s:.1f} s")  # fmt: skip
-                print(report.format_confusion(record.confusion_matrix, data.class_names) + "\n")
+                print(format_confusion(record.confusion_matrix, data.class_names) + "\n")
             rows.append({
                 "dataset": dataset, "baseline": name, "chosen settings": settings_text(record.config["model"]),
                 "val %": round(100 * record.best_val_accuracy, 2), "test %": round(100 * record.test_accuracy, 2),
                 "fit s": record.fit_time_s, "predict s": record.predict_time_s, "selection s": record.wall_time_s,
             })  # fmt: skip
     table = pd.DataFrame(rows)
-    report.save_table(table, out / "baselines", index=False)
+    save_table(table, out / "baselines", index=False)
     print(table.to_markdown(index=False))
     print(f"\n{time.perf_counter() - start:.0f} s in this command (selections already recorded are not refitted); "
           f"saved: {out}/ (runs.jsonl, baselines.csv/.md, selection_*.csv)")  # fmt: skip

@@ -19,6 +19,7 @@ from experiments._cli import (
     run_main,
     settings_from,
 )
+from keras_fcn import layout
 
 
 def build_parser(prog: str, default_dataset: str, family: str = "dense") -> Parser:
@@ -73,7 +74,7 @@ def main(
 
     model_family = find_family(family)
     run = model_family.run_config(settings)
-    out = check_out(args.out or f"results/{prog.split('.')[-1]}")
+    out = check_out(args.out or layout.folder(prog.split(".")[-1]))
     run_and_report(model_family, run, out=out, data_dir=args.data_dir, verbose=args.verbose)
     return 0
 

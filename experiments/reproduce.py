@@ -15,6 +15,7 @@ from pathlib import Path
 
 from experiments import _families
 from experiments._cli import Parser, add_set_arg, run_main, settings_from
+from keras_fcn import layout
 from keras_fcn.errors import ConfigError
 from keras_fcn.replication import all_studies, get_study
 
@@ -54,12 +55,14 @@ def build_parser() -> Parser:
         "--grid-seed", type=int, help="with --grid: seed of that sample (default: 0)"
     )
     parser.add_argument(
-        "--out", default="results/reproduce", help="results folder (default: %(default)s)"
+        "--out",
+        default=str(layout.folder("reproduce")),
+        help="results folder (default: %(default)s)",
     )
     parser.add_argument("--data-dir", help="folder holding the IDX files")
     parser.add_argument(
         "--baselines",
-        default="results/baselines/runs.jsonl",
+        default=str(layout.runs("baselines")),
         help="records of experiments.baselines shown beside the published baselines (default: %(default)s)",
     )
     add_set_arg(parser)
@@ -88,10 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         protocol.name + ("-quick" if args.quick else "") + ("-grid" if args.grid else "")
     )
 
-    from keras_fcn import report
     from keras_fcn.presets import quick
     from keras_fcn.record import RunStore
     from keras_fcn.replication import reproduce
+    from keras_fcn.reporting.studies import write_study_outputs
+    from keras_fcn.reporting.tables import save_table
     from keras_fcn.study import aggregate, run_study, with_seeds
     from keras_fcn.train import load_dataset
 
@@ -127,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         records = run_study({family.name: family}, runs, store, load=load)
         table = aggregate(records, by=list(grid.names)).sort_values("val_mean", ascending=False)
-        report.save_table(table, folder / "grid")
+        save_table(table, folder / "grid")
         print(table.head(20).to_string(index=False))
         return 0
 
@@ -156,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def test_labels(record):
         return load(family.from_dict(record.config).data).y_test
 
-    readable = report.write_study_outputs(protocol.name, results, folder, test_labels)
+    readable = write_study_outputs(protocol.name, results, folder, test_labels)
     print()
     print(readable.to_markdown(index=False))
     significance = folder / "significance.md"

@@ -31,6 +31,7 @@ from experiments._cli import (
     run_main,
     settings_from,
 )
+from keras_fcn import layout
 
 
 def build_parser() -> Parser:
@@ -144,7 +145,7 @@ def build_parser() -> Parser:
         help="3,000 images, a few epochs and trials: the whole path in a minute",
     )
     parser.add_argument(
-        "--out", default="results/tune", help="results folder (default: %(default)s)"
+        "--out", default=str(layout.folder("tune")), help="results folder (default: %(default)s)"
     )
     add_set_arg(parser)
     return parser
@@ -363,15 +364,18 @@ def _without_workers(argv: Sequence[str], keep_workers: bool = False) -> list[st
 
 
 def _finish(args, family, base, space, tuner, data, folder: Path, search_time: float) -> int:
-    from keras_fcn import report, tuning
+    from keras_fcn import tuning
     from keras_fcn.record import RunStore, write_json
+    from keras_fcn.reporting.confusion import format_confusion
+    from keras_fcn.reporting.figures import save_figure
+    from keras_fcn.reporting.tables import save_table
     from keras_fcn.single import outcome_line
     from keras_fcn.study import aggregate, run_study, with_seeds
     from keras_fcn.train import train_run
 
     table = tuning.trials_frame(tuner, space)
-    report.save_table(table, folder / "trials", index=False)
-    report.save_figure(tuning.plot_along_each(table, space), folder / "along_each.png")
+    save_table(table, folder / "trials", index=False)
+    save_figure(tuning.plot_along_each(table, space), folder / "along_each.png")
     counts = table["status"].value_counts().to_dict()
     print(f"\n{len(table)} trials ({', '.join(f'{n} {s.lower()}' for s, n in counts.items())}), "
           f"{tuning.total_epochs(table, args.executions)} epochs trained, search {search_time / 60:.1f} min this session")  # fmt: skip
@@ -446,7 +450,7 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
     print(f"test accuracy over {int(summary['n'])} seeds: {summary['test_mean']:.4f} ± {summary['test_std']:.4f}"
           + (f" ({int(summary['n_diverged'])} diverged)" if summary["n_diverged"] else ""))  # fmt: skip
     print(f"model kept (best validation accuracy, seed {chosen.seed}): {outcome_line(chosen)}\n")
-    print(report.format_confusion(chosen.confusion_matrix, data.class_names))
+    print(format_confusion(chosen.confusion_matrix, data.class_names))
     print(
         f"\nsaved: {folder}/ (trials.csv/.md, along_each.png, final_runs.jsonl, best_model.keras, best_config.json)"
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from keras_fcn import report
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, RunStore, write_json
+from keras_fcn.reporting.confusion import format_confusion, per_class_scores
+from keras_fcn.reporting.figures import plot_confusion, plot_learning_curves, save_figure
 from keras_fcn.train import load_dataset, train_run
 
 
@@ -54,13 +55,13 @@ def run_and_report(
     folder = Path(out) / record.run_id
     write_json(folder / "record.json", record.to_dict())
     label = f"{family.name} seed {record.seed}"
-    report.save_figure(
-        report.plot_learning_curves({label: record}, title=f"{data.name}: {label}"),
+    save_figure(
+        plot_learning_curves({label: record}, title=f"{data.name}: {label}"),
         folder / "learning_curves.png",
     )
     if record.confusion_matrix:  # absent when even the last finite weights gave NaN
-        report.save_figure(
-            report.plot_confusion(
+        save_figure(
+            plot_confusion(
                 record.confusion_matrix, data.class_names, title=f"{data.name}: test set"
             ),
             folder / "confusion_matrix.png",
@@ -70,11 +71,9 @@ def run_and_report(
     print(outcome_line(record))
     if record.confusion_matrix:
         print()
-        print(report.format_confusion(record.confusion_matrix, data.class_names))
+        print(format_confusion(record.confusion_matrix, data.class_names))
         print()
-        print(
-            report.per_class_scores(record.confusion_matrix, data.class_names).round(3).to_string()
-        )
+        print(per_class_scores(record.confusion_matrix, data.class_names).round(3).to_string())
     print(
         f"\nsaved: {folder}/ (record.json, learning_curves.png, confusion_matrix.png) and {store.path}"
     )

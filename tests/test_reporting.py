@@ -1,7 +1,9 @@
-"""The report, built from synthetic run records in a temporary folder."""
+"""The report, the README's table and the docs pages, built from synthetic run records in a
+temporary folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -9,14 +11,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from experiments import _families
 from experiments import report as report_command
 from experiments._cli import run_main
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore, encode_predictions
 from keras_fcn.replication import STUDIES_DIR
-from keras_fcn.writeup import most_confused, write_report
+from keras_fcn.reporting import glance
+from keras_fcn.reporting.config_page import configs_page, field_docs
+from keras_fcn.reporting.confusion import format_confusion, most_confused
+from keras_fcn.reporting.document import write_report
 
+ROOT = Path(__file__).parent.parent
+PUBLISHED = STUDIES_DIR
+DEFAULTS = {name: f.run_config().to_dict() for name, f in _families.families().items()}
 N_TEST = 200
 
 
@@ -63,13 +72,19 @@ def results(tmp_path) -> Path:
 
 
 def test_report_tables_and_figures_come_from_the_records(results, tmp_path):
-    path = write_report(results, tmp_path / "out", STUDIES_DIR, load=_dataset)
+    path = write_report(results, tmp_path / "out", PUBLISHED, DEFAULTS, load=_dataset)
     text = path.read_text()
-    glance = text.split("## Results at a glance")[1].split("##")[0]
-    dense_row = next(line for line in glance.splitlines() if "| dense" in line)
+    best = text.split("## The best config of each family")[1].split("##")[0]
+    dense_row = next(line for line in best.splitlines() if "| dense" in line)
     assert "learning_rate=0.1" in dense_row and "70.00 ± 0.00" in dense_row  # chosen on validation
     assert "90.19 (chenab final)" in dense_row
-    assert re.search(r"\| fashion_mnist \| knn .*80\.00", glance)
+    assert re.search(r"\| fashion_mnist \| knn .*80\.00", best)
+    at_a_glance = text.split("## Results at a glance")[1].split("##")[0]
+    assert re.search(
+        r"\| dense baseline: test accuracy \(seeds 1, 2, 3\) +\| fashion_mnist +\| 90\.00 ± 0\.00 %",
+        at_a_glance,
+    )
+    assert "`python -m experiments.fashion_dense --set learning_rate=0.1 --seed S`" in at_a_glance
     assert re.search(
         r"\| class5\s+\| class6\s+\|\s+6 \|", text
     )  # most confused pairs of the 70 % model
@@ -151,8 +166,6 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
 
 
 def test_printed_confusion_matrix_names_each_class_once():
-    from keras_fcn.report import format_confusion
-
     matrix = [[5, 1, 0], [0, 6, 0], [2, 0, 3]]
     fashion = format_confusion(matrix, ["T-shirt/top", "Trouser", "Pullover"]).splitlines()
     assert fashion[2].split() == ["0", "T-shirt/top", "5", "1", "0"]
@@ -161,3 +174,99 @@ def test_printed_confusion_matrix_names_each_class_once():
     assert [line.split() for line in digits[2:]] == [
         ["0", "5", "1", "0"], ["1", "0", "6", "0"], ["2", "2", "0", "3"]
     ]  # fmt: skip
+
+
+def _table(text: str, heading: str) -> list[str]:
+    """The lines of the first Markdown table after ``heading``."""
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("|")]
+
+
+def _study(results: Path, name: str) -> Path:
+    """A re-run study's folder as ``experiments.reproduce`` leaves it, over seeds 42-44."""
+    folder = results / "reproduce" / name
+    store = RunStore(folder / "runs.jsonl")
+    for seed in (42, 43, 44):
+        store.append(_record("dense", seed, 0.85, 0.86))
+    (folder / "side_by_side.md").write_text(
+        "| table | row | ours % |\n|:--|--:|:--|\n| baseline | 1 | 85.00 ± 0.00 |\n"
+    )
+    (folder / "significance.md").write_text("- baseline: best on validation 1 vs 2: a verdict\n")
+    return folder
+
+
+def test_readme_report_and_results_page_show_the_same_table_at_a_glance(results, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run_main(report_command.main, ["--results", str(results), "--readme"])
+    readme = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    with pytest.raises(SystemExit) as info:
+        run_main(report_command.main, ["--results", str(results), "--docs", "--out", str(tmp_path / "docs")])  # fmt: skip
+    assert info.value.code == 0
+    page = (tmp_path / "docs" / "results.md").read_text()
+    report = write_report(results, tmp_path / "out", PUBLISHED, DEFAULTS).read_text()
+    expected = glance.to_markdown(glance.glance_table(results, DEFAULTS)).splitlines()
+    assert len(expected) == 2 + 2 + 1  # header, rule, two dense configs, the baseline
+    assert readme == expected
+    assert _table(page, "## At a glance") == expected
+    assert _table(report, "## Results at a glance") == expected
+
+
+def test_results_page_is_written_from_the_records(results, tmp_path):
+    _study(results, "chenab")
+    _study(results, "chenab-quick")  # a quick re-run saw little data: left off the page
+    with pytest.raises(SystemExit) as info:
+        run_main(report_command.main, ["--results", str(results), "--docs", "--out", str(tmp_path / "docs")])  # fmt: skip
+    assert info.value.code == 0
+    page = (tmp_path / "docs" / "results.md").read_text()
+    assert page.count("## The Chenab study, re-run over three seeds") == 1
+    assert "chenab-quick" not in page.lower()
+    assert "`python -m experiments.reproduce chenab --seeds 3`" in page
+    assert "over seeds 42, 43 and 44;" in page
+    assert "| baseline | 1 | 85.00 ± 0.00 |" in page and "- baseline: best on validation" in page
+    assert str(tmp_path) not in page  # paths as the commands print them, not this machine's
+    assert (tmp_path / "docs" / "configs.md").read_text() == configs_page(_families.families())
+
+
+def test_results_page_without_records_says_what_to_run(tmp_path):
+    from keras_fcn.reporting.pages import results_page
+
+    page = results_page(tmp_path / "none", DEFAULTS)
+    assert glance.NO_RESULTS in page and "## The report" in page and "study, re-run" not in page
+
+
+def test_committed_configs_page_is_what_the_generator_writes():
+    """docs/configs.md is generated: regenerate it with `python -m experiments.report --docs`."""
+    assert (ROOT / "docs" / "configs.md").read_text() == configs_page(_families.families())
+
+
+def test_every_config_field_is_documented_on_the_configs_page():
+    page = configs_page(_families.families())
+    for family in _families.families().values():
+        for cls in family.fields():
+            docs = field_docs(cls)
+            for name in (f.name for f in dataclasses.fields(cls)):
+                assert docs.get(name), f"{cls.__name__}.{name} has no entry in its Attributes"
+                assert f"| `{name}` |" in page.split(f"## {cls.__name__}\n")[1]
+    # each family's own defaults: LeNet-5 trains with Adam, the dense family standardizes
+    assert "| `optimizer` | `str` | `sgd` | `sgd` | `adam` |" in page
+    assert "| `standardize` | `bool` | `false` | `true` | `false` |" in page
+
+
+def test_field_docs_read_continuation_lines_and_metadata():
+    @dataclasses.dataclass(frozen=True)
+    class Example:
+        """An example.
+
+        Attributes:
+            first: one line
+                and its continuation.
+            second: replaced by the metadata.
+        """
+
+        first: int = 1
+        second: int = dataclasses.field(default=2, metadata={"doc": "from the metadata."})
+
+    assert field_docs(Example) == {
+        "first": "one line and its continuation.",
+        "second": "from the metadata.",
+    }

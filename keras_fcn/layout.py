@@ -1,0 +1,102 @@
+"""Where each command writes under the results root, and where the report reads.
+
+Every command writes into one folder of its own under the results root (``results/`` by
+default; ``--out`` moves it). The report reads the same folders, so a folder name is said
+here once:
+
+=================  ==========================================================
+``fashion_dense``  ``experiments.fashion_dense``: ``runs.jsonl``, one folder per run
+``mnist_dense``    ``experiments.mnist_dense``, the same
+``fashion_cnn``    ``experiments.fashion_cnn``, the same
+``tune``           ``experiments.tune``: one folder per search
+``reproduce``      ``experiments.reproduce``: ``reproduce/STUDY`` per study
+``baselines``      ``experiments.baselines``: ``runs.jsonl``, the baselines' table
+``benchmark``      ``experiments.benchmark``
+``report``         ``experiments.report``: ``report.md`` and its figures
+=================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path("results")
+"""The results root the commands write under by default."""
+
+FOLDERS = (
+    "fashion_dense",
+    "mnist_dense",
+    "fashion_cnn",
+    "tune",
+    "reproduce",
+    "baselines",
+    "benchmark",
+    "report",
+)
+"""The folder of each command under the results root, named as the command."""
+
+SINGLE_RUNS = ("fashion_dense", "mnist_dense", "fashion_cnn")
+"""The commands that train one config and append its record to their ``runs.jsonl``."""
+
+RUNS = "runs.jsonl"
+"""The store of run records in a command's (or a study's) folder."""
+
+SEARCH_SUMMARY = "summary.json"
+"""What ``experiments.tune`` leaves in a search's folder once the search is done."""
+
+FINAL_RUNS = "final_runs.jsonl"
+"""The records of a search's best setting retrained over seeds, in the search's folder."""
+
+SIDE_BY_SIDE = "side_by_side.md"
+"""A re-run study's tables beside the published numbers, in the study's folder."""
+
+SIGNIFICANCE = "significance.md"
+"""A re-run study's best row of each table against its runner-up, in the study's folder."""
+
+REPORT = "report.md"
+"""The report's document, in the report's folder."""
+
+
+def folder(command: str, root: str | os.PathLike = ROOT) -> Path:
+    """The folder ``command`` (``tune``, ``fashion_dense``, ...) writes to under ``root``.
+
+    Raises:
+        KeyError: ``command`` is not one of :data:`FOLDERS`.
+    """
+    if command not in FOLDERS:
+        raise KeyError(f"no results folder for {command!r}; known: {', '.join(FOLDERS)}")
+    return Path(root) / command
+
+
+def runs(command: str, root: str | os.PathLike = ROOT) -> Path:
+    """The run records of ``command`` under ``root`` (its ``runs.jsonl``)."""
+    return folder(command, root) / RUNS
+
+
+def study(name: str, root: str | os.PathLike = ROOT) -> Path:
+    """The folder of the re-run study ``name`` under ``root``."""
+    return folder("reproduce", root) / name
+
+
+def searches(root: str | os.PathLike = ROOT) -> list[Path]:
+    """The folder of every finished search under ``root``, by name."""
+    return sorted(p.parent for p in folder("tune", root).glob(f"*/{SEARCH_SUMMARY}"))
+
+
+def studies(root: str | os.PathLike = ROOT) -> list[Path]:
+    """The folder of every re-run study under ``root`` with its tables written, by name.
+
+    The ``-quick`` folders of ``experiments.reproduce --quick`` are left out: their runs
+    saw a small part of the data.
+    """
+    return sorted(
+        p.parent
+        for p in folder("reproduce", root).glob(f"*/{SIDE_BY_SIDE}")
+        if not p.parent.name.endswith("-quick")
+    )
+
+
+def records(root: str | os.PathLike = ROOT) -> list[Path]:
+    """Every store of run records under ``root`` (what the report reads), by path."""
+    return sorted(Path(root).glob("**/*.jsonl"))

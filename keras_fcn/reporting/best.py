@@ -1,0 +1,138 @@
+"""The best config of each family on each dataset, chosen on validation, and compared.
+
+The test set chooses nothing here: a family's best config is the one with the best mean
+validation accuracy over its seeds; its test accuracy is reported as measured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from keras_fcn.config import DATASET_NAMES, dashed
+from keras_fcn.record import RunRecord
+from keras_fcn.reporting.tables import plus_minus
+from keras_fcn.study import aggregate, compare, config_key
+
+
+@dataclasses.dataclass
+class Best:
+    """The best config of one family on one dataset, chosen on validation accuracy."""
+
+    family: str
+    dataset: str
+    records: list[RunRecord]
+    summary: pd.Series
+
+    @property
+    def label(self) -> str:
+        return f"{self.family} ({self.dataset})"
+
+
+def best_per_family(records: Sequence[RunRecord]) -> list[Best]:
+    """For each (family, dataset), the config with the best mean validation accuracy."""
+    out = []
+    frame = pd.DataFrame(
+        [
+            {
+                "family": r.family,
+                "dataset": r.config.get("data", {}).get("dataset"),
+                "key": config_key(r.config),
+                "record": r,
+            }
+            for r in records
+        ]
+    )
+    if frame.empty:
+        return out
+    for (family, dataset), group in frame.groupby(["family", "dataset"], sort=True):
+        table = aggregate(group["record"].tolist(), by=[])
+        table = table[table["n"] > 0]
+        if table.empty:
+            continue
+        has_val = table["val_mean"].notna()
+        chosen = (
+            table[has_val].sort_values("val_mean", ascending=False).iloc[0]
+            if has_val.any()
+            else table.iloc[0]
+        )
+        runs = [
+            r
+            for r in group["record"]
+            if config_key(r.config) == chosen["config_key"] and r.status == "ok"
+        ]
+        out.append(Best(family, dataset, runs, chosen))
+    return out
+
+
+def published_best(published_dir: str | os.PathLike) -> dict[str, tuple[float, str]]:
+    """The seed studies' best published test accuracy per dataset, with its study and table."""
+    best: dict[str, tuple[float, str]] = {}
+    for path in sorted(Path(published_dir).glob("*.csv")):
+        frame = pd.read_csv(path)
+        frame = frame[(frame["metric"] == "test_accuracy") & ~frame["table"].isin(["knn", "svd"])]
+        for dataset, group in frame.groupby("dataset"):
+            row = group.loc[group["value"].idxmax()]
+            if dataset not in best or row["value"] > best[dataset][0]:
+                best[dataset] = (float(row["value"]), f"{row['study']} {row['table']}")
+    return best
+
+
+def best_table(bests: Sequence[Best], published: dict[str, tuple[float, str]]) -> pd.DataFrame:
+    """One row per family and dataset: test accuracy over seeds, size, time, published best."""
+    rows = []
+    for b in bests:
+        s = b.summary
+        record = b.records[0]
+        rows.append({
+            "dataset": b.dataset,
+            "family": b.family,
+            "best config (chosen on validation)": describe_config(record),
+            "test accuracy %": plus_minus(s["test_mean"], s["test_std"]),
+            "seeds": int(s["n"]),
+            "parameters": f"{record.params:,}" if record.params else "",
+            "fit time (s)": f"{np.mean([r.fit_time_s for r in b.records]):.0f}",
+            "best published %": f"{100 * published[b.dataset][0]:.2f} ({published[b.dataset][1]})" if b.dataset in published else "",
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def describe_config(record: RunRecord) -> str:
+    """A record's model settings and main training settings, as ``field=value`` pairs."""
+    model = record.config.get("model", {})
+    train = record.config.get("train", {})
+    parts = [f"{k}={dashed(v)}" for k, v in model.items()]
+    for key in ("optimizer", "learning_rate", "epochs", "batch_size"):
+        if key in train:
+            parts.append(f"{key}={train[key]}")
+    return ", ".join(parts)
+
+
+def mcnemar_table(bests: Sequence[Best], y_test_for: Callable[[str], np.ndarray]) -> pd.DataFrame:
+    """McNemar's test between the best models of each pair of families on one dataset,
+    on the seeds they share (or seed against seed when they share none, e.g. a baseline)."""
+    rows = []
+    for dataset in DATASET_NAMES:
+        group = [b for b in bests if b.dataset == dataset]
+        for i in range(len(group)):
+            for j in range(i + 1, len(group)):
+                a, b = group[i], group[j]
+                seeds_a, seeds_b = {r.seed for r in a.records}, {r.seed for r in b.records}
+                records_a, records_b = a.records, b.records
+                if not seeds_a & seeds_b:  # pair the first run of each
+                    records_b = [dataclasses.replace(b.records[0], seed=a.records[0].seed)]
+                    records_a = [a.records[0]]
+                result = compare(records_a, records_b, y_test_for(dataset))
+                p_values = [p for _, _, p in result.mcnemar.values()]
+                rows.append({
+                    "dataset": dataset, "A": a.family, "B": b.family,
+                    "A - B (points)": f"{100 * result.mean_difference:+.2f}",
+                    "McNemar p (per seed)": ", ".join(f"{p:.2g}" for p in p_values),
+                    "significant at 0.05": "yes" if all(p < 0.05 for p in p_values) else "no",
+                })  # fmt: skip
+    return pd.DataFrame(rows)

@@ -1,0 +1,155 @@
+"""The results at a glance: one row per result the commands recorded, with its command.
+
+The README's table (``python -m experiments.report --readme``), the report's and the
+results page's are all :func:`glance_table`, rendered by :func:`to_markdown`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from keras_fcn import layout
+from keras_fcn.record import RunRecord
+from keras_fcn.reporting.records import read_runs
+from keras_fcn.reporting.tables import flag_value, mean_std
+from keras_fcn.study import config_key
+
+COLUMNS = ("result", "dataset", "value", "command")
+
+NO_RESULTS = "No results yet: run the commands above, then `python -m experiments.report --readme`."
+"""What the README's block says when nothing has been recorded."""
+
+Defaults = Mapping[str, dict[str, Any]]
+"""Family name -> its baseline ``RunConfig.to_dict()``."""
+
+
+def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str, str]]:
+    """Rows for the full-data runs of the single-run commands, one per config.
+
+    Args:
+        results: the results root.
+        defaults: family name -> its baseline ``RunConfig.to_dict()``: a row's command shows
+            the ``--set`` flags that differ from it.
+    """
+    rows = []
+    for command in layout.SINGLE_RUNS:
+        records = [
+            r
+            for r in read_runs(layout.runs(command, results))
+            if r.config["data"].get("train_limit") is None
+        ]
+        groups: dict[str, list[RunRecord]] = {}
+        for r in records:
+            groups.setdefault(config_key(r.config), []).append(r)
+        for group in groups.values():
+            latest = {r.seed: r for r in group}  # the last record of each seed
+            seeds = sorted(latest)
+            changed = changed_settings(group[0], defaults.get(group[0].family, {}))
+            flags = "".join(f" --set {k}={v}" for k, v in changed.items())
+            seed_text = (
+                f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
+            )
+            rows.append({
+                "result": f"{group[0].family} {'baseline' if not changed else 'config'}: test accuracy ({seed_text})",
+                "dataset": group[0].config["data"]["dataset"],
+                "value": mean_std([latest[s].test_accuracy for s in seeds]),
+                "command": f"python -m experiments.{command}{flags}" + (" --seed S" if seeds != [42] else ""),
+            })  # fmt: skip
+    return rows
+
+
+def changed_settings(record: RunRecord, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of a record that differ from ``defaults`` (a ``RunConfig.to_dict()``, or
+    some of its parts), as ``--set`` takes them; the seed and dataset left out."""
+    changed = {}
+    for part, values in record.config.items():
+        for key, value in values.items():
+            if key in ("seed", "dataset") or part not in defaults:
+                continue
+            if defaults[part].get(key) != value:
+                changed[key] = flag_value(value)
+    return changed
+
+
+def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str, str]]:
+    """Rows for every finished search under the results root's ``tune`` folder.
+
+    Args:
+        results: the results root.
+        defaults: family name -> its baseline ``RunConfig.to_dict()``: a data setting of the
+            final runs that differs from it, and that the search's command does not name, is
+            added to the command as ``--set``, so the command still repeats the search after
+            a family's data default changed.
+    """
+    rows = []
+    for search in layout.searches(results):
+        summary = json.loads((search / layout.SEARCH_SUMMARY).read_text())
+        # the search's own final runs only: its folder may hold runs of an earlier best
+        wanted = set(summary.get("final_run_ids", []))
+        finals = [r for r in read_runs(search / layout.FINAL_RUNS) if r.run_id in wanted]
+        data_defaults = {"data": defaults.get(summary["family"], {}).get("data", {})}
+        changed = changed_settings(finals[0], data_defaults) if finals else {}
+        flags = "".join(
+            f" --set {k}={v}" for k, v in changed.items() if f"{k}=" not in summary["command"]
+        )
+        rows.append({
+            "result": f"tuned {summary['family']} ({summary['tuner']}, {summary['trials']} trials, "
+            f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials): test accuracy over "
+            f"{len(finals)} final seeds; {summary['best']}",
+            "dataset": summary["dataset"],
+            "value": mean_std([r.test_accuracy for r in finals if r.status == "ok"]),
+            "command": summary["command"] + flags,
+        })  # fmt: skip
+    return rows
+
+
+def baseline_rows(results: str | os.PathLike) -> list[dict[str, str]]:
+    """Rows for the baselines of ``experiments.baselines`` on full data."""
+    rows = []
+    for r in read_runs(layout.runs("baselines", results)):
+        if r.config["data"].get("train_limit") is not None:
+            continue
+        settings = ", ".join(f"{k}={v}" for k, v in r.config["model"].items())
+        rows.append({
+            "result": f"{r.family} ({settings}; {'one fixed setting' if ' 1 settings' in r.note or 'fixed' in r.note else 'chosen on validation'}, fit {r.fit_time_s:.0f} s, "
+            f"test-set prediction {r.predict_time_s:.0f} s): test accuracy",
+            "dataset": r.config["data"]["dataset"],
+            "value": mean_std([r.test_accuracy]),
+            "command": "python -m experiments.baselines --dataset both",
+        })  # fmt: skip
+    return rows
+
+
+def glance_table(results: str | os.PathLike, defaults: Defaults) -> pd.DataFrame:
+    """The results at a glance, built from the run records under ``results``: the single
+    runs, then the searches, then the baselines; each command in backquotes.
+
+    Args:
+        results: the results root.
+        defaults: family name -> its baseline ``RunConfig.to_dict()``.
+    """
+    results = Path(results)
+    rows = (
+        single_run_rows(results, defaults) + tuning_rows(results, defaults) + baseline_rows(results)
+    )
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["command"] = "`" + frame["command"] + "`"
+    return frame
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """The table at a glance as Markdown, as the README, the report and the results page
+    show it."""
+    return table.to_markdown(index=False)
+
+
+def readme_block(results: str | os.PathLike, defaults: Defaults) -> str:
+    """The README's results table (what ``--readme`` prints), or :data:`NO_RESULTS`."""
+    table = glance_table(results, defaults)
+    return to_markdown(table) if len(table) else NO_RESULTS

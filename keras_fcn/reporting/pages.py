@@ -1,0 +1,133 @@
+"""The pages of ``docs/`` that show results, written from the run records.
+
+``python -m experiments.report --docs`` writes them; nothing on them is typed by hand, so a
+page cannot disagree with the records it was made from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from keras_fcn import layout
+from keras_fcn.reporting import glance
+from keras_fcn.reporting.config_page import configs_page
+from keras_fcn.reporting.studies import study_seeds
+
+RESULTS_PAGE = "results.md"
+CONFIGS_PAGE = "configs.md"
+
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def write_pages(
+    results: str | os.PathLike,
+    out: str | os.PathLike,
+    defaults: Mapping[str, dict[str, Any]],
+    families: Mapping[str, Any],
+    sources: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Write ``results.md`` (from the records under ``results``) and ``configs.md`` (from the
+    families' config classes) into ``out``.
+
+    Args:
+        results: the results root the commands wrote to.
+        out: the docs folder (created).
+        defaults: family name -> its baseline ``RunConfig.to_dict()``.
+        families: family name -> :class:`keras_fcn.family.Family`.
+        sources: study name -> the study it re-runs, said under the study's heading.
+
+    Returns:
+        The paths written.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pages = {
+        RESULTS_PAGE: results_page(results, defaults, sources),
+        CONFIGS_PAGE: configs_page(families),
+    }
+    for name, text in pages.items():
+        (out / name).write_text(text)
+    return [out / name for name in pages]
+
+
+def results_page(
+    results: str | os.PathLike,
+    defaults: Mapping[str, dict[str, Any]],
+    sources: Mapping[str, str] | None = None,
+) -> str:
+    """``docs/results.md``: the results at a glance, then each re-run study side by side
+    with its published numbers, then where the report is."""
+    lines = [
+        "# Results",
+        "",
+        "Written by `python -m experiments.report --docs` from the run records the commands",
+        "left under `results/`; every number was printed by the command named beside it.",
+        "",
+        "## At a glance",
+        "",
+        "Printed by `python -m experiments.report --readme`:",
+        "",
+        glance.readme_block(results, defaults),
+        "",
+    ]
+    for folder in layout.studies(results):
+        lines += _study_section(folder, (sources or {}).get(folder.name))
+    lines += _REPORT_SECTION
+    return "\n".join(lines)
+
+
+def _study_section(folder: Path, source: str | None) -> list[str]:
+    """A re-run study's tables side by side with the published ones, and their significance."""
+    name, seeds = folder.name, study_seeds(folder)
+    command = f"python -m experiments.reproduce {name} --seeds {len(seeds)}"
+    if seeds and seeds[0] != 42:
+        command += f" --first-seed {seeds[0]}"
+    lines = [
+        f"## The {name.capitalize()} study, re-run over {_count(len(seeds), 'seed')}",
+        "",
+        *([f"Re-runs {source}.", ""] if source else []),
+        f"Printed by `{command}` (also in `{layout.study(name) / layout.SIDE_BY_SIDE}`).",
+    ]
+    if seeds:
+        lines.append(
+            f'"Ours" is the mean ± standard deviation over {"seeds" if len(seeds) > 1 else "seed"} '
+            f"{_and(seeds)}; validation accuracy is the best epoch's."
+        )
+    lines += ["", (folder / layout.SIDE_BY_SIDE).read_text().rstrip("\n"), ""]
+    if (folder / layout.SIGNIFICANCE).exists():
+        lines += [
+            "Each table's best row on validation against its runner-up, over the same seeds:",
+            "",
+            (folder / layout.SIGNIFICANCE).read_text().rstrip("\n"),
+            "",
+        ]
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    """``three seeds``, ``one seed``, ``12 seeds``."""
+    return f"{_NUMBERS[n] if n < len(_NUMBERS) else n} {noun}{'s' * (n != 1)}"
+
+
+def _and(items: list) -> str:
+    """``42, 43 and 44``."""
+    text = [str(i) for i in items]
+    return text[0] if len(text) == 1 else ", ".join(text[:-1]) + " and " + text[-1]
+
+
+_REPORT_SECTION = [
+    "## The report",
+    "",
+    "`python -m experiments.report` writes everything above and more (the data, confusion",
+    "matrices counted and row-normalized, per-class scores, the most confused pairs with example",
+    "images, McNemar's test between the best model of each family, the MNIST transfer) to",
+    f"`{layout.folder('report') / layout.REPORT}`. An example, built from the runs behind these",
+    "tables: [example-report/report.md](example-report/report.md); regenerate it with",
+    "`python -m experiments.report --out docs/example-report`.",
+    "",
+    "The speed of training, measured by `python -m experiments.benchmark`: [speed.md](speed.md).",
+    "",
+]

@@ -1,0 +1,31 @@
+"""Reading the run records the commands left under the results root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from keras_fcn import layout
+from keras_fcn.record import RunRecord, RunStore
+
+
+def read_runs(path: str | os.PathLike) -> list[RunRecord]:
+    """The records of one ``runs.jsonl``, failed runs left out; none if it does not exist."""
+    path = Path(path)
+    return [r for r in RunStore(path) if r.status != "failed"] if path.exists() else []
+
+
+def find_records(results: str | os.PathLike) -> list[RunRecord]:
+    """Every complete record in every ``*.jsonl`` store under ``results`` (failed runs left out)."""
+    records: dict[str, RunRecord] = {}
+    for path in layout.records(results):
+        for record in RunStore(path):
+            if record.status != "failed" and record.test_accuracy is not None:
+                records[record.run_id] = record
+    return list(records.values())
+
+
+def full_data(record: RunRecord) -> bool:
+    """Whether a run saw the whole training and test sets (quick runs are left out of tables)."""
+    data = record.config.get("data", {})
+    return data.get("train_limit") is None and data.get("test_limit") is None

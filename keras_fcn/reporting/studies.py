@@ -1,0 +1,92 @@
+"""A re-run study's outputs: its tables beside the published ones, aggregates, curves and
+the significance of each table's best row."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from keras_fcn import layout
+from keras_fcn.record import RunRecord
+from keras_fcn.reporting.figures import plot_learning_curves, save_figure
+from keras_fcn.reporting.records import read_runs
+from keras_fcn.reporting.tables import format_side_by_side, save_table
+from keras_fcn.study import aggregate, compare
+
+
+def write_study_outputs(
+    name: str,
+    results: Sequence[Any],
+    folder: str | os.PathLike,
+    test_labels: Callable[[RunRecord], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Save a re-run study's comparison, aggregates and learning curves; return the readable table.
+
+    Writes ``comparison.csv``/``.md`` (every number), ``side_by_side.md`` (as printed),
+    ``aggregate.csv``/``.md`` (mean, std and 95 % CI of every config over seeds),
+    ``significance.md`` (each table's best row against its runner-up) and one
+    ``curves_TABLE.png`` per table.
+
+    Args:
+        name: the study's name, for titles.
+        results: its :class:`keras_fcn.replication.TableResult` list.
+        folder: where to write.
+        test_labels: a record's test labels, for McNemar's test between rows.
+    """
+    folder = Path(folder)
+    comparison = pd.concat([r.comparison for r in results], ignore_index=True)
+    save_table(comparison, folder / "comparison", index=False)
+    readable = format_side_by_side(comparison)
+    (folder / layout.SIDE_BY_SIDE).write_text(readable.to_markdown(index=False) + "\n")
+    all_records = {
+        r.run_id: r for result in results for recs in result.records.values() for r in recs
+    }
+    if all_records:
+        save_table(aggregate(all_records.values()), folder / "aggregate", index=False)
+    lines = []
+    for result in results:
+        _save_curves(name, result, folder)
+        if test_labels is not None:
+            lines += _significance(result, test_labels)
+    if lines:
+        (folder / layout.SIGNIFICANCE).write_text("\n".join(lines) + "\n")
+    return readable
+
+
+def _save_curves(name: str, result: Any, folder: Path) -> None:
+    """One table's learning curves, one line (mean over seeds) per row."""
+    curves = {
+        f"{row}: {result.labels.get(row, row)}": recs
+        for row, recs in result.records.items()
+        if recs
+    }
+    if curves:
+        save_figure(
+            plot_learning_curves(curves, title=f"{name}: {result.spec.title}"),
+            folder / f"curves_{result.spec.name}.png",
+        )
+
+
+def _significance(result: Any, test_labels: Callable[[RunRecord], np.ndarray]) -> list[str]:
+    """The line saying whether a table's best row on validation beats its runner-up."""
+    ranked = result.ranked()
+    if len(ranked) < 2 or result.spec.baseline:
+        return []
+    best, second = ranked[0], ranked[1]
+    y_test = test_labels(result.records[best][0])
+    try:
+        verdict = compare(result.records[best], result.records[second], y_test).summary()
+    except ValueError as exc:  # no seed finished in both rows
+        verdict = f"not compared: {exc}"
+    return [f"- {result.spec.name}: best on validation {best} ({result.labels.get(best, '')}) vs "
+            f"{second} ({result.labels.get(second, '')}): {verdict}"]  # fmt: skip
+
+
+def study_seeds(folder: str | os.PathLike) -> list[int]:
+    """The seeds of the complete runs recorded in a study's folder."""
+    return sorted({r.seed for r in read_runs(Path(folder) / layout.RUNS)})

@@ -1,0 +1,75 @@
+"""Numbers as people read them, and tables written as CSV and Markdown."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from keras_fcn.config import dashed
+
+
+def save_table(
+    frame: pd.DataFrame, path_stem: str | os.PathLike, *, index: bool = True
+) -> tuple[Path, Path]:
+    """Write a table as ``STEM.csv`` and ``STEM.md``."""
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    csv, md = stem.with_suffix(".csv"), stem.with_suffix(".md")
+    frame.to_csv(csv, index=index)
+    md.write_text(frame.to_markdown(index=index) + "\n")
+    return csv, md
+
+
+def percent(value: float | None, digits: int = 2) -> str:
+    """A fraction as a percentage without the sign; empty for a missing value."""
+    return "" if value is None or pd.isna(value) else f"{100 * value:.{digits}f}"
+
+
+def plus_minus(mean: float, std: float) -> str:
+    """``mean ± std`` as percentages; the mean alone when there is no spread."""
+    if pd.isna(mean):
+        return ""
+    return f"{100 * mean:.2f}" + ("" if pd.isna(std) else f" ± {100 * std:.2f}")
+
+
+def mean_std(values: Sequence[float | None]) -> str:
+    """Accuracies over seeds as ``mean ± std %`` (the sample std), or one value as ``v %``."""
+    values = [v for v in values if v is not None and not pd.isna(v)]
+    if not values:
+        return ""
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f} %"
+    return f"{100 * np.mean(values):.2f} ± {100 * np.std(values, ddof=1):.2f} %"
+
+
+def flag_value(value: Any) -> Any:
+    """A config value as ``--set`` takes it: lists joined by ``-``, booleans lower case."""
+    return str(value).lower() if isinstance(value, bool) else dashed(value)
+
+
+def format_side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:
+    """A study comparison as people read it: percentages, ours as mean ± std over seeds."""
+    rows = []
+    for _, line in comparison.iterrows():
+        published = percent(line["published"])
+        if not pd.isna(line.get("published_std")):
+            published += f" ± {percent(line['published_std'])}"
+        ours = percent(line["ours"])
+        if ours and not pd.isna(line["ours_std"]):
+            ours += f" ± {percent(line['ours_std'])}"
+        seeds = f"{line['n']}" + (
+            f" (+{line['diverged']} diverged)" if line.get("diverged") else ""
+        )
+        rows.append({
+            "table": line["table"], "row": line["row"], "setting": line["setting"],
+            "metric": str(line["metric"]).replace("_accuracy", ""), "published %": published,
+            "ours %": ours, "seeds": seeds,
+            "diff": "" if pd.isna(line["difference"]) else f"{100 * line['difference']:+.2f}",
+            "verdict": line["verdict"],
+        })  # fmt: skip
+    return pd.DataFrame(rows)
