@@ -57,16 +57,30 @@ class Measurement:
 
     @classmethod
     def of_one_process(
-        cls, family: Family, framework: str, backend: str, data: Dataset, epoch_s: list[float],
-        test_accuracy: float, versions: dict[str, str],
-    ) -> Measurement:  # fmt: skip
+        cls,
+        family: Family,
+        framework: str,
+        backend: str,
+        data: Dataset,
+        epoch_s: list[float],
+        test_accuracy: float,
+        versions: dict[str, str],
+    ) -> Measurement:
         """What this process measured; :func:`run_case` fills in the case, its variant and
         its precision."""
         return cls(
-            case="", model=family.name, framework=framework, variant="", backend=backend,
-            precision="", images=len(data.y_train), epoch_s=[epoch_s],
-            test_accuracy=test_accuracy, peak_rss_mb=[peak_rss_mb()], versions=versions,
-        )  # fmt: skip
+            case="",
+            model=family.name,
+            framework=framework,
+            variant="",
+            backend=backend,
+            precision="",
+            images=len(data.y_train),
+            epoch_s=[epoch_s],
+            test_accuracy=test_accuracy,
+            peak_rss_mb=[peak_rss_mb()],
+            versions=versions,
+        )
 
     def merge(self, other: Measurement) -> Measurement:
         """This case measured again, in a later process: every process kept."""
@@ -131,10 +145,16 @@ def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
         network, run.train.optimizer, run.train.learning_rate, run.train.momentum, l2
     )
     times, accuracy = ref.train(
-        network, optimizer, data.x_train, data.y_train, data.x_test, data.y_test,
-        epochs=run.train.epochs, batch_size=run.train.batch_size,
+        network,
+        optimizer,
+        data.x_train,
+        data.y_train,
+        data.x_test,
+        data.y_test,
+        epochs=run.train.epochs,
+        batch_size=run.train.batch_size,
         autocast=run.train.precision != "float32",
-    )  # fmt: skip
+    )
     return Measurement.of_one_process(family, "pytorch", "", data, times, accuracy, ref.versions())
 
 
