@@ -27,8 +27,23 @@ $(VENV)/.installed-dev: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-# the optional PyTorch reference and JAX backend of the benchmark; never needed by `make test`
+# PyTorch for the benchmark's reference loop, never needed by `make test`. PyPI's torch for
+# Linux x86_64 is the CUDA build (several GB); PyTorch's own CPU index serves the CPU build of
+# the same release (`2.13.0+cpu` satisfies `torch==2.13.0`). It is used when it answers, and
+# PyPI otherwise; `make bench TORCH_CPU_INDEX=` skips it. Elsewhere PyPI's wheel is the CPU one.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PIN := $(shell sed -n 's/^[[:space:]]*\(torch==[^[:space:];]*\).*/\1/p' setup.cfg)
+
 $(VENV)/.installed-bench: setup.cfg pyproject.toml | $(VENV)/.installed-dev
+	@if [ -n "$(TORCH_CPU_INDEX)" ] && [ "$$(uname -s)-$$(uname -m)" = Linux-x86_64 ]; then \
+	  if $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/torch/", timeout=15)' \
+	      '$(TORCH_CPU_INDEX)' 2>/dev/null; then \
+	    echo "PyTorch: the CPU build of $(TORCH_PIN) from $(TORCH_CPU_INDEX)"; \
+	    $(BIN)/pip install --quiet '$(TORCH_PIN)' --index-url '$(TORCH_CPU_INDEX)'; \
+	  else \
+	    echo "PyTorch: $(TORCH_CPU_INDEX) did not answer; $(TORCH_PIN) from pip's own index"; \
+	  fi; \
+	fi
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 

@@ -1,14 +1,23 @@
 """Benchmark keras-fcn's training path against a plain PyTorch loop of the same networks.
 
-    python -m experiments.benchmark [--models dense,lenet] [--epochs N] [--trials 30] [--quick]
+    python -m experiments.benchmark [--models dense,lenet] [--epochs N] [--repeats 3]
+                                    [--trials 30] [--quick]
 
-Each case (see ``keras_fcn.benchmark.CASES``: the PyTorch reference, keras-fcn's defaults,
-and keras-fcn with one speed setting, or one of TensorFlow's thread and kernel environment
-variables, changed) runs in its own process on the same training split, so that its peak
-memory and its environment are its own. Prints and writes under ``--out`` (default
-``results/benchmark``): ``benchmark.csv``/``.md`` (throughput, first epoch, peak memory,
-test accuracy, ratio to PyTorch), ``trials.csv``/``.md`` (fixed cost and memory of each
-tuning trial in one process) and ``benchmark.json`` (both, with library versions).
+Each case (see ``experiments.bench.cases.CASES``: the PyTorch reference in float32 and with
+bfloat16 autocast, keras-fcn's defaults, and keras-fcn with one speed setting, or one of
+TensorFlow's thread and kernel environment variables, changed) runs in a process of its
+own, ``--repeats`` times, in rounds: every case once per round, in an order that turns from
+round to round, so that a slow spell of the machine falls on all of them. Each round also
+measures the machine's limit at each network's shapes (TensorFlow's matrix multiplications
+in float32 and bfloat16, see ``experiments.bench.limits``). Prints the CPU's relevant
+instruction-set flags, the limits, and a table of each case's median throughput, GFLOP/s,
+fraction of the limit, first epoch, peak memory (of its own process), test accuracy and its
+median ratio to the PyTorch loop of the same precision with the lowest and highest round.
+
+Writes under ``--out`` (default ``results/benchmark``): ``benchmark.csv``/``.md``,
+``limits.csv``/``.md``, ``trials.csv``/``.md`` (fixed cost and memory of each tuning trial
+in one process) and ``benchmark.json`` (everything, with every process's epochs, the CPU
+and the library versions).
 
 PyTorch is optional (``pip install -e .[bench]``): without it the keras-fcn cases still run.
 Where JAX is installed, keras-fcn's defaults are measured on ``KERAS_BACKEND=jax`` too.
@@ -26,9 +35,13 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from experiments import _families
 from experiments._cli import Parser, check_out, run_main
+from keras_fcn import layout
+
+LIMITS = "limits"  # the --case of the child process that measures the machine's limits
 
 
 def build_parser() -> Parser:
@@ -44,9 +57,7 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--repeats",
         type=int,
-        default=2,
-        help="processes per case, run in turns, so that a slow spell of the machine does "
-        "not fall on one case (default: %(default)s; 1 with --quick)",
+        help="processes per case, one per round (default: 3; 1 with --quick)",
     )
     parser.add_argument(
         "--trials",
@@ -61,12 +72,14 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="3,000 images, 2 epochs, 3 trials: the path in a minute",
+        help="3,000 images, 2 epochs, 3 trials, short limit timings: the path in minutes",
     )
     parser.add_argument(
-        "--out", default="results/benchmark", help="results folder (default: %(default)s)"
+        "--out",
+        default=str(layout.folder("benchmark")),
+        help="results folder (default: %(default)s)",
     )
-    # one case in this process, written as JSON: how the parent runs each case
+    # one case (or the limits) in this process, written as JSON: how the parent runs each
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     return parser
@@ -89,16 +102,42 @@ def _epochs(args, model: str) -> int:
     return 2 if args.quick else {"dense": 6, "lenet": 4}[model]
 
 
-def _one_case(args) -> int:
-    """Child mode: measure one case and write it as JSON."""
-    from keras_fcn import benchmark
+def _models(args) -> list[str]:
+    return [m.strip() for m in args.models.split(",") if m.strip()]
 
-    case = benchmark.find_case(args.case)
-    family = _families.family(case.model)
-    result = benchmark.run_case(
-        case, family, _data(family, args), epochs=_epochs(args, case.model), seed=args.seed
-    )
-    Path(args.json).write_text(json.dumps(dataclasses.asdict(result)))
+
+def _limits(args) -> dict[str, Any]:
+    """Child mode, ``--case limits``: each model's limits (see ``experiments.bench.limits``)
+    at its family's default network and batch size."""
+    import keras
+
+    from experiments.bench.limits import network_limits
+
+    measured = {}
+    for model in _models(args):
+        family = _families.family(model)
+        run = family.run_config({"seed": args.seed})
+        keras.utils.set_random_seed(args.seed)
+        network = family.build(run.model)
+        budget = 0.5 if args.quick else 3.0
+        measured[model] = network_limits(network, run.train.batch_size, budget_s=budget)
+    return measured
+
+
+def _one_case(args) -> int:
+    """Child mode: measure one case, or the limits, and write it as JSON."""
+    if args.case == LIMITS:
+        result = _limits(args)
+    else:
+        from experiments.bench.cases import find_case
+        from experiments.bench.measure import run_case
+
+        case = find_case(args.case)
+        family = _families.family(case.model)
+        data = _data(family, args)
+        measured = run_case(case, family, data, epochs=_epochs(args, case.model), seed=args.seed)
+        result = dataclasses.asdict(measured)
+    Path(args.json).write_text(json.dumps(result))
     return 0
 
 
@@ -107,124 +146,205 @@ def child_env(case, backend: str | None) -> dict[str, str]:
     return {**os.environ, **case.env, **({"KERAS_BACKEND": backend} if backend else {})}
 
 
-def _measure_in_child(case, args, backend: str | None) -> tuple[object | None, str]:
-    """Run ``case`` in a new process; return its measurement, or None and why not."""
-    from keras_fcn.benchmark import Measurement
-
+def _measure_in_child(args, name: str, env: dict[str, str], epochs: int | None):
+    """Run the case ``name`` (or the limits) in a new process; return what it wrote, or None
+    and the last line of its error output."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "case.json"
-        argv = [sys.executable, "-m", "experiments.benchmark", "--case", case.name]
-        argv += ["--json", str(out), "--seed", str(args.seed)]
-        argv += ["--epochs", str(_epochs(args, case.model))]
+        argv = [sys.executable, "-m", "experiments.benchmark", "--case", name]
+        argv += ["--json", str(out), "--seed", str(args.seed), "--models", args.models]
+        argv += ["--epochs", str(epochs)] if epochs else []
         argv += ["--data-dir", args.data_dir] if args.data_dir else []
         argv += ["--quick"] if args.quick else []
-        done = subprocess.run(argv, env=child_env(case, backend), capture_output=True, text=True)
+        done = subprocess.run(argv, env=env, capture_output=True, text=True)
         if done.returncode != 0 or not out.exists():
             lines = [line for line in done.stderr.splitlines() if line.strip()]
             return None, lines[-1] if lines else f"exit status {done.returncode}"
-        return Measurement(**json.loads(out.read_text())), ""
+        return json.loads(out.read_text()), ""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _check(args) -> tuple[list[str], Path]:
+    """The models and the results folder, once every argument is known to be usable."""
+    from experiments.bench.cases import MODELS
     from keras_fcn.errors import ConfigError
 
-    if args.case:
-        return _one_case(args)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    from keras_fcn import benchmark, report
-    from keras_fcn.record import library_versions, write_json
-
+    models = _models(args)
     if not models:
-        raise ConfigError(
-            f"--models {args.models!r}: name at least one of {', '.join(benchmark.MODELS)}"
-        )
+        raise ConfigError(f"--models {args.models!r}: name at least one of {', '.join(MODELS)}")
     for model in models:
-        if model not in benchmark.MODELS:
-            raise ConfigError(f"--models {model!r}: choose from {', '.join(benchmark.MODELS)}")
+        if model not in MODELS:
+            raise ConfigError(f"--models {model!r}: choose from {', '.join(MODELS)}")
     if args.epochs is not None and args.epochs < 2:
         raise ConfigError(f"--epochs {args.epochs}: at least 2 (the first is warm-up)")
-    if args.repeats < 1:
+    if args.repeats is not None and args.repeats < 1:
         raise ConfigError(f"--repeats {args.repeats}: at least 1")
     if args.trials < 0:
         raise ConfigError(f"--trials {args.trials}: must be 0 or more")
     for model in {*models, *(["dense"] if args.trials else [])}:  # the trials train dense
         _families.family(model).run_config({"seed": args.seed})  # a bad --seed fails here
-    out = check_out(args.out)  # fails here, before anything is measured
+    return models, check_out(args.out)  # fails here, before anything is measured
 
-    backends = [None] + (["jax"] if importlib.util.find_spec("jax") else [])
-    plan = [
+
+def plan(models: Sequence[str], backends: Sequence[str | None]) -> list[tuple[Any, str | None]]:
+    """What each round measures: the limits (``(LIMITS, None)``), then every case of
+    ``models``, its defaults on each of ``backends`` (None: the default backend)."""
+    from experiments.bench.cases import CASES
+
+    return [(LIMITS, None)] + [
         (case, backend)
-        for case in benchmark.CASES
+        for case in CASES
         if case.model in models
         for backend in (backends if case.variant == "defaults" else [None])
     ]
-    results: dict[str, object] = {}
+
+
+def round_order(items: Sequence[Any], round_: int) -> list[Any]:
+    """``items`` turned by ``round_ - 1`` places: each round starts one item later."""
+    shift = (round_ - 1) % len(items) if items else 0
+    return [*items[shift:], *items[:shift]]
+
+
+def label(case, backend: str | None) -> str:
+    if case == LIMITS:
+        return "the limits: matrix multiplications of each network's shapes"
+    return case.name + (f" (KERAS_BACKEND={backend})" if backend else "")
+
+
+def _run_item(args, case, backend: str | None):
+    if case == LIMITS:
+        return _measure_in_child(args, LIMITS, dict(os.environ), None)
+    from experiments.bench.measure import Measurement
+
+    env, epochs = child_env(case, backend), _epochs(args, case.model)
+    found, why = _measure_in_child(args, case.name, env, epochs)
+    return (Measurement(**found) if found else None), why
+
+
+def _describe(result) -> str:
+    if isinstance(result, dict):  # the limits of one round
+        return "; ".join(
+            f"{model}: "
+            + ", ".join(f"{d} {g:,.1f}" for d, g in limit["gflops"].items())
+            + " GFLOP/s"
+            for model, limit in result.items()
+        )
+    return (
+        f"{result.images_per_s:,.0f} images/s, first epoch {result.first_epoch_s:.2f} s, "
+        f"peak {result.peak_rss_mb[0]:,.0f} MB, test accuracy {result.test_accuracy:.4f}"
+    )
+
+
+def measure_rounds(args, items, repeats: int):
+    """Every item once per round, ``repeats`` rounds; return the cases' measurements by
+    label, the limits of each round, and why each item that failed was skipped."""
+    results: dict[str, Any] = {}
+    limit_rounds: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
-    repeats = 1 if args.quick else args.repeats
     for round_ in range(1, repeats + 1):
-        for case, backend in plan:
-            label = case.name + (f" (KERAS_BACKEND={backend})" if backend else "")
-            if label in skipped:
+        for case, backend in round_order(items, round_):
+            name = label(case, backend)
+            if name in skipped:
                 continue
-            print(f"[{round_}/{repeats}] measuring {label} ...", flush=True)
-            result, why = _measure_in_child(case, args, backend)
+            print(f"[{round_}/{repeats}] {name} ...", flush=True)
+            result, why = _run_item(args, case, backend)
             if result is None:
                 print(f"  skipped: {why}", flush=True)
-                skipped[label] = why
-                continue
-            print(
-                f"  {result.steady_images_per_s:,.0f} images/s, first epoch "
-                f"{result.first_epoch_s:.2f} s, peak {result.peak_rss_mb:,.0f} MB, "
-                f"test accuracy {result.test_accuracy:.4f}",
-                flush=True,
-            )
-            results[label] = results[label].merge(result) if label in results else result
-    measurements = list(results.values())
-    out.mkdir(parents=True, exist_ok=True)
+                skipped[name] = why
+            elif case == LIMITS:
+                limit_rounds.append(result)
+            else:
+                results[name] = results[name].merge(result) if name in results else result
+            if result is not None:
+                print(f"  {_describe(result)}", flush=True)
+    return results, limit_rounds, skipped
 
-    table = benchmark.comparison(measurements)
-    if len(table):
-        report.save_table(table, out / "benchmark", index=False)
-        print("\n" + table.to_markdown(index=False))
-    trials = None
-    if args.trials:
-        trial_count = min(args.trials, 3) if args.quick else args.trials
-        family = _families.family("dense")
-        data = _data(family, args)
-        small = dataclasses.replace(
-            data, x_train=data.x_train[:2000], y_train=data.y_train[:2000],
-            x_val=data.x_val[:500], y_val=data.y_val[:500],
-        )  # fmt: skip
-        print(f"\n{trial_count} one-epoch tuning trials of the dense space in one process ...")
-        trials = benchmark.trial_costs(
-            family,
-            family.run_config({"seed": args.seed}),
-            small,
-            trials=trial_count,
-            seed=args.seed,
-        )
-        report.save_table(trials, out / "trials", index=False)
-        growth = trials["rss_mb"].iloc[-1] - trials["rss_mb"].iloc[0]
+
+def _trials(args, out: Path):
+    """The tuning trials' costs, printed and saved; None with ``--trials 0``."""
+    from experiments.bench.trials import trial_costs
+    from keras_fcn.reporting.tables import save_table
+
+    if not args.trials:
+        return None
+    trial_count = min(args.trials, 3) if args.quick else args.trials
+    family = _families.family("dense")
+    data = _data(family, args)
+    small = dataclasses.replace(
+        data,
+        x_train=data.x_train[:2000],
+        y_train=data.y_train[:2000],
+        x_val=data.x_val[:500],
+        y_val=data.y_val[:500],
+    )
+    print(f"\n{trial_count} one-epoch tuning trials of the dense space in one process ...")
+    base = family.run_config({"seed": args.seed})
+    trials = trial_costs(family, base, small, trials=trial_count, seed=args.seed)
+    save_table(trials, out / "trials", index=False)
+    first, last = trials["rss_mb"].iloc[0], trials["rss_mb"].iloc[-1]
+    print(
+        f"fixed cost per trial (build, compile, first step): median "
+        f"{trials['fixed_cost_s'].median():.2f} s; resident memory after trial 1: "
+        f"{first:,.0f} MB, after trial {len(trials)}: {last:,.0f} MB "
+        f"(growth {last - first:+,.0f} MB)"
+    )
+    return trials
+
+
+def _report(out: Path, measurements, limits: dict[str, Any], cpu: dict[str, Any]) -> None:
+    """Print and save the limits and the table of cases."""
+    from experiments.bench import table
+    from keras_fcn.reporting.tables import save_table
+
+    print("\n" + table.describe_cpu(cpu, os.cpu_count()))
+    if limits:
+        rounds = max(limit["rounds"] for limit in limits.values())
         print(
-            f"fixed cost per trial (build, compile, first step): median "
-            f"{trials['fixed_cost_s'].median():.2f} s; resident memory after trial 1: "
-            f"{trials['rss_mb'].iloc[0]:,.0f} MB, after trial {len(trials)}: "
-            f"{trials['rss_mb'].iloc[-1]:,.0f} MB (growth {growth:+,.0f} MB)"
+            "limits: TensorFlow's matrix multiplications of each network's training shapes "
+            f"(forward and both backward products), median of {rounds} round(s) "
+            "(lowest-highest):"
         )
+        for model, limit in limits.items():
+            print(table.describe_limit(model, limit))
+        save_table(table.limits_table(limits), out / "limits", index=False)
+    cases = table.comparison(measurements, limits)
+    if len(cases):
+        save_table(cases, out / "benchmark", index=False)
+        print("\n" + cases.to_markdown(index=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.case:
+        return _one_case(args)
+    models, out = _check(args)
+    from experiments.bench.limits import cpu_flags
+    from experiments.bench.table import describe_cpu, summarize_limits
+    from keras_fcn.record import library_versions, write_json
+
+    cpu = cpu_flags()
+    print(describe_cpu(cpu, os.cpu_count()), flush=True)
+    backends = [None] + (["jax"] if importlib.util.find_spec("jax") else [])
+    repeats = args.repeats or (1 if args.quick else 3)
+    results, limit_rounds, skipped = measure_rounds(args, plan(models, backends), repeats)
+    measurements, limits = list(results.values()), summarize_limits(limit_rounds)
+    out.mkdir(parents=True, exist_ok=True)
+    _report(out, measurements, limits, cpu)
+    trials = _trials(args, out)
+    command = sys.argv[1:] if argv is None else argv
     write_json(
         out / "benchmark.json",
         {
-            "command": "python -m experiments.benchmark "
-            + " ".join(sys.argv[1:] if argv is None else argv),
+            "command": " ".join(["python -m experiments.benchmark", *command]),
             "cases": [dataclasses.asdict(m) for m in measurements],
             "skipped": [{"case": k, "why": v} for k, v in skipped.items()],
+            "limits": limits,
+            "limit_rounds": limit_rounds,
+            "cpu": {**cpu, "cores": os.cpu_count()},
             "trials": trials.to_dict(orient="records") if trials is not None else [],
             "versions": library_versions(),
-            "cpu_count": os.cpu_count(),
         },
     )
-    print(f"\nsaved: {out}/ (benchmark.csv/.md, trials.csv/.md, benchmark.json)")
+    print(f"\nsaved: {out}/ (benchmark, limits and trials .csv/.md; benchmark.json)")
     return 0
 
 

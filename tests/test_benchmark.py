@@ -1,4 +1,5 @@
-"""The benchmark: what it measures, its table, the missing-PyTorch path and the command.
+"""The benchmark's cases trained for real: keras-fcn, the plain TensorFlow loop, the speed
+settings, the missing-PyTorch path, the tuning trials and the command end to end.
 
 Tests that train the PyTorch reference are marked ``bench``: they run with
 ``make test-bench``, which installs the optional PyTorch extra.
@@ -6,7 +7,6 @@ Tests that train the PyTorch reference are marked ``bench``: they run with
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from keras_fcn import benchmark
+from experiments.bench import memory
+from experiments.bench.cases import CASES, MODELS, Case, find_case
+from experiments.bench.measure import run_case
+from experiments.bench.trials import trial_costs
 from keras_fcn.errors import ConfigError, KerasFcnError
 from keras_fcn.family import DENSE
 from keras_fcn.train import train_run
@@ -26,50 +29,11 @@ from keras_fcn.train import train_run
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _measurement(model, framework, epoch_s, images=1000, accuracy=0.5):
-    return benchmark.Measurement(
-        case=f"{model}/{framework}", model=model, framework=framework, variant="v",
-        backend="", images=images, epoch_s=[epoch_s], test_accuracy=accuracy,
-        peak_rss_mb=100.0, versions={},
-    )  # fmt: skip
-
-
-def test_steady_throughput_is_the_median_epoch_after_warm_up():
-    # the 9 s first epoch (compilation) and the 3 s outlier do not count
-    assert benchmark.steady_throughput([[9.0, 1.0, 2.0, 3.0]], 1000) == 500.0
-    assert benchmark.steady_throughput([[4.0]], 1000) == 250.0
-    # two processes: both warm-up epochs left out, the median of the four others
-    assert benchmark.steady_throughput([[9.0, 1.0, 4.0], [8.0, 1.0, 9.0]], 1000) == 400.0
-    with pytest.raises(ValueError):
-        benchmark.steady_throughput([], 1000)
-
-
-def test_merged_measurement_keeps_every_process():
-    one = _measurement("dense", "keras-fcn", [6.0, 1.0])
-    both = one.merge(dataclasses.replace(one, epoch_s=[[4.0, 2.0]], peak_rss_mb=300.0))
-    assert both.first_epoch_s == 5.0 and both.steady_images_per_s == 1000 / 1.5
-    assert both.peak_rss_mb == 300.0 and both.row()["processes"] == 2
-
-
-def test_comparison_divides_each_row_by_its_models_pytorch_reference():
-    table = benchmark.comparison(
-        [
-            _measurement("dense", "pytorch", [5, 1.0, 1.0]),
-            _measurement("dense", "keras-fcn", [5, 0.5, 0.5]),
-            _measurement("lenet", "keras-fcn", [5, 2.0, 2.0]),
-        ]
-    )
-    assert table["vs_pytorch"].tolist()[:2] == [1.0, 2.0]
-    assert pd.isna(table["vs_pytorch"].iloc[2])  # no lenet reference: no ratio
-    assert table["images_per_s"].tolist() == [1000, 2000, 500]
-    assert table["first_epoch_s"].tolist() == [5, 5, 5]
-
-
 def test_unknown_case_is_one_clear_error():
     with pytest.raises(ConfigError, match="unknown benchmark case 'dense/keras/fast'; choose"):
-        benchmark.find_case("dense/keras/fast")
-    assert {c.model for c in benchmark.CASES} == set(benchmark.MODELS)
-    assert len({c.name for c in benchmark.CASES}) == len(benchmark.CASES)
+        find_case("dense/keras/fast")
+    assert {c.model for c in CASES} == set(MODELS)
+    assert len({c.name for c in CASES}) == len(CASES)
 
 
 def test_no_two_cases_of_a_model_train_the_same_way():
@@ -83,45 +47,42 @@ def test_no_two_cases_of_a_model_train_the_same_way():
             _families.family(c.model).run_config(c.settings),
             tuple(sorted(c.env.items())),
         )
-        for c in benchmark.CASES
+        for c in CASES
     }
-    assert len(trained) == len(benchmark.CASES)
+    assert len(trained) == len(CASES)
 
 
 def test_a_case_with_environment_settings_gets_them_in_its_own_process(monkeypatch):
     from experiments.benchmark import child_env
 
     monkeypatch.setenv("TF_NUM_INTEROP_THREADS", "4")
-    threads = benchmark.find_case("dense/keras-fcn/TF_NUM_INTEROP_THREADS=1")
+    threads = find_case("dense/keras-fcn/TF_NUM_INTEROP_THREADS=1")
     assert threads.variant == "TF_NUM_INTEROP_THREADS=1"
     assert child_env(threads, None)["TF_NUM_INTEROP_THREADS"] == "1"
-    defaults = benchmark.find_case("dense/keras-fcn/defaults")
+    defaults = find_case("dense/keras-fcn/defaults")
     assert child_env(defaults, None)["TF_NUM_INTEROP_THREADS"] == "4"  # the caller's own
     assert child_env(defaults, "jax")["KERAS_BACKEND"] == "jax"
 
 
 # batches of 64: enough SGD steps on 3,000 images for the accuracy to mean something
-KERAS_64 = benchmark.Case("dense", "keras-fcn", {"batch_size": 64})
-TORCH_64 = benchmark.Case("dense", "pytorch", {"batch_size": 64})
+KERAS_64 = Case("dense", "keras-fcn", {"batch_size": 64})
+TORCH_64 = Case("dense", "pytorch", {"batch_size": 64})
 
 
 def test_keras_case_times_every_epoch_through_the_training_path(fashion_small):
-    case = KERAS_64
-    result = benchmark.run_case(case, DENSE, fashion_small, epochs=3, seed=42)
+    result = run_case(KERAS_64, DENSE, fashion_small, epochs=3, seed=42)
     assert len(result.epoch_s[0]) == 3 and all(t > 0 for t in result.epoch_s[0])
     assert result.images == 3000 and result.backend == "tensorflow"
-    assert result.variant == "batch_size=64"
-    assert 0 < result.peak_rss_mb <= benchmark.peak_rss_mb()  # taken during this process
+    assert result.variant == "batch_size=64" and result.precision == "float32"
+    assert 0 < result.peak_rss_mb[0] <= memory.peak_rss_mb()  # taken during this process
     assert result.test_accuracy > 0.6
 
 
 def test_plain_loop_trains_the_same_model_and_optimizer_as_fit(fashion_small):
     # the loop that shows what fit costs must learn what fit learns, or it measures nothing
-    loop = benchmark.run_case(
-        benchmark.Case("dense", "tf-loop", {"batch_size": 64}), DENSE, fashion_small,
-        epochs=3, seed=42,
-    )  # fmt: skip
-    fit = benchmark.run_case(KERAS_64, DENSE, fashion_small, epochs=3, seed=42)
+    loop_case = Case("dense", "tf-loop", {"batch_size": 64})
+    loop = run_case(loop_case, DENSE, fashion_small, epochs=3, seed=42)
+    fit = run_case(KERAS_64, DENSE, fashion_small, epochs=3, seed=42)
     assert loop.variant == "model and optimizer, no fit" and loop.images == 3000
     assert len(loop.epoch_s[0]) == 3 and all(t > 0 for t in loop.epoch_s[0])
     assert loop.test_accuracy > 0.6
@@ -129,8 +90,14 @@ def test_plain_loop_trains_the_same_model_and_optimizer_as_fit(fashion_small):
 
 
 # small enough to train three times in a few seconds, large enough to learn in two epochs
-SPEED_BASE = {"hidden": (64,), "epochs": 2, "batch_size": 64, "seed": 7, "optimizer": "adam",
-              "learning_rate": 0.002}  # fmt: skip
+SPEED_BASE = {
+    "hidden": (64,),
+    "epochs": 2,
+    "batch_size": 64,
+    "seed": 7,
+    "optimizer": "adam",
+    "learning_rate": 0.002,
+}
 
 
 def test_speed_settings_change_the_arithmetic_but_not_what_is_learned(fashion_small):
@@ -138,7 +105,7 @@ def test_speed_settings_change_the_arithmetic_but_not_what_is_learned(fashion_sm
     # speed, which is only worth having if what the network learns stays the same
     runs = {}
     for name in ("defaults", "jit_compile=on", "precision=mixed_bfloat16"):
-        settings = {**SPEED_BASE, **benchmark.find_case(f"dense/keras-fcn/{name}").settings}
+        settings = {**SPEED_BASE, **find_case(f"dense/keras-fcn/{name}").settings}
         runs[name] = train_run(DENSE, DENSE.run_config(settings), fashion_small, keep_model=True)
     (plain, plain_model), (xla, xla_model), (bf16, bf16_model) = runs.values()
     assert len(fashion_small.y_test) == 1000
@@ -161,60 +128,21 @@ def test_speed_settings_change_the_arithmetic_but_not_what_is_learned(fashion_sm
 
 def test_missing_pytorch_says_how_to_install_it(monkeypatch, fashion_small):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
-    monkeypatch.delitem(sys.modules, "keras_fcn.torch_reference", raising=False)
+    monkeypatch.delitem(sys.modules, "experiments.bench.torch_reference", raising=False)
+    reference = find_case("dense/pytorch/reference loop")
     with pytest.raises(
         KerasFcnError, match=r"PyTorch is not installed.*pip install -e \.\[bench\]"
     ):
-        benchmark.run_case(
-            benchmark.find_case("dense/pytorch/reference loop"),
-            DENSE,
-            fashion_small,
-            epochs=2,
-            seed=42,
-        )
+        run_case(reference, DENSE, fashion_small, epochs=2, seed=42)
 
 
 def test_trial_costs_measure_every_trial_in_one_process(fashion_small):
-    trials = benchmark.trial_costs(DENSE, DENSE.run_config(), fashion_small, trials=3)
+    trials = trial_costs(DENSE, DENSE.run_config(), fashion_small, trials=3)
     assert trials["trial"].tolist() == [1, 2, 3]
     assert (trials["fixed_cost_s"] > 0).all()
     assert (trials["fixed_cost_s"] <= trials["trial_s"]).all()
     # each trial's resident memory, measured now, never above the process's peak since
-    assert (trials["rss_mb"] > 0).all() and (trials["rss_mb"] <= benchmark.peak_rss_mb()).all()
-
-
-# Run in a quiet process of its own: 256 MB written page by page must show in the current
-# resident memory and stay in the peak once freed. Linux carries a parent's peak over to its
-# children, so the peak may start above the current size: only its bounds are known.
-MEMORY_PROBE = """
-import json
-import numpy as np
-from keras_fcn import benchmark
-
-def measure():
-    return benchmark.current_rss_mb(), benchmark.peak_rss_mb()
-
-before = measure()
-block = np.ones(256 * 2**20 // 8)
-held = measure()
-del block
-print(json.dumps([before, held, measure()]))
-"""
-
-
-def test_resident_memory_measures_follow_a_known_allocation():
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    (now_0, peak_0), (now_1, peak_1), (now_2, peak_2) = json.loads(done.stdout)
-    assert now_1 - now_0 == pytest.approx(256, abs=16)
-    assert now_2 - now_0 == pytest.approx(0, abs=16)  # the block went back to the system
-    assert peak_0 >= now_0 - 1 and peak_1 >= now_1 - 1  # never below the current size
-    assert peak_2 >= now_1 - 1 and peak_2 >= peak_1  # and it remembers the block once freed
+    assert (trials["rss_mb"] > 0).all() and (trials["rss_mb"] <= memory.peak_rss_mb()).all()
 
 
 def test_command_without_pytorch_still_measures_keras_fcn(tmp_path):
@@ -223,18 +151,23 @@ def test_command_without_pytorch_still_measures_keras_fcn(tmp_path):
     (fake / "torch.py").write_text("raise ImportError('no module named torch')\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake), str(ROOT)])}
     out = tmp_path / "out"
-    done = subprocess.run(
-        [sys.executable, "-m", "experiments.benchmark", "--models", "lenet", "--quick",
-         "--trials", "0", "--out", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "experiments.benchmark", "--models", "lenet", "--quick"]
+    argv += ["--trials", "0", "--out", str(out)]
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("CPU: ")  # its flags, before anything is measured
     assert "skipped: error: PyTorch is not installed" in done.stdout
+    assert "limits: TensorFlow's matrix multiplications" in done.stdout
     table = pd.read_csv(out / "benchmark.csv")
     assert set(table["framework"]) == {"keras-fcn"}  # JAX adds a row where it is installed
     assert (table["backend"] == "tensorflow").sum() == 3
     assert table["vs_pytorch"].isna().all()
-    assert (out / "benchmark.md").exists() and (out / "benchmark.json").exists()
+    assert (table["gflops"] > 0).all() and (table["of_limit"] > 0).all()
+    limits = pd.read_csv(out / "limits.csv")
+    assert limits["model"].tolist() == ["lenet"] and limits["mflop_per_image"].iloc[0] == 2.499
+    saved = json.loads((out / "benchmark.json").read_text())
+    assert saved["cpu"]["cores"] == os.cpu_count() and saved["limits"]["lenet"]["rounds"] == 1
+    assert (out / "benchmark.md").exists() and (out / "limits.md").exists()
 
 
 def test_command_rejects_bad_arguments_in_one_line(tmp_path, capsys):
@@ -244,6 +177,7 @@ def test_command_rejects_bad_arguments_in_one_line(tmp_path, capsys):
     for argv, message in [
         (["--models", "resnet"], "error: --models 'resnet': choose from dense, lenet\n"),
         (["--epochs", "1"], "error: --epochs 1: at least 2 (the first is warm-up)\n"),
+        (["--repeats", "0"], "error: --repeats 0: at least 1\n"),
     ]:
         with pytest.raises(SystemExit) as info:
             run_main(command.main, [*argv, "--out", str(tmp_path / "x")])
@@ -255,7 +189,7 @@ def test_command_rejects_bad_arguments_in_one_line(tmp_path, capsys):
 @pytest.mark.bench
 def test_pytorch_lenet_is_the_same_network():
     from cnn.model import build_lenet5
-    from keras_fcn import torch_reference as ref
+    from experiments.bench import torch_reference as ref
 
     params = sum(p.numel() for p in ref.lenet5().parameters())
     assert params == build_lenet5().count_params() == 61_706
@@ -265,9 +199,26 @@ def test_pytorch_lenet_is_the_same_network():
 
 @pytest.mark.bench
 def test_pytorch_reference_learns_like_keras_fcn(fashion_small):
-    torch_run = benchmark.run_case(TORCH_64, DENSE, fashion_small, epochs=3, seed=42)
-    keras_run = benchmark.run_case(KERAS_64, DENSE, fashion_small, epochs=3, seed=42)
+    torch_run = run_case(TORCH_64, DENSE, fashion_small, epochs=3, seed=42)
+    keras_run = run_case(KERAS_64, DENSE, fashion_small, epochs=3, seed=42)
     assert len(torch_run.epoch_s[0]) == 3 and torch_run.framework == "pytorch"
     # same network, optimizer and data: both well above chance, within a few points
     assert torch_run.test_accuracy > 0.6
     assert abs(torch_run.test_accuracy - keras_run.test_accuracy) < 0.1
+
+
+@pytest.mark.bench
+def test_pytorch_autocast_computes_in_bfloat16_and_learns(fashion_small):
+    import torch
+
+    from experiments.bench import torch_reference as ref
+
+    network = ref.dense_network((16,))
+    with ref.compute(True):
+        assert network(torch.zeros(2, 784)).dtype == torch.bfloat16
+    assert network(torch.zeros(2, 784)).dtype == torch.float32
+    autocast = Case("dense", "pytorch", {"batch_size": 64, "precision": "mixed_bfloat16"})
+    bf16 = run_case(autocast, DENSE, fashion_small, epochs=3, seed=42)
+    plain = run_case(TORCH_64, DENSE, fashion_small, epochs=3, seed=42)
+    assert bf16.precision == "bfloat16" and bf16.variant == "bfloat16 autocast"
+    assert abs(bf16.test_accuracy - plain.test_accuracy) <= 0.03

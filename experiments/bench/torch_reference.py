@@ -8,12 +8,18 @@ SGD) and the report's LeNet-5 (6@5x5 same, 2x2 average pooling, 16@5x5, 2x2 aver
 pooling, 120@5x5, 84, 10; Adam; L2 1e-5 on the dense layers, as Keras's ``L2`` regularizer
 adds ``l2 * sum(w**2)`` to the loss, i.e. weight decay ``2 * l2`` on the gradient).
 
-PyTorch is optional (``pip install .[bench]``); importing this module without it raises
-:class:`~keras_fcn.errors.KerasFcnError` with that instruction.
+With ``autocast``, the forward pass and the loss run under ``torch.autocast`` in bfloat16
+(PyTorch's mixed precision on the CPU: float32 weights, bfloat16 matrix multiplications and
+convolutions), the peer of keras-fcn's ``precision=mixed_bfloat16``.
+
+PyTorch is optional (``pip install -e .[bench]``; ``make bench`` installs its CPU build):
+importing this module without it raises :class:`~keras_fcn.errors.KerasFcnError` with that
+instruction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -107,8 +113,10 @@ def train(
     *,
     epochs: int,
     batch_size: int,
+    autocast: bool = False,
 ) -> tuple[list[float], float]:
-    """Train for ``epochs`` and return each epoch's seconds and the final test accuracy."""
+    """Train for ``epochs`` and return each epoch's seconds and the final test accuracy;
+    ``autocast``: the forward passes in bfloat16 (see the module's docstring)."""
     x = torch.from_numpy(np.ascontiguousarray(x_train, dtype=np.float32))
     y = torch.from_numpy(np.asarray(y_train, dtype=np.int64))
     loss_fn = nn.CrossEntropyLoss()
@@ -120,17 +128,25 @@ def train(
         for first in range(0, len(y), batch_size):
             batch = order[first : first + batch_size]
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x[batch]), y[batch])
+            with compute(autocast):
+                loss = loss_fn(model(x[batch]), y[batch])
             loss.backward()
             optimizer.step()
         times.append(time.perf_counter() - start)
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), compute(autocast):
         logits = torch.cat(
             [model(torch.from_numpy(x_test[i : i + 1000])) for i in range(0, len(x_test), 1000)]
         )
-    accuracy = float((logits.argmax(1).numpy() == y_test).mean())
+    accuracy = float((logits.float().argmax(1).numpy() == y_test).mean())
     return times, accuracy
+
+
+def compute(autocast: bool) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast on the CPU, or nothing."""
+    if autocast:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def versions() -> dict[str, str]:

@@ -1,0 +1,102 @@
+"""What the benchmark measures: one :class:`Case` per model, framework and variant."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from keras_fcn.errors import ConfigError
+
+MODELS = ("dense", "lenet")
+FRAMEWORKS = ("keras-fcn", "pytorch", "tf-loop")
+BFLOAT16 = "mixed_bfloat16"
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One measured configuration.
+
+    Args:
+        model: ``dense`` or ``lenet`` (the family's default network and training settings).
+        framework: ``keras-fcn``, ``pytorch`` (the plain loop of
+            :mod:`experiments.bench.torch_reference`), or ``tf-loop``: keras-fcn's model and
+            optimizer stepped by a plain loop around a compiled step, as the PyTorch loop
+            does, instead of ``fit`` (what ``fit`` itself costs).
+        settings: ``TrainConfig`` fields changed from the family's defaults; for ``pytorch``
+            only ``precision`` (``mixed_bfloat16``: bfloat16 autocast) and the batch size.
+        why: what the case shows, for the table.
+        env: environment variables of the process that runs the case (TensorFlow's thread
+            and kernel settings, read when it starts).
+    """
+
+    model: str
+    framework: str
+    settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    why: str = ""
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def precision(self) -> str:
+        """``bfloat16`` where the case computes in bfloat16, else ``float32``."""
+        return "bfloat16" if self.settings.get("precision") == BFLOAT16 else "float32"
+
+    @property
+    def variant(self) -> str:
+        if self.framework == "pytorch":
+            return "bfloat16 autocast" if self.precision == "bfloat16" else "reference loop"
+        if self.framework == "tf-loop":
+            return "model and optimizer, no fit"
+        changed = {**self.settings, **self.env}
+        return " ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}/{self.framework}/{self.variant}"
+
+
+CASES = (
+    Case("dense", "pytorch", why="the reference"),
+    Case("dense", "pytorch", {"precision": BFLOAT16}, "the reference of bfloat16 compute"),
+    Case("dense", "keras-fcn", why="what every command runs"),
+    Case(
+        "dense",
+        "keras-fcn",
+        {"steps_per_execution": 1},
+        "a plain Keras fit: the speed settings off",
+    ),
+    Case("dense", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default"),
+    Case("dense", "keras-fcn", {"precision": BFLOAT16}, "bfloat16 compute (an option)"),
+    Case(
+        "dense",
+        "keras-fcn",
+        why="one thread between independent ops (TensorFlow's default: one per core)",
+        env={"TF_NUM_INTEROP_THREADS": "1"},
+    ),
+    Case(
+        "dense",
+        "keras-fcn",
+        why="TensorFlow's oneDNN kernels off (on by default on x86)",
+        env={"TF_ENABLE_ONEDNN_OPTS": "0"},
+    ),
+    Case("dense", "tf-loop", why="what fit costs beyond the network and optimizer"),
+    Case("lenet", "pytorch", why="the reference"),
+    Case("lenet", "keras-fcn", why="what every command runs"),
+    Case(
+        "lenet",
+        "keras-fcn",
+        {"jit_compile": "off", "steps_per_execution": 1},
+        "a plain Keras fit: the speed settings off",
+    ),
+    Case("lenet", "keras-fcn", {"jit_compile": "off"}, "XLA off (auto by default)"),
+)
+
+
+def find_case(name: str) -> Case:
+    """The case called ``name`` (see :attr:`Case.name`)."""
+    for case in CASES:
+        if case.name == name:
+            return case
+    raise ConfigError(
+        f"unknown benchmark case {name!r}; choose one of: {', '.join(c.name for c in CASES)}"
+    )

@@ -1,0 +1,67 @@
+"""What one tuning trial costs before it learns anything, and the memory a search keeps."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from typing import Any
+
+import pandas as pd
+
+from experiments.bench.memory import current_rss_mb
+from keras_fcn.data import Dataset
+from keras_fcn.family import Family, RunConfig
+
+
+def trial_costs(
+    family: Family, base: RunConfig, data: Dataset, *, trials: int, seed: int = 42
+) -> pd.DataFrame:
+    """Run a KerasTuner random search of ``trials`` one-epoch trials over ``family``'s space
+    in this process; return per trial its fixed cost (from the start of ``build`` to the end
+    of the first call into the compiled training step), its seconds, and the resident memory
+    after it."""
+    import keras
+
+    from keras_fcn import tuning
+
+    space = family.space.without("epochs") if "epochs" in family.space.names else family.space
+    rows: list[dict[str, Any]] = []
+
+    class Timed(tuning.FamilyHyperModel):
+        def build(self, hp: Any) -> keras.Model:
+            rows.append({"trial": len(rows), "start": time.perf_counter()})
+            return super().build(hp)
+
+    class Probe(keras.callbacks.Callback):
+        def __deepcopy__(self, memo: dict) -> Probe:  # KerasTuner copies callbacks per trial
+            return self
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            rows[-1].setdefault("first_step", time.perf_counter())
+
+        def on_train_end(self, logs: Any = None) -> None:
+            rows[-1]["end"] = time.perf_counter()
+            rows[-1]["rss_mb"] = current_rss_mb()
+
+    hypermodel = Timed(family, base, space)
+    with tempfile.TemporaryDirectory() as folder:
+        tuner = tuning.make_tuner(
+            "random", hypermodel, folder, "trials", max_trials=trials, seed=seed, overwrite=True
+        )
+        tuner.search(
+            data.x_train,
+            data.y_train,
+            epochs=1,
+            validation_data=(data.x_val, data.y_val),
+            callbacks=[Probe(), *tuning.search_callbacks(hypermodel, None)],
+            verbose=0,
+        )
+    done = [r for r in rows if "end" in r]
+    return pd.DataFrame(
+        {
+            "trial": range(1, len(done) + 1),
+            "fixed_cost_s": [round(r["first_step"] - r["start"], 3) for r in done],
+            "trial_s": [round(r["end"] - r["start"], 3) for r in done],
+            "rss_mb": [round(r["rss_mb"], 1) for r in done],
+        }
+    )

@@ -1,0 +1,244 @@
+"""The benchmark's arithmetic, without training: throughput and its median process, the
+ratio to the PyTorch peer paired by round, GFLOP/s and the fraction of the limit, the
+networks' FLOPs, the CPU flags, the timing of the limit, the order of the rounds and the
+peak memory of a child process."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cnn.family import LENET
+from experiments import benchmark as command
+from experiments.bench import limits, memory, table
+from experiments.bench.cases import CASES, find_case
+from experiments.bench.measure import Measurement, steady_throughput
+from keras_fcn.family import DENSE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _measurement(model, framework, epoch_s, images=1000, precision="float32"):
+    """A measurement with one process per list of epoch times in ``epoch_s``."""
+    return Measurement(
+        case=f"{model}/{framework}",
+        model=model,
+        framework=framework,
+        variant="v",
+        backend="",
+        precision=precision,
+        images=images,
+        epoch_s=[list(times) for times in epoch_s],
+        test_accuracy=0.5,
+        peak_rss_mb=[100.0] * len(epoch_s),
+        versions={},
+    )
+
+
+def test_steady_throughput_is_the_median_epoch_after_warm_up():
+    # the 9 s first epoch (compilation) and the 3 s outlier do not count
+    assert steady_throughput([[9.0, 1.0, 2.0, 3.0]], 1000) == 500.0
+    assert steady_throughput([[4.0]], 1000) == 250.0
+    # two processes: both warm-up epochs left out, the median of the four others
+    assert steady_throughput([[9.0, 1.0, 4.0], [8.0, 1.0, 9.0]], 1000) == 400.0
+    with pytest.raises(ValueError):
+        steady_throughput([], 1000)
+
+
+def test_merged_measurement_keeps_every_process_in_order():
+    one = _measurement("dense", "keras-fcn", [[6.0, 1.0]])
+    both = one.merge(dataclasses.replace(one, epoch_s=[[4.0, 2.0]], peak_rss_mb=[300.0]))
+    assert both.first_epoch_s == 5.0
+    assert both.process_images_per_s == [1000.0, 500.0]
+    assert both.peak_rss_mb == [100.0, 300.0]
+    three = both.merge(dataclasses.replace(one, epoch_s=[[4.0, 4.0]], peak_rss_mb=[50.0]))
+    assert three.images_per_s == 500.0  # the median process
+    assert table.comparison([three])["peak_rss_mb"].tolist() == [300]  # the highest
+
+
+def test_ratio_to_pytorch_is_the_median_of_rounds_with_its_spread():
+    # round 2 was a slow spell for both: paired by round, it does not move the ratio
+    reference = _measurement("dense", "pytorch", [[5, 1.0], [5, 2.0], [5, 1.0]])
+    ours = _measurement("dense", "keras-fcn", [[5, 1.25], [5, 2.0], [5, 1.0]])
+    lenet = _measurement("lenet", "keras-fcn", [[5, 2.0, 2.0]])
+    rows = table.comparison([reference, ours, lenet])
+    assert rows["vs_pytorch"].tolist()[:2] == [1.0, 1.0]
+    assert rows["vs_pytorch_low"].tolist()[:2] == [1.0, 0.8]
+    assert rows["vs_pytorch_high"].tolist()[:2] == [1.0, 1.0]
+    assert pd.isna(rows["vs_pytorch"].iloc[2])  # no lenet reference: no ratio
+    assert rows["images_per_s"].tolist() == [1000, 800, 500]
+    assert rows["processes"].tolist() == [3, 3, 1]
+    assert rows["first_epoch_s"].tolist() == [5, 5, 5]
+    assert rows["gflops"].isna().all()  # no limits measured: no GFLOP/s
+
+
+def test_bfloat16_compute_is_compared_with_pytorch_autocast():
+    measurements = [
+        _measurement("dense", "pytorch", [[5, 1.0]]),
+        _measurement("dense", "pytorch", [[5, 4.0]], precision="bfloat16"),
+        _measurement("dense", "keras-fcn", [[5, 2.0]], precision="bfloat16"),
+    ]
+    assert table.peer(measurements[2], measurements) is measurements[1]
+    assert table.comparison(measurements)["vs_pytorch"].tolist() == [1.0, 1.0, 2.0]
+    # and the cases have that peer wherever keras-fcn computes in bfloat16
+    for case in CASES:
+        if case.precision == "bfloat16" and case.framework != "pytorch":
+            peers = [c for c in CASES if c.framework == "pytorch" and c.model == case.model]
+            assert [c.precision for c in peers] == ["float32", "bfloat16"]
+    autocast = find_case("dense/pytorch/bfloat16 autocast")
+    assert autocast.settings == {"precision": "mixed_bfloat16"}
+
+
+def _limit_round(float32, bfloat16):
+    gflops = {"float32": float32, "bfloat16": bfloat16}
+    return {"dense": {"batch": 512, "flops_per_image": 3e6, "shapes": [], "gflops": gflops}}
+
+
+def test_gflops_and_fraction_of_the_limit_of_the_case_precision():
+    summary = table.summarize_limits(
+        [_limit_round(60.0, 10.0), _limit_round(30.0, 20.0), _limit_round(50.0, 15.0)]
+    )
+    assert summary["dense"]["float32"] == {"median": 50.0, "low": 30.0, "high": 60.0}
+    assert summary["dense"]["rounds"] == 3
+    measurements = [
+        _measurement("dense", "keras-fcn", [[5, 0.1]]),  # 10,000 images/s
+        _measurement("dense", "keras-fcn", [[5, 0.2]], precision="bfloat16"),
+    ]
+    rows = table.comparison(measurements, summary)
+    assert rows["gflops"].tolist() == [30.0, 15.0]  # 3 MFLOP per image x images/s
+    assert rows["of_limit"].tolist() == [0.6, 1.0]  # of 50 (float32) and of 15 (bfloat16)
+    limits_rows = table.limits_table(summary)
+    assert limits_rows.iloc[0]["faster"] == "float32"
+    assert limits_rows.iloc[0]["mflop_per_image"] == 3.0
+    line = table.describe_limit("dense", summary["dense"])
+    assert "float32 50.0 GFLOP/s (30.0-60.0)" in line and "float32 3.3x faster" in line
+
+
+def test_training_flops_per_image_count_both_networks_layers():
+    # dense 784-512-256-10: 535,040 weights (biases left out), 6 FLOPs each per image
+    dense = DENSE.build(DENSE.config_cls())
+    assert limits.gemm_shapes(dense, 512) == [(512, 784, 512), (512, 512, 256), (512, 256, 10)]
+    assert limits.flops_per_image(dense, 512) == 6 * 535_040
+    # LeNet-5: each conv as its im2col product: 28x28 positions x 5x5x1 -> 6, 10x10 x
+    # 5x5x6 -> 16, 1x1 x 5x5x16 -> 120; then 120 -> 84 -> 10
+    lenet = LENET.build(LENET.config_cls())
+    assert limits.gemm_shapes(lenet, 1) == [
+        (784, 25, 6), (100, 150, 16), (1, 400, 120), (1, 120, 84), (1, 84, 10)
+    ]  # fmt: skip
+    macs = 784 * 25 * 6 + 100 * 150 * 16 + 400 * 120 + 120 * 84 + 84 * 10
+    assert limits.flops_per_image(lenet, 32) == 6 * macs == 6 * 416_520
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text(
+        "processor\t: 0\nmodel name\t: Some CPU 9000\nflags\t\t: fpu sse4_2 avx avx2 fma\n\n"
+        "processor\t: 1\nmodel name\t: Some CPU 9000\nflags\t\t: fpu sse4_2 avx avx2 fma\n"
+    )
+    cpu = limits.cpu_flags(info)
+    assert cpu["model"] == "Some CPU 9000" and cpu["read"]
+    assert cpu["present"] == ["sse4_2", "avx", "avx2", "fma"]
+    assert {"avx512f", "avx512_bf16", "amx_bf16"} <= set(cpu["absent"])
+    line = table.describe_cpu(cpu, 2)
+    assert line.startswith("CPU: Some CPU 9000, 2 cores; flags: sse4_2 avx avx2 fma; absent:")
+    assert not limits.cpu_flags(tmp_path / "missing")["read"]
+
+
+def test_best_seconds_is_the_fastest_timing_per_call(monkeypatch):
+    now, step, calls = [0.0], [0.01], []
+    monkeypatch.setattr(limits.time, "perf_counter", lambda: now[0])
+
+    def call():
+        now[0] += step[0]
+        calls.append(1)
+        if len(calls) == 2 + 2 * 10:  # after two timings the machine gets twice as fast
+            step[0] = 0.005
+
+    # one untimed call, one to size the timings, then 5 timings of 10 calls of 10 ms
+    assert limits.best_seconds(call, budget_s=0.5, timings=5) == pytest.approx(0.005)
+    assert len(calls) == 2 + 5 * 10
+
+
+def test_the_limit_times_the_network_shapes_in_both_dtypes():
+    network = DENSE.build(DENSE.config_cls(hidden=(16,)))
+    measured = limits.network_limits(network, 8, budget_s=0.05)
+    assert measured["shapes"] == [[8, 784, 16], [8, 16, 10]]
+    assert measured["flops_per_image"] == 6 * (784 * 16 + 16 * 10)
+    assert set(measured["gflops"]) == {"float32", "bfloat16"}
+    assert all(g > 0 for g in measured["gflops"].values())
+
+
+def test_rounds_interleave_every_case_and_turn_their_order(monkeypatch):
+    items = command.plan(["lenet"], [None, "jax"])
+    assert items[0] == (command.LIMITS, None)
+    names = [command.label(case, backend) for case, backend in items]
+    assert "lenet/keras-fcn/defaults (KERAS_BACKEND=jax)" in names
+    assert command.round_order([1, 2, 3], 1) == [1, 2, 3]
+    assert command.round_order([1, 2, 3], 2) == [2, 3, 1]
+    assert command.round_order([1, 2, 3], 4) == [1, 2, 3]
+
+    ran = []
+
+    def fake(args, case, backend):
+        ran.append(command.label(case, backend))
+        if case == command.LIMITS:
+            return _limit_round(50.0, 10.0), ""
+        if case.framework == "pytorch":
+            return None, "error: PyTorch is not installed"
+        times = [[5.0, 1.0 + len(ran) / 100]]
+        return _measurement(case.model, case.framework, times), ""
+
+    monkeypatch.setattr(command, "_run_item", fake)
+    results, limit_rounds, skipped = command.measure_rounds(None, items, 3)
+    assert len(limit_rounds) == 3
+    assert list(skipped) == ["lenet/pytorch/reference loop"]  # tried once, then left out
+    assert ran.count("lenet/pytorch/reference loop") == 1
+    assert all(len(m.epoch_s) == 3 for m in results.values())  # one process per round
+    # each round starts one item later (round 2 at the skipped reference, round 3 past it)
+    assert ran[: len(names)] == names
+    assert ran[len(names) :] == 2 * [*names[2:], names[0]]
+
+
+# Run in a process of its own, started by a parent that holds 512 MB: the child's peak must
+# be its own (getrusage's ru_maxrss would report the parent's 512 MB and more).
+MEMORY_PROBE = """
+import json
+import numpy as np
+from experiments.bench import memory
+
+def measure():
+    return memory.current_rss_mb(), memory.peak_rss_mb()
+
+before = measure()
+block = np.ones(256 * 2**20 // 8)
+held = measure()
+del block
+print(json.dumps([before, held, measure()]))
+"""
+
+
+def test_resident_memory_measures_follow_a_known_allocation_in_the_child_only():
+    held_by_parent = np.ones(512 * 2**20 // 8)
+    assert memory.peak_rss_mb() >= 512
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    probe = [sys.executable, "-c", MEMORY_PROBE]
+    done = subprocess.run(probe, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    del held_by_parent
+    assert done.returncode == 0, done.stderr[-2000:]
+    (now_0, peak_0), (now_1, peak_1), (now_2, peak_2) = json.loads(done.stdout)
+    assert peak_0 < 256  # the child's own peak, not the parent's
+    assert now_1 - now_0 == pytest.approx(256, abs=16)
+    assert now_2 - now_0 == pytest.approx(0, abs=16)  # the block went back to the system
+    assert peak_0 >= now_0 - 1 and peak_1 >= now_1 - 1  # never below the current size
+    assert peak_2 >= now_1 - 1 and peak_2 >= peak_1 - 1  # and remembers the block once freed
