@@ -8,7 +8,7 @@ from pathlib import Path
 from keras_fcn import report
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, RunStore, write_json
-from keras_fcn.train import load_dataset, train_run
+from keras_fcn.train import load_dataset, train_record
 
 
 def outcome_line(record: RunRecord) -> str:
@@ -48,7 +48,7 @@ def run_and_report(
         f"{data.sizes['test']:,} test images from {data.source}"
     )
     print(f"{family.name}: {run.values()}")
-    record = train_run(family, run, data, verbose=verbose)
+    record = train_record(family, run, data, verbose=verbose)
     store.append(record)
 
     folder = Path(out) / record.run_id

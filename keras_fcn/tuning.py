@@ -41,7 +41,7 @@ from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.space import Space, encode_value
 from keras_fcn.train import (
-    compile_model,
+    build_compiled,
     release_traced_steps,
     schedule_callbacks,
     stopping_callbacks,
@@ -86,7 +86,7 @@ class FamilyHyperModel(kt.HyperModel):
             ConfigError
         ) as exc:  # a combination the family cannot build: a failed trial, in one line
             raise kt.errors.FailedTrialError(str(exc)) from None
-        return compile_model(self.family.build(run.model), run.train)
+        return build_compiled(self.family, run)
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         run = self.run_config(hp)
