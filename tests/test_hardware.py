@@ -33,9 +33,8 @@ def test_flags_and_model_are_read_from_the_first_cpu(tmp_path):
 
 
 def test_auto_precision_is_bfloat16_only_where_the_cpu_has_bfloat16_instructions():
-    assert hardware.resolve_precision("auto", frozenset({"avx2", "avx512_bf16"})) == (
-        "mixed_bfloat16", "auto: the CPU has avx512_bf16",
-    )  # fmt: skip
+    policy, why = hardware.resolve_precision("auto", frozenset({"avx2", "avx512_bf16"}))
+    assert (policy, why) == ("mixed_bfloat16", "auto: the CPU has avx512_bf16")
     policy, why = hardware.resolve_precision("auto", frozenset({"avx2", "avx512f"}))
     assert policy == "float32" and "none of avx512_bf16, amx_bf16" in why
     # a precision that is set is used as it is, whatever the CPU
