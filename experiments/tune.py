@@ -414,10 +414,10 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
     models = folder / "final_models"
 
     def train_and_keep(fam, run, dataset):
-        record, model = train_run(fam, run, dataset, keep_model=True)
+        trained = train_run(fam, run, dataset)
         models.mkdir(parents=True, exist_ok=True)
-        model.save(models / f"{record.run_id}.keras")
-        return record
+        trained.model.save(models / f"{trained.record.run_id}.keras")
+        return trained.record
 
     print(
         f"\nretraining the best setting with {args.final_seeds} seeds for up to {args.max_epochs} epochs"

@@ -34,7 +34,7 @@ INITIALIZERS = (
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 DATASET_NAMES = ("fashion_mnist", "mnist")
 JIT_MODES = ("auto", "on", "off")
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 LR_SCHEDULES = ("constant", "cosine")
 
 _UnionType = type(int | None)
@@ -165,8 +165,10 @@ class TrainConfig:
             XLA epochs were many times slower). LeNet-5's family defaults to ``auto``.
             On the JAX backend every step is compiled with XLA, whatever this says.
         steps_per_execution: training steps run per call into the compiled function.
-        precision: ``float32``, or ``mixed_bfloat16`` (bfloat16 compute, float32 weights),
-            which changes results slightly and helps only on CPUs with bfloat16 support.
+        precision: ``float32``, ``mixed_bfloat16`` (bfloat16 compute, float32 weights), or
+            ``auto``: ``mixed_bfloat16`` on a CPU with bfloat16 instructions, ``float32``
+            elsewhere (:func:`keras_fcn.hardware.resolve_precision`). A run record says which
+            was used.
     """
 
     optimizer: str = "sgd"

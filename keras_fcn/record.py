@@ -54,6 +54,8 @@ class RunRecord:
         test_predictions: predicted class of each test image, one digit per image; empty
             when the test logits were not finite.
         params: number of trainable and non-trainable parameters.
+        precision: the compute precision the network trained in (``float32`` or
+            ``mixed_bfloat16``), with the reason when the config said ``auto``.
         wall_time_s: seconds from the start of the run to its record.
         fit_time_s: seconds spent fitting.
         predict_time_s: seconds spent predicting the test set.
@@ -76,6 +78,7 @@ class RunRecord:
     confusion_matrix: list[list[int]] = dataclasses.field(default_factory=list)
     test_predictions: str = ""
     params: int | None = None
+    precision: str = ""
     wall_time_s: float = 0.0
     fit_time_s: float = 0.0
     predict_time_s: float = 0.0

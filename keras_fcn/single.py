@@ -9,7 +9,7 @@ from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.confusion import format_confusion, per_class_scores
 from keras_fcn.reporting.figures import plot_confusion, plot_learning_curves, save_figure
-from keras_fcn.train import load_dataset, train_run
+from keras_fcn.train import load_dataset, train_record
 
 
 def outcome_line(record: RunRecord) -> str:
@@ -49,7 +49,7 @@ def run_and_report(
         f"{data.sizes['test']:,} test images from {data.source}"
     )
     print(f"{family.name}: {run.values()}")
-    record = train_run(family, run, data, verbose=verbose)
+    record = train_record(family, run, data, verbose=verbose)
     store.append(record)
 
     folder = Path(out) / record.run_id

@@ -101,7 +101,7 @@ def run_study(
         store: where records are read from and appended to.
         load: ``DataConfig`` -> dataset; called once per distinct data config.
         trainer: ``(family, run, dataset) -> RunRecord``; defaults to
-            :func:`keras_fcn.train.train_run` (tests pass a stub).
+            :func:`keras_fcn.train.train_record` (tests pass a stub).
         label: a short description of a run for the progress lines.
         stream: where progress goes (stderr by default).
 
@@ -109,7 +109,7 @@ def run_study(
         One record per run, in the order of ``runs``.
     """
     if trainer is None:
-        from keras_fcn.train import train_run as trainer
+        from keras_fcn.train import train_record as trainer
     store.check_writable()
     done = {r.run_id: r for r in store if r.status != "failed"}
     todo = [run for run in runs if run.run_id not in done]

@@ -7,6 +7,7 @@ retraining and the commands all call it, so every run yields the same
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import time
@@ -16,7 +17,7 @@ import keras
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
-from keras_fcn import compat
+from keras_fcn import compat, hardware, loop
 from keras_fcn import data as datasets
 from keras_fcn.config import DataConfig, TrainConfig
 from keras_fcn.data import N_CLASSES, Dataset
@@ -97,6 +98,19 @@ def compile_model(model: keras.Model, train: TrainConfig) -> keras.Model:
         steps_per_execution=train.steps_per_execution,
     )
     return model
+
+
+def build_compiled(family: Family, run: RunConfig) -> keras.Model:
+    """``family``'s model for ``run``, compiled, in the compute precision ``run`` resolves to.
+
+    The dtype policy is global in Keras: it is set for the build only, then put back.
+    """
+    policy, _ = hardware.resolve_precision(run.train.precision)
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        return compile_model(family.build(run.model), run.train)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def stopping_callbacks(train: TrainConfig) -> list[keras.callbacks.Callback]:
@@ -181,6 +195,14 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(log_norm - logits[np.arange(len(labels)), labels]))
 
 
+@dataclasses.dataclass
+class TrainedRun:
+    """What :func:`train_run` returns: the run's record and the trained model."""
+
+    record: RunRecord
+    model: keras.Model
+
+
 def train_run(
     family: Family,
     run: RunConfig,
@@ -188,9 +210,8 @@ def train_run(
     *,
     verbose: int | str = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
-    keep_model: bool = False,
-) -> RunRecord | tuple[RunRecord, keras.Model]:
-    """Train ``run`` on ``data`` and return its record.
+) -> TrainedRun:
+    """Train ``run`` on ``data``; return its record and the trained model.
 
     A run whose loss becomes NaN or infinite stops at once and is recorded with status
     ``diverged``; it does not raise. Its test metrics come from the weights of the last
@@ -204,25 +225,18 @@ def train_run(
         data: the dataset, already split (its settings should match ``run.data``).
         verbose: Keras's progress display (0 silent, 1 bar, 2 a line per epoch).
         callbacks: more Keras callbacks (TensorBoard, progress, ...).
-        keep_model: also return the trained model.
-
-    Returns:
-        The :class:`RunRecord`, or ``(record, model)`` with ``keep_model``.
     """
     start = time.perf_counter()
     keras.backend.clear_session()  # a long study must not accumulate graphs of old models
     release_traced_steps()
     keras.utils.set_random_seed(run.train.seed)
-    keras.mixed_precision.set_global_policy(run.train.precision)
-    try:
-        model = compile_model(family.build(run.model), run.train)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    model = build_compiled(family, run)
 
     validation = (data.x_val, data.y_val) if len(data.y_val) else None
     last_finite = LastFiniteWeights()
     fit_start = time.perf_counter()
-    history = model.fit(
+    history = loop.fit(
+        model,
         data.x_train,
         data.y_train,
         batch_size=run.train.batch_size,
@@ -230,8 +244,8 @@ def train_run(
         validation_data=validation,
         validation_batch_size=run.train.eval_batch_size,
         callbacks=[*standard_callbacks(run.train), last_finite, *callbacks],
-        shuffle=True,
         verbose=verbose,
+        check_every=run.train.steps_per_execution,
     ).history
     fit_time = time.perf_counter() - fit_start
 
@@ -261,6 +275,7 @@ def train_run(
         confusion_matrix=np.asarray(matrix, dtype=int).tolist(),
         test_predictions=encode_predictions(predictions),
         params=int(model.count_params()),
+        precision=hardware.precision_used(run.train.precision),
         fit_time_s=round(fit_time, 3),
         predict_time_s=round(predict_time, 3),
         versions=library_versions(),
@@ -290,4 +305,16 @@ def train_run(
         notes.append(f"predicts one class only ({int(predictions[0])}) on the test set")
     record.note = "; ".join(notes)
     record.wall_time_s = round(time.perf_counter() - start, 3)
-    return (record, model) if keep_model else record
+    return TrainedRun(record, model)
+
+
+def train_record(
+    family: Family,
+    run: RunConfig,
+    data: Dataset,
+    *,
+    verbose: int | str = 0,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> RunRecord:
+    """:func:`train_run`'s record alone, the model left to be freed (what studies keep)."""
+    return train_run(family, run, data, verbose=verbose, callbacks=callbacks).record

@@ -36,12 +36,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from keras_fcn import compat
+from keras_fcn import compat, loop
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.space import Space, encode_value
 from keras_fcn.train import (
-    compile_model,
+    build_compiled,
     release_traced_steps,
     schedule_callbacks,
     stopping_callbacks,
@@ -86,7 +86,7 @@ class FamilyHyperModel(kt.HyperModel):
             ConfigError
         ) as exc:  # a combination the family cannot build: a failed trial, in one line
             raise kt.errors.FailedTrialError(str(exc)) from None
-        return compile_model(self.family.build(run.model), run.train)
+        return build_compiled(self.family, run)
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         run = self.run_config(hp)
@@ -95,7 +95,8 @@ class FamilyHyperModel(kt.HyperModel):
         kwargs["validation_batch_size"] = run.train.eval_batch_size
         # the schedule is the trial's own (lr_schedule and epochs may be searched)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), *schedule_callbacks(run.train)]
-        return model.fit(*args, **kwargs)
+        kwargs["check_every"] = run.train.steps_per_execution
+        return loop.fit(model, *args, **kwargs)
 
 
 class _KerasFcnTuner:

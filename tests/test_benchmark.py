@@ -106,7 +106,8 @@ def test_speed_settings_change_the_arithmetic_but_not_what_is_learned(fashion_sm
     runs = {}
     for name in ("defaults", "jit_compile=on", "precision=mixed_bfloat16"):
         settings = {**SPEED_BASE, **find_case(f"dense/keras-fcn/{name}").settings}
-        runs[name] = train_run(DENSE, DENSE.run_config(settings), fashion_small, keep_model=True)
+        trained = train_run(DENSE, DENSE.run_config(settings), fashion_small)
+        runs[name] = (trained.record, trained.model)
     (plain, plain_model), (xla, xla_model), (bf16, bf16_model) = runs.values()
     assert len(fashion_small.y_test) == 1000
     for record in (xla, bf16):  # 2 points on 1,000 test images

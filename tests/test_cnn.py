@@ -19,7 +19,7 @@ from keras_fcn.errors import ConfigError
 from keras_fcn.record import RunStore
 from keras_fcn.replication import get_study, read_published
 from keras_fcn.replication import reproduce as reproduce_study
-from keras_fcn.train import train_run
+from keras_fcn.train import train_record
 
 SMALL = {"filters": (2, 3, 4), "hidden": (5,)}  # quick to build; the options are the same
 
@@ -287,7 +287,7 @@ def test_only_one_shape_of_the_grid_is_invalid():
 
 
 def test_short_training_learns(fashion_small):
-    record = train_run(LENET, LENET.run_config({"epochs": 2}), fashion_small)
+    record = train_record(LENET, LENET.run_config({"epochs": 2}), fashion_small)
     assert record.status == "ok" and record.params == 61_706 and record.epochs_run == 2
     assert record.test_accuracy > 0.6  # 0.705-0.721 measured over three seeds; chance is 0.1
 

@@ -311,7 +311,7 @@ def _forbid_training(monkeypatch) -> None:
 
     for module in (single, train_module):
         monkeypatch.setattr(module, "load_dataset", forbidden)
-        monkeypatch.setattr(module, "train_run", forbidden)
+        monkeypatch.setattr(module, "train_record", forbidden)
 
 
 def test_fashion_dense_with_unwritable_out_fails_before_training(
@@ -356,7 +356,7 @@ def test_disk_full_after_the_record_is_one_line_and_keeps_the_record(
         )  # fmt: skip
 
     monkeypatch.setattr(single, "load_dataset", lambda config, data_dir=None: fashion_small)
-    monkeypatch.setattr(single, "train_run", fake_train)
+    monkeypatch.setattr(single, "train_record", fake_train)
 
     def no_space(self, path, *args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))

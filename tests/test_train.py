@@ -9,7 +9,7 @@ from sklearn.metrics import confusion_matrix
 
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
-from keras_fcn.train import cross_entropy, train_run
+from keras_fcn.train import cross_entropy, train_record, train_run
 
 FAST = {"epochs": 3, "batch_size": 128, "hidden": (64,)}
 # SGD with momentum at a learning rate of 1e6 takes this network to NaN within a few batches
@@ -18,7 +18,8 @@ DIVERGES = {"optimizer": "sgd", "momentum": 0.9, "batch_size": 32, "hidden": (64
 
 def test_short_real_training_beats_seventy_percent(fashion_small):
     run = DENSE.run_config({**FAST, "optimizer": "adam", "learning_rate": 0.002})
-    record, model = train_run(DENSE, run, fashion_small, keep_model=True)
+    trained = train_run(DENSE, run, fashion_small)
+    record, model = trained.record, trained.model
     assert record.status == "ok"
     assert record.test_accuracy > 0.70
     assert record.epochs_run == 3 and len(record.history["val_accuracy"]) == 3
@@ -37,9 +38,9 @@ def test_short_real_training_beats_seventy_percent(fashion_small):
 
 def test_same_seed_gives_identical_histories_and_another_seed_does_not(fashion_small):
     settings = {**FAST, "epochs": 2, "dropout": 0.2}
-    a = train_run(DENSE, DENSE.run_config(settings), fashion_small)
-    b = train_run(DENSE, DENSE.run_config(settings), fashion_small)
-    c = train_run(DENSE, DENSE.run_config({**settings, "seed": 7}), fashion_small)
+    a = train_record(DENSE, DENSE.run_config(settings), fashion_small)
+    b = train_record(DENSE, DENSE.run_config(settings), fashion_small)
+    c = train_record(DENSE, DENSE.run_config({**settings, "seed": 7}), fashion_small)
     assert a.history == b.history and a.test_predictions == b.test_predictions
     assert a.history != c.history
     assert a.run_id == b.run_id != c.run_id
@@ -85,7 +86,7 @@ def test_run_diverging_in_its_first_epoch_is_tested_on_its_initial_weights(fashi
     data = _slice(fashion_small)
     run = DENSE.run_config({**DIVERGES, "learning_rate": 1e6, "epochs": 3})
     weights = _WeightsAfterEachEpoch()
-    record = train_run(DENSE, run, data, callbacks=[weights])
+    record = train_record(DENSE, run, data, callbacks=[weights])
     assert record.status == "diverged" and record.epochs_run == 1
     assert not np.isfinite(record.history["loss"][0])
     assert not all(np.isfinite(w).all() for w in weights.seen[-1])  # nothing to test there
@@ -101,7 +102,8 @@ def test_run_diverging_later_is_tested_on_its_last_epoch_with_a_finite_loss(fash
     # a sane rate for two epochs, then one that blows the weights up in the third
     blow_up = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.01 if epoch < 2 else 1e6)
     weights = _WeightsAfterEachEpoch()
-    record, model = train_run(DENSE, run, data, callbacks=[blow_up, weights], keep_model=True)
+    trained = train_run(DENSE, run, data, callbacks=[blow_up, weights])
+    record, model = trained.record, trained.model
     assert record.status == "diverged" and record.epochs_run == 3
     assert np.isfinite(record.history["loss"][:2]).all()
     assert record.note.startswith(
@@ -122,7 +124,7 @@ def _overflowing_dense(config) -> keras.Model:
 def test_logits_never_finite_leave_the_record_without_predictions(fashion_small):
     family = dataclasses.replace(DENSE, name="overflow", build=_overflowing_dense)
     data = _slice(fashion_small)
-    record = train_run(family, family.run_config({**FAST, "epochs": 2}), data)
+    record = train_record(family, family.run_config({**FAST, "epochs": 2}), data)
     assert record.status == "diverged"
     assert "non-finite in epoch 1" in record.note and "from the initial weights" in record.note
     assert "test logits are not finite: no test predictions recorded" in record.note
@@ -135,7 +137,7 @@ def test_early_stopping_restores_the_best_epoch(fashion_small):
     run = DENSE.run_config(
         {**FAST, "epochs": 30, "patience": 1, "optimizer": "adam", "learning_rate": 0.05}
     )
-    record = train_run(DENSE, run, fashion_small)
+    record = train_record(DENSE, run, fashion_small)
     assert record.epochs_run < 30
     assert record.best_epoch == record.epochs_run - 1  # stopped one epoch after the best
 
@@ -155,10 +157,10 @@ def test_traced_steps_of_finished_runs_are_released(fashion_small):
     def traced() -> int:
         return sum(name.startswith("CustomGradient-") for name in ops._gradient_registry._registry)
 
-    train_run(DENSE, DENSE.run_config({**FAST, "epochs": 1}), fashion_small)
+    train_record(DENSE, DENSE.run_config({**FAST, "epochs": 1}), fashion_small)
     one_run = traced()
     assert one_run > 0  # TensorFlow keeps one per traced training step
-    train_run(DENSE, DENSE.run_config({**FAST, "epochs": 1}), fashion_small)
+    train_record(DENSE, DENSE.run_config({**FAST, "epochs": 1}), fashion_small)
     assert traced() == one_run  # the first run's were dropped when the second started
     assert release_traced_steps() == one_run
     assert traced() == 0
@@ -168,13 +170,13 @@ def test_cosine_schedule_lowers_the_rate_each_epoch_and_constant_keeps_it(fashio
     from keras_fcn.train import cosine_learning_rate
 
     settings = {**FAST, "epochs": 4, "optimizer": "adam", "learning_rate": 0.002}
-    cosine = train_run(
+    cosine = train_record(
         DENSE, DENSE.run_config({**settings, "lr_schedule": "cosine"}), fashion_small
     )
     rates = cosine.history["learning_rate"]
     assert rates == pytest.approx([0.002, 0.002 * 0.5 * (1 + np.cos(np.pi / 4)), 0.001,
                                    0.002 * 0.5 * (1 + np.cos(3 * np.pi / 4))], rel=1e-5)  # fmt: skip
     assert cosine_learning_rate(0.1, 10)(10) == pytest.approx(0.0, abs=1e-12)
-    constant = train_run(DENSE, DENSE.run_config(settings), fashion_small)
+    constant = train_record(DENSE, DENSE.run_config(settings), fashion_small)
     assert "learning_rate" not in constant.history  # no schedule, nothing logged
     assert constant.history["loss"] != cosine.history["loss"]

@@ -123,7 +123,7 @@ def measure_keras(family: Family, run: RunConfig, data: Dataset) -> Measurement:
             self.times.append(time.perf_counter() - self._start)
 
     timer = EpochTimer()
-    record = train_run(family, run, timing_split(data), callbacks=[timer])
+    record = train_run(family, run, timing_split(data), callbacks=[timer]).record
     backend = keras.backend.backend()
     return Measurement.of_one_process(
         family, "keras-fcn", backend, data, timer.times, record.test_accuracy, record.versions

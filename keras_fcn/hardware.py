@@ -1,0 +1,69 @@
+"""What the CPU can do, read at run time, and the compute precision chosen from it."""
+
+from __future__ import annotations
+
+import functools
+import platform
+
+# instructions that make bfloat16 matrix products fast on a CPU (oneDNN uses them)
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+# the flags printed beside a speed figure
+SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def read_cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
+    """The instruction-set flags of the first CPU listed in ``path`` (empty if unreadable)."""
+    try:
+        with open(path) as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith(("flags", "Features")):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """This machine's CPU flags (read once per process)."""
+    return read_cpu_flags()
+
+
+def cpu_model(path: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name, or the platform's processor string."""
+    try:
+        with open(path) as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def speed_flags(flags: frozenset[str] | None = None) -> list[str]:
+    """Which of :data:`SPEED_FLAGS` the CPU has, in that order."""
+    flags = cpu_flags() if flags is None else flags
+    return [flag for flag in SPEED_FLAGS if flag in flags]
+
+
+def resolve_precision(precision: str, flags: frozenset[str] | None = None) -> tuple[str, str]:
+    """The Keras dtype policy a run uses for ``precision``, and why.
+
+    ``auto`` is ``mixed_bfloat16`` (bfloat16 compute, float32 weights) on a CPU that has
+    bfloat16 instructions (:data:`BF16_FLAGS`), ``float32`` elsewhere; any other value is
+    used as it is.
+    """
+    if precision != "auto":
+        return precision, f"precision={precision}"
+    flags = cpu_flags() if flags is None else flags
+    found = [flag for flag in BF16_FLAGS if flag in flags]
+    if found:
+        return "mixed_bfloat16", f"auto: the CPU has {', '.join(found)}"
+    return "float32", f"auto: the CPU has none of {', '.join(BF16_FLAGS)}"
+
+
+def precision_used(precision: str) -> str:
+    """What a run record says of its precision: the policy used, and why (``auto``)."""
+    policy, why = resolve_precision(precision)
+    return policy if precision != "auto" else f"{policy} ({why})"

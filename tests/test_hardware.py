@@ -1,0 +1,69 @@
+import keras
+import keras_tuner as kt
+
+from keras_fcn import hardware
+from keras_fcn.family import DENSE
+from keras_fcn.space import Param, Space
+from keras_fcn.train import train_record
+from keras_fcn.tuning import FamilyHyperModel
+
+CPUINFO = """processor\t: 0
+model name\t: Some CPU @ 2.00GHz
+flags\t\t: fpu sse2 avx2 fma avx512f avx512_bf16 amx_tile amx_bf16
+processor\t: 1
+flags\t\t: fpu
+"""
+
+
+def test_flags_and_model_are_read_from_the_first_cpu(tmp_path):
+    path = tmp_path / "cpuinfo"
+    path.write_text(CPUINFO)
+    flags = hardware.read_cpu_flags(str(path))
+    assert {"avx2", "amx_bf16"} <= flags and "fpu" in flags and len(flags) == 8
+    assert hardware.cpu_model(str(path)) == "Some CPU @ 2.00GHz"
+    assert hardware.speed_flags(flags) == [
+        "avx2",
+        "fma",
+        "avx512f",
+        "avx512_bf16",
+        "amx_tile",
+        "amx_bf16",
+    ]
+    assert hardware.read_cpu_flags(str(tmp_path / "missing")) == frozenset()
+
+
+def test_auto_precision_is_bfloat16_only_where_the_cpu_has_bfloat16_instructions():
+    policy, why = hardware.resolve_precision("auto", frozenset({"avx2", "avx512_bf16"}))
+    assert (policy, why) == ("mixed_bfloat16", "auto: the CPU has avx512_bf16")
+    policy, why = hardware.resolve_precision("auto", frozenset({"avx2", "avx512f"}))
+    assert policy == "float32" and "none of avx512_bf16, amx_bf16" in why
+    # a precision that is set is used as it is, whatever the CPU
+    assert hardware.resolve_precision("float32", frozenset({"amx_bf16"}))[0] == "float32"
+    assert hardware.resolve_precision("mixed_bfloat16", frozenset())[0] == "mixed_bfloat16"
+
+
+def test_the_record_says_which_precision_trained_and_why(fashion_small, monkeypatch):
+    settings = {"hidden": (32,), "epochs": 1, "train_limit": 500}
+    record = train_record(
+        DENSE, DENSE.run_config({**settings, "precision": "float32"}), fashion_small
+    )
+    assert record.precision == "float32"
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    record = train_record(DENSE, DENSE.run_config({**settings, "precision": "auto"}), fashion_small)
+    assert record.precision == "mixed_bfloat16 (auto: the CPU has amx_bf16)"
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))
+    record = train_record(DENSE, DENSE.run_config({**settings, "precision": "auto"}), fashion_small)
+    assert record.precision.startswith("float32 (auto: the CPU has none")
+
+
+def test_a_trial_builds_its_network_in_the_precision_it_asks_for():
+    space = Space((Param("precision", ("float32", "mixed_bfloat16"), "float32"),))
+    hypermodel = FamilyHyperModel(DENSE, DENSE.run_config({"hidden": (16,)}), space)
+    for precision, compute in (("float32", "float32"), ("mixed_bfloat16", "bfloat16")):
+        hp = kt.HyperParameters()
+        space.to_hp(hp)
+        hp.values["precision"] = precision
+        model = hypermodel.build(hp)
+        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+        assert {layer.compute_dtype for layer in dense[:-1]} == {compute}
+    assert keras.mixed_precision.global_policy().name == "float32"  # left as it was
