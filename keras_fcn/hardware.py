@@ -7,8 +7,23 @@ import platform
 
 # instructions that make bfloat16 matrix products fast on a CPU (oneDNN uses them)
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-# the flags printed beside a speed figure
-SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+# the instruction sets that decide float32 and bfloat16 matrix-product speed, printed beside
+# a speed figure, in the spelling of Linux's /proc/cpuinfo (x86)
+SPEED_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+)
 
 
 def read_cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
@@ -39,12 +54,6 @@ def cpu_model(path: str = "/proc/cpuinfo") -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def speed_flags(flags: frozenset[str] | None = None) -> list[str]:
-    """Which of :data:`SPEED_FLAGS` the CPU has, in that order."""
-    flags = cpu_flags() if flags is None else flags
-    return [flag for flag in SPEED_FLAGS if flag in flags]
 
 
 def resolve_precision(precision: str, flags: frozenset[str] | None = None) -> tuple[str, str]:

@@ -25,23 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-# The instruction sets that matter for float32 and bfloat16 matrix multiplications, in the
-# spelling of Linux's /proc/cpuinfo (x86; an ARM CPU lists its own, none of these).
-RELEVANT_FLAGS = (
-    "sse4_2",
-    "avx",
-    "avx2",
-    "fma",
-    "f16c",
-    "avx512f",
-    "avx512bw",
-    "avx512_vnni",
-    "avx512_bf16",
-    "avx_vnni",
-    "amx_tile",
-    "amx_bf16",
-    "amx_int8",
-)
+from keras_fcn import hardware
+
 DTYPES = ("float32", "bfloat16")
 
 Shape = tuple[int, int, int]
@@ -126,20 +111,14 @@ def network_limits(model: Any, batch: int, *, budget_s: float = 2.0) -> dict[str
 
 
 def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, Any]:
-    """The CPU's model name and which of :data:`RELEVANT_FLAGS` it has, read now from
-    ``cpuinfo``; empty lists where the file cannot be read (not Linux)."""
-    try:
-        text = Path(cpuinfo).read_text()
-    except OSError:
+    """The CPU's model name and which of :data:`keras_fcn.hardware.SPEED_FLAGS` it has, read
+    now from ``cpuinfo``; empty lists where the file cannot be read (not Linux)."""
+    if not Path(cpuinfo).is_file():
         return {"model": "", "present": [], "absent": [], "read": False}
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())  # the first processor's
-    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    flags = hardware.read_cpu_flags(str(cpuinfo))
     return {
-        "model": fields.get("model name") or fields.get("Model") or fields.get("CPU part", ""),
-        "present": [f for f in RELEVANT_FLAGS if f in flags],
-        "absent": [f for f in RELEVANT_FLAGS if f not in flags],
+        "model": hardware.cpu_model(str(cpuinfo)),
+        "present": [f for f in hardware.SPEED_FLAGS if f in flags],
+        "absent": [f for f in hardware.SPEED_FLAGS if f not in flags],
         "read": True,
     }

@@ -71,7 +71,7 @@ def best_per_family(records: Sequence[RunRecord]) -> list[Best]:
 
 
 def published_best(published_dir: str | os.PathLike) -> dict[str, tuple[float, str]]:
-    """The seed studies' best published test accuracy per dataset, with its study and table."""
+    """The published studies' best test accuracy per dataset, with its study and table."""
     best: dict[str, tuple[float, str]] = {}
     for path in sorted(Path(published_dir).glob("*.csv")):
         frame = pd.read_csv(path)

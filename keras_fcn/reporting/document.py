@@ -2,7 +2,7 @@
 
 Sections appear for what has been run; a section whose runs are missing says which command
 produces them. Every number comes from a run record (or, for the published figures, from
-the CSVs of the seed studies); nothing is trained here.
+the CSVs of the published studies); nothing is trained here.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def write_report(
     Args:
         results: the results root the commands wrote to.
         out: folder of the report (created).
-        published_dir: the seed studies' published CSVs.
+        published_dir: the published studies' CSVs.
         defaults: family name -> its baseline ``RunConfig.to_dict()``, for the commands of
             the results at a glance.
         load: dataset name -> :class:`keras_fcn.data.Dataset` (full test set) for the data
@@ -155,7 +155,7 @@ def _best_section(bests: list[Best], published: dict[str, tuple[float, str]]) ->
 
 
 def _studies_section(results: str | os.PathLike, figures: _Figures) -> list[str]:
-    lines = ["## The seed studies", ""]
+    lines = ["## The published studies", ""]
     studies = layout.studies(results)
     if not studies:
         lines += _missing("python -m experiments.reproduce chenab --seeds 3")
