@@ -28,7 +28,12 @@ LENET = Family(
     # Adam at 1e-3 for 10 epochs with Keras's default batch of 32, as the report's code;
     # XLA unless the network has dropout (see train.use_jit on dropout)
     train=TrainConfig(
-        optimizer="adam", learning_rate=1e-3, epochs=10, batch_size=32, jit_compile="auto"
+        optimizer="adam",
+        learning_rate=1e-3,
+        epochs=10,
+        batch_size=32,
+        jit_compile="auto",
+        precision="auto",
     ),
     # its validation set is the first 5,000 training images
     data=DataConfig(validation=5000),

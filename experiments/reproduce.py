@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = random.Random(args.grid_seed or 0).sample(settings, args.max_runs)
         extra = {**(quick("reproduce") if args.quick else {}), **overrides}
         runs = with_seeds(
-            [family.run_config({**protocol.base, **s, **extra}) for s in settings], seeds
+            [family.run_config({**protocol.settings, **s, **extra}) for s in settings], seeds
         )
         print(
             f"grid: {len(settings)} settings x {len(seeds)} seeds = {len(runs)} runs -> {store.path}"

@@ -1,10 +1,13 @@
 """Typed, frozen configurations with a default for every field.
 
-``DenseConfig()``, ``TrainConfig()`` and ``DataConfig()`` together are the baseline of the
-reports: the dense network of the Chenab study (784-512-256-10, ReLU, SGD at 0.01, 50
-epochs, batch 512, 10 % random validation split). Every value is checked when a config is
-made; a bad one raises :class:`~keras_fcn.errors.ConfigError` naming the field, the value and
-what is allowed.
+The dataclass defaults give every field a value: ``DenseConfig()`` is the Chenab study's
+network (784-512-256-10, ReLU), ``TrainConfig()`` float32 SGD at 0.01 for 50 epochs in
+batches of 512, ``DataConfig()`` Fashion-MNIST in [0, 1] with a 10 % random validation split.
+They are not what a command trains: each family states its own defaults
+(:class:`keras_fcn.family.Family` ``train`` and ``data``; the dense family standardizes its
+inputs and picks its precision from the CPU), and ``Family.run_config()`` starts from them.
+Every value is checked when a config is made; a bad one raises
+:class:`~keras_fcn.errors.ConfigError` naming the field, the value and what is allowed.
 
 Field names are unique across the config classes, so a setting such as
 ``learning_rate=0.1`` (from ``--set``, a search space or a table column) finds its class.
@@ -158,13 +161,13 @@ class TrainConfig:
         patience: early stopping on validation accuracy after this many epochs without
             improvement, restoring the best weights; ``None`` trains every epoch.
         seed: seeds weights, dropout and shuffling.
-        jit_compile: XLA compilation: ``off`` (the default; ``python -m
-            experiments.benchmark`` shows no steady-state gain for the dense network on a
-            two-core CPU, and every XLA-compiled model keeps memory for the life of the
-            process), ``on``, or ``auto``: XLA for models without dropout (with ``Dropout``,
-            XLA epochs were many times slower). LeNet-5's family defaults to ``auto``.
-            On the JAX backend every step is compiled with XLA, whatever this says.
-        steps_per_execution: training steps run per call into the compiled function.
+        jit_compile: XLA compilation: ``off``, ``on``, or ``auto``: XLA for models without
+            dropout (docs/speed.md compares them). An XLA-compiled model keeps memory for the
+            life of the process. On the JAX backend every step is compiled with XLA,
+            whatever this says.
+        steps_per_execution: on TensorFlow, how often (in steps) the running loss is read,
+            which is how soon a diverging run stops; on JAX, the steps run per call into
+            the compiled function.
         precision: ``float32``, ``mixed_bfloat16`` (bfloat16 compute, float32 weights), or
             ``auto``: ``mixed_bfloat16`` on a CPU with bfloat16 instructions, ``float32``
             elsewhere (:func:`keras_fcn.hardware.resolve_precision`). A run record says which

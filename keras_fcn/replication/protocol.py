@@ -41,6 +41,11 @@ CONFIG_COLUMNS = (
 )
 
 
+# The published studies trained in float32: their re-runs do too, whatever a family's default
+# precision, unless ``--set precision=`` says otherwise.
+STUDY_DEFAULTS: Mapping[str, Any] = {"precision": "float32"}
+
+
 @dataclasses.dataclass(frozen=True)
 class TableSpec:
     """One table of a study.
@@ -71,7 +76,8 @@ class Protocol:
         source: the study it re-runs.
         family: the model family, by name.
         published: file name of its CSV of published numbers, beside its module.
-        base: settings of the study's baseline, applied to the family's defaults.
+        base: settings of the study's baseline, applied to the family's defaults and to
+            :data:`STUDY_DEFAULTS` (:attr:`settings`).
         tables: its tables, in the order the study ran them.
         aliases: published value -> our value, per field (e.g. a PyTorch study's
             ``default`` initializer is ``pytorch`` here).
@@ -92,6 +98,12 @@ class Protocol:
     notes: tuple[str, ...] = ()
     grid: str | None = None
     folder: Path | None = None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The settings every run of the study starts from: :data:`STUDY_DEFAULTS`, then
+        :attr:`base`."""
+        return {**STUDY_DEFAULTS, **self.base}
 
     def table(self, name: str) -> TableSpec:
         for spec in self.tables:
@@ -158,7 +170,12 @@ def row_settings(
     protocol: Protocol, spec: TableSpec, row: PublishedRow, carried: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The settings of one row's run: baseline, then the row's own columns, then carried fields."""
-    return {**protocol.base, **own_settings(protocol, spec, row), **carried, "dataset": row.dataset}
+    return {
+        **protocol.settings,
+        **own_settings(protocol, spec, row),
+        **carried,
+        "dataset": row.dataset,
+    }
 
 
 def settings_label(settings: Mapping[str, Any]) -> str:
