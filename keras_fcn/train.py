@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
-from keras_fcn import compat, hardware, loop
+from keras_fcn import compat, hardware
 from keras_fcn import data as datasets
 from keras_fcn.config import DataConfig, TrainConfig
 from keras_fcn.data import N_CLASSES, Dataset
@@ -235,8 +235,7 @@ def train_run(
     validation = (data.x_val, data.y_val) if len(data.y_val) else None
     last_finite = LastFiniteWeights()
     fit_start = time.perf_counter()
-    history = loop.fit(
-        model,
+    history = model.fit(
         data.x_train,
         data.y_train,
         batch_size=run.train.batch_size,
@@ -244,8 +243,8 @@ def train_run(
         validation_data=validation,
         validation_batch_size=run.train.eval_batch_size,
         callbacks=[*standard_callbacks(run.train), last_finite, *callbacks],
+        shuffle=True,
         verbose=verbose,
-        check_every=run.train.steps_per_execution,
     ).history
     fit_time = time.perf_counter() - fit_start
 

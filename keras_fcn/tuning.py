@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from keras_fcn import compat, loop
+from keras_fcn import compat
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.space import Space, encode_value
@@ -95,8 +95,7 @@ class FamilyHyperModel(kt.HyperModel):
         kwargs["validation_batch_size"] = run.train.eval_batch_size
         # the schedule is the trial's own (lr_schedule and epochs may be searched)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), *schedule_callbacks(run.train)]
-        kwargs["check_every"] = run.train.steps_per_execution
-        return loop.fit(model, *args, **kwargs)
+        return model.fit(*args, **kwargs)
 
 
 class _KerasFcnTuner:

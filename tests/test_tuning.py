@@ -202,17 +202,20 @@ def test_chief_and_two_workers_complete_every_trial_exactly_once(tmp_path):
     assert (search_folder(tmp_path) / "best_model.keras").exists()
 
 
-def test_each_trial_trains_with_its_own_learning_rate_schedule(monkeypatch):
+def test_each_trial_trains_with_its_own_learning_rate_schedule():
     import keras_tuner as kt
 
     space = Space((Param("lr_schedule", ("constant", "cosine"), "constant"),))
     hypermodel = tuning.FamilyHyperModel(DENSE, DENSE.run_config({"epochs": 4}), space)
-    monkeypatch.setattr(tuning.loop, "fit", lambda model, *args, **kwargs: kwargs["callbacks"])
+
+    class Model:
+        def fit(self, *args, **kwargs):
+            return kwargs["callbacks"]
 
     for schedule, expected in (("constant", 0), ("cosine", 1)):
         hp = kt.HyperParameters()
         hp.Fixed("lr_schedule", schedule)
-        callbacks = hypermodel.fit(hp, None, callbacks=[keras.callbacks.TerminateOnNaN()])
+        callbacks = hypermodel.fit(hp, Model(), callbacks=[keras.callbacks.TerminateOnNaN()])
         schedulers = [c for c in callbacks if isinstance(c, keras.callbacks.LearningRateScheduler)]
         assert len(schedulers) == expected and len(callbacks) == 1 + expected
     assert schedulers[0].schedule(2) == pytest.approx(0.01 * 0.5)  # half-way down from 0.01
