@@ -165,9 +165,7 @@ class TrainConfig:
             dropout (docs/speed.md compares them). An XLA-compiled model keeps memory for the
             life of the process. On the JAX backend every step is compiled with XLA,
             whatever this says.
-        steps_per_execution: on TensorFlow, how often (in steps) the running loss is read,
-            which is how soon a diverging run stops; on JAX, the steps run per call into
-            the compiled function.
+        steps_per_execution: training steps run per call into the compiled function.
         precision: ``float32``, ``mixed_bfloat16`` (bfloat16 compute, float32 weights), or
             ``auto``: ``mixed_bfloat16`` on a CPU with bfloat16 instructions, ``float32``
             elsewhere (:func:`keras_fcn.hardware.resolve_precision`). A run record says which
