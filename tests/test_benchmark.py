@@ -104,8 +104,12 @@ def test_speed_settings_change_the_arithmetic_but_not_what_is_learned(fashion_sm
     # XLA and bfloat16 compute change how each step is computed; the benchmark reports their
     # speed, which is only worth having if what the network learns stays the same
     runs = {}
-    for name in ("defaults", "jit_compile=on", "precision=mixed_bfloat16"):
-        settings = {**SPEED_BASE, **find_case(f"dense/keras-fcn/{name}").settings}
+    for name in ("precision=float32", "jit_compile=on precision=float32", "bfloat16"):
+        settings = {**SPEED_BASE, "precision": "float32"}
+        if name == "bfloat16":
+            settings["precision"] = "mixed_bfloat16"
+        else:
+            settings.update(find_case(f"dense/keras-fcn/{name.split()[0]}").settings)
         trained = train_run(DENSE, DENSE.run_config(settings), fashion_small)
         runs[name] = (trained.record, trained.model)
     (plain, plain_model), (xla, xla_model), (bf16, bf16_model) = runs.values()

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from keras_fcn import hardware
 from keras_fcn.errors import ConfigError
 
 MODELS = ("dense", "lenet")
@@ -38,8 +39,15 @@ class Case:
 
     @property
     def precision(self) -> str:
-        """``bfloat16`` where the case computes in bfloat16, else ``float32``."""
-        return "bfloat16" if self.settings.get("precision") == BFLOAT16 else "float32"
+        """``bfloat16`` where the case computes in bfloat16 on this machine, else ``float32``
+        (keras-fcn's ``precision=auto`` resolved from the CPU's flags)."""
+        default = "float32"
+        if self.framework == "keras-fcn":
+            from experiments._families import family
+
+            default = family(self.model).train.precision
+        policy, _ = hardware.resolve_precision(self.settings.get("precision", default))
+        return "bfloat16" if policy == BFLOAT16 else "float32"
 
     @property
     def variant(self) -> str:
@@ -58,7 +66,8 @@ class Case:
 CASES = (
     Case("dense", "pytorch", why="the reference"),
     Case("dense", "pytorch", {"precision": BFLOAT16}, "the reference of bfloat16 compute"),
-    Case("dense", "keras-fcn", why="what every command runs"),
+    Case("dense", "keras-fcn", why="what every command runs (precision=auto)"),
+    Case("dense", "keras-fcn", {"precision": "float32"}, "float32, as on a CPU without bfloat16"),
     Case(
         "dense",
         "keras-fcn",
@@ -66,7 +75,6 @@ CASES = (
         "a plain Keras fit: the speed settings off",
     ),
     Case("dense", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default"),
-    Case("dense", "keras-fcn", {"precision": BFLOAT16}, "bfloat16 compute (an option)"),
     Case(
         "dense",
         "keras-fcn",
