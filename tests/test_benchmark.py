@@ -22,6 +22,7 @@ from experiments.bench import memory
 from experiments.bench.cases import CASES, MODELS, Case, find_case
 from experiments.bench.measure import run_case
 from experiments.bench.trials import trial_costs
+from keras_fcn import hardware
 from keras_fcn.errors import ConfigError, KerasFcnError
 from keras_fcn.family import DENSE
 from keras_fcn.train import train_run
@@ -73,7 +74,10 @@ def test_keras_case_times_every_epoch_through_the_training_path(fashion_small):
     result = run_case(KERAS_64, DENSE, fashion_small, epochs=3, seed=42)
     assert len(result.epoch_s[0]) == 3 and all(t > 0 for t in result.epoch_s[0])
     assert result.images == 3000 and result.backend == "tensorflow"
-    assert result.variant == "batch_size=64" and result.precision == "float32"
+    # the dense family's precision=auto, resolved from this CPU's flags
+    policy, _ = hardware.resolve_precision(DENSE.train.precision)
+    expected = "bfloat16" if policy == "mixed_bfloat16" else "float32"
+    assert result.variant == "batch_size=64" and result.precision == expected
     assert 0 < result.peak_rss_mb[0] <= memory.peak_rss_mb()  # taken during this process
     assert result.test_accuracy > 0.6
 
