@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -26,8 +25,7 @@ from keras_fcn import hardware
 from keras_fcn.errors import ConfigError, KerasFcnError
 from keras_fcn.family import DENSE
 from keras_fcn.train import train_run
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 
 def test_unknown_case_is_one_clear_error():

@@ -17,22 +17,45 @@ import pytest
 from experiments import tune
 from experiments._cli import run_main
 from keras_fcn.record import RunRecord, RunStore
+from tests.helpers import ROOT, SPACES
 
-ROOT = Path(__file__).resolve().parents[1]
 # nine settings, so that every tuner finds new ones; the data are tiny
-COMMON = ["--family", "dense", "--search", "learning_rate,activation",
-          "--only", "learning_rate=0.001,0.01,0.1", "--only", "activation=relu,tanh,elu",
-          "--set", "hidden=16", "--set", "validation=200", "--set", "test_limit=200",
-          "--max-epochs", "2", "--final-seeds", "1"]  # fmt: skip
+COMMON = [
+    "--family",
+    "dense",
+    "--search",
+    "learning_rate,activation",
+    "--only",
+    "learning_rate=0.001,0.01,0.1",
+    "--only",
+    "activation=relu,tanh,elu",
+    "--set",
+    "hidden=16",
+    "--set",
+    "validation=200",
+    "--set",
+    "test_limit=200",
+    "--max-epochs",
+    "2",
+    "--final-seeds",
+    "1",
+]
 TUNERS = {
     # the grid of four settings
-    "grid": ["--tuner", "grid", "--only", "learning_rate=0.001,0.01", "--only", "activation=relu,tanh"],
+    "grid": [
+        "--tuner",
+        "grid",
+        "--only",
+        "learning_rate=0.001,0.01",
+        "--only",
+        "activation=relu,tanh",
+    ],
     "random": ["--tuner", "random", "--trials", "4"],
     "bayesian": ["--tuner", "bayesian", "--trials", "4"],
     # max_epochs 3, factor 3: brackets of 3 trials (1 epoch, the best one continued for 3)
     # and of 2 trials (3 epochs): 6 trials in all
     "hyperband": ["--tuner", "hyperband", "--max-epochs", "3", "--factor", "3"],
-}  # fmt: skip
+}
 EXPECTED_TRIALS = {"grid": 4, "random": 4, "bayesian": 4, "hyperband": 6}
 
 
@@ -67,9 +90,11 @@ def test_tuner_resumes_after_kill_9_and_runs_to_its_final_model(tuner, tmp_path,
     # more images than the other tests: each trial lasts long enough to be killed in
     argv = [*COMMON, *TUNERS[tuner], "--set", "train_limit=3000", "--out", str(tmp_path)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "experiments.tune", *argv], cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [sys.executable, "-m", "experiments.tune", *argv],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while len(started_trials(tmp_path)) < 2:  # one done, the next one training
@@ -164,3 +189,109 @@ def test_a_changed_command_starts_its_own_search_and_fresh_forgets_everything(tm
     assert "stale0123456789" not in (first / "final_runs.jsonl").read_text()
     summary = json.loads((first / "summary.json").read_text())
     assert [r.run_id for r in RunStore(first / "final_runs.jsonl")] == summary["final_run_ids"]
+
+
+# the spaces of experiments/spaces searched on tiny data
+SPACE_TINY = [
+    "--set",
+    "train_limit=300",
+    "--set",
+    "validation=200",
+    "--set",
+    "test_limit=200",
+    "--max-epochs",
+    "2",
+    "--final-seeds",
+    "1",
+]
+
+
+@pytest.mark.parametrize(
+    ("family", "space", "layer_columns"),
+    [
+        ("dense", "dense_depth.toml", ["units_1", "dropout_1", "units_4", "dropout_4"]),
+        ("lenet", "lenet_filters.toml", ["filters_1", "filters_2", "filters_3"]),
+    ],
+)
+def test_a_depth_and_width_search_shows_one_column_per_layer(
+    family, space, layer_columns, tmp_path, capsys
+):
+    # XLA off: compiling each LeNet-5 would cost more than these tiny trials
+    argv = [
+        "--family",
+        family,
+        "--space",
+        str(SPACES / space),
+        "--tuner",
+        "random",
+        "--trials",
+        "3",
+        *SPACE_TINY,
+        "--set",
+        "jit_compile=off",
+        "--out",
+        str(tmp_path),
+    ]
+    run(argv, capsys)
+    folder = search_folder(tmp_path)
+    import pandas as pd
+
+    table = pd.read_csv(folder / "trials.csv")
+    assert set(layer_columns) <= set(table.columns)
+    if family == "dense":
+        for _, row in table.iterrows():  # a layer beyond a trial's depth is empty, not zero
+            for i in range(1, 5):
+                assert pd.isna(row[f"units_{i}"]) == (i > row["depth"])
+    definition = json.loads((folder / "search.json").read_text())
+    assert "layers" in definition["space"]
+
+
+@pytest.mark.parametrize(
+    ("tuner", "extra", "trials"),
+    [
+        ("grid", ["--only", "units=32,64", "--only", "learning_rate=0.01,0.001"], 4),
+        ("bayesian", ["--trials", "3"], 3),
+    ],
+)
+def test_the_one_layer_space_runs_with_a_sampler_and_as_a_grid_of_its_steps(
+    tuner, extra, trials, tmp_path, capsys
+):
+    import pandas as pd
+
+    argv = [
+        "--space",
+        str(SPACES / "one_layer.toml"),
+        "--tuner",
+        tuner,
+        *extra,
+        *SPACE_TINY,
+        "--out",
+        str(tmp_path),
+    ]
+    run(argv, capsys)
+    table = pd.read_csv(search_folder(tmp_path) / "trials.csv")
+    assert len(table) == trials and set(table["status"]) == {"COMPLETED"}
+    assert all(32 <= u <= 512 and u % 32 == 0 for u in table["units_1"])  # on the steps
+
+
+def test_fixed_fields_reach_the_final_retraining(tmp_path, capsys):
+    """A field fixed in the space (or with --fix) is trained with in the final runs too,
+    not the family's default."""
+    argv = [
+        "--space",
+        str(SPACES / "one_layer.toml"),
+        "--tuner",
+        "random",
+        "--trials",
+        "2",
+        "--fix",
+        "learning_rate=0.001",
+        *SPACE_TINY,
+        "--out",
+        str(tmp_path),
+    ]
+    run(argv, capsys)
+    folder = search_folder(tmp_path)
+    best = json.loads((folder / "best_config.json").read_text())
+    assert best["train"]["optimizer"] == "adam" and best["train"]["learning_rate"] == 0.001
+    assert len(best["model"]["hidden"]) == 1

@@ -88,8 +88,15 @@ def test_every_declared_baseline_fits_and_predicts_with_each_setting(name, setti
 
 def test_study_tables_show_our_baseline_beside_the_published_one(tmp_path):
     record, _ = select_and_test(BASELINES["knn-5"], _dataset(), DataConfig())
-    results = reproduce(get_study("chenab"), DENSE, RunStore(tmp_path / "r.jsonl"), seeds=[1], load=lambda d: None,
-                        only=["knn"], baseline_records=[record])  # fmt: skip
+    results = reproduce(
+        get_study("chenab"),
+        DENSE,
+        RunStore(tmp_path / "r.jsonl"),
+        seeds=[1],
+        load=lambda d: None,
+        only=["knn"],
+        baseline_records=[record],
+    )
     knn = next(r for r in results if r.spec.name == "knn").comparison
     fashion = knn[knn["dataset"] == "fashion_mnist"].iloc[0]
     assert (

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -118,8 +116,9 @@ def test_every_activation_follows_every_conv_and_hidden_layer(name, batch_norm):
     fed = [f"conv_batch_norm_{i}" if batch_norm else f"conv_{i}" for i in range(3)] + ["dense_0"]
     blocks = [model.get_layer(n) for n in fed]
     after = [layers[layers.index(block) + 1] for block in blocks]
-    probe = keras.Model(model.inputs, [t for b, a in zip(blocks, after, strict=True)
-                                       for t in (b.output, a.output)])  # fmt: skip
+    probe = keras.Model(
+        model.inputs, [t for b, a in zip(blocks, after, strict=True) for t in (b.output, a.output)]
+    )
     images = 3 * np.random.default_rng(0).standard_normal((8, 28, 28)).astype("float32")
     outputs = [np.asarray(t) for t in probe([images])]
     expected = ACTIVATION_FUNCTIONS[name]
@@ -139,10 +138,14 @@ def test_every_activation_follows_every_conv_and_hidden_layer(name, batch_norm):
 def test_every_initializer_reaches_convs_and_dense_layers(name):
     model = build_lenet5(LeNetConfig(initializer=name, **SMALL))
     expected = {
-        "default": "GlorotUniform", "pytorch": "VarianceScaling", "random_normal": "RandomNormal",
-        "xavier_normal": "GlorotNormal", "xavier_uniform": "GlorotUniform",
-        "kaiming_normal": "HeNormal", "kaiming_uniform": "HeUniform",
-    }  # fmt: skip
+        "default": "GlorotUniform",
+        "pytorch": "VarianceScaling",
+        "random_normal": "RandomNormal",
+        "xavier_normal": "GlorotNormal",
+        "xavier_uniform": "GlorotUniform",
+        "kaiming_normal": "HeNormal",
+        "kaiming_uniform": "HeUniform",
+    }
     for layer in ("conv_0", "conv_1", "conv_2", "dense_0", "logits"):
         assert type(model.get_layer(layer).kernel_initializer).__name__ == expected[name]
 
@@ -249,12 +252,6 @@ def test_family_defaults_are_the_reports_training():
     assert _families.family("lenet") is LENET
 
 
-def test_importing_the_family_does_not_import_tensorflow():
-    code = "import sys, cnn.family; print('tensorflow' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
 def test_space_defaults_are_the_family_defaults_and_names_are_fields():
     fields = {n for cls in LENET.fields() for n in cls.__dataclass_fields__}
     assert set(LENET_SPACE.names) <= fields
@@ -289,7 +286,8 @@ def test_only_one_shape_of_the_grid_is_invalid():
 def test_short_training_learns(fashion_small):
     record = train_record(LENET, LENET.run_config({"epochs": 2}), fashion_small)
     assert record.status == "ok" and record.params == 61_706 and record.epochs_run == 2
-    assert record.test_accuracy > 0.6  # 0.705-0.721 measured over three seeds; chance is 0.1
+    # 0.72-0.78 over three seeds on the synthetic data (0.705-0.721 on the real); chance is 0.1
+    assert record.test_accuracy > 0.6
 
 
 def test_protocol_reruns_the_published_final_network(tmp_path):
@@ -322,13 +320,3 @@ def test_fashion_cnn_rejects_an_invalid_shape_in_one_line(capsys, tmp_path):
     code, out = _exit_code(fashion_cnn.main, argv, capsys)
     assert code == 2 and out.err.startswith("error: kernel_size=5, padding='valid', pool_size=2")
     assert out.err.count("\n") == 1 and not list(tmp_path.iterdir())
-
-
-def test_fashion_cnn_trains_lenet_into_results_fashion_cnn(capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    argv = ["--set", "train_limit=1000", "--set", "test_limit=500", "--epochs", "1"]
-    code, out = _exit_code(fashion_cnn.main, [*argv, "--verbose", "0"], capsys)
-    assert code == 0 and "61,706 parameters" in out.out
-    [folder] = [p for p in (tmp_path / "results" / "fashion_cnn").iterdir() if p.is_dir()]
-    record = json.loads((folder / "record.json").read_text())
-    assert record["family"] == "lenet" and record["config"]["model"]["filters"] == [6, 16, 120]

@@ -37,10 +37,14 @@ def test_every_initializer_reaches_the_model(name):
     model = build_dense(DenseConfig(hidden=(400,), initializer=name))
     layer = model.get_layer("dense_0")
     expected = {
-        "default": "GlorotUniform", "pytorch": "VarianceScaling", "random_normal": "RandomNormal",
-        "xavier_normal": "GlorotNormal", "xavier_uniform": "GlorotUniform",
-        "kaiming_normal": "HeNormal", "kaiming_uniform": "HeUniform",
-    }  # fmt: skip
+        "default": "GlorotUniform",
+        "pytorch": "VarianceScaling",
+        "random_normal": "RandomNormal",
+        "xavier_normal": "GlorotNormal",
+        "xavier_uniform": "GlorotUniform",
+        "kaiming_normal": "HeNormal",
+        "kaiming_uniform": "HeUniform",
+    }
     assert type(layer.kernel_initializer).__name__ == expected[name]
     if name == "pytorch":
         bound = 1 / np.sqrt(784)

@@ -19,9 +19,14 @@ from keras_fcn.space import Param, Space
 CLASSES = (DenseConfig, TrainConfig, DataConfig)
 FIELDS = [(cls, f.name) for cls in CLASSES for f in dataclasses.fields(cls)]
 ANY_VALUE = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20), st.lists(st.integers(-5, 2000), max_size=4), st.lists(st.floats(-1, 2), max_size=4),
-)  # fmt: skip
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.lists(st.integers(-5, 2000), max_size=4),
+    st.lists(st.floats(-1, 2), max_size=4),
+)
 
 
 def _of_declared_type(cls: type, name: str, value) -> bool:
@@ -160,8 +165,19 @@ STUBS = (
 EXCLUDED = {"--workers", "--case", "--json", "--help", "--out"}
 
 COMMON_VALUES = ["0", "1", "2", "-1", "3", "x", "", "nan", "1.5", "none", "mnist", "fashion_mnist"]
-SET_VALUES = ["dropout=2", "hidden=64", "lr=1", "optimizer=adam", "epochs=1", "dropout", "=1",
-              "learning_rate=0.1", "filters=6,16,120", "kernel_size=0", "train_limit=100"]  # fmt: skip
+SET_VALUES = [
+    "dropout=2",
+    "hidden=64",
+    "lr=1",
+    "optimizer=adam",
+    "epochs=1",
+    "dropout",
+    "=1",
+    "learning_rate=0.1",
+    "filters=6,16,120",
+    "kernel_size=0",
+    "train_limit=100",
+]
 COMMANDS = {
     "fashion_dense": ("fashion_dense", "main", ("experiments.fashion_dense", "fashion_mnist")),
     "mnist_dense": ("mnist_dense", "main", ("experiments.mnist_dense", "mnist")),
@@ -173,15 +189,38 @@ COMMANDS = {
     "benchmark": ("benchmark", "main", ()),
 }
 EXTRA_VALUES = {
-    "reproduce": ["chenab", "lybbert", "konycheva", "dense-l2", "lenet", "nobody", "baseline",
-                  "final", "--dry-run", "--grid"],
-    "tune": ["dense", "lenet", "hyperband", "random", "grid", "bayesian", "annealing",
-             "learning_rate", "hidden,dropout", "learning_rate=0.001,0.01", "dropout=0.1",
-             "widht=3", "0.5", "inf"],
+    "reproduce": [
+        "chenab",
+        "lybbert",
+        "konycheva",
+        "dense-l2",
+        "lenet",
+        "nobody",
+        "baseline",
+        "final",
+        "--dry-run",
+        "--grid",
+    ],
+    "tune": [
+        "dense",
+        "lenet",
+        "hyperband",
+        "random",
+        "grid",
+        "bayesian",
+        "annealing",
+        "learning_rate",
+        "hidden,dropout",
+        "learning_rate=0.001,0.01",
+        "dropout=0.1",
+        "widht=3",
+        "0.5",
+        "inf",
+    ],
     "baselines": ["both", "knn", "knn-5", "svd_projection", "nope"],
     "report": ["chenab", "--readme"],
     "benchmark": ["dense", "lenet", "dense,lenet", ",", "cnn", "--quick"],
-}  # fmt: skip
+}
 
 
 def _parser(command: str):

@@ -22,8 +22,8 @@ from keras_fcn.reporting import glance
 from keras_fcn.reporting.config_page import configs_page, field_docs
 from keras_fcn.reporting.confusion import format_confusion, most_confused
 from keras_fcn.reporting.document import write_report
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).parent.parent
 PUBLISHED = STUDIES_DIR
 DEFAULTS = {name: f.run_config().to_dict() for name, f in _families.families().items()}
 N_TEST = 200
@@ -53,9 +53,19 @@ def _record(
     predictions[:wrong] = (y[:wrong] + 1) % 10  # each mistake: class k taken for k + 1
     cm = np.zeros((10, 10), int)
     np.add.at(cm, (y, predictions), 1)
-    return RunRecord(run.run_id + family, family, run.to_dict(), seed, test_accuracy=float(np.mean(predictions == y)),
-                     best_val_accuracy=val, confusion_matrix=cm.tolist(), test_predictions=encode_predictions(predictions),
-                     history={"loss": [1.0, 0.5], "val_accuracy": [0.5, val]}, params=1000, fit_time_s=3.0)  # fmt: skip
+    return RunRecord(
+        run.run_id + family,
+        family,
+        run.to_dict(),
+        seed,
+        test_accuracy=float(np.mean(predictions == y)),
+        best_val_accuracy=val,
+        confusion_matrix=cm.tolist(),
+        test_predictions=encode_predictions(predictions),
+        history={"loss": [1.0, 0.5], "val_accuracy": [0.5, val]},
+        params=1000,
+        fit_time_s=3.0,
+    )
 
 
 @pytest.fixture
@@ -139,11 +149,21 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
     search = tmp_path / "tune" / "dense-fashion_mnist-random"
     command = "python -m experiments.tune --family dense --tuner random --set optimizer=adam"
     search.mkdir(parents=True)
-    (search / "summary.json").write_text(json.dumps({
-        "family": "dense", "dataset": "fashion_mnist", "tuner": "random", "trials": 4,
-        "total_epochs": 8, "trial_hours": 0.01, "best": "hidden=512-256", "command": command,
-        "final_run_ids": [raw.run_id],
-    }))  # fmt: skip
+    (search / "summary.json").write_text(
+        json.dumps(
+            {
+                "family": "dense",
+                "dataset": "fashion_mnist",
+                "tuner": "random",
+                "trials": 4,
+                "total_epochs": 8,
+                "trial_hours": 0.01,
+                "best": "hidden=512-256",
+                "command": command,
+                "final_run_ids": [raw.run_id],
+            }
+        )
+    )
     stale = raw.with_settings({"hidden": "64"})  # the final run of an earlier best, left beside
     RunStore(search / "final_runs.jsonl").append(
         RunRecord(stale.run_id, "dense", stale.to_dict(), 42, test_accuracy=0.5)
@@ -159,9 +179,11 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
         if line.startswith("|")
     ]
     assert [
-        "dense config: test accuracy (seed 42)", "fashion_mnist", "84.67 %",
+        "dense config: test accuracy (seed 42)",
+        "fashion_mnist",
+        "84.67 %",
         "`python -m experiments.fashion_dense --set standardize=false`",
-    ] in rows  # fmt: skip
+    ] in rows
     assert ["88.11 %", f"`{command} --set standardize=false`"] in [r[2:] for r in rows]
 
 
@@ -172,8 +194,10 @@ def test_printed_confusion_matrix_names_each_class_once():
     digits = format_confusion(matrix, ["0", "1", "2"]).splitlines()
     assert digits[1].split() == ["true", "0", "1", "2"]
     assert [line.split() for line in digits[2:]] == [
-        ["0", "5", "1", "0"], ["1", "0", "6", "0"], ["2", "2", "0", "3"]
-    ]  # fmt: skip
+        ["0", "5", "1", "0"],
+        ["1", "0", "6", "0"],
+        ["2", "2", "0", "3"],
+    ]
 
 
 def _table(text: str, heading: str) -> list[str]:
@@ -200,7 +224,10 @@ def test_readme_report_and_results_page_show_the_same_table_at_a_glance(results,
         run_main(report_command.main, ["--results", str(results), "--readme"])
     readme = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
     with pytest.raises(SystemExit) as info:
-        run_main(report_command.main, ["--results", str(results), "--docs", "--out", str(tmp_path / "docs")])  # fmt: skip
+        run_main(
+            report_command.main,
+            ["--results", str(results), "--docs", "--out", str(tmp_path / "docs")],
+        )
     assert info.value.code == 0
     page = (tmp_path / "docs" / "results.md").read_text()
     report = write_report(results, tmp_path / "out", PUBLISHED, DEFAULTS).read_text()
@@ -215,7 +242,10 @@ def test_results_page_is_written_from_the_records(results, tmp_path):
     _study(results, "chenab")
     _study(results, "chenab-quick")  # a quick re-run saw little data: left off the page
     with pytest.raises(SystemExit) as info:
-        run_main(report_command.main, ["--results", str(results), "--docs", "--out", str(tmp_path / "docs")])  # fmt: skip
+        run_main(
+            report_command.main,
+            ["--results", str(results), "--docs", "--out", str(tmp_path / "docs")],
+        )
     assert info.value.code == 0
     page = (tmp_path / "docs" / "results.md").read_text()
     assert page.count("## The Chenab study, re-run over three seeds") == 1

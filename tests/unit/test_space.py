@@ -13,9 +13,13 @@ def test_grid_of_a_two_by_three_space_has_six_configs_in_a_stable_order():
     space = Space((Param("a", (1, 2), 1), Param("b", ("x", "y", "z"), "x")))
     grid = space.grid()
     assert grid == [
-        {"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 1, "b": "z"},
-        {"a": 2, "b": "x"}, {"a": 2, "b": "y"}, {"a": 2, "b": "z"},
-    ]  # fmt: skip
+        {"a": 1, "b": "x"},
+        {"a": 1, "b": "y"},
+        {"a": 1, "b": "z"},
+        {"a": 2, "b": "x"},
+        {"a": 2, "b": "y"},
+        {"a": 2, "b": "z"},
+    ]
     assert space.grid() == grid and space.size() == 6
 
 
@@ -65,9 +69,14 @@ def test_narrow_fixes_and_restricts_and_rejects_contradictions():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(values=()), dict(values=(1, 1)), dict(values=(1, 2), default=3), dict(values=(1,), low=0.0),
-     dict(values=(0.1,), default=0.1, low=0.0, high=1.0, log=True)],
-)  # fmt: skip
+    [
+        dict(values=()),
+        dict(values=(1, 1)),
+        dict(values=(1, 2), default=3),
+        dict(values=(1,), low=0.0),
+        dict(values=(0.1,), default=0.1, low=0.0, high=1.0, log=True),
+    ],
+)
 def test_invalid_parameters_are_rejected(kwargs):
     kwargs.setdefault("default", 1)
     with pytest.raises(ConfigError):

@@ -3,7 +3,6 @@ one-line error for every malformed space."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import keras_tuner
@@ -16,10 +15,20 @@ from keras_fcn import tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.replication import STUDIES_DIR
+from tests.helpers import SPACES
 
-SPACES = Path(__file__).resolve().parents[1] / "experiments" / "spaces"
-TINY = ["--set", "train_limit=300", "--set", "validation=200", "--set", "test_limit=200",
-        "--max-epochs", "2", "--final-seeds", "1"]  # fmt: skip
+TINY = [
+    "--set",
+    "train_limit=300",
+    "--set",
+    "validation=200",
+    "--set",
+    "test_limit=200",
+    "--max-epochs",
+    "2",
+    "--final-seeds",
+    "1",
+]
 
 
 def run(argv, capsys) -> str:
@@ -55,10 +64,23 @@ def test_depth_space_declares_each_layer_under_the_depth_on_keras_tuner():
     assert space["dropout"].values == (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
     assert space["learning_rate"].is_range and space["learning_rate"].log
     # the grid of a depth of 1 or 2 layers with 2 widths: 2 + 2 * 2 settings
-    small = space.narrow(choices={"depth": [1, 2], "units": [64, 128], "dropout": [0.0],
-                                  "learning_rate": [1e-3], "lr_schedule": ["constant"]})  # fmt: skip
-    assert [s["hidden"] for s in small.grid()] == [(64,), (128,), (64, 64), (64, 128),
-                                                   (128, 64), (128, 128)]  # fmt: skip
+    small = space.narrow(
+        choices={
+            "depth": [1, 2],
+            "units": [64, 128],
+            "dropout": [0.0],
+            "learning_rate": [1e-3],
+            "lr_schedule": ["constant"],
+        }
+    )
+    assert [s["hidden"] for s in small.grid()] == [
+        (64,),
+        (128,),
+        (64, 64),
+        (64, 128),
+        (128, 64),
+        (128, 128),
+    ]
     assert small.size() == 6
 
 
@@ -72,9 +94,17 @@ def test_lenet_space_searches_the_filters_of_each_convolution():
 def test_lybbert_grid_is_the_studys_23328_settings_in_its_order():
     grid = DENSE.read_space(STUDIES_DIR / "lybbert.toml").grid()
     assert len(grid) == 23_328
-    assert grid[0] == {"epochs": 20, "hidden": (1024, 256), "initializer": "xavier_uniform",
-                       "batch_norm": True, "activation": "relu", "dropout": (0.5, 0.5),
-                       "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9}  # fmt: skip
+    assert grid[0] == {
+        "epochs": 20,
+        "hidden": (1024, 256),
+        "initializer": "xavier_uniform",
+        "batch_norm": True,
+        "activation": "relu",
+        "dropout": (0.5, 0.5),
+        "optimizer": "sgd",
+        "learning_rate": 0.01,
+        "momentum": 0.9,
+    }
     assert grid[-1]["dropout"] == (0.1, 0.1) and grid[-1]["epochs"] == 40
 
 
@@ -90,22 +120,25 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 MALFORMED = [
-    ('widht = [1, 2]\n', "unknown field 'widht'"),
+    ("widht = [1, 2]\n", "unknown field 'widht'"),
     ('learning_rate = "0.1..0.01 log"\n', "range 0.1..0.01 is empty"),
     ('[layers]\nunits = "32..500 step 32"\n', "step 32 does not divide the range 32..500"),
-    ('dropout = [0.1, 2.0]\n', "dropout=2.0 is invalid"),
+    ("dropout = [0.1, 2.0]\n", "dropout=2.0 is invalid"),
     ('activation = ["relu", "swish"]\n', "activation='swish' is invalid"),
     ('batch_size = "16.5..64"\n', "batch_size takes whole numbers"),
     ('optimizer = "adam..sgd"\n', "is not a number"),
     ('activation = "1..3"\n', "activation: a range needs a numeric field"),
     ('learning_rate = "1e-4..1e-1 log step 2"\n', "is not LOW..HIGH"),
-    ('l2 = { values = [0.0], bogus = 1 }\n', "unknown key 'bogus'"),
-    ('[layers]\nwidth = [64]\n', "layers.width is unknown: the dense family's layers take depth, units, dropout"),
+    ("l2 = { values = [0.0], bogus = 1 }\n", "unknown key 'bogus'"),
+    (
+        "[layers]\nwidth = [64]\n",
+        "layers.width is unknown: the dense family's layers take depth, units, dropout",
+    ),
     ('[layers]\ndepth = "0..2"\nunits = [64]\n', "depth must be whole numbers >= 1"),
     ('hidden = ["64"]\n[layers]\nunits = [64]\n', "'hidden' is set by [layers] too"),
-    ('learning_rate = [0.1, 0.1]\n', "lists a value twice"),
-    ('this is not toml\n', "is not valid TOML"),
-]  # fmt: skip
+    ("learning_rate = [0.1, 0.1]\n", "lists a value twice"),
+    ("this is not toml\n", "is not valid TOML"),
+]
 
 
 @pytest.mark.parametrize(("text", "message"), MALFORMED)
@@ -154,72 +187,15 @@ def test_only_may_name_a_value_outside_the_declared_choices_when_the_config_take
         DENSE.space.narrow(choices={"hidden": [(0,)]}, accept=DENSE.accepts)
 
 
-@pytest.mark.parametrize(
-    ("family", "space", "layer_columns"),
-    [
-        ("dense", "dense_depth.toml", ["units_1", "dropout_1", "units_4", "dropout_4"]),
-        ("lenet", "lenet_filters.toml", ["filters_1", "filters_2", "filters_3"]),
-    ],
-)
-def test_a_depth_and_width_search_shows_one_column_per_layer(
-    family, space, layer_columns, tmp_path, capsys
-):
-    # XLA off: compiling each LeNet-5 would cost more than these tiny trials
-    argv = ["--family", family, "--space", str(SPACES / space), "--tuner", "random",
-            "--trials", "3", *TINY, "--set", "jit_compile=off", "--out", str(tmp_path)]  # fmt: skip
-    run(argv, capsys)
-    folder = only_folder(tmp_path)
-    import pandas as pd
-
-    table = pd.read_csv(folder / "trials.csv")
-    assert set(layer_columns) <= set(table.columns)
-    if family == "dense":
-        for _, row in table.iterrows():  # a layer beyond a trial's depth is empty, not zero
-            for i in range(1, 5):
-                assert pd.isna(row[f"units_{i}"]) == (i > row["depth"])
-    definition = json.loads((folder / "search.json").read_text())
-    assert "layers" in definition["space"]
-
-
-@pytest.mark.parametrize(
-    ("tuner", "extra", "trials"),
-    [
-        ("grid", ["--only", "units=32,64", "--only", "learning_rate=0.01,0.001"], 4),
-        ("bayesian", ["--trials", "3"], 3),
-    ],
-)
-def test_the_one_layer_space_runs_with_a_sampler_and_as_a_grid_of_its_steps(
-    tuner, extra, trials, tmp_path, capsys
-):
-    import pandas as pd
-
-    argv = ["--space", str(SPACES / "one_layer.toml"), "--tuner", tuner, *extra, *TINY,
-            "--out", str(tmp_path)]  # fmt: skip
-    run(argv, capsys)
-    table = pd.read_csv(only_folder(tmp_path) / "trials.csv")
-    assert len(table) == trials and set(table["status"]) == {"COMPLETED"}
-    assert all(32 <= u <= 512 and u % 32 == 0 for u in table["units_1"])  # on the steps
-
-
-def test_fixed_fields_reach_the_final_retraining(tmp_path, capsys):
-    """A field fixed in the space (or with --fix) is trained with in the final runs too,
-    not the family's default."""
-    argv = ["--space", str(SPACES / "one_layer.toml"), "--tuner", "random", "--trials", "2",
-            "--fix", "learning_rate=0.001", *TINY, "--out", str(tmp_path)]  # fmt: skip
-    run(argv, capsys)
-    folder = only_folder(tmp_path)
-    best = json.loads((folder / "best_config.json").read_text())
-    assert best["train"]["optimizer"] == "adam" and best["train"]["learning_rate"] == 0.001
-    assert len(best["model"]["hidden"]) == 1
-
-
 def test_space_identity_of_a_search_holds_the_whole_space():
     space = DENSE.read_space(SPACES / "dense_depth.toml")
     base = DENSE.run_config()
-    identity = tuning.search_identity("random", base, space, max_epochs=2, factor=3, trials=3,
-                                      executions=1, seed=42)  # fmt: skip
+    identity = tuning.search_identity(
+        "random", base, space, max_epochs=2, factor=3, trials=3, executions=1, seed=42
+    )
     wider = space.narrow(choices={"units": [64, 128]})
-    other = tuning.search_identity("random", base, wider, max_epochs=2, factor=3, trials=3,
-                                   executions=1, seed=42)  # fmt: skip
+    other = tuning.search_identity(
+        "random", base, wider, max_epochs=2, factor=3, trials=3, executions=1, seed=42
+    )
     assert tuning.search_key(identity) != tuning.search_key(other)
     assert identity["space"]["layers"]["units"]["values"] == [64, 128, 256, 512, 1024]

@@ -22,8 +22,15 @@ def fake_trainer(calls: list, fail_on: set[int] = frozenset(), interrupt_at: int
         if run.train.seed in fail_on:
             raise RuntimeError("out of luck")
         accuracy = run.train.learning_rate * 10 + run.train.seed / 1000
-        return RunRecord(run_id=run.run_id, family=family.name, config=run.to_dict(), seed=run.train.seed,
-                         test_accuracy=accuracy, best_val_accuracy=accuracy - 0.01, epochs_run=1)  # fmt: skip
+        return RunRecord(
+            run_id=run.run_id,
+            family=family.name,
+            config=run.to_dict(),
+            seed=run.train.seed,
+            test_accuracy=accuracy,
+            best_val_accuracy=accuracy - 0.01,
+            epochs_run=1,
+        )
 
     return trainer
 
@@ -156,8 +163,14 @@ def test_compare_pairs_seeds_and_judges_against_seed_noise():
 
     def rec(seed, n_correct):
         predictions = np.array([0] * n_correct + [1] * (100 - n_correct))
-        return RunRecord(f"{seed}-{n_correct}", "dense", {}, seed, test_accuracy=n_correct / 100,
-                         test_predictions=encode_predictions(predictions))  # fmt: skip
+        return RunRecord(
+            f"{seed}-{n_correct}",
+            "dense",
+            {},
+            seed,
+            test_accuracy=n_correct / 100,
+            test_predictions=encode_predictions(predictions),
+        )
 
     better = compare([rec(1, 95), rec(2, 96), rec(3, 94)], [rec(1, 70), rec(2, 71), rec(3, 69)], y)
     assert better.significant and better.mean_difference == pytest.approx(0.25)
@@ -171,9 +184,15 @@ def test_compare_leaves_out_diverged_runs_and_runs_without_predictions():
 
     def rec(seed, n_correct, status="ok", predicted=True):
         predictions = np.array([0] * n_correct + [1] * (100 - n_correct))
-        return RunRecord(f"{seed}-{n_correct}-{status}", "dense", {}, seed, status=status,
-                         test_accuracy=n_correct / 100,
-                         test_predictions=encode_predictions(predictions) if predicted else "")  # fmt: skip
+        return RunRecord(
+            f"{seed}-{n_correct}-{status}",
+            "dense",
+            {},
+            seed,
+            status=status,
+            test_accuracy=n_correct / 100,
+            test_predictions=encode_predictions(predictions) if predicted else "",
+        )
 
     a = [rec(1, 90), rec(2, 91), rec(3, 10, status="diverged"), rec(4, 95, predicted=False)]
     b = [rec(1, 80), rec(2, 82), rec(3, 85), rec(4, 85)]

@@ -13,10 +13,19 @@ from keras_fcn.train import cross_entropy, train_record, train_run
 
 FAST = {"epochs": 3, "batch_size": 128, "hidden": (64,)}
 # SGD with momentum at a learning rate of 1e6 takes this network to NaN within a few batches
-DIVERGES = {"optimizer": "sgd", "momentum": 0.9, "batch_size": 32, "hidden": (64, 64)}
+# float32 whatever the CPU: the diverging runs' test predictions are checked against a model
+# rebuilt here from their weights, in float32 (in bfloat16 near-ties of the initial weights'
+# logits on the synthetic data went the other way for 2 of 300 images)
+DIVERGES = {
+    "optimizer": "sgd",
+    "momentum": 0.9,
+    "batch_size": 32,
+    "hidden": (64, 64),
+    "precision": "float32",
+}
 
 
-def test_short_real_training_beats_seventy_percent(fashion_small):
+def test_short_training_beats_seventy_percent(fashion_small):
     run = DENSE.run_config({**FAST, "optimizer": "adam", "learning_rate": 0.002})
     trained = train_run(DENSE, run, fashion_small)
     record, model = trained.record, trained.model
@@ -49,10 +58,13 @@ def test_same_seed_gives_identical_histories_and_another_seed_does_not(fashion_s
 def _slice(data: Dataset, n_train: int = 600, n_test: int = 300) -> Dataset:
     return dataclasses.replace(
         data,
-        x_train=data.x_train[:n_train], y_train=data.y_train[:n_train],
-        x_val=data.x_val[:200], y_val=data.y_val[:200],
-        x_test=data.x_test[:n_test], y_test=data.y_test[:n_test],
-    )  # fmt: skip
+        x_train=data.x_train[:n_train],
+        y_train=data.y_train[:n_train],
+        x_val=data.x_val[:200],
+        y_val=data.y_val[:200],
+        x_test=data.x_test[:n_test],
+        y_test=data.y_test[:n_test],
+    )
 
 
 def _predict_with(run, weights, x) -> np.ndarray:
@@ -174,8 +186,15 @@ def test_cosine_schedule_lowers_the_rate_each_epoch_and_constant_keeps_it(fashio
         DENSE, DENSE.run_config({**settings, "lr_schedule": "cosine"}), fashion_small
     )
     rates = cosine.history["learning_rate"]
-    assert rates == pytest.approx([0.002, 0.002 * 0.5 * (1 + np.cos(np.pi / 4)), 0.001,
-                                   0.002 * 0.5 * (1 + np.cos(3 * np.pi / 4))], rel=1e-5)  # fmt: skip
+    assert rates == pytest.approx(
+        [
+            0.002,
+            0.002 * 0.5 * (1 + np.cos(np.pi / 4)),
+            0.001,
+            0.002 * 0.5 * (1 + np.cos(3 * np.pi / 4)),
+        ],
+        rel=1e-5,
+    )
     assert cosine_learning_rate(0.1, 10)(10) == pytest.approx(0.0, abs=1e-12)
     constant = train_record(DENSE, DENSE.run_config(settings), fashion_small)
     assert "learning_rate" not in constant.history  # no schedule, nothing logged

@@ -11,7 +11,6 @@ import contextlib
 import csv
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -25,12 +24,32 @@ import pytest
 
 from keras_fcn.errors import ChiefError
 from keras_fcn.workers import CHIEF_PID_VAR, IP_VAR, PORT_VAR, ROLE_VAR, ChiefWatch, free_port
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-TUNE = ["--tuner", "grid", "--search", "learning_rate,activation", "--only", "learning_rate=0.001,0.01",
-        "--only", "activation=relu,tanh", "--set", "hidden=16", "--set", "train_limit=300",
-        "--set", "test_limit=200", "--set", "validation=200", "--set", "jit_compile=off",
-        "--max-epochs", "2", "--final-seeds", "1"]  # fmt: skip
+TUNE = [
+    "--tuner",
+    "grid",
+    "--search",
+    "learning_rate,activation",
+    "--only",
+    "learning_rate=0.001,0.01",
+    "--only",
+    "activation=relu,tanh",
+    "--set",
+    "hidden=16",
+    "--set",
+    "train_limit=300",
+    "--set",
+    "test_limit=200",
+    "--set",
+    "validation=200",
+    "--set",
+    "jit_compile=off",
+    "--max-epochs",
+    "2",
+    "--final-seeds",
+    "1",
+]
 
 
 def _project(tmp_path: Path) -> Path:
@@ -147,22 +166,6 @@ def _assert_every_trial_completed(tmp_path: Path, once: bool = True) -> None:
         assert sorted(ended) == sorted(t["trial_id"] for t in trials), ended
 
 
-def test_worker_without_a_chief_exits_in_one_line_within_the_timeout(tmp_path):
-    """Nothing listens on the port (a chief never started, or already finished)."""
-    port = free_port()
-    env = {**os.environ, ROLE_VAR: "worker0", IP_VAR: "127.0.0.1", PORT_VAR: str(port)}
-    command = [sys.executable, "-m", "experiments.tune", *TUNE, "--out", str(tmp_path),
-               "--chief-timeout", "2"]  # fmt: skip
-    began = time.monotonic()
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    elapsed = time.monotonic() - began
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert result.stderr.startswith(f"error: no chief answered at 127.0.0.1:{port} within 2 s: ")
-    assert result.stderr.count("\n") == 1 and "start the chief" in result.stderr
-    assert 2 <= elapsed < 30  # waited the timeout, then stopped (not KerasTuner's hour)
-    assert not list(tmp_path.iterdir())  # it gave up before loading data or a tuner
-
-
 @pytest.fixture
 def chief_that_answers(monkeypatch) -> Iterator[tuple[int, Callable[[], object]]]:
     """A hand-started worker0's environment, a gRPC server on its chief's port that answers
@@ -210,81 +213,3 @@ def test_worker_whose_call_is_cut_off_resumes_when_a_chief_answers_again(
     with pytest.raises(ChiefError, match="went away during a call"), ChiefWatch(5) as watch:
         watch.run(search)
     assert calls == [0]
-
-
-def test_worker_started_while_the_chief_searches_joins_and_every_trial_runs_once(start, tmp_path):
-    port = free_port()
-    chief = start("chief", tuner_id="chief", port=port)
-    first = start("worker0", tuner_id="worker0", port=port)
-    _wait_for(_holds_trial(tmp_path, "worker0"), "worker0 to take a trial", [chief, first])
-    os.kill(first.pid, signal.SIGSTOP)  # it keeps its trial: the others are left to the late one
-    late = start("worker1", tuner_id="worker1", port=port)
-    _wait_for(_holds_trial(tmp_path, "worker1"), "the late worker to take a trial", [chief, late])
-    os.kill(first.pid, signal.SIGCONT)
-    for process in (late, first, chief):
-        assert process.wait(timeout=300) == 0, process.args
-    assert "Epoch 2/2" in _text(tmp_path, "worker1.out")  # it trained its trial through
-    _assert_every_trial_completed(tmp_path)
-
-
-def test_chief_killed_mid_search_its_workers_give_up_instead_of_waiting(start, tmp_path):
-    """A worker of ``--workers`` exits with its chief; one started by hand, after its timeout."""
-    chief = start("chief", "--workers", "1")
-    _wait_for(lambda: "chief on" in _text(tmp_path, "chief.out"), "the chief's port", [chief])
-    port = int(re.search(r"chief on 127\.0\.0\.1:(\d+)", _text(tmp_path, "chief.out"))[1])
-    _wait_for(_holds_trial(tmp_path, "worker0"), "worker0 to take a trial", [chief])
-    pooled = _worker_pid(chief.pid, "worker0")
-    os.kill(pooled, signal.SIGSTOP)  # it keeps its trial: the others are left to the hand one
-    hand = start("hand", "--chief-timeout", "3", tuner_id="hand", port=port)
-    _wait_for(_training(tmp_path, "hand"), "the hand-started worker to train a trial", [hand])
-
-    os.kill(chief.pid, signal.SIGKILL)
-    killed = time.monotonic()
-    os.kill(pooled, signal.SIGCONT)
-    _wait_for(lambda: not _alive(pooled), "worker0 to exit", timeout=15)
-    assert f"error: worker0: its chief (process {chief.pid}) has died" in _text(
-        tmp_path, "chief.err"
-    )
-    assert hand.wait(timeout=60) == 2
-    assert time.monotonic() - killed < 30  # 3 s after the chief's last answer, not an hour
-    err = _text(tmp_path, "hand.err")
-    assert err.splitlines()[-1].startswith(
-        f"error: hand: the chief at 127.0.0.1:{port} has not answered for 3 s; rerun its command"
-    )
-    assert "Traceback" not in err
-
-
-@pytest.mark.slow
-def test_chief_killed_and_rerun_with_workers_completes_every_trial_once(start, tmp_path):
-    chief = start("chief", "--workers", "2")
-    _wait_for(
-        lambda: len(_state(tmp_path).get("ongoing_trials", {})) == 2, "two trials held", [chief]
-    )
-    workers = [_worker_pid(chief.pid, f"worker{i}") for i in range(2)]
-    os.kill(chief.pid, signal.SIGKILL)
-    _wait_for(lambda: not any(map(_alive, workers)), "the workers to exit", timeout=15)
-    rerun = start("rerun", "--workers", "2")
-    assert rerun.wait(timeout=400) == 0, _text(tmp_path, "rerun.err")[-2000:]
-    _assert_every_trial_completed(tmp_path)
-
-
-@pytest.mark.slow
-def test_chief_restarted_on_its_port_takes_back_the_live_workers_even_if_one_died(start, tmp_path):
-    port = free_port()
-    chief = start("chief", tuner_id="chief", port=port)
-    workers = [start(f"worker{i}", tuner_id=f"worker{i}", port=port) for i in range(2)]
-    _wait_for(
-        lambda: all(_training(tmp_path, f"worker{i}")() for i in range(2)),
-        "both workers to train a trial",
-        [chief, *workers],
-    )
-    os.kill(chief.pid, signal.SIGKILL)
-    os.kill(workers[1].pid, signal.SIGKILL)
-    chief.wait()
-    _wait_for(lambda: not _listens(port), "the port to close")
-    restarted = start("restarted", tuner_id="chief", port=port)
-    assert restarted.wait(timeout=400) == 0, _text(tmp_path, "restarted.err")[-2000:]
-    assert workers[0].wait(timeout=60) == 0
-    # KerasTuner's reloaded chief hands out again the trials held when it was killed, while
-    # the live worker still finishes the one it held: that one may be trained twice
-    _assert_every_trial_completed(tmp_path, once=False)

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_fcn import data as datasets
+from keras_fcn.errors import DataError
+from tests.helpers import write_idx
+
+
+def _real_folder() -> Path:
+    files = datasets.find_files("fashion_mnist")
+    assert files is not None, "Fashion-MNIST files not found: set KERAS_FCN_DATA_DIR"
+    return files["train-images-idx3-ubyte"].parent
+
+
+def _copy_dataset(tmp_path: Path) -> Path:
+    folder = tmp_path / "fashion-mnist"
+    shutil.copytree(_real_folder(), folder)
+    return folder
+
+
+def test_full_dataset_loads_with_known_sizes_and_range():
+    data = datasets.load("fashion_mnist", download=False)
+    assert data.sizes == {"train": 54000, "val": 6000, "test": 10000}
+    assert data.x_train.dtype == np.float32 and data.x_train.shape[1:] == (28, 28)
+    assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
+    assert set(np.unique(data.y_test)) == set(range(10))
+    assert data.class_names[0] == "T-shirt/top"
+
+
+def test_corrupt_file_is_rejected_naming_the_file(tmp_path):
+    folder = _copy_dataset(tmp_path)
+    labels = folder / "train-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(labels.read_bytes()))
+    raw[100] = (raw[100] + 1) % 10  # one label changed: still a valid IDX file
+    labels.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte\.gz: MD5 .* expected 9018921c"):
+        datasets.load("fashion_mnist", data_dir=tmp_path, download=False)
+
+
+def test_truncated_file_is_rejected_naming_the_file(tmp_path):
+    folder = _copy_dataset(tmp_path)
+    images = folder / "t10k-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:5000])
+    with pytest.raises(
+        DataError, match=r"t10k-images-idx3-ubyte\.gz: MD5 .* most likely a truncated download"
+    ):
+        datasets.load("fashion_mnist", data_dir=tmp_path, download=False)
+
+
+# Two tiny datasets whose checksums stand in for the published ones, so that every way a
+# copy can go wrong is tested without the real files.
+TINY_SHAPES = {
+    "train-images-idx3-ubyte": (3, 28, 28),
+    "train-labels-idx1-ubyte": (3,),
+    "t10k-images-idx3-ubyte": (2, 28, 28),
+    "t10k-labels-idx1-ubyte": (2,),
+}
+
+
+def _tiny_arrays(offset: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(offset)
+    return {stem: rng.integers(0, 10, size=shape) for stem, shape in TINY_SHAPES.items()}
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """``tmp_path/data`` holding tiny Fashion-MNIST and MNIST folders, the only places
+    searched, with ``DATASETS`` checksums matching them; a download fails the test."""
+    for var, folder in ((datasets.ENV_VAR, "env"), ("KERAS_HOME", "keras")):
+        monkeypatch.setenv(var, str(tmp_path / folder))
+    monkeypatch.setattr(datasets, "DEBIAN_DIR", tmp_path / "debian")
+    downloads = []
+    monkeypatch.setattr(datasets, "_download", lambda name: downloads.append(name) or 1 / 0)
+    table = {}
+    for offset, (name, info) in enumerate(datasets.DATASETS.items()):
+        folder = tmp_path / "data" / info.folder
+        folder.mkdir(parents=True)
+        md5 = {}
+        for stem, array in _tiny_arrays(offset).items():
+            path = write_idx(folder / f"{stem}.gz", array)
+            md5[stem] = hashlib.md5(gzip.decompress(path.read_bytes())).hexdigest()
+        table[name] = dataclasses.replace(info, md5=md5)
+    monkeypatch.setattr(datasets, "DATASETS", table)
+    yield tmp_path / "data"
+    assert not downloads, "a broken local copy must not fall through to a download"
+
+
+def _load_error(data_dir: Path, download: bool = True) -> str:
+    with pytest.raises(DataError) as info:
+        datasets.load("fashion_mnist", validation=1, data_dir=data_dir, download=download)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def _md5_message(tiny: Path, stem: str, replace) -> tuple[str, Path]:
+    """The error for Fashion-MNIST's ``stem`` once ``replace(path)`` has rewritten it."""
+    path = tiny / "fashion-mnist" / f"{stem}.gz"
+    replace(path)
+    message = _load_error(tiny)
+    expected = datasets.DATASETS["fashion_mnist"].md5[stem]
+    assert message.startswith(f"{path}: MD5 of the ")
+    found = message.split(" bytes is ", 1)[1].split(",", 1)[0]
+    assert len(found) == 32 and found != expected
+    assert f"expected {expected} (Fashion-MNIST's {stem})" in message
+    assert f"searched: {tiny / 'fashion-mnist'}, {tiny}," in message
+    return message, path
