@@ -13,7 +13,7 @@ export KERAS_FCN_DATA_DIR
 endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-slow test-bench bench lint format install clean
+.PHONY: demo test test-unit test-integration test-slow test-bench bench lint format install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,8 +52,19 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/python -m experiments.fashion_dense --quick
 
+# Both tiers, then the linter: what CI runs. The integration tier needs the real datasets.
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# synthetic datasets written by the tests, everything in one process: no dataset needed
+test-unit: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest tests/unit
+
+# the commands as processes, killed, restarted and serving workers, on the real datasets
+test-integration: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest tests/integration
 
 test-slow: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m slow
