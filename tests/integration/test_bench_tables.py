@@ -14,31 +14,7 @@ import numpy as np
 import pytest
 
 from experiments.bench import memory
-from experiments.bench.measure import Measurement
 from tests.helpers import ROOT
-
-
-def _measurement(model, framework, epoch_s, images=1000, precision="float32"):
-    """A measurement with one process per list of epoch times in ``epoch_s``."""
-    return Measurement(
-        case=f"{model}/{framework}",
-        model=model,
-        framework=framework,
-        variant="v",
-        backend="",
-        precision=precision,
-        images=images,
-        epoch_s=[list(times) for times in epoch_s],
-        test_accuracy=0.5,
-        peak_rss_mb=[100.0] * len(epoch_s),
-        versions={},
-    )
-
-
-def _limit_round(float32, bfloat16):
-    gflops = {"float32": float32, "bfloat16": bfloat16}
-    return {"dense": {"batch": 512, "flops_per_image": 3e6, "shapes": [], "gflops": gflops}}
-
 
 # Run in a process of its own, started by a parent that holds 512 MB: the child's peak must
 # be its own (getrusage's ru_maxrss would report the parent's 512 MB and more).

@@ -76,33 +76,6 @@ def test_reproduce_quick_runs_a_table_end_to_end(capsys, tmp_path):
     assert len((folder / "runs.jsonl").read_text().splitlines()) == 2
 
 
-def _files_under(folder):
-    return sorted(p.relative_to(folder) for p in folder.rglob("*"))
-
-
-class _Reached(BaseException):
-    """Raised where a command would start measuring or loading: it must not get there."""
-
-
-def _unusable_out(tmp_path, kind: str) -> str:
-    (tmp_path / "a_file").write_text("x")
-    return str(tmp_path / "a_file" / ("sub" if kind == "under a file" else ""))
-
-
-@pytest.fixture
-def no_work(monkeypatch):
-    """Stop the benchmark and the report where their real work starts."""
-    from experiments import benchmark
-    from keras_fcn import data
-
-    def reached(*args, **kwargs):
-        raise _Reached
-
-    monkeypatch.setattr(benchmark, "_measure_in_child", reached)
-    monkeypatch.setattr(benchmark, "_data", reached)
-    monkeypatch.setattr(data, "load", reached)
-
-
 def test_importing_the_family_does_not_import_tensorflow():
     code = "import sys, cnn.family; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

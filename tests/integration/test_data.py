@@ -91,25 +91,3 @@ def tiny(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "DATASETS", table)
     yield tmp_path / "data"
     assert not downloads, "a broken local copy must not fall through to a download"
-
-
-def _load_error(data_dir: Path, download: bool = True) -> str:
-    with pytest.raises(DataError) as info:
-        datasets.load("fashion_mnist", validation=1, data_dir=data_dir, download=download)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
-
-
-def _md5_message(tiny: Path, stem: str, replace) -> tuple[str, Path]:
-    """The error for Fashion-MNIST's ``stem`` once ``replace(path)`` has rewritten it."""
-    path = tiny / "fashion-mnist" / f"{stem}.gz"
-    replace(path)
-    message = _load_error(tiny)
-    expected = datasets.DATASETS["fashion_mnist"].md5[stem]
-    assert message.startswith(f"{path}: MD5 of the ")
-    found = message.split(" bytes is ", 1)[1].split(",", 1)[0]
-    assert len(found) == 32 and found != expected
-    assert f"expected {expected} (Fashion-MNIST's {stem})" in message
-    assert f"searched: {tiny / 'fashion-mnist'}, {tiny}," in message
-    return message, path

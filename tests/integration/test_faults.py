@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import errno
 import json
 import os
 import random
@@ -22,33 +21,12 @@ from pathlib import Path
 import pytest
 
 from experiments import _families, reproduce
-from experiments._cli import run_main, settings_from
-from keras_fcn import single
-from keras_fcn import train as train_module
-from keras_fcn.family import DENSE
-from keras_fcn.record import RunRecord, RunStore
+from experiments._cli import settings_from
+from keras_fcn.record import RunStore
 from keras_fcn.replication import get_study
 from keras_fcn.replication import reproduce as reproduce_protocol
 from keras_fcn.study import with_seeds
 from tests.helpers import ROOT
-
-TIMING_FIELDS = ("wall_time_s", "fit_time_s", "predict_time_s", "created")
-TINY_DATA = {"train_limit": 500, "test_limit": 300, "validation": 200}
-
-
-def _record(i: int) -> RunRecord:
-    return RunRecord(run_id=f"r{i}", family="dense", config={"train": {"seed": i}}, seed=i)
-
-
-def _exit(main, argv, capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as info:
-        run_main(main, argv)
-    return info.value.code, capsys.readouterr().err
-
-
-def _enospc(*args, **kwargs):
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
 
 # 1. Kill at any moment -------------------------------------------------------------------
 
@@ -202,65 +180,10 @@ def test_study_killed_at_many_random_moments_records_every_run_once(tmp_path):
 # 2. Disk full, read-only and unwritable output ------------------------------------------
 
 
-@pytest.fixture
-def unwritable_out(tmp_path) -> Path:
-    """A results folder that cannot be created: under a read-only folder, or, for root
-    (whom permissions do not stop), under a regular file."""
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        (locked / "probe").touch()
-        blocked = False
-    except PermissionError:
-        blocked = True
-    if blocked:
-        yield locked / "results"
-    else:  # root writes through 0o500
-        blocker = tmp_path / "a-file"
-        blocker.write_text("")
-        yield blocker / "results"
-    locked.chmod(0o700)
-
-
-def _forbid_training(monkeypatch) -> None:
-    def forbidden(*args, **kwargs):
-        raise AssertionError("data loaded or a model trained before the output was checked")
-
-    for module in (single, train_module):
-        monkeypatch.setattr(module, "load_dataset", forbidden)
-        monkeypatch.setattr(module, "train_record", forbidden)
-
-
 # 3. Diverging and degenerate runs in a study --------------------------------------------
-
-# float32 whatever the CPU: under bfloat16, Adam at 10 does not leave the network on one class
-BASE = {
-    **TINY_DATA,
-    "hidden": (32,),
-    "epochs": 2,
-    "batch_size": 32,
-    "jit_compile": "off",
-    "precision": "float32",
-}
-DEGENERATE = {
-    "diverges": {"optimizer": "sgd", "learning_rate": 1e6, "momentum": 0.9, "hidden": (64, 64)},
-    "batch > dataset": {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 4096},
-    # Adam at 10 leaves this network predicting one class on [0, 1] inputs, not on centred ones
-    "one class": {"optimizer": "adam", "learning_rate": 10.0, "standardize": False},
-    "healthy": {"optimizer": "adam", "learning_rate": 0.01},
-}
 
 
 # 4. Reproducibility contract ------------------------------------------------------------
-
-
-def _family(name: str):
-    if name == "dense":
-        return DENSE
-    from cnn.family import LENET  # must exist: a missing family fails here, loudly
-
-    return LENET
 
 
 # 5. A tuner worker killed mid-trial -----------------------------------------------------

@@ -17,13 +17,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent import futures
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
-from keras_fcn.workers import CHIEF_PID_VAR, IP_VAR, PORT_VAR, ROLE_VAR, free_port
+from keras_fcn.workers import IP_VAR, PORT_VAR, ROLE_VAR, free_port
 from tests.helpers import ROOT
 
 TUNE = [
@@ -188,24 +187,6 @@ def test_worker_without_a_chief_exits_in_one_line_within_the_timeout(tmp_path):
     assert result.stderr.count("\n") == 1 and "start the chief" in result.stderr
     assert 2 <= elapsed < 30  # waited the timeout, then stopped (not KerasTuner's hour)
     assert not list(tmp_path.iterdir())  # it gave up before loading data or a tuner
-
-
-@pytest.fixture
-def chief_that_answers(monkeypatch) -> Iterator[tuple[int, Callable[[], object]]]:
-    """A hand-started worker0's environment, a gRPC server on its chief's port that answers
-    but serves nothing, and a call that fails as one cut off by the chief's death does."""
-    import grpc
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    for var, value in ((ROLE_VAR, "worker0"), (IP_VAR, "127.0.0.1"), (PORT_VAR, str(port))):
-        monkeypatch.setenv(var, value)
-    monkeypatch.delenv(CHIEF_PID_VAR, raising=False)
-    # what KerasTuner's client raises when the connection drops in the middle of a call
-    call = grpc.insecure_channel(f"127.0.0.1:{free_port()}").unary_unary("/Oracle/EndTrial")
-    yield port, lambda: call(b"", timeout=10)
-    server.stop(None)
 
 
 def test_worker_started_while_the_chief_searches_joins_and_every_trial_runs_once(start, tmp_path):

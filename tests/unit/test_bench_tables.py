@@ -201,21 +201,3 @@ def test_rounds_interleave_every_case_and_turn_their_order(monkeypatch):
     # each round starts one item later (round 2 at the skipped reference, round 3 past it)
     assert ran[: len(names)] == names
     assert ran[len(names) :] == 2 * [*names[2:], names[0]]
-
-
-# Run in a process of its own, started by a parent that holds 512 MB: the child's peak must
-# be its own (getrusage's ru_maxrss would report the parent's 512 MB and more).
-MEMORY_PROBE = """
-import json
-import numpy as np
-from experiments.bench import memory
-
-def measure():
-    return memory.current_rss_mb(), memory.peak_rss_mb()
-
-before = measure()
-block = np.ones(256 * 2**20 // 8)
-held = measure()
-del block
-print(json.dumps([before, held, measure()]))
-"""

@@ -14,18 +14,6 @@ from keras_fcn.errors import DataError
 from tests.helpers import write_idx
 
 
-def _real_folder() -> Path:
-    files = datasets.find_files("fashion_mnist")
-    assert files is not None, "Fashion-MNIST files not found: set KERAS_FCN_DATA_DIR"
-    return files["train-images-idx3-ubyte"].parent
-
-
-def _copy_dataset(tmp_path: Path) -> Path:
-    folder = tmp_path / "fashion-mnist"
-    shutil.copytree(_real_folder(), folder)
-    return folder
-
-
 def test_read_idx_round_trip(tmp_path):
     array = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
     for compress in (True, False):

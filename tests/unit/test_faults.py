@@ -7,36 +7,26 @@ else runs in-process, training stubbed out where training is not the point.
 
 from __future__ import annotations
 
-import collections
-import csv
 import errno
 import io
 import json
 import os
 import pathlib
-import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import matplotlib.figure
 import numpy as np
 import pytest
 
-from experiments import _families, fashion_dense, reproduce
-from experiments._cli import run_main, settings_from
+from experiments import fashion_dense, reproduce
+from experiments._cli import run_main
 from keras_fcn import record as record_module
 from keras_fcn import single
 from keras_fcn import train as train_module
 from keras_fcn.errors import ResultsError
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore, write_json
-from keras_fcn.replication import get_study
-from keras_fcn.replication import reproduce as reproduce_protocol
 from keras_fcn.study import aggregate, compare, config_key, run_study, with_seeds
-from tests.helpers import ROOT
 
 TIMING_FIELDS = ("wall_time_s", "fit_time_s", "predict_time_s", "created")
 TINY_DATA = {"train_limit": 500, "test_limit": 300, "validation": 200}
@@ -80,116 +70,6 @@ STUDY = [
 
 def _study_argv(out: Path, seeds: int) -> list[str]:
     return [*STUDY, "--seeds", str(seeds), "--out", str(out), "--baselines", str(out / "none")]
-
-
-def _expected_run_ids(argv: list[str]) -> set[str]:
-    """The run ids the study command means to train, from a dry run of its protocol."""
-    args = reproduce.build_parser().parse_args(argv)
-    protocol = get_study(args.study)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    results = reproduce_protocol(
-        protocol,
-        _families.family(protocol.family),
-        RunStore(Path(args.out) / "dry.jsonl"),
-        seeds=seeds,
-        load=None,
-        quick=args.quick,
-        dry_run=True,
-        overrides=settings_from(args),
-    )
-    return {
-        seeded.run_id
-        for result in results
-        for _, run in result.rows
-        if run is not None
-        for seeded in with_seeds([run], seeds)
-    }
-
-
-def _size(path: Path) -> int:
-    return path.stat().st_size if path.exists() else 0
-
-
-def _run_and_kill(command: list[str], runs: Path, when: str, rng: random.Random, log: Path) -> bool:
-    """Start the study and SIGKILL it at one moment; whether it was killed before it ended.
-
-    ``when``: ``written`` right after runs.jsonl grows (while a record is being written),
-    ``training`` a random moment after it grows (inside the next run), ``anytime`` a random
-    moment after the start (import, data loading, training, writing, saving tables).
-    """
-    before = _size(runs)
-    with open(log, "wb") as stderr:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
-        try:
-            deadline = time.monotonic() + 300
-            if when == "anytime":
-                deadline = time.monotonic() + rng.uniform(0.5, 12.0)
-                while process.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.01)
-            else:
-                while process.poll() is None and _size(runs) == before:
-                    assert time.monotonic() < deadline, "the study wrote nothing in 300 s"
-                    time.sleep(0.002)
-                if when == "training":
-                    time.sleep(rng.uniform(0.05, 0.5))  # runs take a second or more
-            if process.poll() is None:
-                os.kill(process.pid, signal.SIGKILL)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-    return process.returncode == -signal.SIGKILL
-
-
-def _kill_and_resume(tmp_path: Path, seeds: int, kills: tuple[str, ...], seed: int) -> None:
-    argv = _study_argv(tmp_path, seeds)
-    command = [sys.executable, "-m", "experiments.reproduce", *argv]
-    folder = tmp_path / "dense-l2-quick"
-    runs = folder / "runs.jsonl"
-    expected = _expected_run_ids(argv)
-    assert len(expected) == seeds
-    rng = random.Random(seed)
-    torn = 0
-    for i, when in enumerate(kills):
-        log = tmp_path / f"kill{i}.log"
-        killed = _run_and_kill(command, runs, when, rng, log)
-        if when != "anytime":
-            assert killed, f"kill {i} ({when}) came after the study had ended"
-        if when == "training":
-            assert _size(runs) and len(runs.read_bytes().splitlines()) - torn < seeds, (
-                f"kill {i} came after the last run"
-            )
-            if torn:  # this process read the store after the torn line was left in it
-                assert "skipping an incomplete record" in log.read_text()
-        if when == "written" and not torn:
-            # a kill inside a write larger than a page leaves the start of a line: do that
-            last = runs.read_bytes().splitlines()[-1]
-            with open(runs, "ab") as f:
-                f.write(last[: len(last) // 2])
-            torn = 1
-    final = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert final.returncode == 0, final.stderr[-2000:]
-    assert "skipping an incomplete record" in final.stderr
-
-    lines = runs.read_bytes().splitlines()
-    ids, unreadable = [], 0
-    for line in lines:
-        try:
-            ids.append(json.loads(line)["run_id"])
-        except ValueError:
-            unreadable += 1
-    assert unreadable >= torn
-    assert collections.Counter(ids) == dict.fromkeys(expected, 1), "every run exactly once"
-    with pytest.warns(UserWarning, match="skipping an incomplete record") as caught:
-        records = RunStore(runs).records()
-    assert sum("incomplete record" in str(w.message) for w in caught) == unreadable
-    assert sorted(r.run_id for r in records) == sorted(expected)
-    assert {r.status for r in records} == {"ok"}
-    with open(folder / "comparison.csv") as f:
-        [row] = list(csv.DictReader(f))
-    assert int(row["n"]) == seeds and row["ours"] != ""
-    for name in ("side_by_side.md", "aggregate.csv", "curves_final.png"):
-        assert (folder / name).stat().st_size > 0, name
 
 
 @pytest.mark.parametrize(
@@ -546,57 +426,3 @@ def test_same_seed_gives_the_same_record_apart_from_timings(tmp_path, family_nam
 
 
 # 5. A tuner worker killed mid-trial -----------------------------------------------------
-
-TUNE = [
-    "--tuner",
-    "grid",
-    "--search",
-    "learning_rate,activation",
-    "--only",
-    "learning_rate=0.001,0.01",
-    "--only",
-    "activation=relu,tanh",
-    "--set",
-    "hidden=16",
-    "--set",
-    "train_limit=300",
-    "--set",
-    "test_limit=200",
-    "--set",
-    "validation=200",
-    "--set",
-    "jit_compile=off",
-    "--max-epochs",
-    "2",
-    "--final-seeds",
-    "1",
-    "--workers",
-    "2",
-]
-
-
-def _children_by_tuner_id(pid: int) -> dict[str, int]:
-    """KerasTuner id -> pid of the processes ``pid`` started, read from /proc."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            environ = (entry / "environ").read_bytes().split(b"\0") if parent == pid else []
-        except (OSError, ValueError, IndexError):
-            continue
-        for item in environ:
-            if item.startswith(b"KERASTUNER_TUNER_ID="):
-                found[item.split(b"=", 1)[1].decode()] = int(entry.name)
-    return found
-
-
-def _ongoing(out: Path) -> dict[str, str]:
-    # the search's folder name ends in a hash of its identity: find it rather than spell it
-    for oracle in out.glob("dense-fashion_mnist-grid-*/search/oracle.json"):
-        try:
-            return json.loads(oracle.read_text()).get("ongoing_trials", {})
-        except (OSError, ValueError):
-            return {}  # caught mid-write
-    return {}  # not written yet

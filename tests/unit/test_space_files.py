@@ -17,32 +17,6 @@ from keras_fcn.family import DENSE
 from keras_fcn.replication import STUDIES_DIR
 from tests.helpers import SPACES
 
-TINY = [
-    "--set",
-    "train_limit=300",
-    "--set",
-    "validation=200",
-    "--set",
-    "test_limit=200",
-    "--max-epochs",
-    "2",
-    "--final-seeds",
-    "1",
-]
-
-
-def run(argv, capsys) -> str:
-    with pytest.raises(SystemExit) as info:
-        run_main(tune.main, argv)
-    out = capsys.readouterr()
-    assert info.value.code == 0, out.err[-2000:]
-    return out.out
-
-
-def only_folder(out: Path) -> Path:
-    [folder] = [p for p in out.iterdir() if (p / "search.json").exists()]
-    return folder
-
 
 def test_one_layer_space_is_a_width_range_with_steps_and_three_learning_rates():
     space = DENSE.read_space(SPACES / "one_layer.toml")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -167,43 +164,6 @@ def test_unusable_out_is_one_line_before_the_data_are_loaded(tmp_path, capsys, m
     assert info.value.code == 2 and err.count("\n") == 1
     assert err.startswith(f"error: cannot write results to {blocker / 'tune'}/dense-")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
-
-
-TINY = [
-    "--tuner",
-    "grid",
-    "--search",
-    "learning_rate,activation",
-    "--only",
-    "learning_rate=0.001,0.01",
-    "--only",
-    "activation=relu,tanh",
-    "--set",
-    "hidden=16",
-    "--set",
-    "train_limit=300",
-    "--set",
-    "test_limit=200",
-    "--max-epochs",
-    "2",
-    "--final-seeds",
-    "1",
-]
-
-
-def _command(tmp_path, *extra):
-    return [sys.executable, "-m", "experiments.tune", *TINY, "--out", str(tmp_path), *extra]
-
-
-def search_folder(out, prefix="dense-fashion_mnist-grid"):
-    """The one search folder under ``out`` whose name starts with ``prefix``."""
-    [folder] = [p for p in out.iterdir() if p.name.rsplit("-", 1)[0] == prefix]
-    return folder
-
-
-def _trials(tmp_path):
-    with open(search_folder(tmp_path) / "trials.csv") as f:
-        return list(csv.DictReader(f))
 
 
 def test_each_trial_trains_with_its_own_learning_rate_schedule():

@@ -8,17 +8,12 @@ some of them frozen (SIGSTOP) to hold a trial at a known moment, or killed (SIGK
 from __future__ import annotations
 
 import contextlib
-import csv
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent import futures
-from pathlib import Path
 
 import pytest
 
@@ -52,12 +47,6 @@ TUNE = [
 ]
 
 
-def _project(tmp_path: Path) -> Path:
-    """The search's folder (its name ends in a hash of the search's definition)."""
-    found = [p for p in tmp_path.glob("dense-fashion_mnist-grid-*") if p.is_dir()]
-    return found[0] if found else tmp_path / "dense-fashion_mnist-grid-(not created)"
-
-
 @pytest.fixture
 def start(tmp_path) -> Callable[..., subprocess.Popen]:
     """Starts ``experiments.tune`` in its own process group; every group is killed at the end.
@@ -89,81 +78,6 @@ def start(tmp_path) -> Callable[..., subprocess.Popen]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def _text(tmp_path: Path, name: str) -> str:
-    return (tmp_path / name).read_text(errors="replace")
-
-
-def _state(tmp_path: Path) -> dict:
-    try:
-        return json.loads((_project(tmp_path) / "search" / "oracle.json").read_text())
-    except (OSError, ValueError):
-        return {}  # not written yet, or caught mid-write
-
-
-def _holds_trial(tmp_path: Path, tuner_id: str) -> Callable[[], bool]:
-    return lambda: tuner_id in _state(tmp_path).get("ongoing_trials", {})
-
-
-def _training(tmp_path: Path, name: str) -> Callable[[], bool]:
-    """Whether the worker logging to ``name.out`` has started training: a chief killed then
-    finds it between two calls to the chief, not in the middle of one."""
-    return lambda: "Epoch 1/" in _text(tmp_path, f"{name}.out")
-
-
-def _wait_for(
-    condition: Callable[[], bool],
-    what: str,
-    running: Sequence[subprocess.Popen] = (),
-    timeout: float = 240.0,
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        for process in running:
-            assert process.poll() is None, f"waiting for {what}: {process.args} exited"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-def _listens(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-def _alive(pid: int) -> bool:
-    try:  # an orphan nobody reaps stays a zombie: it has exited all the same
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except (OSError, IndexError):
-        return False
-
-
-def _worker_pid(chief: int, tuner_id: str) -> int:
-    """The pid of the worker ``tuner_id`` that the chief ``chief`` started, from /proc."""
-    for entry in Path("/proc").iterdir():
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            environ = (entry / "environ").read_bytes().split(b"\0") if parent == chief else []
-        except (OSError, ValueError, IndexError):
-            continue
-        if f"{ROLE_VAR}={tuner_id}".encode() in environ:
-            return int(entry.name)
-    raise AssertionError(f"no {tuner_id} started by {chief}")
-
-
-def _assert_every_trial_completed(tmp_path: Path, once: bool = True) -> None:
-    """Every setting of the 2 x 2 grid is one COMPLETED trial; ``once``: trained once only."""
-    with open(_project(tmp_path) / "trials.csv") as f:
-        trials = list(csv.DictReader(f))
-    assert len(trials) == 4 and {t["status"] for t in trials} == {"COMPLETED"}
-    assert len({(t["learning_rate"], t["activation"]) for t in trials}) == 4
-    ended = _state(tmp_path)["end_order"]
-    assert set(ended) == {t["trial_id"] for t in trials}
-    if once:
-        assert sorted(ended) == sorted(t["trial_id"] for t in trials), ended
 
 
 @pytest.fixture
