@@ -142,3 +142,58 @@ def children_with(pid: int, variable: str) -> dict[str, int]:
             if item.startswith(prefix):
                 found[item[len(prefix) :].decode()] = int(entry.name)
     return found
+
+
+# Command lines shared by tests -------------------------------------------------------------
+
+# dense-l2 --quick shrunk further: each run takes a second or two, so a kill can land in
+# start-up, in training, right after a record is written, or while the tables are saved
+STUDY = [
+    "dense-l2",
+    "--quick",
+    "--set",
+    "train_limit=500",
+    "--set",
+    "test_limit=300",
+    "--set",
+    "validation=500",
+    "--set",
+    "hidden=32",
+    "--set",
+    "epochs=1",
+    "--set",
+    "jit_compile=off",
+]
+
+
+def study_argv(out: Path, seeds: int) -> list[str]:
+    """The tiny study's command line, writing under ``out``, without classical baselines."""
+    return [*STUDY, "--seeds", str(seeds), "--out", str(out), "--baselines", str(out / "none")]
+
+
+# a grid of four settings on a few hundred images: what the tests of several tuning
+# processes (chief and workers) run
+TINY_SEARCH = [
+    "--tuner",
+    "grid",
+    "--search",
+    "learning_rate,activation",
+    "--only",
+    "learning_rate=0.001,0.01",
+    "--only",
+    "activation=relu,tanh",
+    "--set",
+    "hidden=16",
+    "--set",
+    "train_limit=300",
+    "--set",
+    "test_limit=200",
+    "--set",
+    "validation=200",
+    "--set",
+    "jit_compile=off",
+    "--max-epochs",
+    "2",
+    "--final-seeds",
+    "1",
+]

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import dataclasses
 import gzip
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -11,7 +9,6 @@ import pytest
 
 from keras_fcn import data as datasets
 from keras_fcn.errors import DataError
-from tests.helpers import write_idx
 
 
 def _real_folder() -> Path:
@@ -53,41 +50,3 @@ def test_truncated_file_is_rejected_naming_the_file(tmp_path):
         DataError, match=r"t10k-images-idx3-ubyte\.gz: MD5 .* most likely a truncated download"
     ):
         datasets.load("fashion_mnist", data_dir=tmp_path, download=False)
-
-
-# Two tiny datasets whose checksums stand in for the published ones, so that every way a
-# copy can go wrong is tested without the real files.
-TINY_SHAPES = {
-    "train-images-idx3-ubyte": (3, 28, 28),
-    "train-labels-idx1-ubyte": (3,),
-    "t10k-images-idx3-ubyte": (2, 28, 28),
-    "t10k-labels-idx1-ubyte": (2,),
-}
-
-
-def _tiny_arrays(offset: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(offset)
-    return {stem: rng.integers(0, 10, size=shape) for stem, shape in TINY_SHAPES.items()}
-
-
-@pytest.fixture
-def tiny(tmp_path, monkeypatch):
-    """``tmp_path/data`` holding tiny Fashion-MNIST and MNIST folders, the only places
-    searched, with ``DATASETS`` checksums matching them; a download fails the test."""
-    for var, folder in ((datasets.ENV_VAR, "env"), ("KERAS_HOME", "keras")):
-        monkeypatch.setenv(var, str(tmp_path / folder))
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", tmp_path / "debian")
-    downloads = []
-    monkeypatch.setattr(datasets, "_download", lambda name: downloads.append(name) or 1 / 0)
-    table = {}
-    for offset, (name, info) in enumerate(datasets.DATASETS.items()):
-        folder = tmp_path / "data" / info.folder
-        folder.mkdir(parents=True)
-        md5 = {}
-        for stem, array in _tiny_arrays(offset).items():
-            path = write_idx(folder / f"{stem}.gz", array)
-            md5[stem] = hashlib.md5(gzip.decompress(path.read_bytes())).hexdigest()
-        table[name] = dataclasses.replace(info, md5=md5)
-    monkeypatch.setattr(datasets, "DATASETS", table)
-    yield tmp_path / "data"
-    assert not downloads, "a broken local copy must not fall through to a download"

@@ -26,32 +26,9 @@ from keras_fcn.record import RunStore
 from keras_fcn.replication import get_study
 from keras_fcn.replication import reproduce as reproduce_protocol
 from keras_fcn.study import with_seeds
-from tests.helpers import ROOT
+from tests.helpers import ROOT, TINY_SEARCH, children_with, study_argv
 
 # 1. Kill at any moment -------------------------------------------------------------------
-
-# dense-l2 --quick shrunk further: each run takes a second or two, so a kill can land in
-# start-up, in training, right after a record is written, or while the tables are saved
-STUDY = [
-    "dense-l2",
-    "--quick",
-    "--set",
-    "train_limit=500",
-    "--set",
-    "test_limit=300",
-    "--set",
-    "validation=500",
-    "--set",
-    "hidden=32",
-    "--set",
-    "epochs=1",
-    "--set",
-    "jit_compile=off",
-]
-
-
-def _study_argv(out: Path, seeds: int) -> list[str]:
-    return [*STUDY, "--seeds", str(seeds), "--out", str(out), "--baselines", str(out / "none")]
 
 
 def _expected_run_ids(argv: list[str]) -> set[str]:
@@ -114,7 +91,7 @@ def _run_and_kill(command: list[str], runs: Path, when: str, rng: random.Random,
 
 
 def _kill_and_resume(tmp_path: Path, seeds: int, kills: tuple[str, ...], seed: int) -> None:
-    argv = _study_argv(tmp_path, seeds)
+    argv = study_argv(tmp_path, seeds)
     command = [sys.executable, "-m", "experiments.reproduce", *argv]
     folder = tmp_path / "dense-l2-quick"
     runs = folder / "runs.jsonl"
@@ -188,49 +165,7 @@ def test_study_killed_at_many_random_moments_records_every_run_once(tmp_path):
 
 # 5. A tuner worker killed mid-trial -----------------------------------------------------
 
-TUNE = [
-    "--tuner",
-    "grid",
-    "--search",
-    "learning_rate,activation",
-    "--only",
-    "learning_rate=0.001,0.01",
-    "--only",
-    "activation=relu,tanh",
-    "--set",
-    "hidden=16",
-    "--set",
-    "train_limit=300",
-    "--set",
-    "test_limit=200",
-    "--set",
-    "validation=200",
-    "--set",
-    "jit_compile=off",
-    "--max-epochs",
-    "2",
-    "--final-seeds",
-    "1",
-    "--workers",
-    "2",
-]
-
-
-def _children_by_tuner_id(pid: int) -> dict[str, int]:
-    """KerasTuner id -> pid of the processes ``pid`` started, read from /proc."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            environ = (entry / "environ").read_bytes().split(b"\0") if parent == pid else []
-        except (OSError, ValueError, IndexError):
-            continue
-        for item in environ:
-            if item.startswith(b"KERASTUNER_TUNER_ID="):
-                found[item.split(b"=", 1)[1].decode()] = int(entry.name)
-    return found
+TUNE_WITH_WORKERS = [*TINY_SEARCH, "--workers", "2"]
 
 
 def _ongoing(out: Path) -> dict[str, str]:
@@ -247,7 +182,7 @@ def test_worker_killed_mid_trial_is_restarted_and_every_trial_completes_once(tmp
     """SIGKILL one of two workers while it holds a trial: WorkerPool restarts it under the
     same id, it finishes that trial, and the grid completes with every setting once."""
     log = tmp_path / "tune.log"
-    command = [sys.executable, "-m", "experiments.tune", *TUNE, "--out", str(tmp_path)]
+    command = [sys.executable, "-m", "experiments.tune", *TUNE_WITH_WORKERS, "--out", str(tmp_path)]
     with open(log, "wb") as output:
         chief = subprocess.Popen(
             command, cwd=ROOT, stdout=output, stderr=output, start_new_session=True
@@ -260,7 +195,7 @@ def test_worker_killed_mid_trial_is_restarted_and_every_trial_completes_once(tmp
                 time.sleep(0.1)
             held = _ongoing(tmp_path)["worker0"]
             time.sleep(1.0)  # into the trial's training
-            worker = _children_by_tuner_id(chief.pid)["worker0"]
+            worker = children_with(chief.pid, "KERASTUNER_TUNER_ID")["worker0"]
             os.kill(worker, signal.SIGKILL)
             chief.wait(timeout=300)
         finally:

@@ -23,32 +23,7 @@ from pathlib import Path
 import pytest
 
 from keras_fcn.workers import IP_VAR, PORT_VAR, ROLE_VAR, free_port
-from tests.helpers import ROOT
-
-TUNE = [
-    "--tuner",
-    "grid",
-    "--search",
-    "learning_rate,activation",
-    "--only",
-    "learning_rate=0.001,0.01",
-    "--only",
-    "activation=relu,tanh",
-    "--set",
-    "hidden=16",
-    "--set",
-    "train_limit=300",
-    "--set",
-    "test_limit=200",
-    "--set",
-    "validation=200",
-    "--set",
-    "jit_compile=off",
-    "--max-epochs",
-    "2",
-    "--final-seeds",
-    "1",
-]
+from tests.helpers import ROOT, TINY_SEARCH
 
 
 def _project(tmp_path: Path) -> Path:
@@ -71,7 +46,15 @@ def start(tmp_path) -> Callable[..., subprocess.Popen]:
             env.pop(var, None)
         if tuner_id:
             env.update({ROLE_VAR: tuner_id, IP_VAR: "127.0.0.1", PORT_VAR: str(port)})
-        command = [sys.executable, "-m", "experiments.tune", *TUNE, "--out", str(tmp_path), *extra]
+        command = [
+            sys.executable,
+            "-m",
+            "experiments.tune",
+            *TINY_SEARCH,
+            "--out",
+            str(tmp_path),
+            *extra,
+        ]
         with (
             open(tmp_path / f"{name}.out", "wb") as out,
             open(tmp_path / f"{name}.err", "wb") as err,
@@ -173,7 +156,7 @@ def test_worker_without_a_chief_exits_in_one_line_within_the_timeout(tmp_path):
         sys.executable,
         "-m",
         "experiments.tune",
-        *TUNE,
+        *TINY_SEARCH,
         "--out",
         str(tmp_path),
         "--chief-timeout",

@@ -27,6 +27,7 @@ from keras_fcn.errors import ResultsError
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.study import aggregate, compare, config_key, run_study, with_seeds
+from tests.helpers import study_argv
 
 TIMING_FIELDS = ("wall_time_s", "fit_time_s", "predict_time_s", "created")
 TINY_DATA = {"train_limit": 500, "test_limit": 300, "validation": 200}
@@ -47,29 +48,6 @@ def _enospc(*args, **kwargs):
 
 
 # 1. Kill at any moment -------------------------------------------------------------------
-
-# dense-l2 --quick shrunk further: each run takes a second or two, so a kill can land in
-# start-up, in training, right after a record is written, or while the tables are saved
-STUDY = [
-    "dense-l2",
-    "--quick",
-    "--set",
-    "train_limit=500",
-    "--set",
-    "test_limit=300",
-    "--set",
-    "validation=500",
-    "--set",
-    "hidden=32",
-    "--set",
-    "epochs=1",
-    "--set",
-    "jit_compile=off",
-]
-
-
-def _study_argv(out: Path, seeds: int) -> list[str]:
-    return [*STUDY, "--seeds", str(seeds), "--out", str(out), "--baselines", str(out / "none")]
 
 
 @pytest.mark.parametrize(
@@ -225,7 +203,7 @@ def test_reproduce_with_unusable_results_fails_before_training(
         out = tmp_path / "out"
         (out / "dense-l2-quick" / "runs.jsonl").mkdir(parents=True)
     _forbid_training(monkeypatch)
-    code, err = _exit(reproduce.main, _study_argv(out, 1), capsys)
+    code, err = _exit(reproduce.main, study_argv(out, 1), capsys)
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("error: cannot ") and "runs.jsonl" in err
 

@@ -1,17 +1,8 @@
-"""Distributed tuning when the chief and its workers do not start and stop together.
-
-Each test runs ``experiments.tune`` as real processes on 127.0.0.1 on a few hundred images: a
-chief, workers started by ``--workers`` or by hand with KerasTuner's environment variables,
-some of them frozen (SIGSTOP) to hold a trial at a known moment, or killed (SIGKILL).
-"""
+"""A worker watching its chief, in one process: a chief that answers, or stops answering."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent import futures
 
@@ -19,65 +10,6 @@ import pytest
 
 from keras_fcn.errors import ChiefError
 from keras_fcn.workers import CHIEF_PID_VAR, IP_VAR, PORT_VAR, ROLE_VAR, ChiefWatch, free_port
-from tests.helpers import ROOT
-
-TUNE = [
-    "--tuner",
-    "grid",
-    "--search",
-    "learning_rate,activation",
-    "--only",
-    "learning_rate=0.001,0.01",
-    "--only",
-    "activation=relu,tanh",
-    "--set",
-    "hidden=16",
-    "--set",
-    "train_limit=300",
-    "--set",
-    "test_limit=200",
-    "--set",
-    "validation=200",
-    "--set",
-    "jit_compile=off",
-    "--max-epochs",
-    "2",
-    "--final-seeds",
-    "1",
-]
-
-
-@pytest.fixture
-def start(tmp_path) -> Callable[..., subprocess.Popen]:
-    """Starts ``experiments.tune`` in its own process group; every group is killed at the end.
-
-    The process's stdout and stderr go to ``tmp_path/NAME.out`` and ``NAME.err``.
-    """
-    started = []
-
-    def _start(name: str, *extra: str, tuner_id: str | None = None, port: int | None = None):
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for var in (ROLE_VAR, IP_VAR, PORT_VAR):
-            env.pop(var, None)
-        if tuner_id:
-            env.update({ROLE_VAR: tuner_id, IP_VAR: "127.0.0.1", PORT_VAR: str(port)})
-        command = [sys.executable, "-m", "experiments.tune", *TUNE, "--out", str(tmp_path), *extra]
-        with (
-            open(tmp_path / f"{name}.out", "wb") as out,
-            open(tmp_path / f"{name}.err", "wb") as err,
-        ):
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True
-            )
-        started.append(process)
-        return process
-
-    yield _start
-    for process in started:
-        # the group: workers started by --workers outlive a killed chief in it
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 @pytest.fixture
