@@ -41,6 +41,7 @@ LENET = Family(
     # a [layers] table of a space searches the filters of each of the three convolutions
     layer_fields={"filters": "filters"},
     fixed_depth=3,
+    command="experiments.fashion_cnn",
 )
 """The LeNet-5 family; its space is ``cnn/space.toml``."""
 

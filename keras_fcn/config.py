@@ -238,6 +238,14 @@ class DataConfig:
                 check_int(field, getattr(self, field), 1)
 
 
+def flag_value(value: Any) -> str:
+    """A config value as ``--set`` takes it: lists joined by ``-``, booleans lower case,
+    ``none`` for None."""
+    if value is None or isinstance(value, bool):
+        return str(value).lower()
+    return str(dashed(value))
+
+
 def dashed(value: Any) -> Any:
     """Layer sizes as people (and KerasTuner) write them: ``(512, 256)`` -> ``"512-256"``.
 

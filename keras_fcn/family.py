@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_fcn import config as cfg
-from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
+from keras_fcn.config import DataConfig, DenseConfig, TrainConfig, flag_value
 from keras_fcn.errors import ConfigError
 from keras_fcn.record import run_id
 from keras_fcn.space import LayerParam, Layers, Param, Space, parse_entry
@@ -84,6 +84,8 @@ class Family:
             the config field holding one value per layer (``units`` -> ``hidden``).
         fixed_depth: the number of layers when the family's depth is not searched (the
             three convolutions of LeNet-5).
+        command: the module of the command that trains one run of the family
+            (``python -m COMMAND``); see :meth:`command_for`.
     """
 
     name: str
@@ -94,6 +96,7 @@ class Family:
     data: DataConfig = DataConfig()
     layer_fields: Mapping[str, str] = dataclasses.field(default_factory=dict)
     fixed_depth: int | None = None
+    command: str = ""
 
     @property
     def space(self) -> Space:
@@ -113,6 +116,24 @@ class Family:
             cfg.from_dict(TrainConfig, config.get("train", {})),
             cfg.from_dict(DataConfig, config.get("data", {})),
         )
+
+    def command_for(self, run: RunConfig) -> str:
+        """The one line that trains ``run`` again, whatever command first trained it.
+
+        It is :attr:`command` with ``--dataset`` (unless Fashion-MNIST), ``--seed`` and a
+        ``--set`` for every other field that differs from the family's defaults, so the line
+        builds the same config, and the record it writes has the same run id.
+        """
+        default, values = self.run_config().values(), run.values()
+        dataset, seed = values.pop("dataset"), values.pop("seed")
+        line = f"python -m {self.command}" + (
+            f" --dataset {dataset}" if dataset != "fashion_mnist" else ""
+        )
+        line += f" --seed {seed}"
+        for name, value in values.items():
+            if value != default[name]:
+                line += f" --set {name}={flag_value(value)}"
+        return line
 
     def fields(self) -> tuple[type, type, type]:
         """The config classes a setting of this family may name."""
@@ -311,6 +332,7 @@ DENSE = Family(
     ),
     data=DataConfig(validation=0.1, standardize=True),
     layer_fields={"units": "hidden", "dropout": "dropout"},
+    command="experiments.fashion_dense",
 )
 """The dense family. Its network is ``DenseConfig()``, the Chenab study's baseline, trained as
 that study did, in bfloat16 where the CPU has bfloat16 instructions (``precision=auto``). Its

@@ -61,6 +61,7 @@ class RunRecord:
         predict_time_s: seconds spent predicting the test set.
         versions: Python and library versions.
         created: UTC time of the record.
+        command: the one line that trains this run again (same config, same run id).
         note: what happened, in words, when it is not a plain success.
     """
 
@@ -84,6 +85,7 @@ class RunRecord:
     predict_time_s: float = 0.0
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
     created: str = ""
+    command: str = ""
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:

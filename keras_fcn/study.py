@@ -128,6 +128,7 @@ def run_study(
                 run_id=run.run_id, family=run.family, config=run.to_dict(), seed=run.train.seed,
                 status="failed", note=f"{type(exc).__name__}: {exc}"[:500], created=now(),
                 wall_time_s=round(time.perf_counter() - started, 3),
+                command=families[run.family].command_for(run),
             )  # fmt: skip
         store.append(record)
         done[record.run_id] = record

@@ -279,6 +279,7 @@ def train_run(
         predict_time_s=round(predict_time, 3),
         versions=library_versions(),
         created=now(),
+        command=family.command_for(run),
     )
     val_acc = [v for v in history.get("val_accuracy", []) if np.isfinite(v)]
     if val_acc:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from keras_fcn.reporting.tables import flag_value
+from keras_fcn.config import flag_value
 
 
 def configs_page(families: Mapping[str, Any]) -> str:
@@ -182,7 +182,7 @@ def _differences(config: Any, base: Any) -> dict[str, Any]:
 
 def _plain(value: Any) -> str:
     """A default as ``--set`` takes it."""
-    return "none" if value is None else str(flag_value(value))
+    return flag_value(value)
 
 
 def _value(value: Any) -> str:

@@ -15,9 +15,10 @@ from typing import Any
 import pandas as pd
 
 from keras_fcn import layout
+from keras_fcn.config import flag_value
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.records import read_runs
-from keras_fcn.reporting.tables import flag_value, mean_std
+from keras_fcn.reporting.tables import mean_std
 from keras_fcn.study import config_key
 
 COLUMNS = ("result", "dataset", "value", "command")

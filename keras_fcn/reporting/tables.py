@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from keras_fcn.config import dashed
 
 
 def save_table(
@@ -45,11 +42,6 @@ def mean_std(values: Sequence[float | None]) -> str:
     if len(values) == 1:
         return f"{100 * values[0]:.2f} %"
     return f"{100 * np.mean(values):.2f} ± {100 * np.std(values, ddof=1):.2f} %"
-
-
-def flag_value(value: Any) -> Any:
-    """A config value as ``--set`` takes it: lists joined by ``-``, booleans lower case."""
-    return str(value).lower() if isinstance(value, bool) else dashed(value)
 
 
 def format_side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:
