@@ -1,12 +1,19 @@
-"""Write ``report.md`` from the run records under ``results/``; trains nothing.
+"""Write ``report.md`` from the committed run records and those under ``results/``; trains nothing.
 
-python -m experiments.report [--results DIR] [--out DIR]
-python -m experiments.report --readme     # print the table of results at a glance instead
-python -m experiments.report --docs       # write docs/results.md and docs/configs.md instead
+python -m experiments.report [--results DIR] [--records DIR] [--out DIR]
+python -m experiments.report --readme         # print the table of results at a glance instead
+python -m experiments.report --docs           # write docs/results.md and docs/configs.md instead
+python -m experiments.report --save-records   # first add results/'s records to docs/records
+
+The records read are the committed ones (``--records``, ``docs/records/``) and those the
+commands left under ``--results``, merged; every re-run study's tables are rebuilt from them.
+On a fresh clone the committed records alone rebuild the README's tables, ``docs/results.md``
+and ``docs/example-report/``.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,10 +46,27 @@ def build_parser() -> Parser:
         help="write the pages of results and configs (results.md, configs.md) into --out instead",
     )
     parser.add_argument(
+        "--readme-file",
+        help="with --docs: the README whose results block is rewritten (default: README.md "
+        "when --out is not given, none otherwise)",
+    )
+    parser.add_argument(
         "--study",
         action="append",
         default=[],
         help="with --readme: also print this study's side-by-side table",
+    )
+    parser.add_argument(
+        "--records",
+        default=str(layout.ARCHIVE),
+        help="the committed records, read with those of --results; 'none' reads --results alone "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--save-records",
+        action="store_true",
+        help="first add the full-data records under --results to --records (the runs it holds "
+        "keep their archived record)",
     )
     parser.add_argument("--data-dir", help="folder holding the IDX files (for the data section)")
     return parser
@@ -55,20 +79,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError("--study works only with --readme")
     if args.readme and args.docs:
         raise ConfigError("--readme prints, --docs writes pages: use one of them")
-    if args.readme:
-        return _readme(args)
-    if args.docs:
-        return _docs(args, check_out(args.out or DOCS))
+    records = None if args.records.lower() == "none" else Path(args.records)
+    if args.save_records and records is None:
+        raise ConfigError("--save-records needs --records: the folder to add the records to")
+    out = None
+    if not args.readme:
+        out = check_out(args.out or (DOCS if args.docs else layout.folder("report", args.results)))
+    if args.save_records:
+        _save_records(args.results, records)
 
-    out = check_out(args.out or layout.folder("report", args.results))
-    from keras_fcn.data import load
-    from keras_fcn.replication import STUDIES_DIR
-    from keras_fcn.reporting.document import write_report
+    from keras_fcn.reporting.archive import assemble
 
-    path = write_report(args.results, out, STUDIES_DIR, _defaults(),
-                        load=lambda name: load(name, data_dir=args.data_dir, download=False))  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="keras-fcn-report-") as tmp:
+        root = assemble(records, args.results, tmp)
+        data = _Data(args.data_dir)
+        _rebuild_studies(root, None if args.readme else data.test_labels)
+        if args.readme:
+            return _readme(args, root)
+        if args.docs:
+            readme_file = args.readme_file or (None if args.out else "README.md")
+            return _docs(root, out, readme_file)
+        from keras_fcn.replication import STUDIES_DIR
+        from keras_fcn.reporting.document import write_report
+
+        source = "the committed ones and those the commands left under --results"
+        path = write_report(root, out, STUDIES_DIR, _defaults(), load=data.load, source=source)
     print(f"wrote {path}")
     return 0
+
+
+class _Data:
+    """The datasets by name, loaded once, never downloaded (the report trains nothing)."""
+
+    def __init__(self, data_dir: str | None) -> None:
+        self.data_dir, self.loaded = data_dir, {}
+
+    def load(self, name: str):
+        from keras_fcn.data import load
+
+        if name not in self.loaded:
+            self.loaded[name] = load(name, data_dir=self.data_dir, download=False)
+        return self.loaded[name]
+
+    def test_labels(self, record):
+        return self.load(record.config["data"]["dataset"]).y_test
+
+
+def _save_records(results: str, records: Path) -> None:
+    """Add the full-data records under ``results`` to the committed records."""
+    from experiments import _families
+    from keras_fcn.reporting.archive import save
+
+    def complete(record):
+        family = _families.families().get(record.family)
+        if not record.command and family is not None:
+            record.command = family.command_for(family.from_dict(record.config))
+        return record
+
+    for path in save(results, records, complete=complete):
+        print(f"saved {path}")
+
+
+def _rebuild_studies(root: Path, test_labels) -> None:
+    from experiments import _families
+    from keras_fcn.reporting.studies import rebuild_studies
+
+    rebuild_studies(root, _families.families(), test_labels)
 
 
 def _defaults() -> dict[str, dict]:
@@ -78,25 +154,26 @@ def _defaults() -> dict[str, dict]:
     return {name: f.run_config().to_dict() for name, f in _families.families().items()}
 
 
-def _docs(args, out: Path) -> int:
+def _docs(root: Path, out: Path, readme_file: str | None) -> int:
     """Write the results page and the configs page into ``out``."""
     from experiments import _families
     from keras_fcn.replication import all_studies
     from keras_fcn.reporting.pages import write_pages
 
     sources = {name: p.source for name, p in all_studies().items()}
-    for path in write_pages(args.results, out, _defaults(), _families.families(), sources):
+    pages = write_pages(root, out, _defaults(), _families.families(), sources, readme_file)
+    for path in pages:
         print(f"wrote {path}")
     return 0
 
 
-def _readme(args) -> int:
-    """Print the table at a glance, then each ``--study``'s side-by-side table."""
-    from keras_fcn.reporting import glance
+def _readme(args, root: Path) -> int:
+    """Print the README's results block, then each ``--study``'s side-by-side table."""
+    from keras_fcn.reporting import readme
 
-    print(glance.readme_block(args.results, _defaults()))
+    print(readme.block(root, _defaults()))
     for study in args.study:
-        path = layout.study(study, args.results) / layout.SIDE_BY_SIDE
+        path = layout.study(study, root) / layout.SIDE_BY_SIDE
         print(f"\n{study}:\n")
         print(
             path.read_text()

@@ -1,10 +1,14 @@
 """Re-run a published study and print its tables side by side with its published numbers.
 
     python -m experiments.reproduce STUDY [--seeds 3] [--only TABLE] [--quick] [--dry-run]
+    python -m experiments.reproduce all [--seeds 3] [--quick] [--dry-run]
 
 Records go to ``--out/STUDY/runs.jsonl``; rerunning the same command skips finished runs,
-so an interrupted study resumes. The comparison is written as ``comparison.csv``/``.md``
-with one learning-curve figure per table.
+so an interrupted study resumes, and so does a study whose records are committed
+(``--records``): they are put back into its store first. ``--dry-run`` lists the runs and
+estimates the time of those left from the measured speed of each network and batch size.
+The comparison is written as ``comparison.csv``/``.md`` with one learning-curve figure per
+table.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from experiments import _families
 from experiments._cli import Parser, add_set_arg, run_main, settings_from
 from keras_fcn import layout
 from keras_fcn.errors import ConfigError
+from keras_fcn.estimate import duration
 from keras_fcn.replication import all_studies, get_study
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="experiments.reproduce", description=__doc__.splitlines()[0])
-    parser.add_argument("study", help="one of: " + ", ".join(all_studies()))
+    parser.add_argument("study", help="all, or one of: " + ", ".join(all_studies()))
     parser.add_argument(
         "--seeds", type=int, default=3, help="seeds per configuration (default: %(default)s)"
     )
@@ -61,6 +66,11 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--data-dir", help="folder holding the IDX files")
     parser.add_argument(
+        "--records",
+        default=str(layout.ARCHIVE),
+        help="committed records a study resumes from; 'none' for none (default: %(default)s)",
+    )
+    parser.add_argument(
         "--baselines",
         default=str(layout.runs("baselines")),
         help="records of experiments.baselines shown beside the published baselines (default: %(default)s)",
@@ -71,7 +81,6 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    protocol = get_study(args.study)
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds}: must be at least 1")
     # flags of the grid that would be silently ignored without it, or the reverse
@@ -83,6 +92,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError("--only picks tables; --grid runs the whole grid: use one of them")
     if args.max_runs is not None and args.max_runs < 1:
         raise ConfigError(f"--max-runs {args.max_runs}: must be at least 1")
+    if args.study != "all":
+        run_one(get_study(args.study), args)
+        return 0
+    if args.only or args.grid:
+        raise ConfigError("--only and --grid work on one study, not on all")
+    studies = list(all_studies().values())
+    for protocol in studies:  # reject a bad --set before anything runs
+        _families.family(protocol.family).run_config(settings_from(args))
+    left = 0.0
+    for protocol in studies:
+        print(f"\n=== {protocol.name}")
+        left += run_one(protocol, args)
+    if args.dry_run and not args.quick:
+        print(f"\nall {len(studies)} studies: about {duration(left)} of training left")
+    return 0
+
+
+def run_one(protocol, args) -> float:
+    """Run (or with ``--dry-run`` list) one study; returns the estimated seconds left."""
     family = _families.family(protocol.family)
     overrides = settings_from(args)
     family.run_config(overrides)  # reject a bad --set before anything runs
@@ -100,6 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_fcn.train import load_dataset
 
     store = RunStore(folder / "runs.jsonl")
+    committed = _committed(args, folder)
+    if committed and not args.dry_run:
+        from keras_fcn.reporting.archive import restore
+
+        restored = restore(store, committed)
+        if restored:
+            print(f"{restored} runs taken from the committed records ({committed})")
 
     def load(data_config):
         return load_dataset(data_config, args.data_dir)
@@ -128,12 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.dry_run:
             for run in runs[:50]:
                 print(f"  {run.run_id} {run.values()}")
-            return 0
+            return _estimate(args, family, runs, store, committed)
         records = run_study({family.name: family}, runs, store, load=load)
         table = aggregate(records, by=list(grid.names)).sort_values("val_mean", ascending=False)
         save_table(table, folder / "grid")
         print(table.head(20).to_string(index=False))
-        return 0
+        return 0.0
 
     results = reproduce(
         protocol,
@@ -155,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"  {row.row}: "
                     + ("classical baseline" if run is None else f"{run.run_id} {run.values()}")
                 )
-        return 0
+        runs = with_seeds([run for result in results for _, run in result.rows if run], seeds)
+        return _estimate(args, family, runs, store, committed)
 
     def test_labels(record):
         return load(family.from_dict(record.config).data).y_test
@@ -170,7 +206,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"saved: {folder}/ (runs.jsonl, comparison.csv/.md, side_by_side.md, aggregate.csv/.md, curves_*.png)"
     )
-    return 0
+    return 0.0
+
+
+def _committed(args, folder: Path) -> Path | None:
+    """The committed records of the study in ``folder``, if there are any (never for --quick)."""
+    if args.quick or args.records.lower() == "none":
+        return None
+    from keras_fcn.reporting.archive import archived
+
+    path = archived(layout.study(folder.name) / layout.RUNS, args.records, layout.ROOT)
+    return path if path.exists() else None
+
+
+def _estimate(args, family, runs, store, committed) -> float:
+    """Print how many of ``runs`` are recorded and the estimated time of the others."""
+    from keras_fcn.estimate import Estimator
+    from keras_fcn.reporting.archive import read_archived
+
+    records = store.records() + (read_archived(committed) if committed else [])
+    done = {r.run_id for r in records if r.status != "failed"}
+    unique = {run.run_id: run for run in runs}
+    left = [run for run_id, run in unique.items() if run_id not in done]
+    if args.quick:
+        print(f"{len(unique)} runs, {len(unique) - len(left)} recorded")
+        return 0.0
+    estimator = Estimator({family.name: family}, records)
+    seconds = sum(estimator.seconds(run) for run in left)
+    print(
+        f"{len(unique)} runs, {len(unique) - len(left)} recorded; the {len(left)} left: about "
+        f"{duration(seconds)} on this machine (upper bound where a run stops early; speed of "
+        f"{len(estimator.timed)} network{'s' * (len(estimator.timed) != 1)} timed here, the others from records)"
+    )
+    return seconds
 
 
 if __name__ == "__main__":

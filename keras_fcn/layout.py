@@ -24,6 +24,9 @@ from pathlib import Path
 ROOT = Path("results")
 """The results root the commands write under by default."""
 
+ARCHIVE = Path("docs/records")
+"""The committed copy of the records behind the published figures (:mod:`keras_fcn.reporting.archive`)."""
+
 FOLDERS = (
     "fashion_dense",
     "mnist_dense",

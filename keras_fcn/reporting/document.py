@@ -54,6 +54,7 @@ def write_report(
     published_dir: str | os.PathLike,
     defaults: Mapping[str, dict[str, Any]],
     load: Loader | None = None,
+    source: str | None = None,
 ) -> Path:
     """Write ``out/report.md`` and its figures from the records under ``results``.
 
@@ -65,6 +66,7 @@ def write_report(
             the results at a glance.
         load: dataset name -> :class:`keras_fcn.data.Dataset` (full test set) for the data
             section and example images; ``None`` leaves those parts out.
+        source: where the records came from, as the document says it (default: ``results``).
 
     Returns:
         The path of ``report.md``.
@@ -77,7 +79,7 @@ def write_report(
     lines = [
         "# keras-fcn report",
         "",
-        f"Built from {len(records)} full-data run records under `{results}`.",
+        f"Built from {len(records)} full-data run records ({source or f'under `{results}`'}).",
         "",
     ]
     data_lines, datasets = _data_section(load, figures)

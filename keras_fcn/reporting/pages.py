@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_fcn import layout
-from keras_fcn.reporting import glance
+from keras_fcn.reporting import glance, readme
 from keras_fcn.reporting.config_page import configs_page
 from keras_fcn.reporting.studies import study_seeds
 
@@ -28,43 +28,49 @@ def write_pages(
     defaults: Mapping[str, dict[str, Any]],
     families: Mapping[str, Any],
     sources: Mapping[str, str] | None = None,
+    readme_file: str | os.PathLike | None = None,
 ) -> list[Path]:
-    """Write ``results.md`` (from the records under ``results``) and ``configs.md`` (from the
-    families' config classes) into ``out``.
+    """Write ``results.md``, one page per re-run study under ``studies/`` (from the records
+    under ``results``) and ``configs.md`` (from the families' config classes) into ``out``,
+    and the results block of ``readme_file``.
 
     Args:
-        results: the results root the commands wrote to.
+        results: a results root (the committed records and the commands', merged).
         out: the docs folder (created).
-        defaults: family name -> its baseline ``RunConfig.to_dict()``.
+        defaults: family name -> its default ``RunConfig.to_dict()``.
         families: family name -> :class:`keras_fcn.family.Family`.
         sources: study name -> the study it re-runs, said under the study's heading.
+        readme_file: the README whose results block is rewritten; ``None`` leaves it.
 
     Returns:
         The paths written.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    (out / readme.STUDY_PAGES).mkdir(parents=True, exist_ok=True)
     pages = {
-        RESULTS_PAGE: results_page(results, defaults, sources),
+        RESULTS_PAGE: results_page(results, defaults),
         CONFIGS_PAGE: configs_page(families),
     }
+    for folder in layout.studies(results):
+        page = "\n".join(_study_section(folder, (sources or {}).get(folder.name)))
+        pages[f"{readme.STUDY_PAGES}/{folder.name}.md"] = page
     for name, text in pages.items():
         (out / name).write_text(text)
-    return [out / name for name in pages]
+    written = [out / name for name in pages]
+    if readme_file is not None:
+        readme.update_readme(readme_file, readme.block(results, defaults))
+        written.append(Path(readme_file))
+    return written
 
 
-def results_page(
-    results: str | os.PathLike,
-    defaults: Mapping[str, dict[str, Any]],
-    sources: Mapping[str, str] | None = None,
-) -> str:
-    """``docs/results.md``: the results at a glance, then each re-run study side by side
-    with its published numbers, then where the report is."""
+def results_page(results: str | os.PathLike, defaults: Mapping[str, dict[str, Any]]) -> str:
+    """``docs/results.md``: every result at a glance, the re-run studies' pages, the report."""
     lines = [
         "# Results",
         "",
-        "Written by `python -m experiments.report --docs` from the run records the commands",
-        "left under `results/`; every number was printed by the command named beside it.",
+        "Written by `python -m experiments.report --docs` from the committed run records",
+        f"(`{layout.ARCHIVE}`) and those the commands left under `results/`; every number was",
+        "printed by the command named beside it.",
         "",
         "## At a glance",
         "",
@@ -72,10 +78,15 @@ def results_page(
         "",
         glance.readme_block(results, defaults),
         "",
+        "## The published studies",
+        "",
     ]
-    for folder in layout.studies(results):
-        lines += _study_section(folder, (sources or {}).get(folder.name))
-    lines += _REPORT_SECTION
+    studies = layout.studies(results)
+    lines += [
+        f"- [{f.name}]({readme.STUDY_PAGES}/{f.name}.md), over {_count(len(study_seeds(f)), 'seed')}"
+        for f in studies
+    ] or ["None re-run yet: `python -m experiments.reproduce STUDY --seeds 3`."]
+    lines += ["", *_REPORT_SECTION]
     return "\n".join(lines)
 
 
@@ -86,7 +97,7 @@ def _study_section(folder: Path, source: str | None) -> list[str]:
     if seeds and seeds[0] != 42:
         command += f" --first-seed {seeds[0]}"
     lines = [
-        f"## The {name.capitalize()} study, re-run over {_count(len(seeds), 'seed')}",
+        f"# The {name.capitalize()} study, re-run over {_count(len(seeds), 'seed')}",
         "",
         *([f"Re-runs {source}.", ""] if source else []),
         f"Printed by `{command}` (also in `{layout.study(name) / layout.SIDE_BY_SIDE}`).",
@@ -99,7 +110,7 @@ def _study_section(folder: Path, source: str | None) -> list[str]:
     lines += ["", (folder / layout.SIDE_BY_SIDE).read_text().rstrip("\n"), ""]
     if (folder / layout.SIGNIFICANCE).exists():
         lines += [
-            "Each table's best row on validation against its runner-up, over the same seeds:",
+            "## Each table's best row on validation against its runner-up, over the same seeds",
             "",
             (folder / layout.SIGNIFICANCE).read_text().rstrip("\n"),
             "",
@@ -124,9 +135,12 @@ _REPORT_SECTION = [
     "`python -m experiments.report` writes everything above and more (the data, confusion",
     "matrices counted and row-normalized, per-class scores, the most confused pairs with example",
     "images, McNemar's test between the best model of each family, the MNIST transfer) to",
-    f"`{layout.folder('report') / layout.REPORT}`. An example, built from the runs behind these",
-    "tables: [example-report/report.md](example-report/report.md); regenerate it with",
-    "`python -m experiments.report --out docs/example-report`.",
+    f"`{layout.folder('report') / layout.REPORT}`. An example, built from the committed records:",
+    "[example-report/report.md](example-report/report.md). To add new full-data records to the",
+    "committed ones and rebuild these pages, the README's results and the example:",
+    "",
+    "    python -m experiments.report --save-records --docs",
+    "    python -m experiments.report --out docs/example-report",
     "",
     "The speed of training, measured by `python -m experiments.benchmark`: [speed.md](speed.md).",
     "",

@@ -4,7 +4,7 @@ the significance of each table's best row."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +90,48 @@ def _significance(result: Any, test_labels: Callable[[RunRecord], np.ndarray]) -
 def study_seeds(folder: str | os.PathLike) -> list[int]:
     """The seeds of the complete runs recorded in a study's folder."""
     return sorted({r.seed for r in read_runs(Path(folder) / layout.RUNS)})
+
+
+def rebuild_studies(
+    root: str | os.PathLike,
+    families: Mapping[str, Any],
+    test_labels: Callable[[RunRecord], np.ndarray] | None = None,
+) -> list[Path]:
+    """Write every re-run study's outputs under ``root`` again from its records alone.
+
+    What ``experiments.reproduce STUDY`` writes after training (the side-by-side tables,
+    aggregates, curves and significance) is rebuilt from the study's ``runs.jsonl``, over
+    the seeds it holds, training nothing; a folder that names no known study is left as it is.
+
+    Args:
+        root: a results root.
+        families: family name -> :class:`keras_fcn.family.Family`.
+        test_labels: a record's test labels, for the significance of each table's best row.
+
+    Returns:
+        The study folders written.
+    """
+    from keras_fcn.record import RunStore
+    from keras_fcn.replication import all_studies, reproduce
+
+    known = all_studies()
+    baselines = read_runs(layout.runs("baselines", root))
+    written = []
+    for store in sorted(layout.folder("reproduce", root).glob(f"*/{layout.RUNS}")):
+        folder = store.parent
+        protocol = known.get(folder.name)
+        seeds = study_seeds(folder)
+        if protocol is None or not seeds:
+            continue
+        results = reproduce(
+            protocol,
+            families[protocol.family],
+            RunStore(store),
+            seeds=seeds,
+            load=None,
+            dry_run=True,
+            baseline_records=baselines,
+        )
+        write_study_outputs(protocol.name, results, folder, test_labels)
+        written.append(folder)
+    return written

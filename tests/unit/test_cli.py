@@ -119,7 +119,9 @@ def test_unusable_out_is_one_line_before_any_work(command, kind, no_work, capsys
 
     main = importlib.import_module(f"experiments.{command}").main
     out_arg = _unusable_out(tmp_path, kind).rstrip("/")
-    argv = ["--out", out_arg] + (["--results", str(tmp_path)] if command == "report" else [])
+    argv = ["--out", out_arg] + (
+        ["--records", "none", "--results", str(tmp_path)] if command == "report" else []
+    )
     code, out = _exit_code(main, argv, capsys)
     assert code == 2 and out.err.count("\n") == 1 and "Traceback" not in out.err
     assert out.err.startswith(f"error: cannot write results to {out_arg}: ")

@@ -117,7 +117,15 @@ def test_most_confused_pairs_are_the_largest_off_diagonal_cells():
 def test_report_with_no_results_lists_the_commands_and_exits_zero(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         run_main(
-            report_command.main, ["--results", str(tmp_path / "none"), "--out", str(tmp_path / "r")]
+            report_command.main,
+            [
+                "--records",
+                "none",
+                "--results",
+                str(tmp_path / "none"),
+                "--out",
+                str(tmp_path / "r"),
+            ],
         )
     assert info.value.code == 0
     text = (tmp_path / "r" / "report.md").read_text()
@@ -129,7 +137,7 @@ def test_readme_table_is_built_from_records(tmp_path, capsys):
     base = DENSE.run_config()
     store.append(RunRecord(base.run_id, "dense", base.to_dict(), 42, test_accuracy=0.8482))
     with pytest.raises(SystemExit):
-        run_main(report_command.main, ["--results", str(tmp_path), "--readme"])
+        run_main(report_command.main, ["--records", "none", "--results", str(tmp_path), "--readme"])
     out = capsys.readouterr().out
     assert (
         "| dense baseline: test accuracy (seed 42) | fashion_mnist | 84.82 % | `python -m experiments.fashion_dense` |"
@@ -172,7 +180,7 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
         RunRecord(raw.run_id, "dense", raw.to_dict(), 42, test_accuracy=0.8811)
     )
     with pytest.raises(SystemExit):
-        run_main(report_command.main, ["--results", str(tmp_path), "--readme"])
+        run_main(report_command.main, ["--records", "none", "--results", str(tmp_path), "--readme"])
     rows = [
         [cell.strip() for cell in line.strip("|").split("|")]
         for line in capsys.readouterr().out.splitlines()
@@ -207,26 +215,38 @@ def _table(text: str, heading: str) -> list[str]:
 
 
 def _study(results: Path, name: str) -> Path:
-    """A re-run study's folder as ``experiments.reproduce`` leaves it, over seeds 42-44."""
+    """A re-run Chenab study's folder holding records of its baseline row, seeds 42-44 (the
+    report rebuilds its tables from them)."""
+    from keras_fcn.replication import get_study, reproduce
+
     folder = results / "reproduce" / name
     store = RunStore(folder / "runs.jsonl")
+    tables = reproduce(get_study("chenab"), DENSE, store, seeds=[42], load=None, dry_run=True)
+    base = tables[0].rows[0][1]
     for seed in (42, 43, 44):
-        store.append(_record("dense", seed, 0.85, 0.86))
-    (folder / "side_by_side.md").write_text(
-        "| table | row | ours % |\n|:--|--:|:--|\n| baseline | 1 | 85.00 ± 0.00 |\n"
-    )
-    (folder / "significance.md").write_text("- baseline: best on validation 1 vs 2: a verdict\n")
+        run = base.with_settings({"seed": seed})
+        record = _record("dense", seed, 0.85, 0.86)
+        store.append(dataclasses.replace(record, run_id=run.run_id, config=run.to_dict()))
+    (folder / "side_by_side.md").write_text("written by the study, rebuilt by the report\n")
     return folder
 
 
 def test_readme_report_and_results_page_show_the_same_table_at_a_glance(results, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        run_main(report_command.main, ["--results", str(results), "--readme"])
+        run_main(report_command.main, ["--records", "none", "--results", str(results), "--readme"])
     readme = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
     with pytest.raises(SystemExit) as info:
         run_main(
             report_command.main,
-            ["--results", str(results), "--docs", "--out", str(tmp_path / "docs")],
+            [
+                "--records",
+                "none",
+                "--results",
+                str(results),
+                "--docs",
+                "--out",
+                str(tmp_path / "docs"),
+            ],
         )
     assert info.value.code == 0
     page = (tmp_path / "docs" / "results.md").read_text()
@@ -244,15 +264,28 @@ def test_results_page_is_written_from_the_records(results, tmp_path):
     with pytest.raises(SystemExit) as info:
         run_main(
             report_command.main,
-            ["--results", str(results), "--docs", "--out", str(tmp_path / "docs")],
+            [
+                "--records",
+                "none",
+                "--results",
+                str(results),
+                "--docs",
+                "--out",
+                str(tmp_path / "docs"),
+            ],
         )
     assert info.value.code == 0
-    page = (tmp_path / "docs" / "results.md").read_text()
-    assert page.count("## The Chenab study, re-run over three seeds") == 1
-    assert "chenab-quick" not in page.lower()
+    index = (tmp_path / "docs" / "results.md").read_text()
+    assert "[chenab](studies/chenab.md), over three seeds" in index
+    assert "chenab-quick" not in index.lower()
+    assert sorted(p.name for p in (tmp_path / "docs" / "studies").iterdir()) == ["chenab.md"]
+    page = (tmp_path / "docs" / "studies" / "chenab.md").read_text()
+    assert page.count("# The Chenab study, re-run over three seeds") == 1
     assert "`python -m experiments.reproduce chenab --seeds 3`" in page
     assert "over seeds 42, 43 and 44;" in page
-    assert "| baseline | 1 | 85.00 ± 0.00 |" in page and "- baseline: best on validation" in page
+    assert "written by the study" not in page
+    baseline = next(line for line in page.splitlines() if line.startswith("| baseline "))
+    assert " 85.68 | 85.00 ± 0.00 |" in baseline  # published, ours
     assert str(tmp_path) not in page  # paths as the commands print them, not this machine's
     assert (tmp_path / "docs" / "configs.md").read_text() == configs_page(_families.families())
 

@@ -1,0 +1,101 @@
+"""How long runs will take, from the measured speed of each network at its batch size.
+
+A run's time is its epochs times the seconds of one epoch of its network at its batch size
+on its training set. The seconds per image come from records of earlier runs of the same
+network and batch size when there are any (their fit time over their epochs), and otherwise
+from a short timed fit on random images on this machine, once per network and batch size.
+A run with early stopping is counted at its most epochs, so its time is an upper bound.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from keras_fcn import config as cfg
+from keras_fcn.config import DataConfig
+from keras_fcn.family import Family, RunConfig
+from keras_fcn.record import RunRecord
+
+_NOT_SPEED = ("activation", "initializer", "l2", "dropout", "seed")
+"""Model and training fields that leave the time of an epoch as it is."""
+
+TRAIN_IMAGES = 60_000
+"""Training images of both datasets, before the validation split."""
+
+
+def speed_key(family: str, config: dict[str, Any]) -> tuple:
+    """What decides the time of a run's epoch: its network, batch size and precision."""
+    model = {k: str(v) for k, v in config["model"].items() if k not in _NOT_SPEED}
+    train = config["train"]
+    return (family, tuple(sorted(model.items())), train["batch_size"], train.get("precision"))
+
+
+def train_images(data: DataConfig) -> int:
+    """The images a run with these data settings trains on in one epoch."""
+    held_out = (
+        data.validation
+        if isinstance(data.validation, int)
+        else round(data.validation * TRAIN_IMAGES)
+    )
+    return data.train_limit or TRAIN_IMAGES - held_out
+
+
+def measured_speeds(records: Iterable[RunRecord]) -> dict[tuple, float]:
+    """Seconds per training image of each network and batch size the records ran (median)."""
+    seen: dict[tuple, list[float]] = {}
+    for r in records:
+        if r.status == "ok" and r.epochs_run and r.fit_time_s:
+            images = train_images(cfg.from_dict(DataConfig, r.config["data"])) * r.epochs_run
+            seen.setdefault(speed_key(r.family, r.config), []).append(r.fit_time_s / images)
+    return {key: statistics.median(values) for key, values in seen.items()}
+
+
+def time_per_image(family: Family, run: RunConfig, steps: int = 20) -> float:
+    """Seconds per training image of ``run``'s network at its batch size, timed here.
+
+    The network is built and compiled as a run builds it, fitted for one epoch to compile
+    its step, then timed over ``steps`` batches of random images.
+    """
+    import keras
+    import numpy as np
+
+    from keras_fcn.train import build_compiled
+
+    keras.backend.clear_session()
+    model = build_compiled(family, run)
+    batch = run.train.batch_size
+    x = np.random.default_rng(0).random((steps * batch, *model.input_shape[1:]), dtype=np.float32)
+    y = np.arange(steps * batch) % 10
+    model.fit(x[: 2 * batch], y[: 2 * batch], batch_size=batch, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+    return (time.perf_counter() - start) / len(y)
+
+
+class Estimator:
+    """Seconds of each run: from records where they ran the same network, else timed once."""
+
+    def __init__(self, families: dict[str, Family], records: Sequence[RunRecord] = ()) -> None:
+        self.families = families
+        self.speeds = measured_speeds(records)
+        self.timed: set[tuple] = set()
+
+    def seconds(self, run: RunConfig) -> float:
+        """The estimated seconds of ``run`` (its most epochs, when it stops early)."""
+        key = speed_key(run.family, run.to_dict())
+        if key not in self.speeds:
+            self.speeds[key] = time_per_image(self.families[run.family], run)
+            self.timed.add(key)
+        return self.speeds[key] * train_images(run.data) * run.train.epochs
+
+
+def duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3.4 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,161 @@
+"""The committed run records: a compressed copy of the results tree that the report is rebuilt from.
+
+``results/`` is not committed, so the runs behind the published figures would be lost with
+the machine that trained them. The archive (``docs/records/`` by default) keeps them: the
+same folders as the results root, each store of run records as ``NAME.jsonl.gz`` holding its
+full-data records (quick runs and failed runs left out), and each finished search's
+``summary.json``. A record carries its config, seed, test predictions and the line that
+trains it again, so the archive is enough to rebuild every table and figure.
+
+- :func:`save` adds what a results root holds to the archive; a run id the archive already
+  holds keeps its archived record, so the committed figures do not move.
+- :func:`assemble` lays the archive and a results root, merged, into a folder the report
+  reads like any results root.
+- :func:`restore` puts a store's archived records back into a local store, so a study
+  continued on a fresh clone skips the runs already archived.
+
+The gzip files are written without a time stamp, so the same records give the same bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from keras_fcn import layout
+from keras_fcn.record import RunRecord, RunStore
+from keras_fcn.reporting.records import full_data
+
+SUFFIX = ".gz"
+
+
+def archived(
+    store: str | os.PathLike, archive: str | os.PathLike, results: str | os.PathLike
+) -> Path:
+    """Where the archive keeps the store ``store`` of the results root ``results``."""
+    relative = Path(store).relative_to(results)
+    return Path(archive) / relative.with_name(relative.name + SUFFIX)
+
+
+def read_archived(path: str | os.PathLike) -> list[RunRecord]:
+    """The records of one archived store, in the order written; none if it does not exist."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [RunRecord.from_dict(json.loads(line)) for line in f if line.strip()]
+
+
+def write_archived(path: str | os.PathLike, records: Iterable[RunRecord]) -> None:
+    """Write records as gzipped JSON lines, byte for byte the same for the same records."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as f:
+        for record in records:
+            f.write(json.dumps(record.to_dict(), separators=(",", ":")).encode() + b"\n")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+
+
+def _kept(record: RunRecord) -> bool:
+    """Whether a record belongs in the archive: a finished run on the full data."""
+    return record.status != "failed" and full_data(record)
+
+
+def _stores(results: Path) -> list[Path]:
+    """The stores of a results root worth archiving: not the quick studies' or searches'."""
+    return [
+        p for p in layout.records(results) if not any(part.endswith("-quick") for part in p.parts)
+    ]
+
+
+def save(
+    results: str | os.PathLike,
+    archive: str | os.PathLike = layout.ARCHIVE,
+    complete: Callable[[RunRecord], RunRecord] | None = None,
+) -> list[Path]:
+    """Add the full-data records under ``results`` to the archive.
+
+    Args:
+        results: a results root.
+        archive: the archive folder.
+        complete: applied to each new record before it is archived (the report fills in
+            the reproducing line of records written before records carried one).
+
+    Returns:
+        The archived files that changed.
+    """
+    results, archive = Path(results), Path(archive)
+    changed = []
+    for store in _stores(results):
+        target = archived(store, archive, results)
+        records = {r.run_id: r for r in read_archived(target)}
+        before = len(records)
+        for record in RunStore(store):
+            if _kept(record) and record.run_id not in records:
+                records[record.run_id] = complete(record) if complete else record
+        if len(records) > before:
+            write_archived(target, records.values())
+            changed.append(target)
+    for summary in results.glob(f"tune/*/{layout.SEARCH_SUMMARY}"):
+        target = archive / summary.relative_to(results)
+        if not target.exists() or target.read_bytes() != summary.read_bytes():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(summary, target)
+            changed.append(target)
+    return changed
+
+
+def assemble(
+    archive: str | os.PathLike | None, results: str | os.PathLike | None, into: str | os.PathLike
+) -> Path:
+    """Lay the archive's records and those under ``results`` into ``into``, as one results root.
+
+    A store holds the archived records, then the local ones the archive lacks; a local
+    search summary replaces an archived one. Either source may be ``None`` or missing.
+    """
+    into = Path(into)
+    if archive is not None and Path(archive).is_dir():
+        archive = Path(archive)
+        for path in sorted(archive.glob(f"**/*.jsonl{SUFFIX}")):
+            relative = path.relative_to(archive)
+            _append(into / relative.with_name(relative.stem), read_archived(path))
+        for summary in archive.glob(f"tune/*/{layout.SEARCH_SUMMARY}"):
+            _copy(summary, into / summary.relative_to(archive))
+    if results is not None and Path(results).is_dir():
+        results = Path(results)
+        for store in _stores(results):
+            _append(into / store.relative_to(results), [r for r in RunStore(store) if _kept(r)])
+        for summary in results.glob(f"tune/*/{layout.SEARCH_SUMMARY}"):
+            _copy(summary, into / summary.relative_to(results))
+    return into
+
+
+def restore(store: RunStore, archive_path: str | os.PathLike) -> int:
+    """Append to ``store`` the archived records it lacks; returns how many."""
+    have = store.done_ids()
+    missing = [r for r in read_archived(archive_path) if r.run_id not in have]
+    for record in missing:
+        store.append(record)
+    return len(missing)
+
+
+def _append(path: Path, records: Iterable[RunRecord]) -> None:
+    store = RunStore(path)
+    have = store.done_ids()
+    for record in records:
+        if record.run_id not in have:
+            store.append(record)
+            have.add(record.run_id)
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)

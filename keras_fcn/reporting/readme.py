@@ -1,0 +1,116 @@
+"""The README's results: at most ten rows at a glance, and each re-run study's key rows.
+
+The block is written between two markers of ``README.md`` by ``python -m experiments.report
+--docs``; a test checks that the committed README holds what the committed records give.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from keras_fcn import layout
+from keras_fcn.reporting import glance
+from keras_fcn.reporting.studies import study_seeds
+from keras_fcn.reporting.tables import plus_minus
+
+BEGIN = "<!-- results: written by `python -m experiments.report --docs`; do not edit -->"
+END = "<!-- end of results -->"
+
+MAX_ROWS = 10
+"""The most rows the README's table at a glance shows; ``docs/results.md`` shows them all."""
+
+STUDY_PAGES = "studies"
+"""The folder of ``docs/`` holding one side-by-side page per re-run study."""
+
+_FINAL_TABLES = ("final", "mnist_final")
+
+
+def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the table at a glance the README shows: every network result, and of
+    the classical baselines only the best of each dataset, at most :data:`MAX_ROWS`."""
+    classical = table["command"].str.contains("experiments.baselines", regex=False)
+    accuracy = table["value"].str.extract(r"^([\d.]+)")[0].astype(float)
+    best = accuracy[classical].groupby(table.loc[classical, "dataset"]).idxmax()
+    return table[~classical | table.index.isin(best.values)].head(MAX_ROWS)
+
+
+def key_rows(comparison: pd.DataFrame) -> pd.DataFrame:
+    """A study's key rows: where it started (the first row of its first table) and what it
+    ended with (its ``final`` and ``mnist_final`` tables, or its last table when it has
+    neither), on the metric each row publishes."""
+    tables = list(dict.fromkeys(comparison["table"]))
+    finals = [t for t in tables if t in _FINAL_TABLES] or tables[-1:]
+    first = comparison[comparison["table"] == tables[0]]
+    start = first[first["row"] == first["row"].iloc[0]]
+    chosen = pd.concat([start, comparison[comparison["table"].isin(finals)]])
+    return chosen.drop_duplicates(subset=["table", "row", "metric"])
+
+
+def study_table(comparison: pd.DataFrame) -> str:
+    """A study's key rows as Markdown: published, ours (mean ± std over seeds), verdict."""
+    rows = [
+        {
+            "table": line["table"],
+            "row": line["row"],
+            "dataset": line["dataset"],
+            "metric": str(line["metric"]).replace("_accuracy", ""),
+            "published %": plus_minus(line["published"], line["published_std"]),
+            "ours %": plus_minus(line["ours"], line["ours_std"]),
+            "seeds": int(line["n"]),
+            "verdict": line["verdict"],
+        }
+        for _, line in key_rows(comparison).iterrows()
+    ]
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def block(root: str | os.PathLike, defaults: Mapping[str, dict[str, Any]]) -> str:
+    """The README's results block (without its markers), from the records under ``root``."""
+    table = glance.glance_table(root, defaults)
+    lines = [
+        glance.to_markdown(glance_rows(table)) if len(table) else glance.NO_RESULTS,
+        "",
+        "### The published studies",
+        "",
+        "Each study's starting point and final configuration, published against ours (printed "
+        "by the command under each); every row and table is on the study's page.",
+    ]
+    for folder in layout.studies(root):
+        comparison = pd.read_csv(folder / "comparison.csv")
+        seeds = len(study_seeds(folder))
+        lines += [
+            "",
+            f"**[{folder.name}](docs/{STUDY_PAGES}/{folder.name}.md)**: "
+            f"`python -m experiments.reproduce {folder.name} --seeds {seeds}`",
+            "",
+            study_table(comparison),
+        ]
+    return "\n".join(lines)
+
+
+def replace_block(text: str, new_block: str) -> str:
+    """``text`` with what lies between the markers replaced by ``new_block``.
+
+    Raises:
+        ValueError: the markers are not both there, in order.
+    """
+    pattern = re.compile(re.escape(BEGIN) + r"\n.*?" + re.escape(END), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"the README has no results block: it needs the lines {BEGIN} and {END}")
+    return pattern.sub(lambda _: f"{BEGIN}\n{new_block}\n{END}", text, count=1)
+
+
+def update_readme(path: str | os.PathLike, new_block: str) -> bool:
+    """Rewrite the README's results block; returns whether the file changed."""
+    path = Path(path)
+    text = path.read_text()
+    updated = replace_block(text, new_block)
+    if updated != text:
+        path.write_text(updated)
+    return updated != text
