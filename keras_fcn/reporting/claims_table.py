@@ -69,5 +69,5 @@ def claims_frame(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 def claims_markdown(verdicts: pd.DataFrame, legend: bool = True) -> str:
     """A Markdown table of the judged claims, followed by the legend of the verdicts."""
-    table = claims_frame(verdicts).to_markdown(index=False)
+    table = claims_frame(verdicts).to_markdown(index=False, disable_numparse=True)
     return f"{table}\n\n{LEGEND}\n" if legend else f"{table}\n"
