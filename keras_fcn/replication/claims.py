@@ -6,8 +6,8 @@ study, the section stating it, the claim in a few words) with the comparison tha
 * ``rows``: the ``subject`` row is claimed ``better`` (or ``worse``: ``direction``) than the
   ``versus`` rows (``;``-separated, ``table:row`` for another table of the study; empty =
   the rest of its table). It meets its strongest (weakest) competitor by mean test accuracy
-  in a paired t-test over the seeds both have; a competitor that is a single deterministic
-  run (a classical baseline) by a one-sample t-test against its value.
+  in a paired t-test over the seeds both have; a competitor that is the single run of
+  another family (a classical baseline) by a one-sample t-test against its value.
 * ``not_better`` / ``similar``: the ``versus`` rows are claimed to bring no gain over (to end
   close to) the ``subject`` row; contradicted if one is significantly better (different).
 * ``factor_spread``: the ``subject`` factor of the study's grid moves test accuracy most (the
@@ -143,13 +143,14 @@ def _interval(diffs: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def paired(a: Sequence[RunRecord], b: Sequence[RunRecord]) -> dict[str, object]:
-    """``a - b`` in points over the seeds both have (or against ``b``'s single run)."""
+    """``a - b`` in points over the seeds both have; against the value of ``b`` when it is
+    the single run of another family (a classical baseline, whose seed means nothing)."""
     sa, sb = scores(a), scores(b)
     if not sa or not sb:
         return {"n": 0, "verdict": "not run"}
     common = sorted(set(sa) & set(sb))
     diffs = np.array([sa[s] - sb[s] for s in common])
-    if not common and len(sb) == 1:  # a deterministic baseline: one run, seed irrelevant
+    if len(sb) == 1 and {r.family for r in counted(b)}.isdisjoint(r.family for r in a):
         diffs = np.array(list(sa.values())) - next(iter(sb.values()))
     if len(diffs) < 2:
         return {"n": len(diffs), "verdict": "too few seeds"}

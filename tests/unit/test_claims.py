@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from keras_fcn.errors import ConfigError
-from keras_fcn.record import RunRecord
+from keras_fcn.family import DENSE
+from keras_fcn.record import RunRecord, RunStore
 from keras_fcn.replication import all_studies
 from keras_fcn.replication.claims import (
     CLAIMS_CSV,
@@ -21,6 +22,7 @@ from keras_fcn.replication.claims import (
     spreads,
 )
 from keras_fcn.replication.protocol import read_published
+from keras_fcn.replication.rerun import reproduce
 from keras_fcn.reporting.claims_table import LEGEND, claims_markdown, p_value, points
 
 STUDIES = all_studies()
@@ -159,10 +161,15 @@ def test_one_seed_is_too_few_and_missing_rows_are_not_run():
 
 
 def test_a_single_deterministic_run_is_compared_by_its_value():
-    tables = {"t": {"a": runs(0.90 + NOISE), "knn": runs([0.854], seeds=(0,))}}
-    tables["t"]["knn"][0].seed = 99
+    knn = runs([0.854], seeds=(0,))  # a classical baseline's record has seed 0
+    knn[0].family = "knn-5"
+    tables = {"t": {"a": runs(0.90 + NOISE), "knn": knn}}
     row = verdict_of(claim(versus=(("t", "knn"),)), tables)
     assert row["verdict"] == "supported" and row["effect"] == pytest.approx(4.6, abs=0.01)
+    assert row["n"] == 5
+    # one run of the same family is one seed, not a fixed value
+    tables["t"]["knn"] = runs([0.854], seeds=(0,))
+    assert verdict_of(claim(versus=(("t", "knn"),)), tables)["verdict"] == "too few seeds"
 
 
 def test_a_row_of_another_table_can_be_the_competitor():
@@ -258,3 +265,26 @@ def test_a_constant_difference_over_seeds_counts_as_significant():
     assert row["verdict"] == "supported" and row["p"] == 0 and row["ci_low"] == row["effect"]
     same = {"t": {"a": runs([0.9] * 5), "b": runs([0.9] * 5)}}
     assert verdict_of(claim(), same)["verdict"] == "not resolved"
+
+
+def test_the_records_of_a_reproduced_study_are_what_judge_reads(tmp_path):
+    def trainer(family, run, data):
+        score = {0.005: 0.9, 0.01: 0.8}.get(run.train.learning_rate, 0.5) + run.train.seed / 1000
+        score += 0.05 if run.model.hidden == (256, 128, 64) else 0.0
+        return RunRecord(
+            run.run_id, family.name, run.to_dict(), run.train.seed, test_accuracy=score
+        )
+
+    store = RunStore(tmp_path / "runs.jsonl")
+    results = reproduce(
+        STUDIES["konycheva"], DENSE, store, seeds=[1, 2, 3], load=lambda d: None, trainer=trainer
+    )
+    claims = [c for c in read_claims(CLAIMS_CSV, STUDIES) if c.study == "konycheva"]
+    frame = judge(claims, {"konycheva": {r.spec.name: r.records for r in results}})
+    verdicts = dict(zip(frame["claim"], frame["verdict"], strict=True))
+    assert verdicts["three hidden layers (T4) is the best topology"] == "supported"
+    assert verdicts["lr 0.005 is the best rate for Adam"] == "supported"
+    # the optimizers and activations tie in this trainer: nothing to resolve
+    assert verdicts["Adam is the best optimizer at lr 0.01"] == "not resolved"
+    assert verdicts["ReLU is the best activation"] == "not resolved"
+    assert set(frame["n"]) == {3}
