@@ -75,6 +75,8 @@ def published_best(published_dir: str | os.PathLike) -> dict[str, tuple[float, s
     best: dict[str, tuple[float, str]] = {}
     for path in sorted(Path(published_dir).glob("*.csv")):
         frame = pd.read_csv(path)
+        if "metric" not in frame:  # not a table of published numbers (claims.csv)
+            continue
         frame = frame[(frame["metric"] == "test_accuracy") & ~frame["table"].isin(["knn", "svd"])]
         for dataset, group in frame.groupby("dataset"):
             row = group.loc[group["value"].idxmax()]

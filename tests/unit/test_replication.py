@@ -49,7 +49,7 @@ def test_every_study_builds_its_runs_without_training(name, tmp_path):
 
 
 def test_published_values_are_fractions_with_a_metric():
-    paths = sorted(STUDIES_DIR.glob("*.csv"))
+    paths = sorted(p for p in STUDIES_DIR.glob("*.csv") if p.name != "claims.csv")
     assert len(paths) == len(all_studies())
     for path in paths:
         frame = pd.read_csv(path)

@@ -1,0 +1,297 @@
+"""The published studies' conclusions, as data, and their test against our runs.
+
+``studies/claims.csv`` holds one line per conclusion a study draws from its own tables (the
+study, the section stating it, the claim in a few words) with the comparison that tests it:
+
+* ``rows``: the ``subject`` row is claimed ``better`` (or ``worse``: ``direction``) than the
+  ``versus`` rows (``;``-separated, ``table:row`` for another table of the study; empty =
+  the rest of its table). It meets its strongest (weakest) competitor by mean test accuracy
+  in a paired t-test over the seeds both have; a competitor that is the single run of
+  another family (a classical baseline) by a one-sample t-test against its value.
+* ``not_better`` / ``similar``: the ``versus`` rows are claimed to bring no gain over (to end
+  close to) the ``subject`` row; contradicted if one is significantly better (different).
+* ``factor_spread``: the ``subject`` factor of the study's grid moves test accuracy most (the
+  spread, max - min, of the mean test accuracy over each factor's values).
+* ``factor_level``: runs at ``subject`` (``factor=value``) are claimed better (worse) than
+  the grid's runs at the factor's other values (Welch t-test).
+* ``untestable``: the ``note`` says why the study's own protocol cannot test it.
+
+Claims are judged on **test** accuracy, as the studies reported them (validation decides
+nothing here). A run counts unless it failed or has no test accuracy (a diverged run keeps
+that of its last finite weights, as a study's table would show it).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from keras_fcn.config import dashed
+from keras_fcn.errors import ConfigError
+from keras_fcn.record import RunRecord
+from keras_fcn.replication.protocol import Protocol, read_published
+from keras_fcn.replication.registry import STUDIES_DIR
+
+CLAIMS_CSV = STUDIES_DIR / "claims.csv"
+KINDS = ("rows", "not_better", "similar", "factor_spread", "factor_level", "untestable")
+ALPHA = 0.05
+VERDICTS = {1: "supported", -1: "reversed", 0: "not resolved"}
+HEAD = ("study", "section", "claim")
+COLUMNS = (*HEAD, "comparison", "effect", "ci_low", "ci_high", "p", "n", "verdict")
+
+Tables = Mapping[str, Mapping[str, Sequence[RunRecord]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """One line of the claims CSV; ``versus`` holds ``(table, row)`` pairs."""
+
+    study: str
+    section: str
+    claim: str
+    kind: str
+    table: str
+    subject: str
+    direction: str
+    versus: tuple[tuple[str, str], ...]
+    note: str = ""
+
+
+def read_claims(path: str | Path, studies: Mapping[str, Protocol]) -> list[Claim]:
+    """The claims of ``path``, each checked against its study's tables, rows and grid."""
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        claims = []
+        for line in reader:
+            where = f"{Path(path).name} line {reader.line_num}"
+            try:
+                claims.append(_claim(line, studies))
+            except (ConfigError, KeyError, ValueError) as exc:
+                raise ConfigError(f"{where}: {exc}".replace("\n", " ")) from None
+    return claims
+
+
+def _claim(line: Mapping[str, str], studies: Mapping[str, Protocol]) -> Claim:
+    kind, table, subject = line["kind"], line["table"], line["subject"]
+    if line["study"] not in studies:
+        raise ConfigError(f"unknown study {line['study']!r}")
+    protocol = studies[line["study"]]
+    if kind not in KINDS:
+        raise ConfigError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+    direction = line["direction"] or ("better" if kind in ("rows", "factor_level") else "")
+    if direction not in ("", "better", "worse"):
+        raise ConfigError(f"direction must be better or worse, not {direction!r}")
+    refs = [v.strip() for v in line["versus"].split(";") if v.strip()]
+    versus = tuple(tuple(r.split(":", 1)) if ":" in r else (table, r) for r in refs)
+    if kind in ("rows", "not_better", "similar"):
+        known = [(r.table, r.row) for r in read_published(protocol.path(protocol.published))]
+        protocol.table(table)
+        for t, r in ((table, subject), *versus):
+            if (t, r) not in known:
+                raise ConfigError(f"study {protocol.name!r} has no row {r!r} in table {t!r}")
+        if not versus:
+            versus = tuple(k for k in known if k[0] == table and k[1] != subject)
+    elif kind == "factor_level" and "=" not in subject:
+        raise ConfigError(f"a factor_level subject is factor=value, not {subject!r}")
+    elif kind.startswith("factor"):
+        _check_factor(protocol, subject.split("=", 1)[0])
+    elif not line["note"]:
+        raise ConfigError("an untestable claim needs a note saying why")
+    texts = {k: line[k] for k in (*HEAD, "kind", "table", "subject", "note")}
+    return Claim(**texts, direction=direction, versus=versus)
+
+
+def _check_factor(protocol: Protocol, factor: str) -> None:
+    if protocol.grid is None:
+        raise ConfigError(f"study {protocol.name!r} has no grid for a factor claim")
+    with open(protocol.path(protocol.grid), "rb") as f:
+        if factor not in tomllib.load(f):
+            raise ConfigError(f"the grid of {protocol.name!r} has no factor {factor!r}")
+
+
+def counted(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """The runs that count: not failed, with a test accuracy."""
+    return [r for r in records if r.status != "failed" and r.test_accuracy is not None]
+
+
+def scores(records: Sequence[RunRecord]) -> dict[int, float]:
+    """Seed -> test accuracy of the runs that count (the last one per seed)."""
+    return {r.seed: r.test_accuracy for r in counted(records)}
+
+
+def _missing(text: str, n: int) -> dict[str, object]:
+    return {"comparison": text, "n": n, "verdict": "too few seeds" if n else "not run"}
+
+
+def _interval(diffs: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean, 95 % CI (t distribution) and two-sided p of one sample of differences."""
+    n, mean = len(diffs), float(np.mean(diffs))
+    sd = float(np.std(diffs, ddof=1))
+    if sd == 0:
+        return mean, mean, mean, (1.0 if mean == 0 else 0.0)
+    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    p = float(stats.ttest_1samp(diffs, 0.0).pvalue)
+    return mean, mean - half, mean + half, p
+
+
+def paired(a: Sequence[RunRecord], b: Sequence[RunRecord]) -> dict[str, object]:
+    """``a - b`` in points over the seeds both have; against the value of ``b`` when it is
+    the single run of another family (a classical baseline, whose seed means nothing)."""
+    sa, sb = scores(a), scores(b)
+    if not sa or not sb:
+        return {"n": 0, "verdict": "not run"}
+    common = sorted(set(sa) & set(sb))
+    diffs = np.array([sa[s] - sb[s] for s in common])
+    if len(sb) == 1 and {r.family for r in counted(b)}.isdisjoint(r.family for r in a):
+        diffs = np.array(list(sa.values())) - next(iter(sb.values()))
+    if len(diffs) < 2:
+        return {"n": len(diffs), "verdict": "too few seeds"}
+    mean, low, high, p = _interval(100 * diffs)
+    return {"n": len(diffs), "effect": mean, "ci_low": low, "ci_high": high, "p": p}
+
+
+def _sign(result: Mapping[str, object]) -> int:
+    """+1 / -1 when the difference is significant, 0 otherwise."""
+    return 0 if result.get("p", 1.0) >= ALPHA else (1 if result["effect"] > 0 else -1)
+
+
+def _mean(records: Sequence[RunRecord]) -> float:
+    return float(np.mean(list(scores(records).values()) or [math.nan]))
+
+
+def _named(key: tuple[str, str], table: str) -> str:
+    return f"row {key[1]}" if key[0] == table else f"{key[0]} row {key[1]}"
+
+
+def judge_rows(claim: Claim, tables: Tables) -> dict[str, object]:
+    """A ``rows`` claim: the subject against its strongest (or weakest) competitor."""
+    get = lambda key: tables.get(key[0], {}).get(key[1], [])  # noqa: E731
+    subject = get((claim.table, claim.subject))
+    ran = [k for k in claim.versus if scores(get(k))]
+    if not scores(subject) or not ran:
+        return _missing(f"row {claim.subject} vs its competitors", 0)
+    worse = claim.direction == "worse"
+    rival = (min if worse else max)(ran, key=lambda k: _mean(get(k)))
+    result = paired(get(rival), subject) if worse else paired(subject, get(rival))
+    a, b = _named(rival, claim.table), f"row {claim.subject}"
+    text = f"{a} − {b}" if worse else f"{b} − {a}"
+    text += f" ({'weakest' if worse else 'strongest'} of {len(claim.versus)})"
+    if len(ran) < len(claim.versus):
+        text += f"; {len(claim.versus) - len(ran)} not run"
+    return {"comparison": text, "verdict": result.get("verdict", VERDICTS[_sign(result)]), **result}
+
+
+def judge_no_gain(claim: Claim, tables: Tables) -> dict[str, object]:
+    """``not_better`` / ``similar``: no versus row significantly above (or away from) the subject."""
+    subject = tables.get(claim.table, {}).get(claim.subject, [])
+    results = {k: paired(tables.get(k[0], {}).get(k[1], []), subject) for k in claim.versus}
+    untested = [k for k, r in results.items() if "p" not in r]
+    if untested:
+        named = ", ".join(_named(k, claim.table) for k in untested)
+        return _missing(f"{named} vs row {claim.subject}", min(results[k]["n"] for k in untested))
+    both = claim.kind == "similar"  # a difference either way contradicts it
+    key = max(results, key=lambda k: abs(results[k]["effect"]) if both else results[k]["effect"])
+    against = [k for k, r in results.items() if _sign(r) > 0 or (both and _sign(r))]
+    text = f"{_named(key, claim.table)} − row {claim.subject} (largest of {len(results)})"
+    if against:
+        text += "; significant: " + ", ".join(_named(k, claim.table) for k in against)
+    return {"comparison": text, **results[key], "verdict": "reversed" if against else "supported"}
+
+
+def factor_value(record: RunRecord, factor: str) -> object:
+    """The value of a config field of a record, wherever in its config it sits."""
+    for part in ("model", "train", "data"):
+        if factor in record.config.get(part, {}):
+            return dashed(record.config[part][factor])
+    return None
+
+
+def spreads(records: Sequence[RunRecord], factors: Sequence[str]) -> dict[str, float]:
+    """Factor -> spread (max - min, in points) of the mean test accuracy over its values."""
+    frame = pd.DataFrame(
+        [{f: str(factor_value(r, f)) for f in factors} | {"acc": r.test_accuracy} for r in records]
+    )
+    out = {}
+    for factor in factors:
+        means = frame.groupby(factor)["acc"].mean() if len(frame) else pd.Series()
+        if len(means) > 1:
+            out[factor] = 100 * float(means.max() - means.min())
+    return dict(sorted(out.items(), key=lambda kv: kv[1], reverse=True))
+
+
+def judge_spread(
+    claim: Claim, records: Sequence[RunRecord], factors: Sequence[str]
+) -> dict[str, object]:
+    """``factor_spread``: is the claimed factor the one with the largest spread?"""
+    records = counted(records)
+    ranked = spreads(records, factors)
+    if claim.subject not in ranked:
+        return _missing(f"spread of {claim.subject} over the grid", len(records))
+    ranking = ", ".join(f"{f} {s:.2f}" for f, s in ranked.items())
+    verdict = "supported" if next(iter(ranked)) == claim.subject else "reversed"
+    text = f"spread of the mean over each factor's values, in points: {ranking}"
+    return {
+        "comparison": text,
+        "effect": ranked[claim.subject],
+        "n": len(records),
+        "verdict": verdict,
+    }
+
+
+def judge_level(claim: Claim, records: Sequence[RunRecord]) -> dict[str, object]:
+    """``factor_level``: runs at the value against runs at the factor's other values."""
+    factor, value = claim.subject.split("=", 1)
+    values = [
+        (str(factor_value(r, factor)) == value, 100 * r.test_accuracy) for r in counted(records)
+    ]
+    at = np.array([acc for hit, acc in values if hit])
+    rest = np.array([acc for hit, acc in values if not hit])
+    worse = claim.direction == "worse"
+    text = f"others − {claim.subject}" if worse else f"{claim.subject} − others"
+    if len(at) < 2 or len(rest) < 2:
+        return _missing(text, len(values))
+    a, b = (rest, at) if worse else (at, rest)
+    test = stats.ttest_ind(a, b, equal_var=False)
+    low, high = test.confidence_interval(0.95)
+    result = {"effect": float(a.mean() - b.mean()), "ci_low": float(low), "ci_high": float(high)}
+    result |= {"p": float(test.pvalue), "n": len(values)}
+    text += f" ({len(at)} vs {len(rest)} runs)"
+    return {"comparison": text, **result, "verdict": VERDICTS[_sign(result)]}
+
+
+def judge(
+    claims: Sequence[Claim],
+    tables: Mapping[str, Tables],
+    grids: Mapping[str, tuple[Sequence[RunRecord], Sequence[str]]] | None = None,
+) -> pd.DataFrame:
+    """Each claim's comparison, effect (points), 95 % CI, p, seeds and verdict.
+
+    Args:
+        claims: from :func:`read_claims`.
+        tables: study -> table -> row id -> its records (``TableResult.records`` by table).
+        grids: study -> (its grid's records, the grid's factor names), for factor claims.
+    """
+    rows = []
+    for claim in claims:
+        head = {c: getattr(claim, c) for c in HEAD}
+        grid_records, factors = (grids or {}).get(claim.study, ((), ()))
+        if claim.kind == "untestable":
+            result = {"comparison": claim.note, "verdict": "untestable"}
+        elif claim.kind == "rows":
+            result = judge_rows(claim, tables.get(claim.study, {}))
+        elif claim.kind in ("not_better", "similar"):
+            result = judge_no_gain(claim, tables.get(claim.study, {}))
+        elif claim.kind == "factor_spread":
+            result = judge_spread(claim, grid_records, factors)
+        else:
+            result = judge_level(claim, grid_records)
+        rows.append({c: math.nan for c in COLUMNS} | head | result)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
