@@ -57,6 +57,10 @@ SIDE_BY_SIDE = "side_by_side.md"
 SIGNIFICANCE = "significance.md"
 """A re-run study's best row of each table against its runner-up, in the study's folder."""
 
+CLAIMS = "claims.md"
+"""The published claims judged on a re-run study's runs, in its folder (all of them in the
+``reproduce`` folder)."""
+
 REPORT = "report.md"
 """The report's document, in the report's folder."""
 

@@ -170,6 +170,13 @@ def _studies_section(results: str | os.PathLike, figures: _Figures) -> list[str]
                 (folder / layout.SIGNIFICANCE).read_text(),
                 "",
             ]
+        if (folder / layout.CLAIMS).exists():
+            lines += [
+                "Its claims, tested on our runs:",
+                "",
+                (folder / layout.CLAIMS).read_text(),
+                "",
+            ]
         for png in sorted(folder.glob("curves_*.png")):
             lines += [figures.copy(png, f"{folder.name}_{png.name}"), ""]
     return lines

@@ -86,6 +86,17 @@ def results_page(results: str | os.PathLike, defaults: Mapping[str, dict[str, An
         f"- [{f.name}]({readme.STUDY_PAGES}/{f.name}.md), over {_count(len(study_seeds(f)), 'seed')}"
         for f in studies
     ] or ["None re-run yet: `python -m experiments.reproduce STUDY --seeds 3`."]
+    claims = layout.folder("reproduce", results) / layout.CLAIMS
+    if claims.exists():
+        lines += [
+            "",
+            "## The published claims",
+            "",
+            "What each study concludes from its tables (`keras_fcn/replication/studies/claims.csv`),",
+            "tested on the runs of the re-run studies:",
+            "",
+            claims.read_text().rstrip("\n"),
+        ]
     lines += ["", *_REPORT_SECTION]
     return "\n".join(lines)
 
@@ -113,6 +124,15 @@ def _study_section(folder: Path, source: str | None) -> list[str]:
             "## Each table's best row on validation against its runner-up, over the same seeds",
             "",
             (folder / layout.SIGNIFICANCE).read_text().rstrip("\n"),
+            "",
+        ]
+    if (folder / layout.CLAIMS).exists():
+        lines += [
+            "## What the study concludes, tested on our runs",
+            "",
+            (folder / layout.CLAIMS).read_text().rstrip("\n"),
+            "",
+            "The verdicts are explained in [results.md](../results.md#the-published-claims).",
             "",
         ]
     return lines

@@ -97,11 +97,14 @@ def rebuild_studies(
     families: Mapping[str, Any],
     test_labels: Callable[[RunRecord], np.ndarray] | None = None,
 ) -> list[Path]:
-    """Write every re-run study's outputs under ``root`` again from its records alone.
+    """Write every re-run study's outputs under ``root`` again from its records alone, and
+    the published claims judged on them.
 
     What ``experiments.reproduce STUDY`` writes after training (the side-by-side tables,
     aggregates, curves and significance) is rebuilt from the study's ``runs.jsonl``, over
-    the seeds it holds, training nothing; a folder that names no known study is left as it is.
+    the seeds it holds, training nothing; a folder that names no known study is left as it
+    is. Each study's claims go to its folder's ``claims.md``, all of them to
+    ``reproduce/claims.md`` (:data:`keras_fcn.layout.CLAIMS`).
 
     Args:
         root: a results root.
@@ -116,7 +119,7 @@ def rebuild_studies(
 
     known = all_studies()
     baselines = read_runs(layout.runs("baselines", root))
-    written = []
+    written, tables = [], {}
     for store in sorted(layout.folder("reproduce", root).glob(f"*/{layout.RUNS}")):
         folder = store.parent
         protocol = known.get(folder.name)
@@ -133,5 +136,32 @@ def rebuild_studies(
             baseline_records=baselines,
         )
         write_study_outputs(protocol.name, results, folder, test_labels)
+        tables[protocol.name] = {r.spec.name: r.records for r in results}
         written.append(folder)
+    if written:
+        write_claims(root, known, families, tables)
     return written
+
+
+def write_claims(
+    root: str | os.PathLike,
+    studies: Mapping[str, Any],
+    families: Mapping[str, Any],
+    tables: Mapping[str, Any],
+) -> None:
+    """Judge the published claims on the studies' records (and grids) and write them."""
+    from keras_fcn.replication.claims import CLAIMS_CSV, judge, read_claims
+    from keras_fcn.reporting.claims_table import claims_markdown
+
+    grids = {}
+    for name, protocol in studies.items():
+        grid = layout.study(f"{name}-grid", root) / layout.RUNS
+        if protocol.grid and grid.exists():
+            factors = families[protocol.family].read_space(protocol.path(protocol.grid)).names
+            grids[name] = (read_runs(grid), list(factors))
+    verdicts = judge(read_claims(CLAIMS_CSV, studies), tables, grids)
+    (layout.folder("reproduce", root) / layout.CLAIMS).write_text(claims_markdown(verdicts))
+    for name in tables:
+        mine = verdicts[verdicts["study"] == name]
+        if len(mine):
+            (layout.study(name, root) / layout.CLAIMS).write_text(claims_markdown(mine, False))
