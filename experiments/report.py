@@ -103,7 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from keras_fcn.reporting.document import write_report
 
         source = "the committed ones and those the commands left under --results"
-        path = write_report(root, out, STUDIES_DIR, _defaults(), load=data.load, source=source)
+        path = write_report(
+            root, out, STUDIES_DIR, _defaults(), load=data.load, source=source, command=_command
+        )
     print(f"wrote {path}")
     return 0
 
@@ -123,6 +125,15 @@ class _Data:
 
     def test_labels(self, record):
         return self.load(record.config["data"]["dataset"]).y_test
+
+
+def _command(record) -> str:
+    """The line that trains a record's config, without its seed."""
+    from experiments import _families
+
+    family = _families.family(record.family)
+    line = family.command_for(family.from_dict(record.config))
+    return line.replace(f" --seed {record.seed}", "")
 
 
 def _save_records(results: str, records: Path) -> None:

@@ -1,0 +1,63 @@
+"""The transfer to MNIST: the configuration chosen on Fashion-MNIST, retrained unchanged."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from keras_fcn.family import DENSE
+from keras_fcn.record import RunRecord
+from keras_fcn.reporting.best import best_per_family
+from keras_fcn.reporting.transfer import on_mnist, transfer_table
+
+
+def record(seed, dataset, lr, test, val=None):
+    run = DENSE.run_config({"seed": seed, "dataset": dataset, "learning_rate": lr})
+    return RunRecord(
+        run.run_id, "dense", run.to_dict(), seed, test_accuracy=test, best_val_accuracy=val or test
+    )
+
+
+def test_the_chosen_config_is_found_on_mnist_or_its_line_is_given(tmp_path):
+    chosen = [record(s, "fashion_mnist", 0.1, 0.88, 0.90) for s in (42, 43)]
+    other = [record(s, "fashion_mnist", 0.01, 0.89, 0.85) for s in (42, 43)]
+    on_other = [record(42, "mnist", 0.01, 0.97)]
+    records = chosen + other + on_other
+    bests = best_per_family(records)
+    table = transfer_table(
+        tmp_path, bests, records, lambda r: f"train {r.config['data']['dataset']}"
+    )
+    (row,) = table.to_dict("records")
+    assert row["Fashion-MNIST test"] == "88.00 ± 0.00 %"  # chosen on validation, not test
+    assert row["MNIST test, unchanged"] == "not run: `train mnist --seed S`"
+    records.append(record(44, "mnist", 0.1, 0.98))
+    table = transfer_table(tmp_path, best_per_family(records), records, str)
+    assert table.iloc[0]["MNIST test, unchanged"] == "98.00 %"
+    assert chosen[0].config["data"]["dataset"] == "fashion_mnist"  # on_mnist copies
+    assert on_mnist(chosen[0]).config["data"]["dataset"] == "mnist"
+
+
+def test_a_study_that_retrained_its_final_config_on_mnist_is_shown_with_the_published(tmp_path):
+    folder = tmp_path / "reproduce" / "toy"
+    folder.mkdir(parents=True)
+    (folder / "side_by_side.md").write_text("table\n")
+    lines = [
+        ("final", "fashion_mnist", 0.9011, None, 0.895, 0.002, 3),
+        ("mnist_final", "mnist", 0.9818, 0.0001, None, None, 0),
+    ]
+    pd.DataFrame(
+        [
+            dict(
+                zip(
+                    ["table", "dataset", "published", "published_std", "ours", "ours_std", "n"],
+                    line,
+                    strict=True,
+                )
+            )
+            | {"metric": "test_accuracy"}
+            for line in lines
+        ]
+    ).to_csv(folder / "comparison.csv", index=False)
+    (row,) = transfer_table(tmp_path, [], [], str).to_dict("records")
+    assert row["Fashion-MNIST test"] == "89.50 ± 0.20 % (3 seeds)"
+    assert row["MNIST test, unchanged"] == "not run"
+    assert row["published"] == "90.11 → 98.18 ± 0.01 %"
