@@ -68,6 +68,13 @@ def build_parser() -> Parser:
         help="first add the full-data records under --results to --records (the runs it holds "
         "keep their archived record)",
     )
+    parser.add_argument(
+        "--run-missing",
+        action="store_true",
+        help="first train what the report lacks: each family's default run on Fashion-MNIST, and "
+        "its configuration chosen on Fashion-MNIST retrained on MNIST (the re-run studies are "
+        "trained by experiments.reproduce)",
+    )
     parser.add_argument("--data-dir", help="folder holding the IDX files (for the data section)")
     return parser
 
@@ -85,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = None
     if not args.readme:
         out = check_out(args.out or (DOCS if args.docs else layout.folder("report", args.results)))
+    if args.run_missing:
+        _run_missing(args, records)
     if args.save_records:
         _save_records(args.results, records)
 
@@ -134,6 +143,52 @@ def _command(record) -> str:
     family = _families.family(record.family)
     line = family.command_for(family.from_dict(record.config))
     return line.replace(f" --seed {record.seed}", "")
+
+
+def missing_lines(root: Path) -> list[str]:
+    """The lines that train what the report lacks under ``root``: each family's default run
+    (seed 42) when it has none, and each family's configuration chosen on Fashion-MNIST,
+    over the same seeds, on MNIST."""
+    from experiments import _families
+    from keras_fcn.reporting.best import best_per_family
+    from keras_fcn.reporting.records import find_records, full_data
+    from keras_fcn.reporting.transfer import on_mnist
+
+    records = [r for r in find_records(root) if full_data(r)]
+    done = {r.run_id for r in records}
+    lines = []
+    for family in _families.families().values():
+        if family.run_config().run_id not in done:
+            lines.append(family.command_for(family.run_config()))
+    for best in best_per_family(records):
+        if best.dataset != "fashion_mnist":
+            continue
+        family = _families.family(best.family)
+        for record in best.records:
+            twin = family.from_dict(on_mnist(record).config)
+            if twin.run_id not in done:
+                lines.append(family.command_for(twin))
+    return list(dict.fromkeys(lines))
+
+
+def _run_missing(args, records: Path | None) -> None:
+    """Train, one process after the other, what the report lacks."""
+    import shlex
+    import subprocess
+    import sys
+
+    from keras_fcn.reporting.archive import assemble
+
+    with tempfile.TemporaryDirectory(prefix="keras-fcn-report-") as tmp:
+        lines = missing_lines(assemble(records, args.results, tmp))
+    print(f"{len(lines)} runs missing" + (": training them one by one" if lines else ""))
+    for line in lines:
+        print(line, flush=True)
+        words = shlex.split(line)[1:]  # "python" is this interpreter
+        if args.data_dir:
+            words += ["--data-dir", args.data_dir]
+        out = ["--out", str(layout.folder(words[1].split(".")[-1], args.results))]
+        subprocess.run([sys.executable, *words, *out, "--verbose", "0"], check=True)
 
 
 def _save_records(results: str, records: Path) -> None:

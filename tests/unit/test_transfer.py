@@ -61,3 +61,22 @@ def test_a_study_that_retrained_its_final_config_on_mnist_is_shown_with_the_publ
     assert row["Fashion-MNIST test"] == "89.50 ± 0.20 % (3 seeds)"
     assert row["MNIST test, unchanged"] == "not run"
     assert row["published"] == "90.11 → 98.18 ± 0.01 %"
+
+
+def test_report_run_missing_lists_default_runs_and_mnist_twins_once(tmp_path):
+    from experiments.report import missing_lines
+    from keras_fcn.record import RunStore
+
+    store = RunStore(tmp_path / "fashion_dense" / "runs.jsonl")
+    chosen = record(43, "fashion_mnist", 0.1, 0.88, 0.90)
+    store.append(chosen)
+    lines = missing_lines(tmp_path)
+    twin = "python -m experiments.fashion_dense --dataset mnist --seed 43 --set learning_rate=0.1"
+    assert lines == [
+        "python -m experiments.fashion_dense --seed 42",
+        "python -m experiments.fashion_cnn --seed 42",
+        twin,
+    ]
+    store.append(record(43, "mnist", 0.1, 0.98))
+    store.append(record(42, "fashion_mnist", 0.01, 0.80, 0.80))  # the default run
+    assert missing_lines(tmp_path) == ["python -m experiments.fashion_cnn --seed 42"]
