@@ -21,8 +21,9 @@ from sklearn.metrics import confusion_matrix
 from baselines.estimators import make_knn, make_nearest_subspace, make_svd_projection
 from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig
+from keras_fcn.params import Param
 from keras_fcn.record import RunRecord, encode_predictions, library_versions, now, run_id
-from keras_fcn.space import Param, Space
+from keras_fcn.space import Space
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,8 +17,10 @@ from typing import Any
 from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
+from keras_fcn.params import LayerParam, Layers, Param
 from keras_fcn.record import run_id
-from keras_fcn.space import LayerParam, Layers, Param, Space, parse_entry
+from keras_fcn.space import Space
+from keras_fcn.space_syntax import parse_entry
 
 SPEED_FIELDS = ("jit_compile", "steps_per_execution", "eval_batch_size")
 

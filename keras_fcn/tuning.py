@@ -39,7 +39,8 @@ from matplotlib.figure import Figure
 from keras_fcn import compat
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
-from keras_fcn.space import Space, encode_value
+from keras_fcn.params import encode_value
+from keras_fcn.space import Space
 from keras_fcn.train import (
     build_compiled,
     release_traced_steps,

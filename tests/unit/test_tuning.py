@@ -11,7 +11,8 @@ from experiments._cli import run_main
 from keras_fcn import tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
-from keras_fcn.space import Param, Space
+from keras_fcn.params import Param
+from keras_fcn.space import Space
 
 SPACE = Space(
     (
