@@ -364,7 +364,7 @@ def _without_workers(argv: Sequence[str], keep_workers: bool = False) -> list[st
 
 
 def _finish(args, family, base, space, tuner, data, folder: Path, search_time: float) -> int:
-    from keras_fcn import tuning
+    from keras_fcn import search_summary, trial_table
     from keras_fcn.record import RunStore, write_json
     from keras_fcn.reporting.confusion import format_confusion
     from keras_fcn.reporting.figures import save_figure
@@ -373,12 +373,12 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
     from keras_fcn.study import aggregate, run_study, with_seeds
     from keras_fcn.train import train_run
 
-    table = tuning.trials_frame(tuner, space)
+    table = trial_table.trials_frame(tuner, space)
     save_table(table, folder / "trials", index=False)
-    save_figure(tuning.plot_along_each(table, space), folder / "along_each.png")
+    save_figure(search_summary.plot_along_each(table, space), folder / "along_each.png")
     counts = table["status"].value_counts().to_dict()
     print(f"\n{len(table)} trials ({', '.join(f'{n} {s.lower()}' for s, n in counts.items())}), "
-          f"{tuning.total_epochs(table, args.executions)} epochs trained, search {search_time / 60:.1f} min this session")  # fmt: skip
+          f"{trial_table.total_epochs(table, args.executions)} epochs trained, search {search_time / 60:.1f} min this session")  # fmt: skip
     shown = [
         c
         for c in [
@@ -391,11 +391,11 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
         ]
         if c in table
     ]
-    print(tuning.top_trials(table, args.top)[shown].to_string(index=False))
-    point = tuning.best_point(tuner, space)
+    print(trial_table.top_trials(table, args.top)[shown].to_string(index=False))
+    point = trial_table.best_point(tuner, space)
     searched = space.searched()
-    print("\nbest on validation: " + tuning.describe_best(point, searched))
-    for line in tuning.edge_warnings(space, point):
+    print("\nbest on validation: " + search_summary.describe_searched(point, searched))
+    for line in search_summary.edge_warnings(space, point):
         print(f"  warning: {line}")
 
     final = base.with_settings({**space.to_config(point), "epochs": args.max_epochs})
@@ -404,9 +404,9 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
         "family": family.name, "dataset": args.dataset, "tuner": args.tuner,
         "search": folder.name,
         "trials": int((table["status"] == "COMPLETED").sum()), "failed": int((table["status"] == "FAILED").sum()),
-        "total_epochs": tuning.total_epochs(table, args.executions),
+        "total_epochs": trial_table.total_epochs(table, args.executions),
         "trial_hours": float(table["wall_time_s"].fillna(0).sum() / 3600),
-        "best": tuning.describe_best(point, searched),
+        "best": search_summary.describe_searched(point, searched),
         "command": _command(args),
         # the report reads these final runs only, whatever else the folder holds
         "final_run_ids": [run.run_id for run in runs],
@@ -444,7 +444,7 @@ def _finish(args, family, base, space, tuner, data, folder: Path, search_time: f
             "family": family.name,
             **chosen.config,
             "seed": chosen.seed,
-            "searched": tuning.describe_best(point, space.hp_names()),
+            "searched": search_summary.describe_searched(point, space.hp_names()),
         },
     )
     print(f"test accuracy over {int(summary['n'])} seeds: {summary['test_mean']:.4f} ± {summary['test_std']:.4f}"
