@@ -20,8 +20,9 @@ from sklearn.metrics import confusion_matrix
 from keras_fcn import compat, hardware
 from keras_fcn import data as datasets
 from keras_fcn.config import DataConfig, TrainConfig
-from keras_fcn.data import N_CLASSES, Dataset
+from keras_fcn.data import Dataset
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.idx import N_CLASSES
 from keras_fcn.record import RunRecord, encode_predictions, library_versions, now
 
 

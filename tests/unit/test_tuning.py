@@ -106,7 +106,9 @@ def test_a_chief_killed_just_after_handing_out_a_trial_takes_its_report_after_a_
 
 def test_edges_and_empty_spaces():
     assert search_summary.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.3})
-    assert not search_summary.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.2})
+    assert not search_summary.edge_warnings(
+        Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.2}
+    )
     with pytest.raises(ConfigError, match="search space is empty"):
         tuning.space_for("random", Space((Param("lr", (0.1,), 0.1),)))
     assert "epochs" not in tuning.space_for("hyperband", DENSE.space).names
