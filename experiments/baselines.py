@@ -18,7 +18,7 @@ from keras_fcn import layout
 
 def build_parser() -> Parser:
     """The command's flags."""
-    from baselines.run import BASELINES
+    from baselines.selection import BASELINES
 
     parser = Parser(prog="experiments.baselines", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import pandas as pd
 
-    from baselines.run import BASELINES, select_and_test, selection_id, settings_text
+    from baselines.selection import BASELINES, select_and_test, selection_id, settings_text
     from keras_fcn.config import DataConfig
     from keras_fcn.presets import quick
     from keras_fcn.record import RunStore

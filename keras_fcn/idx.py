@@ -62,7 +62,7 @@ DATASETS = {
     "mnist": DatasetInfo(
         name="mnist",
         folder="mnist",
-        class_names=tuple(str(d) for d in range(10)),
+        class_names=tuple(str(d) for d in range(N_CLASSES)),
         md5={
             "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
             "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",

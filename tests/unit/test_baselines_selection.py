@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from baselines.estimators import make_knn
-from baselines.run import BASELINES, Baseline, select_and_test, selection_id
+from baselines.selection import BASELINES, Baseline, select_and_test, selection_id
 from keras_fcn.config import DataConfig
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
