@@ -24,18 +24,23 @@ def finish(args, family, base, space, tuner, data, folder: Path, search_time: fl
 
     final = base.with_settings({**space.to_config(point), "epochs": args.max_epochs})
     runs = with_seeds([final], range(args.seed, args.seed + args.final_seeds))
-    write_json(folder / "summary.json", {
-        "family": family.name, "dataset": args.dataset, "tuner": args.tuner,
-        "search": folder.name,
-        "trials": int((table["status"] == "COMPLETED").sum()),
-        "failed": int((table["status"] == "FAILED").sum()),
-        "total_epochs": trial_table.total_epochs(table, args.executions),
-        "trial_hours": float(table["wall_time_s"].fillna(0).sum() / 3600),
-        "best": search_summary.describe_searched(point, searched),
-        "command": command(args),
-        # the report reads these final runs only, whatever else the folder holds
-        "final_run_ids": [run.run_id for run in runs],
-    })  # fmt: skip
+    write_json(
+        folder / "summary.json",
+        {
+            "family": family.name,
+            "dataset": args.dataset,
+            "tuner": args.tuner,
+            "search": folder.name,
+            "trials": int((table["status"] == "COMPLETED").sum()),
+            "failed": int((table["status"] == "FAILED").sum()),
+            "total_epochs": trial_table.total_epochs(table, args.executions),
+            "trial_hours": float(table["wall_time_s"].fillna(0).sum() / 3600),
+            "best": search_summary.describe_searched(point, searched),
+            "command": command(args),
+            # the report reads these final runs only, whatever else the folder holds
+            "final_run_ids": [run.run_id for run in runs],
+        },
+    )
     _retrain_best(args, family, space, point, runs, data, folder)
     return 0
 

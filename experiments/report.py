@@ -65,8 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_fcn.replication import STUDIES_DIR
     from keras_fcn.reporting.document import write_report
 
-    path = write_report(args.results, out, STUDIES_DIR, _defaults(),
-                        load=lambda name: load(name, data_dir=args.data_dir, download=False))  # fmt: skip
+    path = write_report(
+        args.results,
+        out,
+        STUDIES_DIR,
+        _defaults(),
+        load=lambda name: load(name, data_dir=args.data_dir, download=False),
+    )
     print(f"wrote {path}")
     return 0
 

@@ -243,7 +243,7 @@ class Layers:
         return {
             lp.field: tuple(point.get(f"{lp.name}_{i}", lp.default(i)) for i in range(1, depth + 1))
             for lp in self.per_layer
-        }  # fmt: skip
+        }
 
     def points(self, depths: Iterable[int]) -> list[dict[str, Any]]:
         """Every setting of the layers for each depth, per-layer values varying fastest."""

@@ -53,9 +53,9 @@ class Space:
     @property
     def names(self) -> tuple[str, ...]:
         """What a user may name: each parameter, and ``depth`` and the per-layer names."""
-        layer_names = () if self.layers is None else (
-            "depth", *(lp.name for lp in self.layers.per_layer)
-        )  # fmt: skip
+        layer_names = (
+            () if self.layers is None else ("depth", *(lp.name for lp in self.layers.per_layer))
+        )
         return tuple(p.name for p in self.params) + layer_names
 
     def hp_names(self) -> list[str]:

@@ -30,10 +30,17 @@ def declare_param(
         sampling = "log" if param.log else "linear"
         if param.is_integer:
             step = int(param.step) if param.step is not None else None
-            return hp.Int(name, param.low, param.high, step=step, sampling=sampling,
-                          default=param.default)  # fmt: skip
-        return hp.Float(name, float(param.low), float(param.high), step=param.step,
-                        sampling=sampling, default=float(param.default))  # fmt: skip
+            return hp.Int(
+                name, param.low, param.high, step=step, sampling=sampling, default=param.default
+            )
+        return hp.Float(
+            name,
+            float(param.low),
+            float(param.high),
+            step=param.step,
+            sampling=sampling,
+            default=float(param.default),
+        )
     encoded = [encode_value(v) for v in param.values]
     chosen = hp.Choice(name, encoded, default=encode_value(param.default), ordered=False)
     # None: declared under a condition that does not hold (a layer beyond the depth)

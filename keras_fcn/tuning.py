@@ -235,9 +235,14 @@ def make_tuner(
         tuner = _tuner_class(kt.Tuner)(oracle=oracle, hypermodel=hypermodel, **common)
     elif name == "hyperband":
         tuner = _tuner_class(kt.Hyperband)(
-            hypermodel, objective=objective, max_epochs=max_epochs, factor=factor,
-            hyperband_iterations=hyperband_iterations, seed=seed, **common,
-        )  # fmt: skip
+            hypermodel,
+            objective=objective,
+            max_epochs=max_epochs,
+            factor=factor,
+            hyperband_iterations=hyperband_iterations,
+            seed=seed,
+            **common,
+        )
     else:
         base = kt.RandomSearch if name == "random" else kt.BayesianOptimization
         tuner = _tuner_class(base)(

@@ -55,12 +55,15 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
             seed_text = (
                 f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
             )
-            rows.append({
-                "result": f"{group[0].family} {'baseline' if not changed else 'config'}: test accuracy ({seed_text})",
-                "dataset": group[0].config["data"]["dataset"],
-                "value": mean_std([latest[s].test_accuracy for s in seeds]),
-                "command": f"python -m experiments.{command}{flags}" + (" --seed S" if seeds != [42] else ""),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "result": f"{group[0].family} {'baseline' if not changed else 'config'}: test accuracy ({seed_text})",
+                    "dataset": group[0].config["data"]["dataset"],
+                    "value": mean_std([latest[s].test_accuracy for s in seeds]),
+                    "command": f"python -m experiments.{command}{flags}"
+                    + (" --seed S" if seeds != [42] else ""),
+                }
+            )
     return rows
 
 
@@ -98,14 +101,16 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
         flags = "".join(
             f" --set {k}={v}" for k, v in changed.items() if f"{k}=" not in summary["command"]
         )
-        rows.append({
-            "result": f"tuned {summary['family']} ({summary['tuner']}, {summary['trials']} trials, "
-            f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials): test accuracy over "
-            f"{len(finals)} final seeds; {summary['best']}",
-            "dataset": summary["dataset"],
-            "value": mean_std([r.test_accuracy for r in finals if r.status == "ok"]),
-            "command": summary["command"] + flags,
-        })  # fmt: skip
+        rows.append(
+            {
+                "result": f"tuned {summary['family']} ({summary['tuner']}, {summary['trials']} trials, "
+                f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials): test accuracy over "
+                f"{len(finals)} final seeds; {summary['best']}",
+                "dataset": summary["dataset"],
+                "value": mean_std([r.test_accuracy for r in finals if r.status == "ok"]),
+                "command": summary["command"] + flags,
+            }
+        )
     return rows
 
 
@@ -116,13 +121,15 @@ def baseline_rows(results: str | os.PathLike) -> list[dict[str, str]]:
         if r.config["data"].get("train_limit") is not None:
             continue
         settings = ", ".join(f"{k}={v}" for k, v in r.config["model"].items())
-        rows.append({
-            "result": f"{r.family} ({settings}; {'one fixed setting' if ' 1 settings' in r.note or 'fixed' in r.note else 'chosen on validation'}, fit {r.fit_time_s:.0f} s, "
-            f"test-set prediction {r.predict_time_s:.0f} s): test accuracy",
-            "dataset": r.config["data"]["dataset"],
-            "value": mean_std([r.test_accuracy]),
-            "command": "python -m experiments.baselines --dataset both",
-        })  # fmt: skip
+        rows.append(
+            {
+                "result": f"{r.family} ({settings}; {'one fixed setting' if ' 1 settings' in r.note or 'fixed' in r.note else 'chosen on validation'}, fit {r.fit_time_s:.0f} s, "
+                f"test-set prediction {r.predict_time_s:.0f} s): test accuracy",
+                "dataset": r.config["data"]["dataset"],
+                "value": mean_std([r.test_accuracy]),
+                "command": "python -m experiments.baselines --dataset both",
+            }
+        )
     return rows
 
 

@@ -83,8 +83,10 @@ def _significance(result: Any, test_labels: Callable[[RunRecord], np.ndarray]) -
         verdict = compare(result.records[best], result.records[second], y_test).summary()
     except ValueError as exc:  # no seed finished in both rows
         verdict = f"not compared: {exc}"
-    return [f"- {result.spec.name}: best on validation {best} ({result.labels.get(best, '')}) vs "
-            f"{second} ({result.labels.get(second, '')}): {verdict}"]  # fmt: skip
+    return [
+        f"- {result.spec.name}: best on validation {best} ({result.labels.get(best, '')}) vs "
+        f"{second} ({result.labels.get(second, '')}): {verdict}"
+    ]
 
 
 def study_seeds(folder: str | os.PathLike) -> list[int]:
