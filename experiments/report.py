@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _defaults() -> dict[str, dict]:
-    """Family name -> its baseline ``RunConfig.to_dict()``."""
+    """Family name -> its default ``RunConfig.to_dict()``."""
     from experiments import _families
 
     return {name: f.run_config().to_dict() for name, f in _families.families().items()}

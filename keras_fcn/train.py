@@ -136,7 +136,7 @@ class LastFiniteWeights(keras.callbacks.Callback):
     leaving weights that may be NaN; test metrics measured on them would say nothing about
     the network. The copy is taken before training and at the end of every epoch whose loss
     and weights are all finite, so a diverged run can be tested on what it really was just
-    before. One copy per epoch is a read of the weights (about 2 MB for the dense baseline),
+    before. One copy per epoch is a read of the weights (about 2 MB for the dense default network),
     not a cost per batch.
 
     Attributes:

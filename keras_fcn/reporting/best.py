@@ -93,7 +93,7 @@ def best_table(bests: Sequence[Best], published: dict[str, tuple[float, str]]) -
             {
                 "dataset": b.dataset,
                 "family": b.family,
-                "best config (chosen on validation)": describe_config(record),
+                "best config (chosen on validation)": describe_record_settings(record),
                 "test accuracy %": plus_minus(s["test_mean"], s["test_std"]),
                 "seeds": int(s["n"]),
                 "parameters": f"{record.params:,}" if record.params else "",
@@ -106,7 +106,7 @@ def best_table(bests: Sequence[Best], published: dict[str, tuple[float, str]]) -
     return pd.DataFrame(rows)
 
 
-def describe_config(record: RunRecord) -> str:
+def describe_record_settings(record: RunRecord) -> str:
     """A record's model settings and main training settings, as ``field=value`` pairs."""
     model = record.config.get("model", {})
     train = record.config.get("train", {})

@@ -62,7 +62,7 @@ def write_report(
         results: the results root the commands wrote to.
         out: folder of the report (created).
         published_dir: the published studies' CSVs.
-        defaults: family name -> its baseline ``RunConfig.to_dict()``, for the commands of
+        defaults: family name -> its default ``RunConfig.to_dict()``, for the commands of
             the results at a glance.
         load: dataset name -> :class:`keras_fcn.data.Dataset` (full test set) for the data
             section and example images; ``None`` leaves those parts out.

@@ -26,7 +26,7 @@ NO_RESULTS = "No results yet: run the commands above, then `python -m experiment
 """What the README's block says when nothing has been recorded."""
 
 Defaults = Mapping[str, dict[str, Any]]
-"""Family name -> its baseline ``RunConfig.to_dict()``."""
+"""Family name -> its default ``RunConfig.to_dict()``."""
 
 
 def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str, str]]:
@@ -34,7 +34,7 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
 
     Args:
         results: the results root.
-        defaults: family name -> its baseline ``RunConfig.to_dict()``: a row's command shows
+        defaults: family name -> its default ``RunConfig.to_dict()``: a row's command shows
             the ``--set`` flags that differ from it.
     """
     rows = []
@@ -57,7 +57,7 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
             )
             rows.append(
                 {
-                    "result": f"{group[0].family} {'baseline' if not changed else 'config'}: test accuracy ({seed_text})",
+                    "result": f"{group[0].family} {'default' if not changed else 'config'}: test accuracy ({seed_text})",
                     "dataset": group[0].config["data"]["dataset"],
                     "value": mean_std([latest[s].test_accuracy for s in seeds]),
                     "command": f"python -m experiments.{command}{flags}"
@@ -85,7 +85,7 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
 
     Args:
         results: the results root.
-        defaults: family name -> its baseline ``RunConfig.to_dict()``: a data setting of the
+        defaults: family name -> its default ``RunConfig.to_dict()``: a data setting of the
             final runs that differs from it, and that the search's command does not name, is
             added to the command as ``--set``, so the command still repeats the search after
             a family's data default changed.
@@ -139,7 +139,7 @@ def glance_table(results: str | os.PathLike, defaults: Defaults) -> pd.DataFrame
 
     Args:
         results: the results root.
-        defaults: family name -> its baseline ``RunConfig.to_dict()``.
+        defaults: family name -> its default ``RunConfig.to_dict()``.
     """
     results = Path(results)
     rows = (

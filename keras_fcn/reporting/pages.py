@@ -35,7 +35,7 @@ def write_pages(
     Args:
         results: the results root the commands wrote to.
         out: the docs folder (created).
-        defaults: family name -> its baseline ``RunConfig.to_dict()``.
+        defaults: family name -> its default ``RunConfig.to_dict()``.
         families: family name -> :class:`keras_fcn.family.Family`.
         sources: study name -> the study it re-runs, said under the study's heading.
 

@@ -75,7 +75,7 @@ def _save_curves(name: str, result: Any, folder: Path) -> None:
 def _significance(result: Any, test_labels: Callable[[RunRecord], np.ndarray]) -> list[str]:
     """The line saying whether a table's best row on validation beats its runner-up."""
     ranked = result.ranked()
-    if len(ranked) < 2 or result.spec.baseline:
+    if len(ranked) < 2 or result.spec.classical:
         return []
     best, second = ranked[0], ranked[1]
     y_test = test_labels(result.records[best][0])
