@@ -18,7 +18,7 @@ from keras_fcn import layout
 
 def build_parser() -> Parser:
     """The command's flags."""
-    from baselines.run import BASELINES
+    from baselines.selection import BASELINES
 
     parser = Parser(prog="experiments.baselines", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import pandas as pd
 
-    from baselines.run import BASELINES, select_and_test, selection_id, settings_text
+    from baselines.selection import BASELINES, select_and_test, selection_id, settings_text
     from keras_fcn.config import DataConfig
     from keras_fcn.presets import quick
     from keras_fcn.record import RunStore
@@ -80,19 +80,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                 store.append(record)
                 save_table(selection, out / f"selection_{name}_{dataset}", index=False)
                 print(f"  chosen on validation: {settings_text(record.config['model'])}")
-                print(f"  validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
-                      f"fit {record.fit_time_s:.1f} s, predict test set {record.predict_time_s:.1f} s")  # fmt: skip
+                print(
+                    f"  validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
+                    f"fit {record.fit_time_s:.1f} s, predict test set {record.predict_time_s:.1f} s"
+                )
                 print(format_confusion(record.confusion_matrix, data.class_names) + "\n")
-            rows.append({
-                "dataset": dataset, "baseline": name, "chosen settings": settings_text(record.config["model"]),
-                "val %": round(100 * record.best_val_accuracy, 2), "test %": round(100 * record.test_accuracy, 2),
-                "fit s": record.fit_time_s, "predict s": record.predict_time_s, "selection s": record.wall_time_s,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "baseline": name,
+                    "chosen settings": settings_text(record.config["model"]),
+                    "val %": round(100 * record.best_val_accuracy, 2),
+                    "test %": round(100 * record.test_accuracy, 2),
+                    "fit s": record.fit_time_s,
+                    "predict s": record.predict_time_s,
+                    "selection s": record.wall_time_s,
+                }
+            )
     table = pd.DataFrame(rows)
     save_table(table, out / "baselines", index=False)
     print(table.to_markdown(index=False))
-    print(f"\n{time.perf_counter() - start:.0f} s in this command (selections already recorded are not refitted); "
-          f"saved: {out}/ (runs.jsonl, baselines.csv/.md, selection_*.csv)")  # fmt: skip
+    print(
+        f"\n{time.perf_counter() - start:.0f} s in this command (selections already recorded are not refitted); "
+        f"saved: {out}/ (runs.jsonl, baselines.csv/.md, selection_*.csv)"
+    )
     return 0
 
 

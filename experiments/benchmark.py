@@ -220,7 +220,7 @@ def _run_item(args, case, backend: str | None):
     return (Measurement(**found) if found else None), why
 
 
-def _describe(result) -> str:
+def _describe_measurement(result) -> str:
     if isinstance(result, dict):  # the limits of one round
         return "; ".join(
             f"{model}: "
@@ -255,7 +255,7 @@ def measure_rounds(args, items, repeats: int):
             else:
                 results[name] = results[name].merge(result) if name in results else result
             if result is not None:
-                print(f"  {_describe(result)}", flush=True)
+                print(f"  {_describe_measurement(result)}", flush=True)
     return results, limit_rounds, skipped
 
 

@@ -1,4 +1,4 @@
-"""Train the LeNet-5 baseline (or any LeNet-5 config) once and show how it did.
+"""Train the LeNet-5 default config (or any LeNet-5 config) once and show how it did.
 
     python -m experiments.fashion_cnn [--quick] [--set FIELD=VALUE ...]
 

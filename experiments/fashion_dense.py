@@ -1,4 +1,4 @@
-"""Train the dense baseline (or any dense config) once and show how it did.
+"""Train the dense default config (or any dense config) once and show how it did.
 
     python -m experiments.fashion_dense [--quick] [--set FIELD=VALUE ...]
 
@@ -28,7 +28,7 @@ def build_parser(prog: str, default_dataset: str, family: str = "dense") -> Pars
     train = find_family(family).train
     parser = Parser(
         prog=prog,
-        description=f"Train the {family} baseline (or any {family} config) once and show how it did.",
+        description=f"Train the {family} default config (or any {family} config) once and show how it did.",
     )
     add_data_args(parser, default_dataset)
     parser.add_argument("--epochs", type=int, help=f"default: the config's ({train.epochs})")

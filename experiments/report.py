@@ -214,7 +214,7 @@ def _rebuild_studies(root: Path, test_labels) -> None:
 
 
 def _defaults() -> dict[str, dict]:
-    """Family name -> its baseline ``RunConfig.to_dict()``."""
+    """Family name -> its default ``RunConfig.to_dict()``."""
     from experiments import _families
 
     return {name: f.run_config().to_dict() for name, f in _families.families().items()}

@@ -81,17 +81,7 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.seeds < 1:
-        raise ConfigError(f"--seeds {args.seeds}: must be at least 1")
-    # flags of the grid that would be silently ignored without it, or the reverse
-    if not args.grid:
-        for flag in ("max_runs", "grid_seed"):
-            if getattr(args, flag) is not None:
-                raise ConfigError(f"--{flag.replace('_', '-')} works only with --grid")
-    elif args.only:
-        raise ConfigError("--only picks tables; --grid runs the whole grid: use one of them")
-    if args.max_runs is not None and args.max_runs < 1:
-        raise ConfigError(f"--max-runs {args.max_runs}: must be at least 1")
+    _check_flags(args)
     if args.study != "all":
         run_one(get_study(args.study), args)
         return 0
@@ -119,12 +109,9 @@ def run_one(protocol, args) -> float:
         protocol.name + ("-quick" if args.quick else "") + ("-grid" if args.grid else "")
     )
 
-    from keras_fcn.presets import quick
     from keras_fcn.record import RunStore
     from keras_fcn.replication import reproduce
-    from keras_fcn.reporting.studies import write_study_outputs
-    from keras_fcn.reporting.tables import save_table
-    from keras_fcn.study import aggregate, run_study, with_seeds
+    from keras_fcn.study import with_seeds
     from keras_fcn.train import load_dataset
 
     store = RunStore(folder / "runs.jsonl")
@@ -144,30 +131,10 @@ def run_one(protocol, args) -> float:
         print(f"  - {note}")
 
     if args.grid:
-        if protocol.grid is None:
-            raise ConfigError(
-                f"study {protocol.name!r} has no grid; --grid works for: "
-                + ", ".join(p.name for p in all_studies().values() if p.grid)
-            )
-        grid = family.read_space(protocol.path(protocol.grid))
-        settings = grid.grid()
-        if args.max_runs is not None and args.max_runs < len(settings):
-            settings = random.Random(args.grid_seed or 0).sample(settings, args.max_runs)
-        extra = {**(quick("reproduce") if args.quick else {}), **overrides}
-        runs = with_seeds(
-            [family.run_config({**protocol.settings, **s, **extra}) for s in settings], seeds
-        )
-        print(
-            f"grid: {len(settings)} settings x {len(seeds)} seeds = {len(runs)} runs -> {store.path}"
-        )
+        runs = _grid_runs(args, protocol, family, overrides, seeds, store)
         if args.dry_run:
-            for run in runs[:50]:
-                print(f"  {run.run_id} {run.values()}")
             return _estimate(args, family, runs, store, committed)
-        records = run_study({family.name: family}, runs, store, load=load)
-        table = aggregate(records, by=list(grid.names)).sort_values("val_mean", ascending=False)
-        save_table(table, folder / "grid")
-        print(table.head(20).to_string(index=False))
+        _run_grid(protocol, family, runs, store, load, folder)
         return 0.0
 
     results = reproduce(
@@ -183,15 +150,79 @@ def run_one(protocol, args) -> float:
         baseline_records=RunStore(args.baselines).records(),
     )
     if args.dry_run:
-        for result in results:
-            print(f"\n{result.spec.name}: {result.spec.title}")
-            for row, run in result.rows:
-                print(
-                    f"  {row.row}: "
-                    + ("classical baseline" if run is None else f"{run.run_id} {run.values()}")
-                )
+        _print_planned(results)
         runs = with_seeds([run for result in results for _, run in result.rows if run], seeds)
         return _estimate(args, family, runs, store, committed)
+    _write_outputs(protocol, family, results, folder, load)
+    return 0.0
+
+
+def _check_flags(args) -> None:
+    """Refuse a count out of range, and flags that would be silently ignored."""
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds {args.seeds}: must be at least 1")
+    # flags of the grid that would be silently ignored without it, or the reverse
+    if not args.grid:
+        for flag in ("max_runs", "grid_seed"):
+            if getattr(args, flag) is not None:
+                raise ConfigError(f"--{flag.replace('_', '-')} works only with --grid")
+    elif args.only:
+        raise ConfigError("--only picks tables; --grid runs the whole grid: use one of them")
+    if args.max_runs is not None and args.max_runs < 1:
+        raise ConfigError(f"--max-runs {args.max_runs}: must be at least 1")
+
+
+def _grid_runs(args, protocol, family, overrides, seeds, store) -> list:
+    """The runs of the study's grid (or ``--max-runs`` settings of it drawn at random)."""
+    from keras_fcn.presets import quick
+    from keras_fcn.study import with_seeds
+
+    if protocol.grid is None:
+        raise ConfigError(
+            f"study {protocol.name!r} has no grid; --grid works for: "
+            + ", ".join(p.name for p in all_studies().values() if p.grid)
+        )
+    grid = family.read_space(protocol.path(protocol.grid))
+    settings = grid.grid()
+    if args.max_runs is not None and args.max_runs < len(settings):
+        settings = random.Random(args.grid_seed or 0).sample(settings, args.max_runs)
+    extra = {**(quick("reproduce") if args.quick else {}), **overrides}
+    runs = with_seeds(
+        [family.run_config({**protocol.settings, **s, **extra}) for s in settings], seeds
+    )
+    print(f"grid: {len(settings)} settings x {len(seeds)} seeds = {len(runs)} runs -> {store.path}")
+    if args.dry_run:
+        for run in runs[:50]:
+            print(f"  {run.run_id} {run.values()}")
+    return runs
+
+
+def _run_grid(protocol, family, runs, store, load, folder: Path) -> None:
+    """Train the grid's runs not yet recorded, and print its table, best on validation first."""
+    from keras_fcn.reporting.tables import save_table
+    from keras_fcn.study import aggregate, run_study
+
+    names = list(family.read_space(protocol.path(protocol.grid)).names)
+    records = run_study({family.name: family}, runs, store, load=load)
+    table = aggregate(records, by=names).sort_values("val_mean", ascending=False)
+    save_table(table, folder / "grid")
+    print(table.head(20).to_string(index=False))
+
+
+def _print_planned(results) -> None:
+    """Each table's rows and the run each would train (``--dry-run``)."""
+    for result in results:
+        print(f"\n{result.spec.name}: {result.spec.title}")
+        for row, run in result.rows:
+            print(
+                f"  {row.row}: "
+                + ("classical baseline" if run is None else f"{run.run_id} {run.values()}")
+            )
+
+
+def _write_outputs(protocol, family, results, folder: Path, load) -> None:
+    """Write and print the comparison with the published numbers."""
+    from keras_fcn.reporting.studies import write_study_outputs
 
     def test_labels(record):
         return load(family.from_dict(record.config).data).y_test
@@ -206,7 +237,6 @@ def run_one(protocol, args) -> float:
     print(
         f"saved: {folder}/ (runs.jsonl, comparison.csv/.md, side_by_side.md, aggregate.csv/.md, curves_*.png)"
     )
-    return 0.0
 
 
 def _committed(args, folder: Path) -> Path | None:

@@ -17,8 +17,10 @@ from typing import Any
 from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig, flag_value
 from keras_fcn.errors import ConfigError
+from keras_fcn.params import LayerParam, Layers, Param
 from keras_fcn.record import run_id
-from keras_fcn.space import LayerParam, Layers, Param, Space, parse_entry
+from keras_fcn.space import Space
+from keras_fcn.space_syntax import parse_entry
 
 SPEED_FIELDS = ("jit_compile", "steps_per_execution", "eval_batch_size")
 
@@ -75,7 +77,7 @@ class Family:
 
     Attributes:
         name: the name used on the command line and in records.
-        config_cls: its frozen model config class; ``config_cls()`` is its baseline.
+        config_cls: its frozen model config class; ``config_cls()`` is its default network.
         build: makes an uncompiled ``keras.Model`` from a ``config_cls`` instance.
         space_file: the TOML file of its search space (:attr:`space`).
         train: default training settings of the family.
@@ -104,7 +106,7 @@ class Family:
         return _read_space_cached(self)
 
     def run_config(self, settings: Mapping[str, Any] | None = None) -> RunConfig:
-        """The family's baseline run, with ``settings`` applied by field name."""
+        """The family's default run, with ``settings`` applied by field name."""
         base = RunConfig(self.name, self.config_cls(), self.train, self.data)
         return base.with_settings(settings or {})
 
@@ -279,18 +281,18 @@ def _parse_layers(family: Family, table: Any) -> Layers:
             f"layers.{unknown[0]} is unknown: the {family.name} family's layers take "
             + ", ".join(known)
         )
-    baseline = family.run_config().values()
+    default_run = family.run_config().values()
     first_field = next(iter(family.layer_fields.values()))
     if family.fixed_depth is not None:
         depth = Param("depth", (family.fixed_depth,), family.fixed_depth)
     else:
-        default = len(baseline[first_field])
+        default = len(default_run[first_field])
         depth = _make_param("depth", table.get("depth", default), int, int, default)
     per_layer = []
     for name, field in family.layer_fields.items():
         if name in table:
             kind = _numeric_kind(cfg.owner(field, family.fields()), field)
-            value = baseline[field]
+            value = default_run[field]
             own = value if isinstance(value, tuple) else (value,)  # one value, or one per layer
             param = _make_param(name, table[name], kind, lambda v, k=kind: k(v), own[0])
             per_layer.append(LayerParam(param, field, own))
@@ -326,7 +328,7 @@ DENSE = Family(
     DenseConfig,
     _build_dense,
     SPACES / "dense.toml",
-    # the Chenab study's baseline: 784-512-256-10, ReLU, SGD at 0.01, 50 epochs, batch 512
+    # the Chenab study's base settings: 784-512-256-10, ReLU, SGD at 0.01, 50 epochs, batch 512
     train=TrainConfig(
         optimizer="sgd", learning_rate=0.01, epochs=50, batch_size=512, precision="auto"
     ),
@@ -334,10 +336,10 @@ DENSE = Family(
     layer_fields={"units": "hidden", "dropout": "dropout"},
     command="experiments.fashion_dense",
 )
-"""The dense family. Its network is ``DenseConfig()``, the Chenab study's baseline, trained as
-that study did, in bfloat16 where the CPU has bfloat16 instructions (``precision=auto``). Its
+"""The dense family. Its network is ``DenseConfig()``, the Chenab study's base network, trained
+as that study did, in bfloat16 where the CPU has bfloat16 instructions (``precision=auto``). Its
 inputs are standardized, ``(x - 0.5) / 0.5``: the Chenab study does not say how it scaled its
-inputs, and its baseline reaches the published figure only on centred inputs. Its space is
+inputs, and its base settings reach the published figure only on centred inputs. Its space is
 ``keras_fcn/spaces/dense.toml``; a ``[layers]`` table searches the depth and each layer's
 ``units`` and ``dropout``."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 
 from keras_fcn.config import DenseConfig
-from keras_fcn.data import N_CLASSES
+from keras_fcn.idx import N_CLASSES
 
 INPUT_SHAPE = (28, 28)
 

@@ -125,11 +125,16 @@ def run_study(
             raise
         except Exception as exc:  # one bad run must not end a night of runs
             record = RunRecord(
-                run_id=run.run_id, family=run.family, config=run.to_dict(), seed=run.train.seed,
-                status="failed", note=f"{type(exc).__name__}: {exc}"[:500], created=now(),
+                run_id=run.run_id,
+                family=run.family,
+                config=run.to_dict(),
+                seed=run.train.seed,
+                status="failed",
+                note=f"{type(exc).__name__}: {exc}"[:500],
+                created=now(),
                 wall_time_s=round(time.perf_counter() - started, 3),
                 command=families[run.family].command_for(run),
-            )  # fmt: skip
+            )
         store.append(record)
         done[record.run_id] = record
         progress.update(label(run) if label else run.run_id, record)
@@ -201,9 +206,18 @@ def aggregate(records: Iterable[RunRecord], by: Sequence[str] | None = None) -> 
 
 IGNORED_FIELDS = {"seed", "run_id", "config_key", "family"}
 RESULT_FIELDS = {
-    "status", "epochs_run", "best_epoch", "best_val_accuracy", "test_accuracy", "test_loss",
-    "params", "wall_time_s", "fit_time_s", "predict_time_s", "final_val_accuracy",
-}  # fmt: skip
+    "status",
+    "epochs_run",
+    "best_epoch",
+    "best_val_accuracy",
+    "test_accuracy",
+    "test_loss",
+    "params",
+    "wall_time_s",
+    "fit_time_s",
+    "predict_time_s",
+    "final_val_accuracy",
+}
 
 
 def varying_fields(frame: pd.DataFrame) -> list[str]:

@@ -20,8 +20,9 @@ from sklearn.metrics import confusion_matrix
 from keras_fcn import compat, hardware
 from keras_fcn import data as datasets
 from keras_fcn.config import DataConfig, TrainConfig
-from keras_fcn.data import N_CLASSES, Dataset
+from keras_fcn.data import Dataset
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.idx import N_CLASSES
 from keras_fcn.record import RunRecord, encode_predictions, library_versions, now
 
 
@@ -135,7 +136,7 @@ class LastFiniteWeights(keras.callbacks.Callback):
     leaving weights that may be NaN; test metrics measured on them would say nothing about
     the network. The copy is taken before training and at the end of every epoch whose loss
     and weights are all finite, so a diverged run can be tested on what it really was just
-    before. One copy per epoch is a read of the weights (about 2 MB for the dense baseline),
+    before. One copy per epoch is a read of the weights (about 2 MB for the dense default network),
     not a cost per batch.
 
     Attributes:
@@ -232,23 +233,13 @@ def train_run(
     keras.utils.set_random_seed(run.train.seed)
     model = build_compiled(family, run)
 
-    validation = (data.x_val, data.y_val) if len(data.y_val) else None
     last_finite = LastFiniteWeights()
     fit_start = time.perf_counter()
-    history = model.fit(
-        data.x_train,
-        data.y_train,
-        batch_size=run.train.batch_size,
-        epochs=run.train.epochs,
-        validation_data=validation,
-        validation_batch_size=run.train.eval_batch_size,
-        callbacks=[*standard_callbacks(run.train), last_finite, *callbacks],
-        shuffle=True,
-        verbose=verbose,
-    ).history
+    history = _fit(
+        model, run, data, [*standard_callbacks(run.train), last_finite, *callbacks], verbose
+    )
     fit_time = time.perf_counter() - fit_start
 
-    history = {k: [float(v) for v in values] for k, values in history.items()}
     diverged = any(not np.isfinite(v) for v in history.get("loss", []))
     if diverged:
         model.set_weights(last_finite.weights_)
@@ -256,10 +247,7 @@ def train_run(
     predict_start = time.perf_counter()
     logits = model.predict(data.x_test, batch_size=run.train.eval_batch_size, verbose=0)
     predict_time = time.perf_counter() - predict_start
-    # Non-finite logits have no argmax worth recording: no predictions rather than made-up ones.
-    finite = bool(np.isfinite(logits).all())
-    predictions = np.argmax(logits, axis=1) if finite else np.zeros(0, dtype=int)
-    matrix = confusion_matrix(data.y_test, predictions, labels=range(N_CLASSES)) if finite else []
+    finite, predictions, matrix = _test_predictions(logits, data.y_test)
 
     record = RunRecord(
         run_id=run.run_id,
@@ -281,14 +269,67 @@ def train_run(
         created=now(),
         command=family.command_for(run),
     )
+    record.best_val_accuracy, record.best_epoch = _best_validation(history)
+    kept = last_finite.epoch_ if diverged else None
+    record.note = _run_note(history, kept, predictions if finite else None)
+    record.wall_time_s = round(time.perf_counter() - start, 3)
+    return TrainedRun(record, model)
+
+
+def _test_predictions(logits: np.ndarray, y_test: np.ndarray) -> tuple[bool, np.ndarray, list]:
+    """Whether the test logits are finite, the predicted classes and the confusion matrix.
+
+    Non-finite logits have no argmax worth recording: no predictions rather than made-up ones.
+    """
+    finite = bool(np.isfinite(logits).all())
+    predictions = np.argmax(logits, axis=1) if finite else np.zeros(0, dtype=int)
+    matrix = confusion_matrix(y_test, predictions, labels=range(N_CLASSES)) if finite else []
+    return finite, predictions, matrix
+
+
+def _best_validation(history: dict[str, list[float]]) -> tuple[float | None, int | None]:
+    """The best finite validation accuracy and its 1-based epoch; ``None`` without one."""
     val_acc = [v for v in history.get("val_accuracy", []) if np.isfinite(v)]
-    if val_acc:
-        record.best_val_accuracy = max(val_acc)
-        record.best_epoch = history["val_accuracy"].index(record.best_val_accuracy) + 1
+    if not val_acc:
+        return None, None
+    best = max(val_acc)
+    return best, history["val_accuracy"].index(best) + 1
+
+
+def _fit(
+    model: keras.Model,
+    run: RunConfig,
+    data: Dataset,
+    callbacks: Sequence[keras.callbacks.Callback],
+    verbose: int | str,
+) -> dict[str, list[float]]:
+    """Fit ``model`` on the training part, validating on the validation part if any; its
+    history as plain floats."""
+    validation = (data.x_val, data.y_val) if len(data.y_val) else None
+    history = model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=run.train.batch_size,
+        epochs=run.train.epochs,
+        validation_data=validation,
+        validation_batch_size=run.train.eval_batch_size,
+        callbacks=list(callbacks),
+        shuffle=True,
+        verbose=verbose,
+    ).history
+    return {k: [float(v) for v in values] for k, values in history.items()}
+
+
+def _run_note(
+    history: dict[str, list[float]], kept: int | None, predictions: np.ndarray | None
+) -> str:
+    """What a run's record should warn of: a divergence and which weights were tested
+    (``kept``: the epoch whose weights were kept, ``None`` when the run did not diverge),
+    test logits that are not finite (``predictions`` is ``None``), or a single class
+    predicted."""
     notes = []
-    if diverged:
+    if kept is not None:
         first_bad = next(i for i, v in enumerate(history["loss"]) if not np.isfinite(v)) + 1
-        kept = last_finite.epoch_
         if kept == 0:
             source = "the initial weights"
         elif kept == first_bad - 1:
@@ -299,13 +340,11 @@ def train_run(
             f"loss became non-finite in epoch {first_bad}; training stopped; "
             f"test metrics from {source}"
         )
-    if not finite:
+    if predictions is None:
         notes.append("the test logits are not finite: no test predictions recorded")
     elif len(np.unique(predictions)) == 1:
         notes.append(f"predicts one class only ({int(predictions[0])}) on the test set")
-    record.note = "; ".join(notes)
-    record.wall_time_s = round(time.perf_counter() - start, 3)
-    return TrainedRun(record, model)
+    return "; ".join(notes)
 
 
 def train_record(

@@ -7,8 +7,9 @@ most often miss:
   onto ``hp`` (same names as the config fields) and builds with the family's builder;
 - every execution's value kept (``val_accuracy_exec0`` ...), so a trial reports mean ± std;
 - a diverged trial (non-finite loss) recorded as FAILED with its reason, never fatal;
-- a table of every trial (:func:`trials_frame`), plots along each hyperparameter, and a
-  warning when the best value sits on the edge of the space;
+- a table of every trial (:func:`keras_fcn.trial_table.trials_frame`), plots along each
+  hyperparameter and a warning when the best value sits on the edge of the space
+  (``keras_fcn.search_summary``);
 - a resumable grid search (KerasTuner 1.4's ``GridSearch`` cannot resume: its oracle does not
   save its position), whose grid is the space's own :meth:`Space.grid`;
 - TensorBoard logs with the HParams dashboard only when asked for (KerasTuner otherwise
@@ -26,20 +27,19 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import keras
 import keras_tuner as kt
 import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
 
 from keras_fcn import compat
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
-from keras_fcn.space import Space, encode_value
+from keras_fcn.params import encode_value
+from keras_fcn.space import Space
 from keras_fcn.train import (
     build_compiled,
     release_traced_steps,
@@ -235,9 +235,14 @@ def make_tuner(
         tuner = _tuner_class(kt.Tuner)(oracle=oracle, hypermodel=hypermodel, **common)
     elif name == "hyperband":
         tuner = _tuner_class(kt.Hyperband)(
-            hypermodel, objective=objective, max_epochs=max_epochs, factor=factor,
-            hyperband_iterations=hyperband_iterations, seed=seed, **common,
-        )  # fmt: skip
+            hypermodel,
+            objective=objective,
+            max_epochs=max_epochs,
+            factor=factor,
+            hyperband_iterations=hyperband_iterations,
+            seed=seed,
+            **common,
+        )
     else:
         base = kt.RandomSearch if name == "random" else kt.BayesianOptimization
         tuner = _tuner_class(base)(
@@ -355,144 +360,3 @@ def search_callbacks(
             keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir), write_graph=False)
         )
     return callbacks
-
-
-def decode(space: Space, values: Mapping[str, Any]) -> dict[str, Any]:
-    """A trial's whole setting as the space's values (``"512-256"`` -> ``(512, 256)``): its
-    ``hp`` values, and the value of every parameter fixed to one (KerasTuner holds none
-    for those); layers beyond the trial's depth left out."""
-    active = active_values(space, values)
-    depth = active.get("depth", space.layers.depth.default if space.layers else 0)
-    out = {}
-    for name in space.hp_names():
-        p = space[name]
-        per_layer = space.layers and name != "depth" and space.layers.param_of(name)
-        if per_layer and int(name.rpartition("_")[2]) > depth:
-            continue  # this trial has no such layer
-        if name in active:
-            encoded = [encode_value(v) for v in p.values]
-            value = active[name]
-            out[name] = p.values[encoded.index(value)] if value in encoded else value
-        elif not p.searched:
-            out[name] = p.values[0]
-    return out
-
-
-def trials_frame(tuner: kt.Tuner, space: Space) -> pd.DataFrame:
-    """Every trial as a row: id, status, hyperparameters, validation accuracy (mean, std,
-    each execution), validation loss, epochs, wall time and, for failures, why."""
-    rows = []
-    for trial_id, trial in sorted(tuner.oracle.trials.items()):
-        row: dict[str, Any] = {"trial_id": trial_id, "status": trial.status}
-        values = trial.hyperparameters.values
-        setting = decode(space, values)
-        # a layer beyond the trial's depth is empty, not zero
-        row.update({name: encode_value(setting.get(name)) for name in space.hp_names()})
-        row.update({key: values[key] for key in HYPERBAND_KEYS if key in values})
-        metrics = trial.metrics
-        for name in (OBJECTIVE, f"{OBJECTIVE}_std", "val_loss", "epochs_trained", "wall_time_s"):
-            row[name] = metrics.get_last_value(name) if metrics.exists(name) else None
-        execs = sorted(n for n in metrics.metrics if n.startswith(f"{OBJECTIVE}_exec"))
-        row["executions"] = ", ".join(f"{metrics.get_last_value(n):.4f}" for n in execs)
-        message = (trial.message or "").strip().splitlines()
-        row["message"] = message[-1] if message else ""
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def top_trials(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The ``n`` best completed trials by mean validation accuracy."""
-    done = table[table["status"] == "COMPLETED"]
-    return done.sort_values(OBJECTIVE, ascending=False).head(n)
-
-
-def edge_warnings(space: Space, best: Mapping[str, Any]) -> list[str]:
-    """A line for each hyperparameter whose best value is on the edge of the space.
-
-    Args:
-        space: the space searched.
-        best: the best setting, as names of the space (``depth``, ``units_1``, ...).
-    """
-    lines = []
-    for name in space.searched():
-        value = best.get(name)
-        # zero (no momentum, no dropout, no penalty) and one layer are hard bounds, not edges
-        # to widen
-        hard = (None, 0, 1) if name == "depth" else (None, 0)
-        if value not in hard and space[name].on_edge(value):
-            lines.append(
-                f"{name}={value!r} is on the edge of the space: the optimum may lie beyond it"
-            )
-    return lines
-
-
-def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
-    """Validation accuracy against each searched hyperparameter, one point per trial, the
-    best trial marked."""
-    names = space.searched()
-    done = table[(table["status"] == "COMPLETED") & table[OBJECTIVE].notna()]
-    cols = min(3, max(1, len(names)))
-    rows = max(1, math.ceil(len(names) / cols))
-    fig = Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    best = done.loc[done[OBJECTIVE].idxmax()] if len(done) else None
-    for ax, name in zip(axes, names, strict=False):
-        p = space[name]
-        values = done[name]
-        numeric = p.is_range or all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in p.values
-        )
-        if numeric:
-            x = values.astype(float)
-            if p.log or (
-                not p.is_range and min(p.values) > 0 and max(p.values) / min(p.values) >= 100
-            ):
-                ax.set_xscale("log")
-        else:
-            encoded = [encode_value(v) for v in p.values]
-            labels = [str(v) for v in encoded]
-            # equality first: a table read back may hold True as 1
-            x = values.map(
-                lambda v, encoded=encoded: next(
-                    (i for i, e in enumerate(encoded) if v == e or str(v) == str(e)), np.nan
-                )
-            )
-            ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize="small")
-        ax.scatter(x, done[OBJECTIVE], s=18, alpha=0.7)
-        if best is not None:
-            bx = float(best[name]) if numeric else x.loc[best.name]
-            ax.scatter(
-                [bx], [best[OBJECTIVE]], marker="*", s=160, color="crimson", zorder=3, label="best"
-            )
-        ax.set(xlabel=name, ylabel="validation accuracy")
-        ax.grid(alpha=0.3)
-    for ax in axes[len(names) :]:
-        ax.set_visible(False)
-    return fig
-
-
-def best_point(tuner: kt.Tuner, space: Space) -> dict[str, Any]:
-    """The best completed trial's values (chosen on validation accuracy), as names of the
-    space; :meth:`Space.to_config` turns them into config fields."""
-    trials = [
-        t for t in tuner.oracle.get_best_trials(len(tuner.oracle.trials)) if t.status == "COMPLETED"
-    ]
-    if not trials:
-        raise ConfigError(
-            "no trial completed: nothing to choose from (see the trial table for why)"
-        )
-    return decode(space, trials[0].hyperparameters.values)
-
-
-def total_epochs(table: pd.DataFrame, executions: int) -> int:
-    """Epochs the search trained, summed over trials and executions."""
-    return int(round(table["epochs_trained"].fillna(0).sum() * executions))
-
-
-def describe_best(settings: Mapping[str, Any], names: Sequence[str]) -> str:
-    """``name=value`` pairs of the searched hyperparameters."""
-
-    def text(value: Any) -> str:
-        return f"{value:.3g}" if isinstance(value, float) else str(encode_value(value))
-
-    return ", ".join(f"{n}={text(settings[n])}" for n in names if n in settings)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from experiments._cli import run_main
-from keras_fcn import data as datasets
+from keras_fcn import idx
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT / "experiments" / "published"
@@ -75,12 +75,12 @@ def synthetic_images(
 SYNTHETIC_SIZES = {"train": 6000, "test": 1000}
 
 
-def write_synthetic_datasets(folder: Path) -> dict[str, datasets.DatasetInfo]:
+def write_synthetic_datasets(folder: Path) -> dict[str, idx.DatasetInfo]:
     """Write a synthetic Fashion-MNIST and MNIST under ``folder`` as the loader looks for them
     (``fashion-mnist/`` and ``mnist/``, four gzipped IDX files each), and return the
     loader's table of datasets with these files' checksums in place of the published ones."""
     table = {}
-    for offset, (name, info) in enumerate(datasets.DATASETS.items()):
+    for offset, (name, info) in enumerate(idx.DATASETS.items()):
         rng = np.random.default_rng(1000 + offset)
         prototypes = _prototypes(rng)
         x_train, y_train = synthetic_images(SYNTHETIC_SIZES["train"], prototypes, rng)
@@ -96,7 +96,7 @@ def write_synthetic_datasets(folder: Path) -> dict[str, datasets.DatasetInfo]:
         for stem, array in arrays.items():
             path = write_idx(folder / info.folder / f"{stem}.gz", array)
             md5[stem] = hashlib.md5(gzip.decompress(path.read_bytes())).hexdigest()
-        table[name] = datasets.DatasetInfo(info.name, info.folder, info.class_names, md5)
+        table[name] = idx.DatasetInfo(info.name, info.folder, info.class_names, md5)
     return table
 
 

@@ -3,7 +3,7 @@ user would write it.
 
 The data stay in memory as tensors; each epoch draws one random permutation and slices it
 into batches (the fastest plain loop: no ``DataLoader`` collation per image). The networks
-mirror the default configs of the two families: the dense baseline (784-512-256-10, ReLU,
+mirror the default configs of the two families: the dense default (784-512-256-10, ReLU,
 SGD) and the report's LeNet-5 (6@5x5 same, 2x2 average pooling, 16@5x5, 2x2 average
 pooling, 120@5x5, 84, 10; Adam; L2 1e-5 on the dense layers, as Keras's ``L2`` regularizer
 adds ``l2 * sum(w**2)`` to the loss, i.e. weight decay ``2 * l2`` on the gradient).

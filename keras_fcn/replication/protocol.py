@@ -1,6 +1,6 @@
 """A published study as data: its protocol, its tables, and the rows of its CSV.
 
-A :class:`Protocol` names a study's family, its baseline settings and its tables. The rows
+A :class:`Protocol` names a study's family, its base settings and its tables. The rows
 of each table, and the values the paper printed, come from the study's CSV of published
 numbers, beside the module that declares it: a row's non-blank config columns are the
 settings it changes. A table may *carry* fields forward: the best of its rows on
@@ -56,15 +56,15 @@ class TableSpec:
         varies: the config columns of the CSV this table sets; ``None`` takes every
             non-blank one. Fields carried from earlier tables are never overridden by it.
         carry: fields whose best value (on validation) later tables use.
-        baseline: for a table of a classical baseline, the baseline (``experiments.baselines``)
-            whose records are shown as ours.
+        classical: for a table of a classical baseline, which one: its name in the records
+            of ``experiments.baselines`` (``knn-5``, say), whose records are shown as ours.
     """
 
     name: str
     title: str
     varies: tuple[str, ...] | None = None
     carry: tuple[str, ...] = ()
-    baseline: str | None = None
+    classical: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +76,7 @@ class Protocol:
         source: the study it re-runs.
         family: the model family, by name.
         published: file name of its CSV of published numbers, beside its module.
-        base: settings of the study's baseline, applied to the family's defaults and to
+        base: the study's base settings, applied to the family's defaults and to
             :data:`STUDY_DEFAULTS` (:attr:`settings`).
         tables: its tables, in the order the study ran them.
         aliases: published value -> our value, per field (e.g. a PyTorch study's
@@ -169,7 +169,7 @@ def own_settings(protocol: Protocol, spec: TableSpec, row: PublishedRow) -> dict
 def row_settings(
     protocol: Protocol, spec: TableSpec, row: PublishedRow, carried: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The settings of one row's run: baseline, then the row's own columns, then carried fields."""
+    """The settings of one row's run: the base settings, then the row's own columns, then carried fields."""
     return {
         **protocol.settings,
         **own_settings(protocol, spec, row),
@@ -179,5 +179,5 @@ def row_settings(
 
 
 def settings_label(settings: Mapping[str, Any]) -> str:
-    """``key=value`` pairs for a table label (``baseline`` when there are none)."""
-    return " ".join(f"{k}={dashed(v)}" for k, v in settings.items()) or "baseline"
+    """``key=value`` pairs for a table label (``base`` when there are none)."""
+    return " ".join(f"{k}={dashed(v)}" for k, v in settings.items()) or "base"

@@ -80,7 +80,7 @@ def comparison_rows(
             "published_std": std,
         }
         if agg.empty:
-            missing = "run experiments.baselines" if spec.baseline else "not run"
+            missing = "run experiments.baselines" if spec.classical else "not run"
             line.update(ours=math.nan, ours_std=math.nan, n=0, diverged=0)
             line.update(difference=math.nan, verdict=missing)
         else:
@@ -131,8 +131,8 @@ def table_runs(
     for row in rows:
         own = own_settings(protocol, spec, row)
         parts = [settings_label(own or carried), settings_label(overrides) if overrides else ""]
-        labels[row.row] = spec.baseline or " ".join(filter(None, parts))
-        if spec.baseline:
+        labels[row.row] = spec.classical or " ".join(filter(None, parts))
+        if spec.classical:
             pairs.append((row, None))
             continue
         settings = row_settings(protocol, spec, row, carried)
@@ -150,7 +150,7 @@ def baseline_records_of(
     matching = [
         r
         for r in baseline_records
-        if r.family == spec.baseline
+        if r.family == spec.classical
         and r.config["data"]["dataset"] == row.dataset
         and r.config["data"].get("train_limit") is None
     ]
@@ -235,7 +235,7 @@ def reproduce(
             row: [done[r.run_id] for r in group if r.run_id in done]
             for row, group in seeded.items()
         }
-        if spec.baseline:
+        if spec.classical:
             records.update(
                 {row.row: baseline_records_of(spec, row, baseline_records) for row, _ in pairs}
             )

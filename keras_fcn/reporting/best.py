@@ -91,20 +91,24 @@ def best_table(bests: Sequence[Best], published: dict[str, tuple[float, str]]) -
     for b in bests:
         s = b.summary
         record = b.records[0]
-        rows.append({
-            "dataset": b.dataset,
-            "family": b.family,
-            "best config (chosen on validation)": describe_config(record),
-            "test accuracy %": plus_minus(s["test_mean"], s["test_std"]),
-            "seeds": int(s["n"]),
-            "parameters": f"{record.params:,}" if record.params else "",
-            "fit time (s)": f"{np.mean([r.fit_time_s for r in b.records]):.0f}",
-            "best published %": f"{100 * published[b.dataset][0]:.2f} ({published[b.dataset][1]})" if b.dataset in published else "",
-        })  # fmt: skip
+        rows.append(
+            {
+                "dataset": b.dataset,
+                "family": b.family,
+                "best config (chosen on validation)": describe_record_settings(record),
+                "test accuracy %": plus_minus(s["test_mean"], s["test_std"]),
+                "seeds": int(s["n"]),
+                "parameters": f"{record.params:,}" if record.params else "",
+                "fit time (s)": f"{np.mean([r.fit_time_s for r in b.records]):.0f}",
+                "best published %": f"{100 * published[b.dataset][0]:.2f} ({published[b.dataset][1]})"
+                if b.dataset in published
+                else "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def describe_config(record: RunRecord) -> str:
+def describe_record_settings(record: RunRecord) -> str:
     """A record's model settings and main training settings, as ``field=value`` pairs."""
     model = record.config.get("model", {})
     train = record.config.get("train", {})
@@ -131,10 +135,14 @@ def mcnemar_table(bests: Sequence[Best], y_test_for: Callable[[str], np.ndarray]
                     records_a = [a.records[0]]
                 result = compare(records_a, records_b, y_test_for(dataset))
                 p_values = [p for _, _, p in result.mcnemar.values()]
-                rows.append({
-                    "dataset": dataset, "A": a.family, "B": b.family,
-                    "A - B (points)": f"{100 * result.mean_difference:+.2f}",
-                    "McNemar p (per seed)": ", ".join(f"{p:.2g}" for p in p_values),
-                    "significant at 0.05": "yes" if all(p < 0.05 for p in p_values) else "no",
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "A": a.family,
+                        "B": b.family,
+                        "A - B (points)": f"{100 * result.mean_difference:+.2f}",
+                        "McNemar p (per seed)": ", ".join(f"{p:.2g}" for p in p_values),
+                        "significant at 0.05": "yes" if all(p < 0.05 for p in p_values) else "no",
+                    }
+                )
     return pd.DataFrame(rows)

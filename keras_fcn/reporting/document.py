@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from keras_fcn import layout
 from keras_fcn.config import DATASET_NAMES
+from keras_fcn.idx import N_CLASSES
 from keras_fcn.reporting import figures as plots
 from keras_fcn.reporting import glance
 from keras_fcn.reporting.best import (
@@ -64,7 +65,7 @@ def write_report(
         results: the results root the commands wrote to.
         out: folder of the report (created).
         published_dir: the published studies' CSVs.
-        defaults: family name -> its baseline ``RunConfig.to_dict()``, for the commands of
+        defaults: family name -> its default ``RunConfig.to_dict()``, for the commands of
             the results at a glance.
         load: dataset name -> :class:`keras_fcn.data.Dataset` (full test set) for the data
             section and example images; ``None`` leaves those parts out.
@@ -211,7 +212,7 @@ def _models_section(bests: list[Best], datasets: dict[str, Any], figures: _Figur
 def _model_section(b: Best, data: Any, figures: _Figures) -> list[str]:
     """One family's best model: its confusion matrices, per-class scores, confused pairs."""
     record = max(b.records, key=lambda r: r.best_val_accuracy or 0)
-    class_names = data.class_names if data is not None else [str(i) for i in range(10)]
+    class_names = data.class_names if data is not None else [str(i) for i in range(N_CLASSES)]
     slug = f"{b.family}_{b.dataset}"
     cm = record.confusion_matrix
     pairs = most_confused(cm, class_names)

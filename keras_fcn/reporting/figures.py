@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from keras_fcn.idx import N_CLASSES
 from keras_fcn.record import RunRecord
 
 
@@ -130,8 +131,8 @@ def plot_class_distribution(data: object) -> Figure:
     axes = fig.subplots(1, 3)
     for ax, split in zip(axes, ("train", "val", "test"), strict=True):
         counts = class_counts(getattr(data, f"y_{split}"))
-        ax.bar(range(10), counts, color="steelblue")
-        ax.set_xticks(range(10), data.class_names, rotation=60, fontsize="x-small")
+        ax.bar(range(N_CLASSES), counts, color="steelblue")
+        ax.set_xticks(range(N_CLASSES), data.class_names, rotation=60, fontsize="x-small")
         ax.set_title(f"{split}: {counts.sum():,} images", fontsize="small")
     return fig
 

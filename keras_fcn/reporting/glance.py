@@ -27,7 +27,7 @@ NO_RESULTS = "No results yet: run the commands above, then `python -m experiment
 """What the README's block says when nothing has been recorded."""
 
 Defaults = Mapping[str, dict[str, Any]]
-"""Family name -> its baseline ``RunConfig.to_dict()``."""
+"""Family name -> its default ``RunConfig.to_dict()``."""
 
 
 def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str, str]]:
@@ -35,7 +35,7 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
 
     Args:
         results: the results root.
-        defaults: family name -> its baseline ``RunConfig.to_dict()``: a row's command shows
+        defaults: family name -> its default ``RunConfig.to_dict()``: a row's command shows
             the ``--set`` flags that differ from it.
     """
     rows = []
@@ -56,12 +56,15 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
             seed_text = (
                 f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
             )
-            rows.append({
-                "result": f"{group[0].family} {'baseline' if not changed else 'config'}: test accuracy ({seed_text})",
-                "dataset": group[0].config["data"]["dataset"],
-                "value": mean_std([latest[s].test_accuracy for s in seeds]),
-                "command": f"python -m experiments.{command}{flags}" + (" --seed S" if seeds != [42] else ""),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "result": f"{group[0].family} {'default' if not changed else 'config'}: test accuracy ({seed_text})",
+                    "dataset": group[0].config["data"]["dataset"],
+                    "value": mean_std([latest[s].test_accuracy for s in seeds]),
+                    "command": f"python -m experiments.{command}{flags}"
+                    + (" --seed S" if seeds != [42] else ""),
+                }
+            )
     return rows
 
 
@@ -83,7 +86,7 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
 
     Args:
         results: the results root.
-        defaults: family name -> its baseline ``RunConfig.to_dict()``: a data setting of the
+        defaults: family name -> its default ``RunConfig.to_dict()``: a data setting of the
             final runs that differs from it, and that the search's command does not name, is
             added to the command as ``--set``, so the command still repeats the search after
             a family's data default changed.
@@ -99,14 +102,16 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
         flags = "".join(
             f" --set {k}={v}" for k, v in changed.items() if f"{k}=" not in summary["command"]
         )
-        rows.append({
-            "result": f"tuned {summary['family']} ({summary['tuner']}, {summary['trials']} trials, "
-            f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials): test accuracy over "
-            f"{len(finals)} final seeds; {summary['best']}",
-            "dataset": summary["dataset"],
-            "value": mean_std([r.test_accuracy for r in finals if r.status == "ok"]),
-            "command": summary["command"] + flags,
-        })  # fmt: skip
+        rows.append(
+            {
+                "result": f"tuned {summary['family']} ({summary['tuner']}, {summary['trials']} trials, "
+                f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials): test accuracy over "
+                f"{len(finals)} final seeds; {summary['best']}",
+                "dataset": summary["dataset"],
+                "value": mean_std([r.test_accuracy for r in finals if r.status == "ok"]),
+                "command": summary["command"] + flags,
+            }
+        )
     return rows
 
 
@@ -117,13 +122,15 @@ def baseline_rows(results: str | os.PathLike) -> list[dict[str, str]]:
         if r.config["data"].get("train_limit") is not None:
             continue
         settings = ", ".join(f"{k}={v}" for k, v in r.config["model"].items())
-        rows.append({
-            "result": f"{r.family} ({settings}; {'one fixed setting' if ' 1 settings' in r.note or 'fixed' in r.note else 'chosen on validation'}, fit {r.fit_time_s:.0f} s, "
-            f"test-set prediction {r.predict_time_s:.0f} s): test accuracy",
-            "dataset": r.config["data"]["dataset"],
-            "value": mean_std([r.test_accuracy]),
-            "command": "python -m experiments.baselines --dataset both",
-        })  # fmt: skip
+        rows.append(
+            {
+                "result": f"{r.family} ({settings}; {'one fixed setting' if ' 1 settings' in r.note or 'fixed' in r.note else 'chosen on validation'}, fit {r.fit_time_s:.0f} s, "
+                f"test-set prediction {r.predict_time_s:.0f} s): test accuracy",
+                "dataset": r.config["data"]["dataset"],
+                "value": mean_std([r.test_accuracy]),
+                "command": "python -m experiments.baselines --dataset both",
+            }
+        )
     return rows
 
 
@@ -133,7 +140,7 @@ def glance_table(results: str | os.PathLike, defaults: Defaults) -> pd.DataFrame
 
     Args:
         results: the results root.
-        defaults: family name -> its baseline ``RunConfig.to_dict()``.
+        defaults: family name -> its default ``RunConfig.to_dict()``.
     """
     results = Path(results)
     rows = (

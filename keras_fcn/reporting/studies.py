@@ -75,7 +75,7 @@ def _save_curves(name: str, result: Any, folder: Path) -> None:
 def _significance(result: Any, test_labels: Callable[[RunRecord], np.ndarray]) -> list[str]:
     """The line saying whether a table's best row on validation beats its runner-up."""
     ranked = result.ranked()
-    if len(ranked) < 2 or result.spec.baseline:
+    if len(ranked) < 2 or result.spec.classical:
         return []
     best, second = ranked[0], ranked[1]
     y_test = test_labels(result.records[best][0])
@@ -83,8 +83,10 @@ def _significance(result: Any, test_labels: Callable[[RunRecord], np.ndarray]) -
         verdict = compare(result.records[best], result.records[second], y_test).summary()
     except ValueError as exc:  # no seed finished in both rows
         verdict = f"not compared: {exc}"
-    return [f"- {result.spec.name}: best on validation {best} ({result.labels.get(best, '')}) vs "
-            f"{second} ({result.labels.get(second, '')}): {verdict}"]  # fmt: skip
+    return [
+        f"- {result.spec.name}: best on validation {best} ({result.labels.get(best, '')}) vs "
+        f"{second} ({result.labels.get(second, '')}): {verdict}"
+    ]
 
 
 def study_seeds(folder: str | os.PathLike) -> list[int]:

@@ -57,11 +57,17 @@ def format_side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:
         seeds = f"{line['n']}" + (
             f" (+{line['diverged']} diverged)" if line.get("diverged") else ""
         )
-        rows.append({
-            "table": line["table"], "row": line["row"], "setting": line["setting"],
-            "metric": str(line["metric"]).replace("_accuracy", ""), "published %": published,
-            "ours %": ours, "seeds": seeds,
-            "diff": "" if pd.isna(line["difference"]) else f"{100 * line['difference']:+.2f}",
-            "verdict": line["verdict"],
-        })  # fmt: skip
+        rows.append(
+            {
+                "table": line["table"],
+                "row": line["row"],
+                "setting": line["setting"],
+                "metric": str(line["metric"]).replace("_accuracy", ""),
+                "published %": published,
+                "ours %": ours,
+                "seeds": seeds,
+                "diff": "" if pd.isna(line["difference"]) else f"{100 * line['difference']:+.2f}",
+                "verdict": line["verdict"],
+            }
+        )
     return pd.DataFrame(rows)

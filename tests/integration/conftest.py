@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from keras_fcn import data as datasets
+from keras_fcn import data_sources
 from keras_fcn.errors import DataError
 
 TIER = Path(__file__).parent
@@ -31,7 +32,7 @@ def pytest_collection_modifyitems(items):
 def _real_datasets() -> None:
     """Fail every test of the tier with one message when the real files are not found."""
     try:
-        datasets.load_raw("fashion_mnist", download=False)
+        data_sources.load_raw("fashion_mnist", download=False)
     except DataError as error:
         pytest.fail(f"the integration tests run on the real datasets: {error}", pytrace=False)
 

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from keras_fcn import data as datasets
+from keras_fcn import data_sources
 from keras_fcn.errors import DataError
 
 
 def _real_folder() -> Path:
-    files = datasets.find_files("fashion_mnist")
+    files = data_sources.find_files("fashion_mnist")
     assert files is not None, "Fashion-MNIST files not found: set KERAS_FCN_DATA_DIR"
     return files["train-images-idx3-ubyte"].parent
 

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from keras_fcn import data as datasets
+from keras_fcn import data_sources, idx
 from tests.helpers import write_synthetic_datasets
 
 
 @pytest.fixture(scope="session")
-def synthetic_data(tmp_path_factory) -> tuple[Path, dict[str, datasets.DatasetInfo]]:
+def synthetic_data(tmp_path_factory) -> tuple[Path, dict[str, idx.DatasetInfo]]:
     """The folder of the synthetic datasets and the loader's table of their checksums."""
     folder = tmp_path_factory.mktemp("synthetic-data")
     return folder, write_synthetic_datasets(folder)
@@ -29,16 +30,16 @@ def synthetic_data(tmp_path_factory) -> tuple[Path, dict[str, datasets.DatasetIn
 @pytest.fixture(autouse=True)
 def _synthetic_datasets(synthetic_data, tmp_path_factory, monkeypatch):
     folder, table = synthetic_data
-    monkeypatch.setattr(datasets, "DATASETS", table)
-    monkeypatch.setenv(datasets.ENV_VAR, str(folder))
+    monkeypatch.setattr(idx, "DATASETS", table)
+    monkeypatch.setenv(data_sources.ENV_VAR, str(folder))
     empty = tmp_path_factory.getbasetemp() / "no-data"
     monkeypatch.setenv("KERAS_HOME", str(empty / "keras"))
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", empty / "debian")
+    monkeypatch.setattr(data_sources, "DEBIAN_DIR", empty / "debian")
 
     def no_download(name):
         raise OSError(f"a unit test asked to download {name}")
 
-    monkeypatch.setattr(datasets, "_download", no_download)
+    monkeypatch.setattr(data_sources, "_download", no_download)
 
 
 class _NoPythonProcess(subprocess.Popen):
@@ -61,7 +62,7 @@ def fashion_small(synthetic_data) -> datasets.Dataset:
     """3,000 training, 600 validation and 1,000 test images of the synthetic Fashion-MNIST."""
     folder, table = synthetic_data
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets, "DATASETS", table)
+        patch.setattr(idx, "DATASETS", table)
         return datasets.load(
             "fashion_mnist",
             validation=600,

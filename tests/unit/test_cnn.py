@@ -303,7 +303,7 @@ def test_protocol_reruns_the_published_final_network(tmp_path):
     [result] = results
     [(row, run)] = result.rows
     assert row.values["test_accuracy"][0] == pytest.approx(0.8996)
-    # the published row is the family's baseline: the CSV, the protocol and the defaults agree
+    # the published row is the family's default run: the CSV, the protocol and the defaults agree
     assert run.model == LeNetConfig() and run == LENET.run_config()
     assert {r.table for r in read_published(protocol.path("lenet.csv"))} == {"final"}
 

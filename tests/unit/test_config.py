@@ -9,7 +9,7 @@ from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 
 
-def test_defaults_are_the_first_seed_studys_baseline():
+def test_defaults_are_the_first_seed_studys_base_settings():
     model, train, data = DenseConfig(), TrainConfig(), DataConfig()
     assert model.hidden == (512, 256) and model.activation == "relu" and model.dropout == 0.0
     assert not model.batch_norm and model.l2 == 0.0

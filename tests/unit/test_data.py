@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from keras_fcn import data as datasets
+from keras_fcn import data_sources, idx
 from keras_fcn.errors import DataError
 from tests.helpers import write_idx
 
@@ -18,22 +19,22 @@ def test_read_idx_round_trip(tmp_path):
     array = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
     for compress in (True, False):
         path = write_idx(tmp_path / f"x{compress}", array, compress=compress)
-        np.testing.assert_array_equal(datasets.read_idx(path), array)
+        np.testing.assert_array_equal(idx.read_idx(path), array)
 
 
 def test_read_idx_rejects_wrong_magic_and_wrong_size(tmp_path):
     bad_magic = tmp_path / "bad"
     bad_magic.write_bytes(b"\x00\x00\x09\x01\x00\x00\x00\x02ab")
     with pytest.raises(DataError, match="bad magic"):
-        datasets.read_idx(bad_magic)
+        idx.read_idx(bad_magic)
     short = tmp_path / "short"
     short.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05ab")
     with pytest.raises(DataError, match="header says shape"):
-        datasets.read_idx(short)
+        idx.read_idx(short)
 
 
 def test_validation_by_count_takes_the_first_images_and_standardize_rescales():
-    raw, _ = datasets.load_raw("fashion_mnist", download=False)
+    raw, _ = data_sources.load_raw("fashion_mnist", download=False)
     data = datasets.load("fashion_mnist", validation=5000, standardize=True, download=False)
     np.testing.assert_array_equal(data.y_val, raw["y_train"][:5000])
     np.testing.assert_allclose(data.x_val[0], (raw["x_train"][0] / 255.0 - 0.5) / 0.5, atol=1e-6)
@@ -50,9 +51,9 @@ def test_random_validation_split_is_seeded_and_disjoint():
 
 
 def test_missing_data_lists_every_place_searched(tmp_path, monkeypatch):
-    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "env"))
+    monkeypatch.setenv(data_sources.ENV_VAR, str(tmp_path / "env"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", tmp_path / "debian")
+    monkeypatch.setattr(data_sources, "DEBIAN_DIR", tmp_path / "debian")
     with pytest.raises(DataError) as info:
         datasets.load("mnist", data_dir=tmp_path / "flag", download=False)
     message = str(info.value)
@@ -62,23 +63,25 @@ def test_missing_data_lists_every_place_searched(tmp_path, monkeypatch):
 
 
 def test_flag_folder_is_searched_before_the_environment_variable(tmp_path, monkeypatch):
-    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "elsewhere"))
-    dirs = datasets.candidate_dirs("fashion_mnist", tmp_path / "flag")
+    monkeypatch.setenv(data_sources.ENV_VAR, str(tmp_path / "elsewhere"))
+    dirs = data_sources.candidate_dirs("fashion_mnist", tmp_path / "flag")
     assert dirs.index(tmp_path / "flag" / "fashion-mnist") < dirs.index(
         tmp_path / "elsewhere" / "fashion-mnist"
     )
-    assert dirs.index(tmp_path / "elsewhere") < dirs.index(datasets.DEBIAN_DIR / "fashion-mnist")
+    assert dirs.index(tmp_path / "elsewhere") < dirs.index(
+        data_sources.DEBIAN_DIR / "fashion-mnist"
+    )
 
 
 def test_failed_download_says_where_it_looked(tmp_path, monkeypatch):
-    monkeypatch.delenv(datasets.ENV_VAR, raising=False)
+    monkeypatch.delenv(data_sources.ENV_VAR, raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", tmp_path / "debian")
+    monkeypatch.setattr(data_sources, "DEBIAN_DIR", tmp_path / "debian")
 
     def offline(name):
         raise OSError("network unreachable")
 
-    monkeypatch.setattr(datasets, "_download", offline)
+    monkeypatch.setattr(data_sources, "_download", offline)
     with pytest.raises(DataError, match="looked in .*; the download failed too"):
         datasets.load("mnist", data_dir=tmp_path)
 
@@ -107,13 +110,13 @@ def _tiny_arrays(offset: int) -> dict[str, np.ndarray]:
 def tiny(tmp_path, monkeypatch):
     """``tmp_path/data`` holding tiny Fashion-MNIST and MNIST folders, the only places
     searched, with ``DATASETS`` checksums matching them; a download fails the test."""
-    for var, folder in ((datasets.ENV_VAR, "env"), ("KERAS_HOME", "keras")):
+    for var, folder in ((data_sources.ENV_VAR, "env"), ("KERAS_HOME", "keras")):
         monkeypatch.setenv(var, str(tmp_path / folder))
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", tmp_path / "debian")
+    monkeypatch.setattr(data_sources, "DEBIAN_DIR", tmp_path / "debian")
     downloads = []
-    monkeypatch.setattr(datasets, "_download", lambda name: downloads.append(name) or 1 / 0)
+    monkeypatch.setattr(data_sources, "_download", lambda name: downloads.append(name) or 1 / 0)
     table = {}
-    for offset, (name, info) in enumerate(datasets.DATASETS.items()):
+    for offset, (name, info) in enumerate(idx.DATASETS.items()):
         folder = tmp_path / "data" / info.folder
         folder.mkdir(parents=True)
         md5 = {}
@@ -121,7 +124,7 @@ def tiny(tmp_path, monkeypatch):
             path = write_idx(folder / f"{stem}.gz", array)
             md5[stem] = hashlib.md5(gzip.decompress(path.read_bytes())).hexdigest()
         table[name] = dataclasses.replace(info, md5=md5)
-    monkeypatch.setattr(datasets, "DATASETS", table)
+    monkeypatch.setattr(idx, "DATASETS", table)
     yield tmp_path / "data"
     assert not downloads, "a broken local copy must not fall through to a download"
 
@@ -154,7 +157,7 @@ def _md5_message(tiny: Path, stem: str, replace) -> tuple[str, Path]:
     path = tiny / "fashion-mnist" / f"{stem}.gz"
     replace(path)
     message = _load_error(tiny)
-    expected = datasets.DATASETS["fashion_mnist"].md5[stem]
+    expected = idx.DATASETS["fashion_mnist"].md5[stem]
     assert message.startswith(f"{path}: MD5 of the ")
     found = message.split(" bytes is ", 1)[1].split(",", 1)[0]
     assert len(found) == 32 and found != expected
@@ -169,7 +172,7 @@ def test_another_datasets_file_is_named_as_such(tiny):
     message, _ = _md5_message(tiny, stem, lambda path: shutil.copy(mnist, path))
     assert f"most likely this is MNIST's {stem}" in message
     assert "keep MNIST's in a folder named mnist/" in message
-    assert datasets.DATASETS["mnist"].md5[stem] in message
+    assert idx.DATASETS["mnist"].md5[stem] in message
 
 
 def test_swapped_files_of_one_dataset_are_named(tiny):

@@ -9,7 +9,7 @@ from keras_fcn.model import build_dense
 from keras_fcn.train import compile_model, make_optimizer, use_jit
 
 
-def test_baseline_has_the_published_parameter_count_and_shape():
+def test_default_dense_network_has_the_published_parameter_count_and_shape():
     model = build_dense(DenseConfig())
     assert model.count_params() == 535_818  # 784*512+512 + 512*256+256 + 256*10+10
     assert model.output_shape == (None, 10)

@@ -14,7 +14,8 @@ from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
-from keras_fcn.space import Param, Space
+from keras_fcn.params import Param
+from keras_fcn.space import Space
 
 CLASSES = (DenseConfig, TrainConfig, DataConfig)
 FIELDS = [(cls, f.name) for cls in CLASSES for f in dataclasses.fields(cls)]
@@ -160,9 +161,10 @@ STUBS = (
     ("experiments.benchmark", "_measure_in_child"),
 )
 
-# Flags left out: --workers starts processes; --case and --json are benchmark's hidden child
-# mode; --help only prints; --out is given by the test, last, so that it always wins.
-EXCLUDED = {"--workers", "--case", "--json", "--help", "--out"}
+# Flags left out: --workers and report's --run-missing start processes; --case and --json are
+# benchmark's hidden child mode; --help only prints; --out is given by the test, last, so that
+# it always wins.
+EXCLUDED = {"--workers", "--run-missing", "--case", "--json", "--help", "--out"}
 
 COMMON_VALUES = ["0", "1", "2", "-1", "3", "x", "", "nan", "1.5", "none", "mnist", "fashion_mnist"]
 SET_VALUES = [

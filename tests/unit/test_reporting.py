@@ -91,7 +91,7 @@ def test_report_tables_and_figures_come_from_the_records(results, tmp_path):
     assert re.search(r"\| fashion_mnist \| knn .*80\.00", best)
     at_a_glance = text.split("## Results at a glance")[1].split("##")[0]
     assert re.search(
-        r"\| dense baseline: test accuracy \(seeds 1, 2, 3\) +\| fashion_mnist +\| 90\.00 ± 0\.00 %",
+        r"\| dense default: test accuracy \(seeds 1, 2, 3\) +\| fashion_mnist +\| 90\.00 ± 0\.00 %",
         at_a_glance,
     )
     assert "`python -m experiments.fashion_dense --set learning_rate=0.1 --seed S`" in at_a_glance
@@ -140,7 +140,7 @@ def test_readme_table_is_built_from_records(tmp_path, capsys):
         run_main(report_command.main, ["--records", "none", "--results", str(tmp_path), "--readme"])
     out = capsys.readouterr().out
     assert (
-        "| dense baseline: test accuracy (seed 42) | fashion_mnist | 84.82 % | `python -m experiments.fashion_dense` |"
+        "| dense default: test accuracy (seed 42) | fashion_mnist | 84.82 % | `python -m experiments.fashion_dense` |"
         in out
     )
 

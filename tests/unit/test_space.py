@@ -6,7 +6,8 @@ import pytest
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE, DENSE_SPACE
-from keras_fcn.space import Param, Space
+from keras_fcn.params import Param
+from keras_fcn.space import Space
 
 
 def test_grid_of_a_two_by_three_space_has_six_configs_in_a_stable_order():
@@ -45,7 +46,7 @@ def test_dense_space_covers_every_hyperparameter_and_its_defaults_are_the_config
     assert run == DENSE.run_config() and run.model == DenseConfig()
     # the dataclass's training defaults but the precision, which the CPU decides
     assert run.train == TrainConfig(precision="auto")
-    assert run.data == DataConfig(standardize=True)  # the Chenab baseline needs centred inputs
+    assert run.data == DataConfig(standardize=True)  # the Chenab base settings need centred inputs
     for setting in DENSE_SPACE.sweep():
         DENSE.run_config(setting)  # every declared value is a valid config
 

@@ -8,10 +8,11 @@ import pytest
 
 from experiments import tune
 from experiments._cli import run_main
-from keras_fcn import tuning
+from keras_fcn import search_summary, trial_table, tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
-from keras_fcn.space import Param, Space
+from keras_fcn.params import Param
+from keras_fcn.space import Space
 
 SPACE = Space(
     (
@@ -59,20 +60,20 @@ def _search(tuner):
 def test_grid_runs_the_spaces_grid_in_its_order_and_records_divergence(tmp_path):
     tuner = _tuner(tmp_path)
     _search(tuner)
-    table = tuning.trials_frame(tuner, SPACE)
+    table = trial_table.trials_frame(tuner, SPACE)
     assert list(zip(table["learning_rate"], table["activation"], strict=True)) == [
         (s["learning_rate"], s["activation"]) for s in SPACE.grid()
     ]
     failed = table[table["activation"] == "elu"]
     assert (failed["status"] == "FAILED").all() and failed["message"].str.contains("diverged").all()
     assert (table[table["activation"] != "elu"]["status"] == "COMPLETED").all()
-    assert tuning.best_point(tuner, SPACE) == {"learning_rate": 0.01, "activation": "tanh"}
+    assert trial_table.best_point(tuner, SPACE) == {"learning_rate": 0.01, "activation": "tanh"}
 
 
 def test_every_execution_is_kept(tmp_path):
     tuner = _tuner(tmp_path, "random", executions=3)  # 3 trials: the grid would run 6
     _search(tuner)
-    table = tuning.trials_frame(tuner, SPACE)
+    table = trial_table.trials_frame(tuner, SPACE)
     row = table[table["status"] == "COMPLETED"].iloc[0]
     values = [float(v) for v in row["executions"].split(", ")]
     assert len(values) == 3
@@ -88,7 +89,7 @@ def test_grid_resumes_with_only_the_missing_settings(tmp_path):
     assert len(tuner.oracle.trials) == 2
     resumed = _tuner(tmp_path)
     _search(resumed)
-    table = tuning.trials_frame(resumed, SPACE)
+    table = trial_table.trials_frame(resumed, SPACE)
     assert len(table) == SPACE.size() == len(table.drop_duplicates(["learning_rate", "activation"]))
 
 
@@ -104,8 +105,10 @@ def test_a_chief_killed_just_after_handing_out_a_trial_takes_its_report_after_a_
 
 
 def test_edges_and_empty_spaces():
-    assert tuning.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.3})
-    assert not tuning.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.2})
+    assert search_summary.edge_warnings(Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.3})
+    assert not search_summary.edge_warnings(
+        Space((Param("lr", (0.1, 0.2, 0.3), 0.2),)), {"lr": 0.2}
+    )
     with pytest.raises(ConfigError, match="search space is empty"):
         tuning.space_for("random", Space((Param("lr", (0.1,), 0.1),)))
     assert "epochs" not in tuning.space_for("hyperband", DENSE.space).names

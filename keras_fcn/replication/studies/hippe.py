@@ -10,7 +10,7 @@ Its protocol: PyTorch; 784-500-50-10, ReLU, cross-entropy, SGD at lr 0.1, 15 epo
 size, validation split, input scaling and early stopping are not stated. Random normal
 initialization uses mean 0 and std 0.1.
 
-Order of tuning: table rows 2-15 each change one thing from the baseline (an optimizer × lr
+Order of tuning: table rows 2-15 each change one thing from the base settings (an optimizer × lr
 grid over {SGD, Adam, RMSProp} × {0.1, 0.01, 0.001}; dropout 0.5; three initializers; batch
 norm); this is not a sequential search. The final model (row 16, "Base? N") was tuned
 separately: 700-200-50, RMSProp at lr 0.0001, dropout 0.15, He (Kaiming) uniform, no
@@ -49,7 +49,7 @@ PROTOCOL = Protocol(
         TableSpec(
             "svd",
             "SVD classifier of the previous assignment (Section 4)",
-            baseline="nearest_subspace",
+            classical="nearest_subspace",
         ),
     ),
     notes=(

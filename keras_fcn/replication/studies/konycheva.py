@@ -8,7 +8,7 @@ Values are accuracies on the **test** set, printed with one decimal in percent.
 Its protocol: PyTorch, seed 42; inputs normalized with mean 0.5 and std 0.5, i.e. to
 [-1, 1]; batch size 64, at most 20 epochs; early stopping with patience 3 monitors **test**
 accuracy, so there is no separate validation set and the test set is used for model
-selection. The baseline is SGD at lr 0.01 with ReLU; dropout, batch norm and initialization
+selection. The base settings are SGD at lr 0.01 with ReLU; dropout, batch norm and initialization
 are not mentioned.
 
 Sequential order (the best setting of each stage is kept for the next): topology T1-T5 (the

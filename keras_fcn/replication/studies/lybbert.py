@@ -11,8 +11,8 @@ random_normal, kaiming_uniform}, batch norm {on, off}, ReLU only, dropout {0.5, 
 0.1} per layer, optimizer {SGD, Adam, RMSprop}, lr {0.01, 0.001, 0.0001} and momentum {0.9,
 0.95, 0.99}. The rows reported use 30 epochs, 1024-256, Adam and lr 0.001. The tables do not
 say which momentum value was used, so ``momentum`` is left blank. Batch size, validation
-split and input scaling are not stated. There is no baseline, so every known setting is
-filled in on every row.
+split and input scaling are not stated. There are no base settings, so every known setting
+is filled in on every row.
 
 Label mapping: "Xavier" is recorded as ``xavier_uniform`` and "Kaiming" as
 ``kaiming_uniform``, the corresponding grid values.

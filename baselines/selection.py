@@ -21,8 +21,10 @@ from sklearn.metrics import confusion_matrix
 from baselines.estimators import make_knn, make_nearest_subspace, make_svd_projection
 from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig
+from keras_fcn.idx import N_CLASSES
+from keras_fcn.params import Param
 from keras_fcn.record import RunRecord, encode_predictions, library_versions, now, run_id
-from keras_fcn.space import Param, Space
+from keras_fcn.space import Space
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +103,48 @@ def select_and_test(
         and timings.
     """
     start = time.perf_counter()
-    x_train, x_val, x_test = _flat(data.x_train), _flat(data.x_val), _flat(data.x_test)
+    x_test = _flat(data.x_test)
+    rows, best = _fit_each(baseline, data)
+    settings, val_accuracy, estimator, fit_time = best
+    t0 = time.perf_counter()
+    predictions = estimator.predict(x_test)
+    predict_time = time.perf_counter() - t0
+    config = {
+        "model": dict(settings),
+        "data": cfg.to_dict(data_config),
+        "search_id": selection_id(baseline, data_config),
+    }
+    record = RunRecord(
+        run_id=run_id(baseline.name, config),
+        family=baseline.name,
+        config=config,
+        seed=0,
+        best_val_accuracy=val_accuracy,
+        test_accuracy=float(np.mean(predictions == data.y_test)),
+        confusion_matrix=confusion_matrix(
+            data.y_test, predictions, labels=range(N_CLASSES)
+        ).tolist(),
+        test_predictions=encode_predictions(predictions),
+        fit_time_s=round(fit_time, 3),
+        predict_time_s=round(predict_time, 3),
+        versions=library_versions(),
+        created=now(),
+        note=(
+            f"chosen on validation among {len(rows)} settings"
+            if len(rows) > 1
+            else "one fixed setting"
+        )
+        + f" in {time.perf_counter() - start:.0f} s",
+    )
+    record.wall_time_s = round(time.perf_counter() - start, 3)
+    return record, pd.DataFrame(rows)
+
+
+def _fit_each(baseline: Baseline, data: Any) -> tuple[list[dict[str, Any]], tuple]:
+    """Fit every setting of ``baseline.space`` on the training split and measure it on the
+    validation split: a row of each setting's accuracy and timings, and the best
+    ``(settings, validation accuracy, fitted estimator, fit time)``."""
+    x_train, x_val = _flat(data.x_train), _flat(data.x_val)
     rows, best = [], None
     for settings in baseline.space.grid():
         estimator = baseline.make(**settings)
@@ -124,37 +167,7 @@ def select_and_test(
         )
         if best is None or val_accuracy > best[1]:
             best = (settings, val_accuracy, estimator, fit_time)
-    settings, val_accuracy, estimator, fit_time = best
-    t0 = time.perf_counter()
-    predictions = estimator.predict(x_test)
-    predict_time = time.perf_counter() - t0
-    config = {
-        "model": dict(settings),
-        "data": cfg.to_dict(data_config),
-        "search_id": selection_id(baseline, data_config),
-    }
-    record = RunRecord(
-        run_id=run_id(baseline.name, config),
-        family=baseline.name,
-        config=config,
-        seed=0,
-        best_val_accuracy=val_accuracy,
-        test_accuracy=float(np.mean(predictions == data.y_test)),
-        confusion_matrix=confusion_matrix(data.y_test, predictions, labels=range(10)).tolist(),
-        test_predictions=encode_predictions(predictions),
-        fit_time_s=round(fit_time, 3),
-        predict_time_s=round(predict_time, 3),
-        versions=library_versions(),
-        created=now(),
-        note=(
-            f"chosen on validation among {len(rows)} settings"
-            if len(rows) > 1
-            else "one fixed setting"
-        )
-        + f" in {time.perf_counter() - start:.0f} s",
-    )
-    record.wall_time_s = round(time.perf_counter() - start, 3)
-    return record, pd.DataFrame(rows)
+    return rows, best
 
 
 def selection_id(baseline: Baseline, data_config: DataConfig) -> str:

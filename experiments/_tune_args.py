@@ -1,0 +1,250 @@
+"""The command line of ``experiments.tune``: its arguments, and the values of ``--fix``,
+``--only`` and ``--param`` typed for the family's fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from experiments._cli import Parser, add_data_args, add_set_arg
+from keras_fcn import layout
+
+
+def build_parser(description: str) -> Parser:
+    parser = Parser(prog="experiments.tune", description=description)
+    parser.add_argument("--family", default="dense", help="dense or lenet (default: %(default)s)")
+    add_data_args(parser)
+    _add_tuner_args(parser)
+    _add_space_args(parser)
+    _add_final_args(parser)
+    _add_process_args(parser)
+    add_set_arg(parser)
+    return parser
+
+
+def _add_tuner_args(parser: Parser) -> None:
+    parser.add_argument(
+        "--tuner",
+        default="hyperband",
+        help="hyperband, random, bayesian or grid (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=30,
+        help="Hyperband's budget per trial, and the final retraining's epochs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--factor", type=int, default=3, help="Hyperband's reduction factor (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=20,
+        help="trials of random and bayesian search (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--executions",
+        type=int,
+        default=1,
+        help="trainings per trial, each with its own seed (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=5,
+        help="early stopping on validation accuracy in every trial (default: %(default)s)",
+    )
+
+
+def _add_space_args(parser: Parser) -> None:
+    parser.add_argument(
+        "--space",
+        metavar="FILE",
+        help="a TOML file of the space to search, instead of the family's own (docs/spaces.md)",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="add or replace one entry of the space, as a line of its TOML file would: "
+        "--param 'learning_rate=1e-4..1e-1 log', --param layers.units='32..512 step 32', "
+        "--param activation=relu,tanh (repeatable)",
+    )
+    parser.add_argument(
+        "--search",
+        metavar="FIELD,FIELD",
+        help="search only these fields of the family's space (the rest keep the base run's values)",
+    )
+    parser.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="fix a searched field (repeatable)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="restrict a field to a few values (repeatable), e.g. learning_rate=0.001,0.01 or hidden=512-256,256-128",
+    )
+
+
+def _add_final_args(parser: Parser) -> None:
+    parser.add_argument(
+        "--final-seeds",
+        type=int,
+        default=3,
+        help="seeds of the final retraining (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        help="seed of the search and first final seed (default: %(default)s)",
+    )
+
+
+def _add_process_args(parser: Parser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run a chief and N workers on this machine (default: one process)",
+    )
+    parser.add_argument(
+        "--chief-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="a worker gives up when its chief has not answered for this long (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="write TensorBoard logs with the HParams dashboard",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="start the search over instead of resuming it"
+    )
+    parser.add_argument(
+        "--top", type=int, default=10, help="trials shown at the end (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3,000 images, a few epochs and trials: the whole path in a minute",
+    )
+    parser.add_argument(
+        "--out", default=str(layout.folder("tune")), help="results folder (default: %(default)s)"
+    )
+
+
+def check_numbers(args) -> None:
+    """Refuse counts and timeouts out of range, in one line each."""
+    from keras_fcn.errors import ConfigError
+
+    for flag in ("max_epochs", "trials", "executions", "final_seeds", "factor", "patience"):
+        if getattr(args, flag) < (2 if flag == "factor" else 1):
+            raise ConfigError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: too small")
+    if args.workers < 0:
+        raise ConfigError(f"--workers {args.workers}: must be 0 or more")
+    if not 0 < args.chief_timeout < float("inf"):  # also refuses nan
+        raise ConfigError(
+            f"--chief-timeout {args.chief_timeout:g}: must be a number of seconds above 0"
+        )
+
+
+def fixed_values(family, args) -> dict:
+    """``--fix FIELD=VALUE`` as field -> typed value."""
+    from keras_fcn.errors import ConfigError
+
+    fixed = {}
+    for field, values in choices(family, args.fix).items():
+        if len(values) != 1:
+            raise ConfigError(
+                f"--fix {field}={','.join(map(str, values))}: --fix takes one value; "
+                f"use --only {field}=... to search several"
+            )
+        fixed[field] = values[0]
+    return fixed
+
+
+def choices(family, items: Sequence[str]) -> dict[str, list]:
+    """``FIELD=V1,V2`` of ``--fix``/``--only`` as typed values (``;`` separates values that
+    hold commas). ``depth`` and per-layer names (``units``) take numbers."""
+    from keras_fcn.config import coerce, field_names, owner, parse_assignment
+    from keras_fcn.errors import ConfigError
+
+    fields = {name for cls in family.fields() for name in field_names(cls)}
+    out = {}
+    for item in items:
+        field, text = parse_assignment(item)
+        parts = values_of(text)
+        if field in fields:
+            cls = owner(field, family.fields())
+            out[field] = [coerce(cls, field, p) for p in parts]
+        elif field == "depth" or field in family.layer_fields:
+            try:
+                out[field] = [
+                    int(p) if p.strip().lstrip("+-").isdigit() else float(p) for p in parts
+                ]
+            except ValueError:
+                raise ConfigError(f"{item!r}: {field} takes numbers") from None
+        else:
+            owner(field, family.fields())  # the unknown field, with the list of known ones
+    return out
+
+
+def values_of(text: str) -> list[str]:
+    """The values of ``V1,V2`` (or ``V1;V2`` when the values hold commas)."""
+    return [p.strip() for p in text.split(";" if ";" in text else ",") if p.strip()]
+
+
+def read_space(family, args):
+    """The space of ``--space`` (or the family's own) with the ``--param`` entries."""
+    from keras_fcn.config import parse_assignment
+    from keras_fcn.errors import ConfigError
+    from keras_fcn.family import read_toml
+
+    mapping = read_toml(Path(args.space)) if args.space else read_toml(family.space_file)
+    for item in args.param:
+        name, text = parse_assignment(item)
+        parts = values_of(text)
+        entry = parts[0] if len(parts) == 1 else parts
+        table, _, key = name.rpartition(".")
+        if table not in ("", "layers"):
+            raise ConfigError(f"--param {item!r}: a name is FIELD or layers.NAME")
+        if table:
+            # searched per layer now: the family's whole-network value gives way
+            mapping.pop(family.layer_fields.get(key, ""), None)
+        target = mapping.setdefault("layers", {}) if table else mapping
+        target[key] = entry
+    return family.parse_space(mapping, source=args.space or f"the {family.name} space")
+
+
+def command(args) -> str:
+    """The command that repeats this search (``--fresh`` left out)."""
+    return "python -m experiments.tune " + " ".join(args.argv)
+
+
+def without_workers(argv: Sequence[str], keep_workers: bool = False) -> list[str]:
+    """``argv`` less ``--fresh`` (and less ``--workers N`` unless ``keep_workers``)."""
+    out, skip = [], False
+    for item in argv:
+        if keep_workers and item != "--fresh":
+            out.append(item)
+            continue
+        if skip:
+            skip = False
+            continue
+        if item == "--workers":
+            skip = True
+            continue
+        if item.startswith("--workers=") or item == "--fresh":
+            continue  # the chief alone decides whether to start over
+        out.append(item)
+    return out

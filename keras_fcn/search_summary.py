@@ -1,0 +1,90 @@
+"""What a search's results say: the best setting as text, warnings when a best value sits
+on the edge of the space, and validation accuracy plotted along each hyperparameter."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from keras_fcn.params import encode_value
+from keras_fcn.space import Space
+from keras_fcn.tuning import OBJECTIVE
+
+
+def edge_warnings(space: Space, best: Mapping[str, Any]) -> list[str]:
+    """A line for each hyperparameter whose best value is on the edge of the space.
+
+    Args:
+        space: the space searched.
+        best: the best setting, as names of the space (``depth``, ``units_1``, ...).
+    """
+    lines = []
+    for name in space.searched():
+        value = best.get(name)
+        # zero (no momentum, no dropout, no penalty) and one layer are hard bounds, not edges
+        # to widen
+        hard = (None, 0, 1) if name == "depth" else (None, 0)
+        if value not in hard and space[name].on_edge(value):
+            lines.append(
+                f"{name}={value!r} is on the edge of the space: the optimum may lie beyond it"
+            )
+    return lines
+
+
+def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
+    """Validation accuracy against each searched hyperparameter, one point per trial, the
+    best trial marked."""
+    names = space.searched()
+    done = table[(table["status"] == "COMPLETED") & table[OBJECTIVE].notna()]
+    cols = min(3, max(1, len(names)))
+    rows = max(1, math.ceil(len(names) / cols))
+    fig = Figure(figsize=(4.2 * cols, 3.2 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    best = done.loc[done[OBJECTIVE].idxmax()] if len(done) else None
+    for ax, name in zip(axes, names, strict=False):
+        p = space[name]
+        values = done[name]
+        numeric = p.is_range or all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in p.values
+        )
+        if numeric:
+            x = values.astype(float)
+            if p.log or (
+                not p.is_range and min(p.values) > 0 and max(p.values) / min(p.values) >= 100
+            ):
+                ax.set_xscale("log")
+        else:
+            encoded = [encode_value(v) for v in p.values]
+            labels = [str(v) for v in encoded]
+            # equality first: a table read back may hold True as 1
+            x = values.map(
+                lambda v, encoded=encoded: next(
+                    (i for i, e in enumerate(encoded) if v == e or str(v) == str(e)), np.nan
+                )
+            )
+            ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize="small")
+        ax.scatter(x, done[OBJECTIVE], s=18, alpha=0.7)
+        if best is not None:
+            bx = float(best[name]) if numeric else x.loc[best.name]
+            ax.scatter(
+                [bx], [best[OBJECTIVE]], marker="*", s=160, color="crimson", zorder=3, label="best"
+            )
+        ax.set(xlabel=name, ylabel="validation accuracy")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    return fig
+
+
+def describe_searched(settings: Mapping[str, Any], names: Sequence[str]) -> str:
+    """``name=value`` pairs of the searched hyperparameters."""
+
+    def text(value: Any) -> str:
+        return f"{value:.3g}" if isinstance(value, float) else str(encode_value(value))
+
+    return ", ".join(f"{n}={text(settings[n])}" for n in names if n in settings)
