@@ -2,6 +2,7 @@
 
     python -m experiments.reproduce STUDY [--seeds 3] [--only TABLE] [--quick] [--dry-run]
     python -m experiments.reproduce all [--seeds 3] [--quick] [--dry-run]
+        [--jobs N | --ray-address HOST:PORT]   (several runs at once on Ray)
 
 Records go to ``--out/STUDY/runs.jsonl``; rerunning the same command skips finished runs,
 so an interrupted study resumes, and so does a study whose records are committed
@@ -20,6 +21,7 @@ from pathlib import Path
 from experiments import _families
 from experiments._cli import Parser, add_set_arg, run_main, settings_from
 from keras_fcn import layout
+from keras_fcn.cluster import add_engine_args, engine_from
 from keras_fcn.errors import ConfigError
 from keras_fcn.estimate import duration
 from keras_fcn.replication import all_studies, get_study
@@ -76,6 +78,7 @@ def build_parser() -> Parser:
         help="records of experiments.baselines shown beside the published baselines (default: %(default)s)",
     )
     add_set_arg(parser)
+    add_engine_args(parser)
     return parser
 
 
@@ -93,7 +96,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.max_runs is not None and args.max_runs < 1:
         raise ConfigError(f"--max-runs {args.max_runs}: must be at least 1")
     if args.study != "all":
-        run_one(get_study(args.study), args)
+        get_study(args.study)  # an unknown study stops before Ray starts
+    engine = engine_from(args.jobs, args.threads_per_run, args.ray_address)
+    if engine is None or args.dry_run:
+        return studies(args, None)
+    with engine:
+        return studies(args, engine)
+
+
+def studies(args, engine) -> int:
+    """Run the study the command names, or all; on ``engine`` if given."""
+    if args.study != "all":
+        run_one(get_study(args.study), args, engine)
         return 0
     if args.only or args.grid:
         raise ConfigError("--only and --grid work on one study, not on all")
@@ -103,14 +117,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     left = 0.0
     for protocol in studies:
         print(f"\n=== {protocol.name}")
-        left += run_one(protocol, args)
+        left += run_one(protocol, args, engine)
     if args.dry_run and not args.quick:
         print(f"\nall {len(studies)} studies: about {duration(left)} of training left")
     return 0
 
 
-def run_one(protocol, args) -> float:
-    """Run (or with ``--dry-run`` list) one study; returns the estimated seconds left."""
+def run_one(protocol, args, engine=None) -> float:
+    """Run (or with ``--dry-run`` list) one study, on ``engine`` if given; returns the
+    estimated seconds left."""
     family = _families.family(protocol.family)
     overrides = settings_from(args)
     family.run_config(overrides)  # reject a bad --set before anything runs
@@ -164,7 +179,7 @@ def run_one(protocol, args) -> float:
             for run in runs[:50]:
                 print(f"  {run.run_id} {run.values()}")
             return _estimate(args, family, runs, store, committed)
-        records = run_study({family.name: family}, runs, store, load=load)
+        records = run_study({family.name: family}, runs, store, load=load, engine=engine)
         table = aggregate(records, by=list(grid.names)).sort_values("val_mean", ascending=False)
         save_table(table, folder / "grid")
         print(table.head(20).to_string(index=False))
@@ -181,6 +196,7 @@ def run_one(protocol, args) -> float:
         dry_run=args.dry_run,
         overrides=overrides,
         baseline_records=RunStore(args.baselines).records(),
+        engine=engine,
     )
     if args.dry_run:
         for result in results:
