@@ -31,6 +31,7 @@ from keras_fcn.record import RunRecord
 from keras_fcn.study import Trainer, failed_record
 
 DEFAULT_MAX_RETRIES = 2
+FORWARDED_ENV = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL")
 
 # the TensorFlow thread pools of this worker process, set by its first task (Ray reuses
 # worker processes, and TensorFlow takes the setting only before its first op)
@@ -130,14 +131,12 @@ class RayEngine:
 
         import ray
 
-        env = {
-            k: v for k, v in os.environ.items() if k in ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL")
-        }
-        options: dict[str, Any] = {
-            "runtime_env": {"env_vars": env} if env else None,
-            "logging_level": logging.WARNING,
-            "log_to_driver": True,
-        }
+        options: dict[str, Any] = {"logging_level": logging.WARNING}
+        if self.address:
+            # a cluster's nodes were started with their own environment: its workers get
+            # the driver's backend and log level; local workers inherit them anyway
+            env = {k: v for k, v in os.environ.items() if k in FORWARDED_ENV}
+            options["runtime_env"] = {"env_vars": env} if env else None
         if self.address:
             ray.init(address=self.address, **options)
         else:
@@ -259,7 +258,9 @@ def engine_from(
     try:
         import ray  # noqa: F401
     except ImportError as exc:
-        raise ConfigError("--jobs and --ray-address need Ray: pip install 'ray==2.60.0'") from exc
+        raise ConfigError(
+            "--jobs and --ray-address need Ray: pip install -e '.[cluster]' (or 'ray==2.60.0')"
+        ) from exc
     return RayEngine(jobs=jobs, threads_per_run=threads_per_run, address=address)
 
 
