@@ -138,7 +138,14 @@ class RayEngine:
             env = {k: v for k, v in os.environ.items() if k in FORWARDED_ENV}
             options["runtime_env"] = {"env_vars": env} if env else None
         if self.address:
-            ray.init(address=self.address, **options)
+            check_reachable(self.address)
+            try:
+                ray.init(address=self.address, **options)
+            except Exception as exc:  # ConnectionError, ValueError, ...: say it in one line
+                first = (str(exc).strip().splitlines() or [""])[0]
+                raise ConfigError(
+                    f"--ray-address {self.address}: cannot join that Ray cluster: {first}"
+                ) from exc
         else:
             ray.init(
                 num_cpus=self.jobs * self.threads, include_dashboard=False, **options
@@ -239,6 +246,29 @@ def failure_note(error: BaseException, max_retries: int) -> str:
         return f"{type(cause).__name__}: {cause}"
     first = (str(error).strip().splitlines() or [""])[0]
     return f"{type(error).__name__}: {first} (tried {1 + max_retries} times)"
+
+
+def check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail in one line if nothing listens at ``HOST:PORT`` (Ray itself would retry for
+    minutes); ``auto`` and addresses with a scheme are left to Ray.
+
+    Raises:
+        ConfigError: the address is malformed or nothing answers there.
+    """
+    import socket
+
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--ray-address {address}: give HOST:PORT of the cluster's head")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except (OSError, OverflowError) as exc:
+        raise ConfigError(
+            f"--ray-address {address}: nothing answers there ({exc}); "
+            "start the head with `ray start --head --port=PORT`"
+        ) from exc
 
 
 def engine_from(

@@ -129,3 +129,9 @@ def test_the_in_process_study_never_imports_ray(tmp_path):
     run_study(FAMILIES, _runs(), RunStore(tmp_path / "runs.jsonl"), load=lambda d: None,
               trainer=fake_trainer([]), stream=io.StringIO())  # fmt: skip
     assert "ray" not in sys.modules
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:1", "nohost", "head:port"])
+def test_a_cluster_address_where_nothing_answers_is_one_line(address):
+    with pytest.raises(ConfigError, match="--ray-address"):
+        RayEngine(address=address).start()

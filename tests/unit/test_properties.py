@@ -162,7 +162,8 @@ STUBS = (
 
 # Flags left out: --workers starts processes; --case and --json are benchmark's hidden child
 # mode; --help only prints; --out is given by the test, last, so that it always wins.
-EXCLUDED = {"--workers", "--case", "--json", "--help", "--out"}
+# --jobs and --ray-address start or join a Ray cluster (tests/integration/test_cluster.py)
+EXCLUDED = {"--workers", "--jobs", "--ray-address", "--case", "--json", "--help", "--out"}
 
 COMMON_VALUES = ["0", "1", "2", "-1", "3", "x", "", "nan", "1.5", "none", "mnist", "fashion_mnist"]
 SET_VALUES = [
