@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from experiments._cli import Parser, check_out, run_main
 from keras_fcn import layout
+from keras_fcn.cluster import add_engine_args, engine_from
 
 
 def build_parser() -> Parser:
@@ -41,6 +42,7 @@ def build_parser() -> Parser:
         help="results folder (default: %(default)s)",
     )
     parser.add_argument("--data-dir", help="folder holding the IDX files")
+    add_engine_args(parser)
     return parser
 
 
@@ -48,6 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_out(args.out)
     out = check_out(args.out + ("-quick" if args.quick else ""))
+    engine = engine_from(args.jobs, args.threads_per_run, args.ray_address)
+    if engine is None:
+        return selections(args, out, None)
+    with engine:
+        return selections(args, out, engine)
+
+
+def selections(args, out, engine) -> int:
+    """Fit the baselines not yet recorded, on ``engine`` (several at once) if given."""
 
     import pandas as pd
 
@@ -63,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     datasets = ("fashion_mnist", "mnist") if args.dataset == "both" else (args.dataset,)
     names = args.only or list(BASELINES)
     start, rows = time.perf_counter(), []
+    if engine is not None:
+        select_on(engine, args, datasets, names, store, out)
     for dataset in datasets:
         data_config = DataConfig(dataset=dataset, **(quick("baselines") if args.quick else {}))
         data = load_dataset(data_config, args.data_dir)
@@ -105,6 +118,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"saved: {out}/ (runs.jsonl, baselines.csv/.md, selection_*.csv)"
     )
     return 0
+
+
+def select_on(engine, args, datasets, names, store, out) -> None:
+    """Fit the selections not recorded yet as Ray tasks, several at once, the data read once
+    here and put in the object store; append each record here, as its task finishes, with
+    its selection table.
+
+    Raises:
+        KerasFcnError: a selection could not finish (its worker or node died more often than
+            Ray retries); the others are recorded first.
+    """
+    from baselines.selection import BASELINES, select_and_test, selection_id, settings_text
+    from keras_fcn.cluster import failure_note
+    from keras_fcn.config import DataConfig
+    from keras_fcn.errors import KerasFcnError
+    from keras_fcn.presets import quick
+    from keras_fcn.reporting.tables import save_table
+    from keras_fcn.train import load_dataset
+
+    store.check_writable()
+    done = {r.config.get("search_id") for r in store}
+    calls = []
+    for dataset in datasets:
+        data_config = DataConfig(dataset=dataset, **(quick("baselines") if args.quick else {}))
+        todo = [n for n in names if selection_id(BASELINES[n], data_config) not in done]
+        if todo:
+            data = engine.put(load_dataset(data_config, args.data_dir))
+            calls += [((dataset, n), (BASELINES[n], data, data_config)) for n in todo]
+    failures = []
+    for number, ((dataset, name), result, error, _) in enumerate(
+        engine.imap(select_and_test, calls), start=1
+    ):
+        if error is not None:
+            failures.append(f"{dataset} / {name}: {failure_note(error, engine.max_retries)}")
+            print(f"[{number}/{len(calls)}] {failures[-1]}", flush=True)
+            continue
+        record, selection = result
+        if record.config.get("search_id") in done:
+            continue  # recorded once only
+        store.append(record)
+        done.add(record.config.get("search_id"))
+        save_table(selection, out / f"selection_{name}_{dataset}", index=False)
+        print(f"[{number}/{len(calls)}] {dataset} / {name}: {settings_text(record.config['model'])}; "
+              f"validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
+              f"{engine.running} running", flush=True)  # fmt: skip
+    if failures:
+        raise KerasFcnError("; ".join(failures) + ": rerun the same command to fit them again")
 
 
 if __name__ == "__main__":

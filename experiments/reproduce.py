@@ -2,6 +2,7 @@
 
     python -m experiments.reproduce STUDY [--seeds 3] [--only TABLE] [--quick] [--dry-run]
     python -m experiments.reproduce all [--seeds 3] [--quick] [--dry-run]
+        [--jobs N | --ray-address HOST:PORT]   (several runs at once on Ray)
 
 Records go to ``--out/STUDY/runs.jsonl``; rerunning the same command skips finished runs,
 so an interrupted study resumes, and so does a study whose records are committed
@@ -20,6 +21,7 @@ from pathlib import Path
 from experiments import _families
 from experiments._cli import Parser, add_set_arg, run_main, settings_from
 from keras_fcn import layout
+from keras_fcn.cluster import add_engine_args, engine_from
 from keras_fcn.errors import ConfigError
 from keras_fcn.estimate import duration
 from keras_fcn.replication import all_studies, get_study
@@ -76,6 +78,7 @@ def build_parser() -> Parser:
         help="records of experiments.baselines shown beside the published baselines (default: %(default)s)",
     )
     add_set_arg(parser)
+    add_engine_args(parser)
     return parser
 
 
@@ -83,7 +86,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _check_flags(args)
     if args.study != "all":
-        run_one(get_study(args.study), args)
+        get_study(args.study)  # an unknown study stops before Ray starts
+    engine = engine_from(args.jobs, args.threads_per_run, args.ray_address)
+    if engine is None or args.dry_run:
+        return studies(args, None)
+    with engine:
+        return studies(args, engine)
+
+
+def studies(args, engine) -> int:
+    """Run the study the command names, or all; on ``engine`` if given."""
+    if args.study != "all":
+        run_one(get_study(args.study), args, engine)
         return 0
     if args.only or args.grid:
         raise ConfigError("--only and --grid work on one study, not on all")
@@ -93,14 +107,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     left = 0.0
     for protocol in studies:
         print(f"\n=== {protocol.name}")
-        left += run_one(protocol, args)
+        left += run_one(protocol, args, engine)
     if args.dry_run and not args.quick:
         print(f"\nall {len(studies)} studies: about {duration(left)} of training left")
     return 0
 
 
-def run_one(protocol, args) -> float:
-    """Run (or with ``--dry-run`` list) one study; returns the estimated seconds left."""
+def run_one(protocol, args, engine=None) -> float:
+    """Run (or with ``--dry-run`` list) one study, on ``engine`` if given; returns the
+    estimated seconds left."""
     family = _families.family(protocol.family)
     overrides = settings_from(args)
     family.run_config(overrides)  # reject a bad --set before anything runs
@@ -134,7 +149,7 @@ def run_one(protocol, args) -> float:
         runs = _grid_runs(args, protocol, family, overrides, seeds, store)
         if args.dry_run:
             return _estimate(args, family, runs, store, committed)
-        _run_grid(protocol, family, runs, store, load, folder)
+        _run_grid(protocol, family, runs, store, load, folder, engine)
         return 0.0
 
     results = reproduce(
@@ -148,6 +163,7 @@ def run_one(protocol, args) -> float:
         dry_run=args.dry_run,
         overrides=overrides,
         baseline_records=RunStore(args.baselines).records(),
+        engine=engine,
     )
     if args.dry_run:
         _print_planned(results)
@@ -197,13 +213,13 @@ def _grid_runs(args, protocol, family, overrides, seeds, store) -> list:
     return runs
 
 
-def _run_grid(protocol, family, runs, store, load, folder: Path) -> None:
+def _run_grid(protocol, family, runs, store, load, folder: Path, engine=None) -> None:
     """Train the grid's runs not yet recorded, and print its table, best on validation first."""
     from keras_fcn.reporting.tables import save_table
     from keras_fcn.study import aggregate, run_study
 
     names = list(family.read_space(protocol.path(protocol.grid)).names)
-    records = run_study({family.name: family}, runs, store, load=load)
+    records = run_study({family.name: family}, runs, store, load=load, engine=engine)
     table = aggregate(records, by=names).sort_values("val_mean", ascending=False)
     save_table(table, folder / "grid")
     print(table.head(20).to_string(index=False))

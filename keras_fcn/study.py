@@ -15,8 +15,8 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, TextIO
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,9 @@ class Progress:
         self.total, self.done, self.stream = total, already, stream or sys.stderr
         self.started, self.new = time.perf_counter(), 0
 
-    def update(self, label: str, record: RunRecord) -> None:
+    def update(self, label: str, record: RunRecord, running: int | None = None) -> None:
+        """One line for a finished run; ``running``, from an engine that trains several runs at
+        once, says how many of the runs left are in training now."""
         self.done += 1
         self.new += 1
         left = self.total - self.done
@@ -66,7 +68,8 @@ class Progress:
         status = "" if record.status == "ok" else f" [{record.status}]"
         print(
             f"[{self.done}/{self.total}] {label}: test {accuracy}{status} in {record.wall_time_s:.0f} s; "
-            f"{left} left, about {_duration(per_run * left)} to go",
+            f"{left} left{'' if running is None else f' ({running} running)'}, "
+            f"about {_duration(per_run * left)} to go",
             file=self.stream,
             flush=True,
         )
@@ -80,6 +83,42 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def failed_record(run: RunConfig, note: str, wall_time_s: float, command: str = "") -> RunRecord:
+    """The record of a run that did not finish: status ``failed`` and the reason in its note."""
+    return RunRecord(
+        run_id=run.run_id,
+        family=run.family,
+        config=run.to_dict(),
+        seed=run.train.seed,
+        status="failed",
+        note=note[:500],
+        created=now(),
+        wall_time_s=round(wall_time_s, 3),
+        command=command,
+    )
+
+
+class Engine(Protocol):
+    """Trains several runs at once elsewhere (see :mod:`keras_fcn.cluster`).
+
+    :meth:`map` yields ``(run, record)`` as each run finishes, in any order, one record per
+    run given (a run it could not train comes back as a :func:`failed_record`). It never
+    writes a record: :func:`run_study`, in the driver, alone appends them. ``running`` is the
+    number of runs in training at the moment.
+    """
+
+    running: int
+
+    def map(
+        self,
+        families: Mapping[str, Family],
+        runs: Sequence[RunConfig],
+        *,
+        load: Callable[[Any], Any],
+        trainer: Trainer | None = None,
+    ) -> Iterator[tuple[RunConfig, RunRecord]]: ...
+
+
 def run_study(
     families: Mapping[str, Family],
     runs: Sequence[RunConfig],
@@ -89,6 +128,7 @@ def run_study(
     trainer: Trainer | None = None,
     label: Callable[[RunConfig], str] | None = None,
     stream: TextIO | None = None,
+    engine: Engine | None = None,
 ) -> list[RunRecord]:
     """Train every run of ``runs`` that ``store`` does not hold yet; return all their records.
 
@@ -104,10 +144,14 @@ def run_study(
             :func:`keras_fcn.train.train_record` (tests pass a stub).
         label: a short description of a run for the progress lines.
         stream: where progress goes (stderr by default).
+        engine: trains the runs elsewhere, several at once (:mod:`keras_fcn.cluster`);
+            ``None``: one after the other in this process.
 
     Returns:
         One record per run, in the order of ``runs``.
     """
+    if engine is not None:
+        return _run_on_engine(engine, families, runs, store, load, trainer, label, stream)
     if trainer is None:
         from keras_fcn.train import train_record as trainer
     store.check_writable()
@@ -124,20 +168,43 @@ def run_study(
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:  # one bad run must not end a night of runs
-            record = RunRecord(
-                run_id=run.run_id,
-                family=run.family,
-                config=run.to_dict(),
-                seed=run.train.seed,
-                status="failed",
-                note=f"{type(exc).__name__}: {exc}"[:500],
-                created=now(),
-                wall_time_s=round(time.perf_counter() - started, 3),
+            record = failed_record(
+                run,
+                f"{type(exc).__name__}: {exc}",
+                time.perf_counter() - started,
                 command=families[run.family].command_for(run),
             )
         store.append(record)
         done[record.run_id] = record
         progress.update(label(run) if label else run.run_id, record)
+    return [done[run.run_id] for run in runs if run.run_id in done]
+
+
+def _run_on_engine(
+    engine: Engine,
+    families: Mapping[str, Family],
+    runs: Sequence[RunConfig],
+    store: RunStore,
+    load: Callable[[Any], Any],
+    trainer: Trainer | None,
+    label: Callable[[RunConfig], str] | None,
+    stream: TextIO | None,
+) -> list[RunRecord]:
+    """:func:`run_study` with the training done by ``engine``; the records are appended here
+    alone, each run once: a record of a run already recorded in this call or on disk (a
+    retried task finishing late, a run listed twice) is dropped."""
+    store.check_writable()
+    done = {r.run_id: r for r in store if r.status != "failed"}
+    todo = list({run.run_id: run for run in runs if run.run_id not in done}.values())
+    progress = Progress(len(runs), len(runs) - len(todo), stream)
+    recorded: set[str] = set()
+    for run, record in engine.map(families, todo, load=load, trainer=trainer):
+        if run.run_id in recorded or run.run_id in done and done[run.run_id].status != "failed":
+            continue
+        store.append(record)
+        recorded.add(run.run_id)
+        done[run.run_id] = record
+        progress.update(label(run) if label else run.run_id, record, running=engine.running)
     return [done[run.run_id] for run in runs if run.run_id in done]
 
 

@@ -21,7 +21,7 @@ from keras_fcn.replication.protocol import (
     row_settings,
     settings_label,
 )
-from keras_fcn.study import aggregate, run_study, with_seeds
+from keras_fcn.study import Engine, aggregate, run_study, with_seeds
 
 
 @dataclasses.dataclass
@@ -166,6 +166,7 @@ def train_table(
     store: RunStore,
     load: Callable[[Any], Any],
     trainer: Callable | None = None,
+    engine: Engine | None = None,
 ) -> list[RunRecord]:
     """Train a table's runs (row label -> its seeded runs) that the store does not hold."""
     names = {
@@ -181,6 +182,7 @@ def train_table(
         load=load,
         trainer=trainer,
         label=lambda run: names[run.run_id],
+        engine=engine,
     )
 
 
@@ -197,6 +199,7 @@ def reproduce(
     trainer: Callable | None = None,
     overrides: Mapping[str, Any] | None = None,
     baseline_records: Sequence[RunRecord] = (),
+    engine: Engine | None = None,
 ) -> list[TableResult]:
     """Re-run a study's tables in order and compare each with its published numbers.
 
@@ -215,6 +218,8 @@ def reproduce(
         overrides: settings applied to every run after the protocol's own.
         baseline_records: records of ``experiments.baselines``, shown as ours in the
             tables of classical baselines.
+        engine: trains the runs several at once (:mod:`keras_fcn.cluster`); ``None``: in
+            this process.
     """
     for name in only:
         protocol.table(name)
@@ -229,7 +234,9 @@ def reproduce(
         )
         seeded = {row.row: with_seeds([run], seeds) for row, run in pairs if run is not None}
         if (spec.name in only if only else True) and not dry_run:
-            finished = train_table(protocol, spec, family, seeded, labels, store, load, trainer)
+            finished = train_table(
+                protocol, spec, family, seeded, labels, store, load, trainer, engine
+            )
             done.update({r.run_id: r for r in finished})
         records = {
             row: [done[r.run_id] for r in group if r.run_id in done]

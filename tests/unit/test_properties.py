@@ -161,10 +161,20 @@ STUBS = (
     ("experiments.benchmark", "_measure_in_child"),
 )
 
-# Flags left out: --workers and report's --run-missing start processes; --case and --json are
-# benchmark's hidden child mode; --help only prints; --out is given by the test, last, so that
-# it always wins.
-EXCLUDED = {"--workers", "--run-missing", "--case", "--json", "--help", "--out"}
+# Flags left out: --workers and report's --run-missing start processes; --jobs and
+# --ray-address start or join a Ray cluster (tests/integration/test_cluster.py); --case and
+# --json are benchmark's hidden child mode; --help only prints; --out is given by the test,
+# last, so that it always wins.
+EXCLUDED = {
+    "--workers",
+    "--run-missing",
+    "--jobs",
+    "--ray-address",
+    "--case",
+    "--json",
+    "--help",
+    "--out",
+}
 
 COMMON_VALUES = ["0", "1", "2", "-1", "3", "x", "", "nan", "1.5", "none", "mnist", "fashion_mnist"]
 SET_VALUES = [

@@ -1,0 +1,315 @@
+"""Ray Core as the engine of studies, grids and baselines' selections: one Ray task a run.
+
+    with RayEngine(jobs=2) as engine:                  # a local Ray instance, 2 runs at once
+        run_study(families, runs, store, load=load, engine=engine)
+    with RayEngine(address="head:6379") as engine:     # an existing cluster
+        ...
+
+The driver reads each dataset once and puts it in Ray's object store, so the nodes need
+keras-fcn installed but no copy of the data. Tasks only compute: they return records and
+never write; :func:`keras_fcn.study.run_study` appends them, in the driver, each run once,
+so ``runs.jsonl`` and its exactly-once guarantee stay as they are without Ray.
+
+A task whose worker or node dies is retried by Ray up to ``max_retries`` times; after that
+the run comes back as a ``failed`` record with Ray's reason, like a run that raised, and the
+next run of the command trains it again. Ray is imported only when an engine starts: a study
+without one runs in its own process and never loads it.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from keras_fcn.errors import ConfigError
+from keras_fcn.family import Family, RunConfig
+from keras_fcn.record import RunRecord
+from keras_fcn.study import Trainer, failed_record
+
+DEFAULT_MAX_RETRIES = 2
+FORWARDED_ENV = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL")
+
+# the TensorFlow thread pools of this worker process, set by its first task (Ray reuses
+# worker processes, and TensorFlow takes the setting only before its first op)
+_threads_set: int | None = None
+
+
+def default_threads(jobs: int) -> int:
+    """Cores of this machine shared between ``jobs`` runs at once (at least one each)."""
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
+def set_threads(threads: int) -> None:
+    """Give TensorFlow's intra-op and inter-op pools of this process ``threads`` threads,
+    once a process; a warning if TensorFlow already ran with other settings."""
+    global _threads_set
+    if _threads_set == threads:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError as exc:  # TensorFlow already initialized in this worker
+        warnings.warn(f"threads per run left as they were: {exc}", stacklevel=2)
+    _threads_set = threads
+
+
+def call_task(threads: int, fn: Callable[..., Any], *args: Any) -> Any:
+    """What a Ray task runs: ``fn(*args)`` with TensorFlow's threads set first."""
+    set_threads(threads)
+    return fn(*args)
+
+
+def train_task(family: Family, run: RunConfig, data: Any, trainer: Trainer | None) -> RunRecord:
+    """Train one run as :func:`keras_fcn.study.run_study` does in-process: an exception
+    becomes a ``failed`` record (and is not retried by Ray)."""
+    if trainer is None:
+        from keras_fcn.train import train_record as trainer
+    started = time.perf_counter()
+    try:
+        return trainer(family, run, data)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:
+        return failed_record(
+            run,
+            f"{type(exc).__name__}: {exc}",
+            time.perf_counter() - started,
+            command=family.command_for(run),
+        )
+
+
+class RayEngine:
+    """Runs calls as Ray tasks, several at once, and hands back results as they finish.
+
+    Args:
+        jobs: runs at once. Without ``address``: starts a local Ray instance (dashboard off)
+            with that many slots. With ``address``: at most that many at once (default: as
+            many as the cluster's CPUs allow, ``threads_per_run`` CPUs each).
+        threads_per_run: TensorFlow threads (and Ray CPUs) of each run; default: this
+            machine's cores // ``jobs`` locally, 1 on a cluster.
+        address: ``HOST:PORT`` of a running Ray cluster (``ray start --head``), or ``auto``.
+        max_retries: how many times Ray reruns a task whose worker or node died.
+    """
+
+    def __init__(
+        self,
+        *,
+        jobs: int | None = None,
+        threads_per_run: int | None = None,
+        address: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> None:
+        if jobs is not None and jobs < 1:
+            raise ConfigError(f"--jobs {jobs}: must be at least 1")
+        if threads_per_run is not None and threads_per_run < 1:
+            raise ConfigError(f"--threads-per-run {threads_per_run}: must be at least 1")
+        if jobs is None and address is None:
+            raise ConfigError("a Ray engine needs --jobs N or --ray-address HOST:PORT")
+        self.jobs, self.address, self.max_retries = jobs, address, max_retries
+        if threads_per_run is None:
+            threads_per_run = 1 if address else default_threads(jobs or 1)
+        self.threads = threads_per_run
+        self.running = 0
+        self._started = False
+
+    def __enter__(self) -> RayEngine:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the local Ray instance, or connect to the cluster."""
+        import logging
+
+        import ray
+
+        options: dict[str, Any] = {"logging_level": logging.WARNING}
+        if self.address:
+            # a cluster's nodes were started with their own environment: its workers get
+            # the driver's backend and log level; local workers inherit them anyway
+            env = {k: v for k, v in os.environ.items() if k in FORWARDED_ENV}
+            options["runtime_env"] = {"env_vars": env} if env else None
+        if self.address:
+            check_reachable(self.address)
+            try:
+                ray.init(address=self.address, **options)
+            except Exception as exc:  # ConnectionError, ValueError, ...: say it in one line
+                first = (str(exc).strip().splitlines() or [""])[0]
+                raise ConfigError(
+                    f"--ray-address {self.address}: cannot join that Ray cluster: {first}"
+                ) from exc
+        else:
+            ray.init(
+                num_cpus=self.jobs * self.threads, include_dashboard=False, **options
+            )  # each task asks for `threads` CPUs: `jobs` run at once
+        self._started = True
+
+    def stop(self) -> None:
+        """Shut the local Ray instance down, or leave the cluster (it keeps running)."""
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+    def capacity(self) -> int:
+        """Tasks kept in flight: ``jobs``, or what the cluster's CPUs hold."""
+        if self.jobs:
+            return self.jobs
+        import ray
+
+        return max(1, int(ray.cluster_resources().get("CPU", 1) // self.threads))
+
+    def imap(
+        self, fn: Callable[..., Any], calls: Sequence[tuple[Any, tuple[Any, ...]]]
+    ) -> Iterator[tuple[Any, Any, BaseException | None, float]]:
+        """Run ``fn(*args)`` for each ``(key, args)`` of ``calls`` as a Ray task.
+
+        Arguments that are Ray object refs (:meth:`put`) reach ``fn`` as their values.
+
+        Yields:
+            ``(key, result, error, seconds)`` as each call finishes: ``error`` is the Ray
+            exception of a call that could not finish (its worker or node died more than
+            ``max_retries`` times, or ``fn`` raised), ``result`` is then ``None``.
+        """
+        import ray
+
+        task = ray.remote(call_task).options(
+            num_cpus=self.threads, max_retries=self.max_retries, retry_exceptions=False
+        )
+        queue = collections.deque(calls)
+        pending: dict[Any, tuple[Any, float]] = {}
+        capacity = self.capacity()
+        try:
+            while queue or pending:
+                while queue and len(pending) < capacity:
+                    key, args = queue.popleft()
+                    pending[task.remote(self.threads, fn, *args)] = (key, time.perf_counter())
+                self.running = len(pending)
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    key, started = pending.pop(ref)
+                    self.running = len(pending)
+                    try:
+                        result, error = ray.get(ref), None
+                    except ray.exceptions.RayError as exc:
+                        result, error = None, exc
+                    yield key, result, error, time.perf_counter() - started
+        finally:
+            for ref in pending:  # interrupted: nothing left training for this driver
+                ray.cancel(ref, force=True)
+            self.running = 0
+
+    def put(self, value: Any) -> Any:
+        """``value`` in Ray's object store, read once by each node that needs it."""
+        import ray
+
+        return ray.put(value)
+
+    def map(
+        self,
+        families: Mapping[str, Family],
+        runs: Sequence[RunConfig],
+        *,
+        load: Callable[[Any], Any],
+        trainer: Trainer | None = None,
+    ) -> Iterator[tuple[RunConfig, RunRecord]]:
+        """Train ``runs`` as Ray tasks; yield ``(run, record)`` as each finishes (see
+        :class:`keras_fcn.study.Engine`)."""
+        refs: dict[Any, Any] = {}
+        for run in runs:  # each dataset read once, by the driver, into the object store
+            if run.data not in refs:
+                refs[run.data] = self.put(load(run.data))
+        calls = [(run, (families[run.family], run, refs[run.data], trainer)) for run in runs]
+        for run, record, error, seconds in self.imap(train_task, calls):
+            if error is not None:
+                note = failure_note(error, self.max_retries)
+                command = families[run.family].command_for(run)
+                record = failed_record(run, note, seconds, command=command)
+            yield run, record
+
+
+def failure_note(error: BaseException, max_retries: int) -> str:
+    """Why a task gave no result, in one line: the Ray error and the attempts made."""
+    import ray
+
+    if isinstance(error, ray.exceptions.RayTaskError):  # the function raised: not retried
+        cause = getattr(error, "cause", None) or error
+        return f"{type(cause).__name__}: {cause}"
+    first = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first} (tried {1 + max_retries} times)"
+
+
+def check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail in one line if nothing listens at ``HOST:PORT`` (Ray itself would retry for
+    minutes); ``auto`` and addresses with a scheme are left to Ray.
+
+    Raises:
+        ConfigError: the address is malformed or nothing answers there.
+    """
+    import socket
+
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--ray-address {address}: give HOST:PORT of the cluster's head")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except (OSError, OverflowError) as exc:
+        raise ConfigError(
+            f"--ray-address {address}: nothing answers there ({exc}); "
+            "start the head with `ray start --head --port=PORT`"
+        ) from exc
+
+
+def engine_from(
+    jobs: int | None, threads_per_run: int | None, address: str | None
+) -> RayEngine | None:
+    """The engine the flags ask for, or ``None`` for in-process: ``--jobs 1`` without an
+    address is in-process; ``--ray-address`` (or ``RAY_ADDRESS``) joins a cluster."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: must be at least 1")
+    if threads_per_run is not None and threads_per_run < 1:
+        raise ConfigError(f"--threads-per-run {threads_per_run}: must be at least 1")
+    if address is None and (jobs is None or jobs == 1):
+        if threads_per_run is not None:
+            raise ConfigError("--threads-per-run works only with --jobs N (N > 1) or --ray-address")
+        return None
+    try:
+        import ray  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "--jobs and --ray-address need Ray: pip install -e '.[cluster]' (or 'ray==2.60.0')"
+        ) from exc
+    return RayEngine(jobs=jobs, threads_per_run=threads_per_run, address=address)
+
+
+def add_engine_args(parser: Any) -> None:
+    """``--jobs``, ``--threads-per-run`` and ``--ray-address``."""
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="train N runs at once on a local Ray instance (default: 1, in this process; see docs/cluster.md)",
+    )
+    parser.add_argument(
+        "--threads-per-run",
+        type=int,
+        metavar="T",
+        help="TensorFlow threads of each run with --jobs or --ray-address (default: cores // N, 1 on a cluster)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="run on the Ray cluster there (ray start --head) instead; default: $RAY_ADDRESS",
+    )

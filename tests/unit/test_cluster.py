@@ -1,0 +1,137 @@
+"""The driver's side of studies on an engine (keras_fcn/cluster.py) with a fake engine:
+records appended once each, in the order they finish, whatever the engine hands back; the
+flags that choose an engine. No Ray is started here (tests/integration/test_cluster.py)."""
+
+from __future__ import annotations
+
+import collections
+import io
+import sys
+
+import pytest
+
+from keras_fcn.cluster import RayEngine, engine_from, train_task
+from keras_fcn.errors import ConfigError
+from keras_fcn.record import RunStore
+from keras_fcn.study import failed_record, run_study
+from tests.unit.test_study import FAMILIES, _runs, fake_trainer
+
+
+class FakeEngine:
+    """Trains in this process, in reverse order; hands back some records twice (a retried
+    task finishing late) and a run it lost as ``failed``."""
+
+    def __init__(self, duplicate: int = 0, lose: int | None = None) -> None:
+        self.duplicate, self.lose, self.running, self.given = duplicate, lose, 0, []
+
+    def map(self, families, runs, *, load, trainer=None):
+        self.given.append([run.run_id for run in runs])
+        finished = []
+        for number, run in enumerate(reversed(runs)):
+            self.running = len(runs) - number - 1
+            if number == self.lose:
+                record = failed_record(run, "WorkerCrashedError: died (tried 3 times)", 1.0)
+            else:
+                record = train_task(families[run.family], run, load(run.data), trainer)
+            finished.append((run, record))
+            yield run, record
+            if number < self.duplicate:
+                yield run, record  # the same run again, late
+        yield from finished[: self.duplicate]  # and again at the very end
+
+
+def test_engine_records_each_run_once_even_when_handed_back_twice(tmp_path):
+    store, calls, stream = RunStore(tmp_path / "runs.jsonl"), [], io.StringIO()
+    engine = FakeEngine(duplicate=3)
+    records = run_study(
+        FAMILIES, _runs(), store, load=lambda d: None, trainer=fake_trainer(calls),
+        stream=stream, engine=engine,
+    )  # fmt: skip
+    ids = [r.run_id for r in store]
+    assert len(ids) == len(set(ids)) == 6 == len(calls)
+    assert [r.run_id for r in records] == [r.run_id for r in _runs()]  # in the order given
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 6 and lines[-1].startswith("[6/6]") and "(0 running)" in lines[-1]
+
+
+def test_engine_gets_only_the_runs_not_on_disk_and_lists_each_once(tmp_path):
+    store, calls = RunStore(tmp_path / "runs.jsonl"), []
+    runs = _runs()
+    run_study(FAMILIES, runs[:2], store, load=lambda d: None, trainer=fake_trainer(calls),
+              stream=io.StringIO())  # fmt: skip
+    engine = FakeEngine()
+    run_study(
+        FAMILIES, runs + runs[3:], store, load=lambda d: None, trainer=fake_trainer(calls),
+        stream=io.StringIO(), engine=engine,
+    )  # fmt: skip
+    assert engine.given == [[r.run_id for r in runs[2:]]]
+    counts = collections.Counter(r.run_id for r in store)
+    assert set(counts.values()) == {1} and len(counts) == 6
+
+
+def test_a_run_the_engine_lost_is_recorded_failed_and_trained_next_time(tmp_path):
+    store, calls = RunStore(tmp_path / "runs.jsonl"), []
+    records = run_study(
+        FAMILIES, _runs(), store, load=lambda d: None, trainer=fake_trainer(calls),
+        stream=io.StringIO(), engine=FakeEngine(lose=0),
+    )  # fmt: skip
+    [lost] = [r for r in records if r.status == "failed"]
+    assert "WorkerCrashedError" in lost.note and lost.run_id == _runs()[-1].run_id
+    engine = FakeEngine()
+    again = run_study(
+        FAMILIES, _runs(), store, load=lambda d: None, trainer=fake_trainer(calls),
+        stream=io.StringIO(), engine=engine,
+    )  # fmt: skip
+    assert engine.given == [[lost.run_id]] and {r.status for r in again} == {"ok"}
+
+
+def test_a_run_that_raises_in_a_task_is_recorded_failed_as_in_process(tmp_path):
+    store, calls = RunStore(tmp_path / "runs.jsonl"), []
+    records = run_study(
+        FAMILIES, _runs(seeds=(1, 2)), store, load=lambda d: None,
+        trainer=fake_trainer(calls, fail_on={2}), stream=io.StringIO(), engine=FakeEngine(),
+    )  # fmt: skip
+    failed = [r for r in records if r.status == "failed"]
+    assert len(failed) == 2 and {r.note for r in failed} == {"RuntimeError: out of luck"}
+
+
+def test_without_jobs_or_address_the_study_runs_in_process(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert engine_from(None, None, None) is None
+    assert engine_from(1, None, None) is None
+
+
+@pytest.mark.parametrize(
+    ("jobs", "threads", "address", "message"),
+    [
+        (0, None, None, "--jobs 0"),
+        (2, 0, None, "--threads-per-run 0"),
+        (None, 2, None, "--threads-per-run works only with"),
+    ],
+)
+def test_bad_engine_flags_are_one_line(monkeypatch, jobs, threads, address, message):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(ConfigError, match=message):
+        engine_from(jobs, threads, address)
+
+
+def test_threads_per_run_default_to_the_cores_shared_out(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert RayEngine(jobs=2).threads == 4
+    assert RayEngine(jobs=16).threads == 1
+    assert RayEngine(address="head:6379").threads == 1
+    assert RayEngine(jobs=2, threads_per_run=3).threads == 3
+
+
+def test_the_in_process_study_never_imports_ray(tmp_path):
+    if "ray" in sys.modules:
+        pytest.skip("ray was imported by another test of this session")
+    run_study(FAMILIES, _runs(), RunStore(tmp_path / "runs.jsonl"), load=lambda d: None,
+              trainer=fake_trainer([]), stream=io.StringIO())  # fmt: skip
+    assert "ray" not in sys.modules
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:1", "nohost", "head:port"])
+def test_a_cluster_address_where_nothing_answers_is_one_line(address):
+    with pytest.raises(ConfigError, match="--ray-address"):
+        RayEngine(address=address).start()
