@@ -136,11 +136,13 @@ class _Data:
         return self.load(record.config["data"]["dataset"]).y_test
 
 
-def _command(record) -> str:
-    """The line that trains a record's config, without its seed."""
+def _command(record) -> str | None:
+    """The line that trains a record's config, without its seed; None for no network family."""
     from experiments import _families
 
-    family = _families.family(record.family)
+    family = _families.families().get(record.family)
+    if family is None:
+        return None
     line = family.command_for(family.from_dict(record.config))
     return line.replace(f" --seed {record.seed}", "")
 

@@ -21,8 +21,9 @@ from keras_fcn.reporting.best import Best
 from keras_fcn.reporting.tables import mean_std, plus_minus
 from keras_fcn.study import config_key
 
-Command = Callable[[RunRecord], str]
-"""A record (with its config changed) -> the line that trains it."""
+Command = Callable[[RunRecord], str | None]
+"""A record (with its config changed) -> the line that trains it; None for a record of no
+network family (a classical baseline), which has no transfer row."""
 
 
 def on_mnist(record: RunRecord) -> RunRecord:
@@ -41,6 +42,9 @@ def family_rows(
         if b.dataset != "fashion_mnist" or not b.records:
             continue
         twin = on_mnist(b.records[0])
+        line = command(twin)
+        if line is None:
+            continue
         key = config_key(twin.config)
         mnist = [r for r in records if r.status == "ok" and config_key(r.config) == key]
         rows.append(
@@ -48,7 +52,7 @@ def family_rows(
                 "chosen on Fashion-MNIST": f"{b.family}: best mean validation accuracy",
                 "Fashion-MNIST test": mean_std([r.test_accuracy for r in b.records]),
                 "MNIST test, unchanged": mean_std([r.test_accuracy for r in mnist])
-                or f"not run: `{command(twin)} --seed S`",
+                or f"not run: `{line} --seed S`",
                 "published": "",
             }
         )

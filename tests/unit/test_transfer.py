@@ -80,3 +80,12 @@ def test_report_run_missing_lists_default_runs_and_mnist_twins_once(tmp_path):
     store.append(record(43, "mnist", 0.1, 0.98))
     store.append(record(42, "fashion_mnist", 0.01, 0.80, 0.80))  # the default run
     assert missing_lines(tmp_path) == ["python -m experiments.fashion_cnn --seed 42"]
+
+
+def test_records_of_no_network_family_have_no_transfer_row(tmp_path):
+    knn = RunRecord("k", "knn", {"data": {"dataset": "fashion_mnist"}}, 0, test_accuracy=0.85)
+    records = [knn, record(42, "fashion_mnist", 0.1, 0.88)]
+    table = transfer_table(
+        tmp_path, best_per_family(records), records, lambda r: None if r.family == "knn" else "x"
+    )
+    assert list(table["chosen on Fashion-MNIST"]) == ["dense: best mean validation accuracy"]
