@@ -69,20 +69,3 @@ def _parse_range(name: str, text: Any) -> dict[str, Any]:
     if match["step"]:
         span["step"] = _number(match["step"], where)
     return span
-
-
-def _parse_range(name: str, text: Any) -> dict[str, Any]:
-    where = f"parameter {name!r}"
-    match = _RANGE.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise ConfigError(
-            f"{where}: range {text!r} is not LOW..HIGH [step S] [log], e.g. '32..512 step 32'"
-        )
-    span: dict[str, Any] = {
-        "low": _number(match["low"], where),
-        "high": _number(match["high"], where),
-        "log": bool(match["log"]),
-    }
-    if match["step"]:
-        span["step"] = _number(match["step"], where)
-    return span
