@@ -62,11 +62,10 @@ def selections(args, out, engine) -> int:
 
     import pandas as pd
 
-    from baselines.selection import BASELINES, select_and_test, selection_id, settings_text
+    from baselines.selection import BASELINES, selection_id
     from keras_fcn.config import DataConfig
     from keras_fcn.presets import quick
     from keras_fcn.record import RunStore
-    from keras_fcn.reporting.confusion import format_confusion
     from keras_fcn.reporting.tables import save_table
     from keras_fcn.train import load_dataset
 
@@ -85,31 +84,8 @@ def selections(args, out, engine) -> int:
             baseline = BASELINES[name]
             record = done.get(selection_id(baseline, data_config))
             if record is None:
-                print(
-                    f"{dataset} / {name}: {baseline.description}; trying {baseline.space.size()} settings",
-                    flush=True,
-                )
-                record, selection = select_and_test(baseline, data, data_config)
-                store.append(record)
-                save_table(selection, out / f"selection_{name}_{dataset}", index=False)
-                print(f"  chosen on validation: {settings_text(record.config['model'])}")
-                print(
-                    f"  validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
-                    f"fit {record.fit_time_s:.1f} s, predict test set {record.predict_time_s:.1f} s"
-                )
-                print(format_confusion(record.confusion_matrix, data.class_names) + "\n")
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "baseline": name,
-                    "chosen settings": settings_text(record.config["model"]),
-                    "val %": round(100 * record.best_val_accuracy, 2),
-                    "test %": round(100 * record.test_accuracy, 2),
-                    "fit s": record.fit_time_s,
-                    "predict s": record.predict_time_s,
-                    "selection s": record.wall_time_s,
-                }
-            )
+                record = _select_here(baseline, name, data, data_config, store, out)
+            rows.append(_row(dataset, name, record))
     table = pd.DataFrame(rows)
     save_table(table, out / "baselines", index=False)
     print(table.to_markdown(index=False))
@@ -118,6 +94,45 @@ def selections(args, out, engine) -> int:
         f"saved: {out}/ (runs.jsonl, baselines.csv/.md, selection_*.csv)"
     )
     return 0
+
+
+def _select_here(baseline, name, data, data_config, store, out):
+    """Fit one baseline's selection in this process, record it, print what it chose."""
+    from baselines.selection import select_and_test, settings_text
+    from keras_fcn.reporting.confusion import format_confusion
+    from keras_fcn.reporting.tables import save_table
+
+    dataset = data_config.dataset
+    print(
+        f"{dataset} / {name}: {baseline.description}; trying {baseline.space.size()} settings",
+        flush=True,
+    )
+    record, selection = select_and_test(baseline, data, data_config)
+    store.append(record)
+    save_table(selection, out / f"selection_{name}_{dataset}", index=False)
+    print(f"  chosen on validation: {settings_text(record.config['model'])}")
+    print(
+        f"  validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
+        f"fit {record.fit_time_s:.1f} s, predict test set {record.predict_time_s:.1f} s"
+    )
+    print(format_confusion(record.confusion_matrix, data.class_names) + "\n")
+    return record
+
+
+def _row(dataset, name, record) -> dict:
+    """A baseline's line of the summary table."""
+    from baselines.selection import settings_text
+
+    return {
+        "dataset": dataset,
+        "baseline": name,
+        "chosen settings": settings_text(record.config["model"]),
+        "val %": round(100 * record.best_val_accuracy, 2),
+        "test %": round(100 * record.test_accuracy, 2),
+        "fit s": record.fit_time_s,
+        "predict s": record.predict_time_s,
+        "selection s": record.wall_time_s,
+    }
 
 
 def select_on(engine, args, datasets, names, store, out) -> None:
@@ -160,9 +175,12 @@ def select_on(engine, args, datasets, names, store, out) -> None:
         store.append(record)
         done.add(record.config.get("search_id"))
         save_table(selection, out / f"selection_{name}_{dataset}", index=False)
-        print(f"[{number}/{len(calls)}] {dataset} / {name}: {settings_text(record.config['model'])}; "
-              f"validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
-              f"{engine.running} running", flush=True)  # fmt: skip
+        print(
+            f"[{number}/{len(calls)}] {dataset} / {name}: {settings_text(record.config['model'])}; "
+            f"validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
+            f"{engine.running} running",
+            flush=True,
+        )
     if failures:
         raise KerasFcnError("; ".join(failures) + ": rerun the same command to fit them again")
 

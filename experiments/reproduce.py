@@ -2,7 +2,8 @@
 
     python -m experiments.reproduce STUDY [--seeds 3] [--only TABLE] [--quick] [--dry-run]
     python -m experiments.reproduce all [--seeds 3] [--quick] [--dry-run]
-        [--jobs N | --ray-address HOST:PORT]   (several runs at once on Ray)
+        [--jobs N | --ray-address HOST:PORT]   (several runs at once on Ray; without
+        these, 2 at once for batches of at most 64, where that was measured faster)
 
 Records go to ``--out/STUDY/runs.jsonl``; rerunning the same command skips finished runs,
 so an interrupted study resumes, and so does a study whose records are committed
@@ -14,6 +15,7 @@ table.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +23,13 @@ from pathlib import Path
 from experiments import _families
 from experiments._cli import Parser, add_set_arg, run_main, settings_from
 from keras_fcn import layout
-from keras_fcn.cluster import add_engine_args, engine_from
+from keras_fcn.cluster import (
+    AUTO_JOBS,
+    AUTO_JOBS_MAX_BATCH,
+    add_engine_args,
+    auto_jobs,
+    engine_from,
+)
 from keras_fcn.errors import ConfigError
 from keras_fcn.estimate import duration
 from keras_fcn.replication import all_studies, get_study
@@ -78,26 +86,20 @@ def build_parser() -> Parser:
         help="records of experiments.baselines shown beside the published baselines (default: %(default)s)",
     )
     add_set_arg(parser)
-    add_engine_args(parser)
+    add_engine_args(
+        parser,
+        jobs_default=f"{AUTO_JOBS} for batches of at most {AUTO_JOBS_MAX_BATCH} where Ray is "
+        "installed, 1 (in this process) otherwise",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _check_flags(args)
+    engine_from(args.jobs, args.threads_per_run, args.ray_address)  # bad flags stop here
     if args.study != "all":
-        get_study(args.study)  # an unknown study stops before Ray starts
-    engine = engine_from(args.jobs, args.threads_per_run, args.ray_address)
-    if engine is None or args.dry_run:
-        return studies(args, None)
-    with engine:
-        return studies(args, engine)
-
-
-def studies(args, engine) -> int:
-    """Run the study the command names, or all; on ``engine`` if given."""
-    if args.study != "all":
-        run_one(get_study(args.study), args, engine)
+        run_one(get_study(args.study), args, _engine_for(args, get_study(args.study)))
         return 0
     if args.only or args.grid:
         raise ConfigError("--only and --grid work on one study, not on all")
@@ -107,15 +109,41 @@ def studies(args, engine) -> int:
     left = 0.0
     for protocol in studies:
         print(f"\n=== {protocol.name}")
-        left += run_one(protocol, args, engine)
+        left += run_one(protocol, args, _engine_for(args, protocol))
     if args.dry_run and not args.quick:
         print(f"\nall {len(studies)} studies: about {duration(left)} of training left")
     return 0
 
 
+def _engine_for(args, protocol):
+    """The engine the flags ask for; without any, what :func:`auto_jobs` measured faster for
+    the study's batch size; ``None``: in this process (always for --dry-run and --quick)."""
+    if args.dry_run:
+        return None
+    jobs, address = args.jobs, args.ray_address or os.environ.get("RAY_ADDRESS")
+    if jobs is None and not (args.quick or args.threads_per_run or address):
+        family = _families.family(protocol.family)
+        batch = family.run_config({**protocol.settings, **settings_from(args)}).train.batch_size
+        jobs = auto_jobs(batch)
+        if jobs > 1:
+            print(
+                f"{protocol.name}: batch {batch}: {jobs} runs at once on a local Ray instance "
+                "(--jobs 1: one at a time in this process; docs/cluster.md)"
+            )
+    return engine_from(jobs, args.threads_per_run, args.ray_address)
+
+
 def run_one(protocol, args, engine=None) -> float:
-    """Run (or with ``--dry-run`` list) one study, on ``engine`` if given; returns the
-    estimated seconds left."""
+    """Run (or with ``--dry-run`` list) one study, on ``engine`` if given (started here,
+    stopped at the end); returns the estimated seconds left."""
+    if engine is None:
+        return _study(protocol, args, None)
+    with engine:
+        return _study(protocol, args, engine)
+
+
+def _study(protocol, args, engine) -> float:
+    """:func:`run_one` on a started engine, or ``None``."""
     family = _families.family(protocol.family)
     overrides = settings_from(args)
     family.run_config(overrides)  # reject a bad --set before anything runs

@@ -38,6 +38,27 @@ FORWARDED_ENV = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL")
 _threads_set: int | None = None
 
 
+# A study whose runs have at most this batch size trains AUTO_JOBS runs at once on a local
+# Ray instance when --jobs is not given: where `python -m experiments.bench.jobs` measured
+# that faster on a two-core machine than one run with both cores (docs/cluster.md).
+AUTO_JOBS = 2
+AUTO_JOBS_MAX_BATCH = 64
+
+
+def auto_jobs(batch_size: int, cores: int | None = None) -> int:
+    """Runs at once for a study of ``batch_size`` when ``--jobs`` is not given:
+    :data:`AUTO_JOBS` on a machine of at least that many cores with Ray installed, where
+    the batch is at most :data:`AUTO_JOBS_MAX_BATCH`; 1 (in this process) otherwise."""
+    cores = cores or os.cpu_count() or 1
+    if batch_size > AUTO_JOBS_MAX_BATCH or cores < AUTO_JOBS:
+        return 1
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return 1
+    return AUTO_JOBS
+
+
 def default_threads(jobs: int) -> int:
     """Cores of this machine shared between ``jobs`` runs at once (at least one each)."""
     return max(1, (os.cpu_count() or 1) // jobs)
@@ -294,13 +315,13 @@ def engine_from(
     return RayEngine(jobs=jobs, threads_per_run=threads_per_run, address=address)
 
 
-def add_engine_args(parser: Any) -> None:
+def add_engine_args(parser: Any, jobs_default: str = "1, in this process") -> None:
     """``--jobs``, ``--threads-per-run`` and ``--ray-address``."""
     parser.add_argument(
         "--jobs",
         type=int,
         metavar="N",
-        help="train N runs at once on a local Ray instance (default: 1, in this process; see docs/cluster.md)",
+        help=f"train N runs at once on a local Ray instance (default: {jobs_default}; see docs/cluster.md)",
     )
     parser.add_argument(
         "--threads-per-run",

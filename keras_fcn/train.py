@@ -247,33 +247,46 @@ def train_run(
     predict_start = time.perf_counter()
     logits = model.predict(data.x_test, batch_size=run.train.eval_batch_size, verbose=0)
     predict_time = time.perf_counter() - predict_start
-    finite, predictions, matrix = _test_predictions(logits, data.y_test)
+    kept = last_finite.epoch_ if diverged else None
+    record = _run_record(family, run, model, history, logits, data.y_test, kept)
+    record.fit_time_s, record.predict_time_s = round(fit_time, 3), round(predict_time, 3)
+    record.wall_time_s = round(time.perf_counter() - start, 3)
+    return TrainedRun(record, model)
 
+
+def _run_record(
+    family: Family,
+    run: RunConfig,
+    model: keras.Model,
+    history: dict[str, list[float]],
+    logits: np.ndarray,
+    y_test: np.ndarray,
+    kept: int | None,
+) -> RunRecord:
+    """The record of a trained run but for its timings (``kept``: the epoch whose weights
+    were tested after a divergence, ``None`` when the run did not diverge)."""
+    finite, predictions, matrix = _test_predictions(logits, y_test)
     record = RunRecord(
         run_id=run.run_id,
         family=family.name,
         config=run.to_dict(),
         seed=run.train.seed,
-        status="diverged" if diverged else "ok",
+        status="ok" if kept is None else "diverged",
         history=history,
         epochs_run=len(history.get("loss", [])),
-        test_accuracy=float(np.mean(predictions == data.y_test)) if finite else None,
-        test_loss=cross_entropy(logits, data.y_test) if finite else None,
+        test_accuracy=float(np.mean(predictions == y_test)) if finite else None,
+        test_loss=cross_entropy(logits, y_test) if finite else None,
         confusion_matrix=np.asarray(matrix, dtype=int).tolist(),
         test_predictions=encode_predictions(predictions),
         params=int(model.count_params()),
         precision=hardware.precision_used(run.train.precision),
-        fit_time_s=round(fit_time, 3),
-        predict_time_s=round(predict_time, 3),
         versions=library_versions(),
         created=now(),
         command=family.command_for(run),
     )
     record.best_val_accuracy, record.best_epoch = _best_validation(history)
-    kept = last_finite.epoch_ if diverged else None
     record.note = _run_note(history, kept, predictions if finite else None)
-    record.wall_time_s = round(time.perf_counter() - start, 3)
-    return TrainedRun(record, model)
+    return record
 
 
 def _test_predictions(logits: np.ndarray, y_test: np.ndarray) -> tuple[bool, np.ndarray, list]:

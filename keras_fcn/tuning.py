@@ -224,30 +224,25 @@ def make_tuner(
         project_name=project_name,
         executions_per_trial=executions_per_trial,
         overwrite=overwrite,
-        max_consecutive_failed_trials=10**6,  # diverged trials are results, not a reason to stop
     )
     objective = kt.Objective(OBJECTIVE, direction="max")
+    # diverged trials are results, not a reason to stop the search
+    searching = dict(objective=objective, seed=seed, max_consecutive_failed_trials=10**6)
     if name == "grid":
-        oracle = SpaceGridOracle(
-            hypermodel.space, objective=objective, seed=seed, max_consecutive_failed_trials=10**6
-        )
-        common.pop("max_consecutive_failed_trials")
+        oracle = SpaceGridOracle(hypermodel.space, **searching)
         tuner = _tuner_class(kt.Tuner)(oracle=oracle, hypermodel=hypermodel, **common)
     elif name == "hyperband":
         tuner = _tuner_class(kt.Hyperband)(
             hypermodel,
-            objective=objective,
             max_epochs=max_epochs,
             factor=factor,
             hyperband_iterations=hyperband_iterations,
-            seed=seed,
             **common,
+            **searching,
         )
     else:
         base = kt.RandomSearch if name == "random" else kt.BayesianOptimization
-        tuner = _tuner_class(base)(
-            hypermodel, objective=objective, max_trials=max_trials, seed=seed, **common
-        )
+        tuner = _tuner_class(base)(hypermodel, max_trials=max_trials, **common, **searching)
     tuner.seed_base = seed
     _note_every_trial_start(tuner.oracle)
     return tuner

@@ -238,22 +238,26 @@ def reproduce(
                 protocol, spec, family, seeded, labels, store, load, trainer, engine
             )
             done.update({r.run_id: r for r in finished})
-        records = {
-            row: [done[r.run_id] for r in group if r.run_id in done]
-            for row, group in seeded.items()
-        }
-        if spec.classical:
-            records.update(
-                {row.row: baseline_records_of(spec, row, baseline_records) for row, _ in pairs}
-            )
-        lines = [
-            line
-            for row, _ in pairs
-            for line in comparison_rows(spec, row, labels[row.row], records.get(row.row, []))
-        ]
-        results.append(
-            TableResult(spec, pairs, records, pd.DataFrame(lines), dict(carried), labels)
-        )
+        result = _table_result(spec, pairs, labels, seeded, done, baseline_records, carried)
+        results.append(result)
         if spec.carry:
-            carried.update(choose(pairs, records, spec.carry))
+            carried.update(choose(pairs, result.records, spec.carry))
     return results
+
+
+def _table_result(spec, pairs, labels, seeded, done, baseline_records, carried) -> TableResult:
+    """One table's records (``done``: run id -> record; a classical row's from
+    ``baseline_records``) and its rows beside the published ones."""
+    records = {
+        row: [done[r.run_id] for r in group if r.run_id in done] for row, group in seeded.items()
+    }
+    if spec.classical:
+        records.update(
+            {row.row: baseline_records_of(spec, row, baseline_records) for row, _ in pairs}
+        )
+    lines = [
+        line
+        for row, _ in pairs
+        for line in comparison_rows(spec, row, labels[row.row], records.get(row.row, []))
+    ]
+    return TableResult(spec, pairs, records, pd.DataFrame(lines), dict(carried), labels)

@@ -145,3 +145,49 @@ def test_the_in_process_study_never_imports_ray(tmp_path, monkeypatch):
 def test_a_cluster_address_where_nothing_answers_is_one_line(address):
     with pytest.raises(ConfigError, match="--ray-address"):
         RayEngine(address=address).start()
+
+
+def test_auto_jobs_follows_the_batch_size_the_cores_and_ray(monkeypatch):
+    from keras_fcn.cluster import AUTO_JOBS, AUTO_JOBS_MAX_BATCH, auto_jobs
+
+    assert auto_jobs(AUTO_JOBS_MAX_BATCH, cores=2) == AUTO_JOBS
+    assert auto_jobs(AUTO_JOBS_MAX_BATCH + 1, cores=2) == 1
+    assert auto_jobs(32, cores=1) == 1
+    monkeypatch.setitem(sys.modules, "ray", None)  # Ray not installed: in this process
+    assert auto_jobs(32, cores=2) == 1
+
+
+def _engine_for(monkeypatch, *argv, cores=2):
+    """The engine `experiments.reproduce ARGV` would train on (built, never started)."""
+    from experiments import reproduce
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    args = reproduce.build_parser().parse_args(list(argv))
+    return reproduce._engine_for(args, reproduce.get_study(args.study))
+
+
+def test_a_study_without_engine_flags_takes_the_measured_default(monkeypatch, capsys):
+    from keras_fcn.cluster import AUTO_JOBS
+
+    engine = _engine_for(monkeypatch, "konycheva")  # batch 64
+    assert isinstance(engine, RayEngine) and engine.jobs == AUTO_JOBS and engine.threads == 1
+    assert "konycheva: batch 64: 2 runs at once" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["konycheva", "--jobs", "1"],  # asked for in-process
+        ["konycheva", "--quick"],  # seconds of training: Ray's start would cost more
+        ["konycheva", "--dry-run"],
+    ],
+)
+def test_in_process_when_asked_quick_or_dry(monkeypatch, argv):
+    assert _engine_for(monkeypatch, *argv) is None
+
+
+def test_one_core_trains_in_process_and_flags_win_over_the_default(monkeypatch):
+    assert _engine_for(monkeypatch, "konycheva", cores=1) is None
+    engine = _engine_for(monkeypatch, "konycheva", "--jobs", "3", "--threads-per-run", "1")
+    assert engine.jobs == 3 and engine.threads == 1

@@ -162,7 +162,8 @@ STUBS = (
 )
 
 # Flags left out: --workers and report's --run-missing start processes; --jobs and
-# --ray-address start or join a Ray cluster (tests/integration/test_cluster.py); --case and
+# --ray-address start or join a Ray cluster (and reproduce's default engine is kept
+# in-process) (tests/integration/test_cluster.py); --case and
 # --json are benchmark's hidden child mode; --help only prints; --out is given by the test,
 # last, so that it always wins.
 EXCLUDED = {
@@ -326,6 +327,8 @@ def _run_command(command: str, argv: list[str]) -> None:
         cwd.mkdir()
         for target, name in STUBS:
             stack.enter_context(mock.patch(f"{target}.{name}", _reached))
+        # reproduce's default engine would start Ray for a small batch: here, in-process
+        stack.enter_context(mock.patch("experiments.reproduce.auto_jobs", lambda *a, **k: 1))
         extra = (
             ["--records", "none", "--results", str(tmp / "results")] if command == "report" else []
         )
