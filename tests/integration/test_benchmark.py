@@ -1,8 +1,9 @@
 """The benchmark's cases trained for real: keras-fcn, the plain TensorFlow loop, the speed
 settings, the missing-PyTorch path, the tuning trials and the command end to end.
 
-Tests that train the PyTorch reference are marked ``bench``: they run with
-``make test-bench``, which installs the optional PyTorch extra.
+Tests that train the PyTorch reference, and the whole command (a process per case, about a
+minute), are marked ``bench``: they run with ``make test-bench``, which installs the
+optional PyTorch extra.
 """
 
 from __future__ import annotations
@@ -152,6 +153,8 @@ def test_trial_costs_measure_every_trial_in_one_process(fashion_small):
     assert (trials["rss_mb"] > 0).all() and (trials["rss_mb"] <= memory.peak_rss_mb()).all()
 
 
+# about a minute (a process per case): with the benchmark's other end-to-end tests, `make test-bench`
+@pytest.mark.bench
 def test_command_without_pytorch_still_measures_keras_fcn(tmp_path):
     fake = tmp_path / "no_torch"
     fake.mkdir()

@@ -175,6 +175,8 @@ def test_node_lost_mid_study_costs_only_its_runs_and_each_is_recorded_once(
     _same_as(records, in_process)
 
 
+# about 30 s: `make test-slow` (the node-loss test above keeps Ray's faults in `make test`)
+@pytest.mark.slow
 def test_driver_killed_and_rerun_trains_only_the_missing_runs_once(
     tmp_path, monkeypatch, in_process
 ):

@@ -172,6 +172,8 @@ def test_worker_without_a_chief_exits_in_one_line_within_the_timeout(tmp_path):
     assert not list(tmp_path.iterdir())  # it gave up before loading data or a tuner
 
 
+# about 20 s: `make test-slow` (the chief-and-two-workers test keeps workers in `make test`)
+@pytest.mark.slow
 def test_worker_started_while_the_chief_searches_joins_and_every_trial_runs_once(start, tmp_path):
     port = free_port()
     chief = start("chief", tuner_id="chief", port=port)
