@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from keras_fcn.estimate import duration
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, RunStore, now
 
@@ -69,18 +70,10 @@ class Progress:
         print(
             f"[{self.done}/{self.total}] {label}: test {accuracy}{status} in {record.wall_time_s:.0f} s; "
             f"{left} left{'' if running is None else f' ({running} running)'}, "
-            f"about {_duration(per_run * left)} to go",
+            f"about {duration(per_run * left)} to go",
             file=self.stream,
             flush=True,
         )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def failed_record(run: RunConfig, note: str, wall_time_s: float, command: str = "") -> RunRecord:
