@@ -319,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     models, out = _check(args)
     from experiments.bench.limits import cpu_flags
     from experiments.bench.table import describe_cpu, summarize_limits
-    from keras_fcn.record import library_versions, write_json
+    from keras_fcn.record import library_versions, now, write_json
 
     cpu = cpu_flags()
     print(describe_cpu(cpu, os.cpu_count()), flush=True)
@@ -335,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out / "benchmark.json",
         {
             "command": " ".join(["python -m experiments.benchmark", *command]),
+            "created": now(),
             "cases": [dataclasses.asdict(m) for m in measurements],
             "skipped": [{"case": k, "why": v} for k, v in skipped.items()],
             "limits": limits,

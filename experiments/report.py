@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _readme(args, root)
         if args.docs:
             readme_file = args.readme_file or (None if args.out else "README.md")
-            return _docs(root, out, readme_file)
+            return _docs(root, out, readme_file, records, data.test_labels)
         from keras_fcn.replication import STUDIES_DIR
         from keras_fcn.reporting.document import write_report
 
@@ -196,6 +196,7 @@ def _run_missing(args, records: Path | None) -> None:
 def _save_records(results: str, records: Path) -> None:
     """Add the full-data records under ``results`` to the committed records."""
     from experiments import _families
+    from experiments.bench.page import save_runs
     from keras_fcn.reporting.archive import save
 
     def complete(record):
@@ -206,6 +207,8 @@ def _save_records(results: str, records: Path) -> None:
 
     for path in save(results, records, complete=complete):
         print(f"saved {path}")
+    for folder in save_runs(results, records):
+        print(f"saved {folder}")
 
 
 def _rebuild_studies(root: Path, test_labels) -> None:
@@ -222,14 +225,18 @@ def _defaults() -> dict[str, dict]:
     return {name: f.run_config().to_dict() for name, f in _families.families().items()}
 
 
-def _docs(root: Path, out: Path, readme_file: str | None) -> int:
-    """Write the results page and the configs page into ``out``."""
+def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, test_labels) -> int:
+    """Write the results, configs, study and speed pages into ``out``."""
     from experiments import _families
+    from experiments.bench.page import SPEED_PAGE, single_runs, speed_page
     from keras_fcn.replication import all_studies
     from keras_fcn.reporting.pages import write_pages
 
     sources = {name: p.source for name, p in all_studies().items()}
     pages = write_pages(root, out, _defaults(), _families.families(), sources, readme_file)
+    speed = speed_page(records, single_runs(root), test_labels)
+    (out / SPEED_PAGE).write_text(speed)
+    pages.append(out / SPEED_PAGE)
     for path in pages:
         print(f"wrote {path}")
     return 0

@@ -162,7 +162,7 @@ class TrainConfig:
             improvement, restoring the best weights; ``None`` trains every epoch.
         seed: seeds weights, dropout and shuffling.
         jit_compile: XLA compilation: ``off``, ``on``, or ``auto``: XLA for models without
-            dropout (docs/speed.md compares them). An XLA-compiled model keeps memory for the
+            dropout (docs/benchmark.md). An XLA-compiled model keeps memory for the
             life of the process. On the JAX backend every step is compiled with XLA,
             whatever this says.
         steps_per_execution: training steps run per call into the compiled function.

@@ -55,7 +55,7 @@ def use_jit(model: keras.Model, train: TrainConfig) -> bool:
     """Whether to compile with XLA (``TrainConfig.jit_compile``, ``off`` by default).
 
     ``auto`` enables it only for models without dropout: with ``Dropout``, XLA epochs of
-    the dense network were much slower (docs/speed.md). The setting concerns TensorFlow: on
+    the dense network were much slower (docs/benchmark.md). The setting concerns TensorFlow: on
     JAX, Keras without XLA runs every step op by op, several times slower, so XLA is always
     on there.
     """

@@ -147,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from experiments.bench.limits import cpu_flags
     from experiments.bench.table import describe_cpu
+    from keras_fcn.record import library_versions, now, write_json
     from keras_fcn.reporting.tables import save_table
 
     cases = [case for case in CASES if not args.case or case.name in args.case]
@@ -157,7 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += case_rows(case, *measure_case(case, engines, args.rounds, out))
     table = pd.DataFrame(rows)
     save_table(table, out / "jobs", index=False)
-    print(describe_cpu(cpu_flags(), os.cpu_count()))
+    cpu = {**cpu_flags(), "cores": os.cpu_count()}
+    command = " ".join(
+        ["python -m experiments.bench.jobs", *(sys.argv[1:] if argv is None else argv)]
+    )
+    meta = {"command": command, "created": now(), "cpu": cpu, "versions": library_versions()}
+    write_json(out / "jobs.json", meta)
+    print(describe_cpu(cpu, os.cpu_count()))
     print(table.to_markdown(index=False))
     return 0
 

@@ -29,7 +29,7 @@ from keras_fcn.errors import KerasFcnError
 
 INSTALL_HINT = (
     "PyTorch is not installed: the reference side of the benchmark needs it. "
-    "Install the CPU build with `pip install -e .[bench]` (see docs/speed.md)"
+    "Install the CPU build with `pip install -e .[bench]` (see docs/benchmark.md)"
 )
 
 try:

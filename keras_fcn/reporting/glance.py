@@ -58,7 +58,7 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
             )
             rows.append(
                 {
-                    "result": f"{group[0].family} {'default' if not changed else 'config'}: test accuracy ({seed_text})",
+                    "result": f"{group[0].family} {_settings(changed)}: test accuracy ({seed_text})",
                     "dataset": group[0].config["data"]["dataset"],
                     "value": mean_std([latest[s].test_accuracy for s in seeds]),
                     "command": f"python -m experiments.{command}{flags}"
@@ -66,6 +66,11 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
                 }
             )
     return rows
+
+
+def _settings(changed: Mapping[str, Any]) -> str:
+    """``default``, or the settings that differ from it (``precision=float32``)."""
+    return ", ".join(f"{k}={v}" for k, v in changed.items()) or "default"
 
 
 def changed_settings(record: RunRecord, defaults: Mapping[str, Any]) -> dict[str, Any]:

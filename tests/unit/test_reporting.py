@@ -187,7 +187,7 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
         if line.startswith("|")
     ]
     assert [
-        "dense config: test accuracy (seed 42)",
+        "dense standardize=false: test accuracy (seed 42)",
         "fashion_mnist",
         "84.67 %",
         "`python -m experiments.fashion_dense --set standardize=false`",

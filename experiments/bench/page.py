@@ -1,0 +1,225 @@
+"""``docs/speed.md``, written by ``python -m experiments.report --docs`` from what is committed:
+the benchmark runs under ``docs/records/benchmark/`` and the run records that compare
+precisions on full data.
+
+A committed benchmark run is a folder holding the tables the command writes
+(``experiments.benchmark``'s ``benchmark.csv``, and ``limits.csv`` and ``trials.csv`` when it
+measured them, or ``experiments.bench.jobs``'s ``jobs.csv``) and
+``run.json``: the command line, the date, the CPU and its flags, the library versions and,
+optionally, a ``note`` on the conditions of the run. ``python -m experiments.report
+--save-records`` adds the latest runs of both commands under ``results/benchmark/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from keras_fcn import layout
+from keras_fcn.record import RunRecord, RunStore, write_json
+from keras_fcn.reporting.records import full_data
+from keras_fcn.study import compare, config_key
+
+FOLDER = "benchmark"
+"""The committed benchmark runs' folder, under the records' archive."""
+
+RUN_FILE = "run.json"
+TABLES = ("benchmark", "limits", "trials", "jobs")
+SPEED_PAGE = "speed.md"
+METHOD_PAGE = "benchmark.md"
+"""The hand-written page that says how the benchmark measures (no figures)."""
+
+
+def save_runs(results: str | os.PathLike, archive: str | os.PathLike) -> list[Path]:
+    """Copy the benchmark runs under ``results`` (``experiments.benchmark``'s and
+    ``experiments.bench.jobs``'s) into the archive; returns the folders added."""
+    source = layout.folder("benchmark", results)
+    found = [(source, "benchmark.json"), (source / "jobs", "jobs.json")]
+    return [p for folder, meta in found if (p := _save_run(folder, meta, archive)) is not None]
+
+
+def _save_run(source: Path, meta: str, archive: str | os.PathLike) -> Path | None:
+    """One run's tables and ``run.json``, in a folder named for its date, command and CPU;
+    ``None`` when ``source`` holds no finished run or the archive has it already."""
+    tables = [source / f"{name}.csv" for name in TABLES if (source / f"{name}.csv").exists()]
+    if not (source / meta).exists() or not tables:
+        return None
+    saved = json.loads((source / meta).read_text())
+    cpu = saved.get("cpu", {})
+    slug = re.sub(r"[^a-z0-9]+", "-", (cpu.get("model") or "cpu").lower()).strip("-")[:40]
+    date = saved.get("created", "")[:10] or "undated"
+    target = Path(archive) / FOLDER / f"{date}-{Path(meta).stem}-{slug}"
+    if target.exists():
+        return None
+    target.mkdir(parents=True)
+    for table in tables:
+        shutil.copyfile(table, target / table.name)
+    keys = ("command", "created", "cpu", "versions")
+    write_json(target / RUN_FILE, {k: saved[k] for k in keys if k in saved})
+    return target
+
+
+def committed_runs(archive: str | os.PathLike | None) -> list[Path]:
+    """The committed benchmark runs, newest first."""
+    if archive is None:
+        return []
+    folders = [p.parent for p in (Path(archive) / FOLDER).glob(f"*/{RUN_FILE}")]
+    return sorted(folders, key=lambda p: json.loads((p / RUN_FILE).read_text())["created"])[::-1]
+
+
+def run_section(folder: Path) -> list[str]:
+    """One committed benchmark run: its command, CPU, limits, table, targets and trials."""
+    run = json.loads((folder / RUN_FILE).read_text())
+    cpu = run["cpu"]
+    flags = " ".join(cpu.get("present", [])) or "none of those looked for"
+    model = cpu.get("model") or "CPU model not recorded"
+    lines = [
+        f"## {run['created'][:10]}: {model}, {cpu.get('cores', '?')} cores",
+        "",
+        f"Printed by `{run['command']}`. CPU flags: `{flags}`.",
+        *([f"{run['note']}"] if run.get("note") else []),
+        "",
+    ]
+    if (folder / "limits.csv").exists():
+        lines += ["The machine's limit in the same run:", "", _markdown(folder / "limits.csv"), ""]
+    if (folder / "benchmark.csv").exists():
+        cases = pd.read_csv(folder / "benchmark.csv", keep_default_na=False)
+        lines += [cases.to_markdown(index=False), "", *target_lines(cases)]
+    if (folder / "jobs.csv").exists():
+        lines += [
+            "Several runs at once (`speed-up`: in-process seconds over the engine's, median of",
+            "the rounds, with the lowest and highest round):",
+            "",
+            _markdown(folder / "jobs.csv"),
+        ]
+    if (folder / "trials.csv").exists():
+        lines += [trials_line(pd.read_csv(folder / "trials.csv"))]
+    return [*lines, ""]
+
+
+def target_lines(cases: pd.DataFrame) -> list[str]:
+    """The speed targets, read from a run's table: each keras-fcn TensorFlow case that
+    trains a default network in float32 or bfloat16, against its PyTorch peer."""
+    if "vs_pytorch" not in cases:
+        return ["- No PyTorch case in this run: no ratio to PyTorch."]
+    keras = cases[(cases["framework"] == "keras-fcn") & (cases["backend"] == "tensorflow")]
+    rows = keras[keras["variant"].isin(["defaults", "precision=float32"])]
+    lines = []
+    for _, row in rows.iterrows():
+        precision = row.get("precision", "") or "float32"
+        peer = "PyTorch with bfloat16 autocast" if precision == "bfloat16" else "PyTorch"
+        spread = ""
+        if "vs_pytorch_low" in row and row["vs_pytorch_low"] != "":
+            spread = f" (rounds {row['vs_pytorch_low']}-{row['vs_pytorch_high']})"
+        lines.append(
+            f"- {row['model']}, {row['variant']} ({precision}): **{float(row['vs_pytorch']):.2f}x** "
+            f"{peer}{spread}"
+        )
+    return lines
+
+
+def trials_line(trials: pd.DataFrame) -> str:
+    """The tuning trials' fixed cost and memory growth, in one line."""
+    first, last = trials["rss_mb"].iloc[0], trials["rss_mb"].iloc[-1]
+    return (
+        f"- Tuning trials ({len(trials)}, one epoch each, in one process): fixed cost "
+        f"(build, compile, first step) median **{trials['fixed_cost_s'].median():.2f} s**; "
+        f"resident memory {first:,.0f} MB after the first, {last:,.0f} MB after the last "
+        f"({last - first:+,.0f} MB)."
+    )
+
+
+def single_runs(root: str | os.PathLike) -> list[RunRecord]:
+    """The records of the commands that train one config (``experiments.fashion_dense``, ...)
+    under a results root: the runs a precision is compared on, each trained the same way
+    (a study's runs may have trained several at once, on fewer threads each)."""
+    return [r for command in layout.SINGLE_RUNS for r in RunStore(layout.runs(command, root))]
+
+
+def precision_pairs(records: Iterable[RunRecord]) -> list[tuple[list[RunRecord], list[RunRecord]]]:
+    """Full-data runs of one config trained in float32 and in bfloat16 (``mixed_bfloat16``,
+    or ``auto`` where it resolved to it): ``(float32 runs, bfloat16 runs)`` per config."""
+    groups: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
+    for record in records:
+        if "train" not in record.config or not full_data(record) or record.status != "ok":
+            continue  # a baseline, a run on part of the data, or one that did not finish
+        config = json.loads(json.dumps(record.config))
+        config["train"].pop("precision", None)
+        computed = "float32" if record.precision.startswith("float32") else "bfloat16"
+        groups[record.family + config_key(config)][computed].append(record)
+    return [(g["float32"], g["bfloat16"]) for g in groups.values() if len(g) == 2]
+
+
+def precision_section(
+    records: Iterable[RunRecord], test_labels: Callable[[RunRecord], np.ndarray]
+) -> list[str]:
+    """float32 against bfloat16 on full data, paired by seed, for every config run in both."""
+    lines = [
+        "## float32 against bfloat16 on full data",
+        "",
+        "Runs of one config in both precisions found in the committed records, paired by seed",
+        "(`keras_fcn.study.compare`: paired t-test over the seeds, McNemar's test per seed).",
+        "To add a config: train it with `--set precision=float32` and `--set precision=mixed_bfloat16`",
+        "over the same seeds, then `python -m experiments.report --save-records --docs`.",
+        "",
+    ]
+    rows = []
+    for f32, bf16 in precision_pairs(records):
+        try:
+            result = compare(f32, bf16, test_labels(f32[0]))
+        except ValueError:  # no seed with a usable run in both precisions
+            continue
+        by_seed = {r.seed: r for r in f32}, {r.seed: r for r in bf16}
+        rows.append(
+            {
+                "command": re.sub(r" --seed \d+| --set precision=\S+", "", f32[0].command),
+                "seeds": ", ".join(map(str, result.seeds)),
+                "float32 %": ", ".join(
+                    f"{100 * by_seed[0][s].test_accuracy:.2f}" for s in result.seeds
+                ),
+                "bfloat16 %": ", ".join(
+                    f"{100 * by_seed[1][s].test_accuracy:.2f}" for s in result.seeds
+                ),
+                "float32 - bfloat16 (points)": f"{100 * result.mean_difference:+.2f}",
+                "paired t p": f"{result.t_pvalue:.2g}",
+                "McNemar p per seed": ", ".join(f"{p:.2g}" for _, _, p in result.mcnemar.values()),
+                "verdict": "beyond seed noise" if result.significant else "within seed noise",
+            }
+        )
+    if not rows:
+        return [*lines, "No config has full-data runs in both precisions yet.", ""]
+    return [*lines, pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True), ""]
+
+
+def speed_page(
+    archive: str | os.PathLike | None,
+    records: Iterable[RunRecord],
+    test_labels: Callable[[RunRecord], np.ndarray],
+) -> str:
+    """The whole of ``docs/speed.md``."""
+    lines = [
+        "# Speed",
+        "",
+        "Written by `python -m experiments.report --docs` from the committed benchmark runs",
+        f"(`{Path(layout.ARCHIVE) / FOLDER}`) and run records. How the benchmark measures, what",
+        f"its columns mean and how to install PyTorch's CPU build: [{METHOD_PAGE}]({METHOD_PAGE}).",
+        "Figures on these machines move 10-30 % between identical runs: only ratios measured",
+        "side by side in one run are compared.",
+        "",
+        *precision_section(records, test_labels),
+    ]
+    for folder in committed_runs(archive):
+        lines += run_section(folder)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _markdown(path: Path) -> str:
+    return pd.read_csv(path, keep_default_na=False).to_markdown(index=False)

@@ -1,0 +1,128 @@
+"""docs/speed.md from committed benchmark runs and run records, on synthetic ones."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from experiments.bench import page
+from keras_fcn.family import DENSE
+from keras_fcn.record import RunRecord, encode_predictions, write_json
+
+Y = np.arange(100) % 10
+
+
+def _record(seed: int, precision: str, computed: str, wrong: int, **settings) -> RunRecord:
+    run = DENSE.run_config({"seed": seed, "precision": precision, **settings})
+    predictions = Y.copy()
+    predictions[:wrong] = (Y[:wrong] + 1) % 10
+    return RunRecord(
+        run.run_id,
+        "dense",
+        run.to_dict(),
+        seed,
+        test_accuracy=float(np.mean(predictions == Y)),
+        test_predictions=encode_predictions(predictions),
+        precision=computed,
+        command=DENSE.command_for(run),
+    )
+
+
+def test_runs_of_one_config_in_both_precisions_are_paired_and_compared():
+    bf16 = "mixed_bfloat16 (auto: the CPU has avx512_bf16)"
+    records = [
+        *[_record(s, "float32", "float32", 10) for s in (1, 2, 3)],
+        *[_record(s, "auto", bf16, 10 + s) for s in (1, 2, 3)],
+        _record(1, "float32", "float32", 5, learning_rate=0.1),  # no bfloat16 twin
+        _record(1, "auto", bf16, 5, train_limit=500),  # part of the data
+    ]
+    pairs = page.precision_pairs(records)
+    assert [(len(f32), len(bf)) for f32, bf in pairs] == [(3, 3)]
+    text = "\n".join(page.precision_section(records, lambda record: Y))
+    assert "90.00, 90.00, 90.00" in text and "89.00, 88.00, 87.00" in text
+    assert "+2.00" in text  # float32 better by 2 points on average
+    assert "--seed" not in text
+
+
+def test_without_a_pair_the_section_says_how_to_make_one():
+    text = "\n".join(page.precision_section([_record(1, "float32", "float32", 5)], lambda r: Y))
+    assert "No config has full-data runs in both precisions yet." in text
+
+
+def _benchmark_results(root, created="2026-01-02T03:04:05+00:00"):
+    folder = root / "benchmark"
+    folder.mkdir(parents=True)
+    cases = pd.DataFrame(
+        [
+            ["dense", "pytorch", "", "float32", "reference loop", 100.0, 1.0, 1.0, 1.0],
+            ["dense", "keras-fcn", "tensorflow", "float32", "defaults", 120.0, 1.2, 1.1, 1.3],
+        ],
+        columns=[
+            "model",
+            "framework",
+            "backend",
+            "precision",
+            "variant",
+            "images_per_s",
+            "vs_pytorch",
+            "vs_pytorch_low",
+            "vs_pytorch_high",
+        ],
+    )
+    cases.to_csv(folder / "benchmark.csv", index=False)
+    pd.DataFrame({"fixed_cost_s": [0.9, 1.1, 0.8], "rss_mb": [900, 910, 930]}).to_csv(
+        folder / "trials.csv", index=False
+    )
+    cpu = {"model": "Some CPU", "present": ["avx2", "fma"], "absent": [], "read": True, "cores": 2}
+    command = "python -m experiments.benchmark --models dense"
+    write_json(folder / "benchmark.json", {"command": command, "created": created, "cpu": cpu})
+
+
+def test_a_saved_benchmark_run_is_shown_with_its_targets(tmp_path):
+    _benchmark_results(tmp_path / "results")
+    archive = tmp_path / "records"
+    [saved] = page.save_runs(tmp_path / "results", archive)
+    assert saved.name == "2026-01-02-benchmark-some-cpu"
+    assert page.save_runs(tmp_path / "results", archive) == []  # already there
+    assert json.loads((saved / page.RUN_FILE).read_text())["cpu"]["model"] == "Some CPU"
+    text = page.speed_page(archive, [], lambda r: Y)
+    assert "## 2026-01-02: Some CPU, 2 cores" in text
+    assert "`python -m experiments.benchmark --models dense`" in text and "`avx2 fma`" in text
+    assert "- dense, defaults (float32): **1.20x** PyTorch (rounds 1.1-1.3)" in text
+    assert "median **0.90 s**" in text and "(+30 MB)" in text
+
+
+def test_runs_are_shown_newest_first(tmp_path):
+    for created in ("2026-01-02T00:00:00+00:00", "2026-03-04T00:00:00+00:00"):
+        results = tmp_path / created[:10]
+        _benchmark_results(results, created)
+        page.save_runs(results, tmp_path / "records")
+    text = page.speed_page(tmp_path / "records", [], lambda r: Y)
+    assert text.index("## 2026-03-04") < text.index("## 2026-01-02")
+
+
+def test_a_jobs_run_is_saved_and_shown_beside_the_benchmark_run(tmp_path):
+    results = tmp_path / "results"
+    _benchmark_results(results)
+    jobs = results / "benchmark" / "jobs"
+    jobs.mkdir()
+    row = {"case": "dense-64", "engine": "--jobs 2", "runs/hour": 390.0, "speed-up": 1.18}
+    pd.DataFrame([row]).to_csv(jobs / "jobs.csv", index=False)
+    cpu = {"model": "Some CPU", "present": [], "absent": [], "read": True, "cores": 2}
+    meta = {"command": "python -m experiments.bench.jobs", "created": "2026-01-03", "cpu": cpu}
+    write_json(jobs / "jobs.json", meta)
+    saved = page.save_runs(results, tmp_path / "records")
+    assert [p.name for p in saved] == ["2026-01-02-benchmark-some-cpu", "2026-01-03-jobs-some-cpu"]
+    text = page.speed_page(tmp_path / "records", [], lambda r: Y)
+    assert "`python -m experiments.bench.jobs`" in text and "| dense-64 " in text
+    assert text.index("## 2026-01-03") < text.index("## 2026-01-02")
+
+
+def test_precisions_are_compared_on_the_single_run_commands_records_only(tmp_path):
+    from keras_fcn.record import RunStore
+
+    RunStore(tmp_path / "fashion_dense" / "runs.jsonl").append(_record(1, "float32", "float32", 5))
+    RunStore(tmp_path / "reproduce" / "s" / "runs.jsonl").append(_record(2, "auto", "float32", 5))
+    assert [r.seed for r in page.single_runs(tmp_path)] == [1]
