@@ -43,7 +43,8 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--docs",
         action="store_true",
-        help="write the pages of results and configs (results.md, configs.md) into --out instead",
+        help="write the pages of results, configs and speed (results.md, configs.md, speed.md, "
+        "studies/) into --out instead",
     )
     parser.add_argument(
         "--readme-file",
@@ -89,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     records = None if args.records.lower() == "none" else Path(args.records)
     if args.save_records and records is None:
         raise ConfigError("--save-records needs --records: the folder to add the records to")
+    readme_file = args.readme_file or (None if args.out else "README.md")
+    if args.docs and readme_file and not Path(readme_file).is_file():
+        raise ConfigError(f"--readme-file {readme_file}: no such file (the README to rewrite)")
     out = None
     if not args.readme:
         out = check_out(args.out or (DOCS if args.docs else layout.folder("report", args.results)))
@@ -106,7 +110,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.readme:
             return _readme(args, root)
         if args.docs:
-            readme_file = args.readme_file or (None if args.out else "README.md")
             return _docs(root, out, readme_file, records, data.test_labels)
         from keras_fcn.replication import STUDIES_DIR
         from keras_fcn.reporting.document import write_report

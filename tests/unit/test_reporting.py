@@ -333,3 +333,14 @@ def test_field_docs_read_continuation_lines_and_metadata():
         "first": "one line and its continuation.",
         "second": "from the metadata.",
     }
+
+
+def test_docs_with_a_missing_readme_exit_in_one_line_before_writing(tmp_path, capsys):
+    out = tmp_path / "docs"
+    argv = ["--docs", "--readme-file", str(tmp_path / "nope.md"), "--out", str(out)]
+    with pytest.raises(SystemExit) as info:
+        run_main(report_command.main, [*argv, "--records", "none", "--results", str(tmp_path)])
+    assert info.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "nope.md: no such file" in line
+    assert not out.exists()
