@@ -55,8 +55,9 @@ def _save_run(source: Path, meta: str, archive: str | os.PathLike) -> Path | Non
     saved = json.loads((source / meta).read_text())
     cpu = saved.get("cpu", {})
     slug = re.sub(r"[^a-z0-9]+", "-", (cpu.get("model") or "cpu").lower()).strip("-")[:40]
-    date = saved.get("created", "")[:10] or "undated"
-    target = Path(archive) / FOLDER / f"{date}-{Path(meta).stem}-{slug}"
+    when = re.sub(r"\D", "", saved.get("created", ""))[:12]  # YYYYMMDDhhmm
+    stamp = "-".join(p for p in (when[:4], when[4:6], when[6:8], when[8:]) if p) or "undated"
+    target = Path(archive) / FOLDER / f"{stamp}-{Path(meta).stem}-{slug}"
     if target.exists():
         return None
     target.mkdir(parents=True)
@@ -112,6 +113,9 @@ def target_lines(cases: pd.DataFrame) -> list[str]:
         return ["- No PyTorch case in this run: no ratio to PyTorch."]
     keras = cases[(cases["framework"] == "keras-fcn") & (cases["backend"] == "tensorflow")]
     rows = keras[keras["variant"].isin(["defaults", "precision=float32"])]
+    rows = rows[rows["vs_pytorch"] != ""]  # a case whose PyTorch peer did not run
+    if rows.empty:
+        return ["- No PyTorch peer of the default cases in this run: no ratio to PyTorch."]
     lines = []
     for _, row in rows.iterrows():
         precision = row.get("precision", "") or "float32"

@@ -84,7 +84,7 @@ def test_a_saved_benchmark_run_is_shown_with_its_targets(tmp_path):
     _benchmark_results(tmp_path / "results")
     archive = tmp_path / "records"
     [saved] = page.save_runs(tmp_path / "results", archive)
-    assert saved.name == "2026-01-02-benchmark-some-cpu"
+    assert saved.name == "2026-01-02-0304-benchmark-some-cpu"
     assert page.save_runs(tmp_path / "results", archive) == []  # already there
     assert json.loads((saved / page.RUN_FILE).read_text())["cpu"]["model"] == "Some CPU"
     text = page.speed_page(archive, [], lambda r: Y)
@@ -114,7 +114,10 @@ def test_a_jobs_run_is_saved_and_shown_beside_the_benchmark_run(tmp_path):
     meta = {"command": "python -m experiments.bench.jobs", "created": "2026-01-03", "cpu": cpu}
     write_json(jobs / "jobs.json", meta)
     saved = page.save_runs(results, tmp_path / "records")
-    assert [p.name for p in saved] == ["2026-01-02-benchmark-some-cpu", "2026-01-03-jobs-some-cpu"]
+    assert [p.name for p in saved] == [
+        "2026-01-02-0304-benchmark-some-cpu",
+        "2026-01-03-jobs-some-cpu",
+    ]
     text = page.speed_page(tmp_path / "records", [], lambda r: Y)
     assert "`python -m experiments.bench.jobs`" in text and "| dense-64 " in text
     assert text.index("## 2026-01-03") < text.index("## 2026-01-02")
@@ -126,3 +129,18 @@ def test_precisions_are_compared_on_the_single_run_commands_records_only(tmp_pat
     RunStore(tmp_path / "fashion_dense" / "runs.jsonl").append(_record(1, "float32", "float32", 5))
     RunStore(tmp_path / "reproduce" / "s" / "runs.jsonl").append(_record(2, "auto", "float32", 5))
     assert [r.seed for r in page.single_runs(tmp_path)] == [1]
+
+
+def test_a_run_without_pytorch_says_so_instead_of_a_ratio():
+    cases = pd.DataFrame(
+        {
+            "model": ["dense"],
+            "framework": ["keras-fcn"],
+            "backend": ["tensorflow"],
+            "variant": ["defaults"],
+            "vs_pytorch": [""],
+        }
+    )
+    assert page.target_lines(cases) == [
+        "- No PyTorch peer of the default cases in this run: no ratio to PyTorch."
+    ]
