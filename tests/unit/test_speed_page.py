@@ -144,3 +144,19 @@ def test_a_run_without_pytorch_says_so_instead_of_a_ratio():
     assert page.target_lines(cases) == [
         "- No PyTorch peer of the default cases in this run: no ratio to PyTorch."
     ]
+
+
+def test_bench_jobs_leaves_a_run_that_report_can_commit(tmp_path, monkeypatch):
+    from experiments.bench import jobs
+
+    def measured(case, engines, rounds, out):  # no training: the bookkeeping only
+        return {label: [10.0, 12.0] for label in engines}, {label: 4 for label in engines}
+
+    monkeypatch.setattr(jobs, "measure_case", measured)
+    out = tmp_path / "results" / "benchmark" / "jobs"
+    assert jobs.main(["--out", str(out), "--case", jobs.CASES[0].name]) == 0
+    [saved] = page.save_runs(tmp_path / "results", tmp_path / "records")
+    run = json.loads((saved / page.RUN_FILE).read_text())
+    assert run["command"].startswith("python -m experiments.bench.jobs --out ")
+    assert run["cpu"]["cores"] >= 1 and (saved / "jobs.csv").exists()
+    assert f"| {jobs.CASES[0].name} " in page.speed_page(tmp_path / "records", [], lambda r: Y)
