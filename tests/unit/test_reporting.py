@@ -235,20 +235,7 @@ def test_readme_report_and_results_page_show_the_same_table_at_a_glance(results,
     with pytest.raises(SystemExit):
         run_main(report_command.main, ["--records", "none", "--results", str(results), "--readme"])
     readme = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
-    with pytest.raises(SystemExit) as info:
-        run_main(
-            report_command.main,
-            [
-                "--records",
-                "none",
-                "--results",
-                str(results),
-                "--docs",
-                "--out",
-                str(tmp_path / "docs"),
-            ],
-        )
-    assert info.value.code == 0
+    assert _write_docs(results, tmp_path / "docs") == 0
     page = (tmp_path / "docs" / "results.md").read_text()
     report = write_report(results, tmp_path / "out", PUBLISHED, DEFAULTS).read_text()
     expected = glance.to_markdown(glance.glance_table(results, DEFAULTS)).splitlines()
@@ -258,23 +245,18 @@ def test_readme_report_and_results_page_show_the_same_table_at_a_glance(results,
     assert _table(report, "## Results at a glance") == expected
 
 
+def _write_docs(results: Path, out: Path, *more: str) -> int:
+    """``python -m experiments.report --docs`` on ``results`` alone; its exit code."""
+    argv = ["--records", "none", "--results", str(results), "--docs", "--out", str(out), *more]
+    with pytest.raises(SystemExit) as info:
+        run_main(report_command.main, argv)
+    return info.value.code
+
+
 def test_results_page_is_written_from_the_records(results, tmp_path):
     _study(results, "chenab")
     _study(results, "chenab-quick")  # a quick re-run saw little data: left off the page
-    with pytest.raises(SystemExit) as info:
-        run_main(
-            report_command.main,
-            [
-                "--records",
-                "none",
-                "--results",
-                str(results),
-                "--docs",
-                "--out",
-                str(tmp_path / "docs"),
-            ],
-        )
-    assert info.value.code == 0
+    assert _write_docs(results, tmp_path / "docs") == 0
     index = (tmp_path / "docs" / "results.md").read_text()
     assert "[chenab](studies/chenab.md), over three seeds" in index
     assert "chenab-quick" not in index.lower()
@@ -337,10 +319,7 @@ def test_field_docs_read_continuation_lines_and_metadata():
 
 def test_docs_with_a_missing_readme_exit_in_one_line_before_writing(tmp_path, capsys):
     out = tmp_path / "docs"
-    argv = ["--docs", "--readme-file", str(tmp_path / "nope.md"), "--out", str(out)]
-    with pytest.raises(SystemExit) as info:
-        run_main(report_command.main, [*argv, "--records", "none", "--results", str(tmp_path)])
-    assert info.value.code == 2
+    assert _write_docs(tmp_path, out, "--readme-file", str(tmp_path / "nope.md")) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "nope.md: no such file" in line
     assert not out.exists()
