@@ -13,6 +13,12 @@ export KERAS_FCN_DATA_DIR
 endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
+# The tests run in this many processes (pytest-xdist); `make test TEST_PROCESSES=0` runs them in
+# one. Two keep two cores busy: much of a test's time is a process starting TensorFlow or
+# waiting on another process.
+TEST_PROCESSES ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_PROCESSES)
+
 .PHONY: demo test test-unit test-integration test-slow test-bench bench lint format install clean
 
 $(BIN)/python:
@@ -54,17 +60,17 @@ demo: $(VENV)/.installed
 
 # Both tiers, then the linter: what CI runs. The integration tier needs the real datasets.
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(PYTEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# synthetic datasets written by the tests, everything in one process: no dataset needed
+# synthetic datasets written by the tests, no subprocess: no dataset needed
 test-unit: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest tests/unit
+	$(PYTEST) tests/unit
 
 # the commands as processes, killed, restarted and serving workers, on the real datasets
 test-integration: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest tests/integration
+	$(PYTEST) tests/integration
 
 test-slow: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m slow
