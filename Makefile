@@ -15,9 +15,9 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 # The tests run in this many processes (pytest-xdist); `make test TEST_PROCESSES=0` runs them in
 # one. Two keep two cores busy: much of a test's time is a process starting TensorFlow or
-# waiting on another process.
+# waiting on another process; an idle process takes tests queued for the other (worksteal).
 TEST_PROCESSES ?= 2
-PYTEST := $(BIN)/python -m pytest -n $(TEST_PROCESSES)
+PYTEST := $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist worksteal
 
 .PHONY: demo test test-unit test-integration test-slow test-bench bench lint format install clean
 

@@ -211,3 +211,5 @@ def test_worker_killed_mid_trial_is_restarted_and_every_trial_completes_once(tmp
     assert len(trials) == 4 and {t["status"] for t in trials} == {"COMPLETED"}
     assert len({(t["learning_rate"], t["activation"]) for t in trials}) == 4
     assert held in {t["trial_id"] for t in trials}
+    assert "chief on 127.0.0.1:" in text
+    assert (folder / "best_model.keras").exists()

@@ -83,7 +83,15 @@ def started_trials(out: Path) -> list[Path]:
     return sorted(out.glob("*/search/trial_*/trial.json"))
 
 
-@pytest.mark.parametrize("tuner", list(TUNERS))
+# random's and grid's oracles keep the least state: their kills run with `make test-slow`
+# (grid's resume is also tested in tests/unit/test_tuning.py)
+@pytest.mark.parametrize(
+    "tuner",
+    [
+        t if t in ("hyperband", "bayesian") else pytest.param(t, marks=pytest.mark.slow)
+        for t in TUNERS
+    ],
+)
 def test_tuner_resumes_after_kill_9_and_runs_to_its_final_model(tuner, tmp_path, capsys):
     """Kill the search while a trial trains; the same command completes every trial once and
     retrains the best setting."""

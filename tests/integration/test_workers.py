@@ -252,31 +252,8 @@ def test_chief_restarted_on_its_port_takes_back_the_live_workers_even_if_one_die
     _assert_every_trial_completed(tmp_path, once=False)
 
 
-# a grid of four settings searched by a chief and the two workers of --workers
-TINY = [
-    "--tuner",
-    "grid",
-    "--search",
-    "learning_rate,activation",
-    "--only",
-    "learning_rate=0.001,0.01",
-    "--only",
-    "activation=relu,tanh",
-    "--set",
-    "hidden=16",
-    "--set",
-    "train_limit=300",
-    "--set",
-    "test_limit=200",
-    "--max-epochs",
-    "2",
-    "--final-seeds",
-    "1",
-]
-
-
 def _command(tmp_path, *extra):
-    return [sys.executable, "-m", "experiments.tune", *TINY, "--out", str(tmp_path), *extra]
+    return [sys.executable, "-m", "experiments.tune", *TINY_SEARCH, "--out", str(tmp_path), *extra]
 
 
 def _trials(tmp_path):
@@ -284,6 +261,7 @@ def _trials(tmp_path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow  # also shown, with a worker killed on top, by tests/integration/test_faults.py
 def test_chief_and_two_workers_complete_every_trial_exactly_once(tmp_path):
     result = subprocess.run(
         _command(tmp_path, "--workers", "2"), capture_output=True, text=True, timeout=400
