@@ -283,7 +283,8 @@ def _trials(args, out: Path):
     first, last = trials["rss_mb"].iloc[0], trials["rss_mb"].iloc[-1]
     print(
         f"fixed cost per trial (build, compile, first step): median "
-        f"{trials['fixed_cost_s'].median():.2f} s; resident memory after trial 1: "
+        f"{trials['fixed_cost_s'].median():.2f} s, and before it (KerasTuner's bookkeeping, "
+        f"the clean-up): median {trials['before_s'].median():.2f} s; resident memory after trial 1: "
         f"{first:,.0f} MB, after trial {len(trials)}: {last:,.0f} MB "
         f"(growth {last - first:+,.0f} MB)"
     )

@@ -66,6 +66,27 @@ def use_jit(model: keras.Model, train: TrainConfig) -> bool:
     return not any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
 
 
+_library_objects_frozen = False
+
+
+def _freeze_library_objects() -> None:
+    """Leave the objects alive now out of Python's cyclic garbage collection; once a process.
+
+    Before each model, ``keras.backend.clear_session``, KerasTuner and
+    :func:`release_traced_steps` each run a full collection, which walks every object the
+    process tracks: nearly all of them belong to the imported modules (TensorFlow's and
+    Keras's) and live as long as the process. Frozen (``gc.freeze``), they are skipped, and a
+    collection walks only what was created since (``python -m experiments.benchmark`` prints
+    what a tuning trial costs). Frozen objects are still freed when nothing refers to them;
+    only cycles among them are never collected. Called just after a collection, so that no
+    garbage is frozen.
+    """
+    global _library_objects_frozen
+    if not _library_objects_frozen:
+        gc.freeze()
+        _library_objects_frozen = True
+
+
 def release_traced_steps() -> int:
     """Free what TensorFlow keeps of the training steps of models already trained.
 
@@ -75,17 +96,17 @@ def release_traced_steps() -> int:
     whole traced graph. ``keras.backend.clear_session()`` does not touch it, so each model
     trained in one process kept about 5 MB (TensorFlow 2.21; a known leak of long loops of
     ``fit``). The entries are only used while their step is being traced, so they are dropped
-    here before the next model is built. Returns how many were dropped (0 on other backends).
+    here before the next model is built, and the process's long-lived objects are frozen
+    (:func:`_freeze_library_objects`). Returns how many were dropped (0 on other backends).
     """
-    if keras.backend.backend() != "tensorflow":
-        return 0
-    registry = compat.gradient_registry()  # the registry has no public API
-    if registry is None:
-        return 0  # a TensorFlow that keeps it elsewhere: nothing to do here
-    stale = [name for name in registry if name.startswith("CustomGradient-")]
-    for name in stale:
-        del registry[name]
+    stale = []
+    registry = compat.gradient_registry() if keras.backend.backend() == "tensorflow" else None
+    if registry is not None:  # None: another backend, or a TensorFlow that keeps it elsewhere
+        stale = [name for name in registry if name.startswith("CustomGradient-")]
+        for name in stale:
+            del registry[name]
     gc.collect()
+    _freeze_library_objects()
     return len(stale)
 
 

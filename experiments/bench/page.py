@@ -136,7 +136,13 @@ def trials_line(trials: pd.DataFrame) -> str:
     return (
         f"- Tuning trials ({len(trials)}, one epoch each, in one process): fixed cost "
         f"(build, compile, first step) median **{trials['fixed_cost_s'].median():.2f} s**; "
-        f"resident memory {first:,.0f} MB after the first, {last:,.0f} MB after the last "
+        + (
+            f"before it (KerasTuner's bookkeeping, the clean-up) median "
+            f"{trials['before_s'].median():.2f} s; "
+            if "before_s" in trials  # runs before that column have only the fixed cost
+            else ""
+        )
+        + f"resident memory {first:,.0f} MB after the first, {last:,.0f} MB after the last "
         f"({last - first:+,.0f} MB)."
     )
 

@@ -18,8 +18,10 @@ def trial_costs(
 ) -> pd.DataFrame:
     """Run a KerasTuner random search of ``trials`` one-epoch trials over ``family``'s space
     in this process; return per trial its fixed cost (from the start of ``build`` to the end
-    of the first call into the compiled training step), its seconds, and the resident memory
-    after it."""
+    of the first call into the compiled training step), its seconds from ``build`` to the end
+    of training, the seconds before its ``build`` (since the previous trial's training ended,
+    or the search started: KerasTuner's bookkeeping and the clean-up before a model), and the
+    resident memory after it."""
     import keras
 
     from keras_fcn import tuning
@@ -44,6 +46,7 @@ def trial_costs(
             rows[-1]["rss_mb"] = current_rss_mb()
 
     hypermodel = Timed(family, base, space)
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         tuner = tuning.make_tuner(
             "random", hypermodel, folder, "trials", max_trials=trials, seed=seed, overwrite=True
@@ -57,11 +60,13 @@ def trial_costs(
             verbose=0,
         )
     done = [r for r in rows if "end" in r]
+    ends = [started, *(r["end"] for r in done)]
     return pd.DataFrame(
         {
             "trial": range(1, len(done) + 1),
             "fixed_cost_s": [round(r["first_step"] - r["start"], 3) for r in done],
             "trial_s": [round(r["end"] - r["start"], 3) for r in done],
+            "before_s": [round(r["start"] - end, 3) for r, end in zip(done, ends, strict=False)],
             "rss_mb": [round(r["rss_mb"], 1) for r in done],
         }
     )

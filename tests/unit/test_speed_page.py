@@ -72,9 +72,9 @@ def _benchmark_results(root, created="2026-01-02T03:04:05+00:00"):
         ],
     )
     cases.to_csv(folder / "benchmark.csv", index=False)
-    pd.DataFrame({"fixed_cost_s": [0.9, 1.1, 0.8], "rss_mb": [900, 910, 930]}).to_csv(
-        folder / "trials.csv", index=False
-    )
+    pd.DataFrame(
+        {"fixed_cost_s": [0.9, 1.1, 0.8], "before_s": [0.3, 0.1, 0.2], "rss_mb": [900, 910, 930]}
+    ).to_csv(folder / "trials.csv", index=False)
     cpu = {"model": "Some CPU", "present": ["avx2", "fma"], "absent": [], "read": True, "cores": 2}
     command = "python -m experiments.benchmark --models dense"
     write_json(folder / "benchmark.json", {"command": command, "created": created, "cpu": cpu})
@@ -92,6 +92,7 @@ def test_a_saved_benchmark_run_is_shown_with_its_targets(tmp_path):
     assert "`python -m experiments.benchmark --models dense`" in text and "`avx2 fma`" in text
     assert "- dense, defaults (float32): **1.20x** PyTorch (rounds 1.1-1.3)" in text
     assert "median **0.90 s**" in text and "(+30 MB)" in text
+    assert "the clean-up) median 0.20 s" in text
 
 
 def test_runs_are_shown_newest_first(tmp_path):

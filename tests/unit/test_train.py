@@ -178,6 +178,13 @@ def test_traced_steps_of_finished_runs_are_released(fashion_small):
     assert traced() == 0
 
 
+def test_objects_alive_before_a_run_are_left_out_of_garbage_collection(fashion_small):
+    import gc
+
+    train_record(DENSE, DENSE.run_config({**FAST, "epochs": 1}), fashion_small)
+    assert gc.get_freeze_count() > 0  # the libraries' objects: collections skip them
+
+
 def test_cosine_schedule_lowers_the_rate_each_epoch_and_constant_keeps_it(fashion_small):
     from keras_fcn.train import cosine_learning_rate
 
