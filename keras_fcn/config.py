@@ -28,7 +28,8 @@ ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "elu", "hard_sigmoid")
 INITIALIZERS = (
     "default",  # Keras's own: Glorot uniform weights, zero biases
     "pytorch",  # PyTorch's nn.Linear default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights
-    "random_normal",
+    "random_normal",  # Keras's RandomNormal: N(0, 0.05^2) weights
+    "standard_normal",  # N(0, 1) weights: PyTorch's torch.nn.init.normal_ with its defaults
     "xavier_normal",
     "xavier_uniform",
     "kaiming_normal",

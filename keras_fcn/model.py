@@ -26,6 +26,7 @@ def make_initializer(name: str) -> keras.initializers.Initializer:
     classes = {
         "default": keras.initializers.GlorotUniform,
         "random_normal": keras.initializers.RandomNormal,
+        "standard_normal": lambda: keras.initializers.RandomNormal(stddev=1.0),
         "xavier_normal": keras.initializers.GlorotNormal,
         "xavier_uniform": keras.initializers.GlorotUniform,
         "kaiming_normal": keras.initializers.HeNormal,

@@ -40,6 +40,7 @@ def test_every_initializer_reaches_the_model(name):
         "default": "GlorotUniform",
         "pytorch": "VarianceScaling",
         "random_normal": "RandomNormal",
+        "standard_normal": "RandomNormal",
         "xavier_normal": "GlorotNormal",
         "xavier_uniform": "GlorotUniform",
         "kaiming_normal": "HeNormal",
@@ -50,6 +51,9 @@ def test_every_initializer_reaches_the_model(name):
         bound = 1 / np.sqrt(784)
         weights = layer.kernel.numpy()
         assert np.abs(weights).max() <= bound and np.abs(weights).max() > 0.95 * bound
+    if name in ("random_normal", "standard_normal"):  # 313,600 weights: std within 1 %
+        spread = {"random_normal": 0.05, "standard_normal": 1.0}[name]
+        assert layer.kernel.numpy().std() == pytest.approx(spread, rel=0.01)
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

@@ -7,7 +7,7 @@ fractions; what the mean is taken over (e.g. test batches) is not stated.
 
 Its protocol: PyTorch; a full grid search instead of tuning one setting at a time, over
 epochs {20, 30, 40}, hidden {1024-256, 1024-512, 1024-128}, init {xavier_uniform,
-random_normal, kaiming_uniform}, batch norm {on, off}, ReLU only, dropout {0.5, 0.3, 0.2,
+standard_normal, kaiming_uniform}, batch norm {on, off}, ReLU only, dropout {0.5, 0.3, 0.2,
 0.1} per layer, optimizer {SGD, Adam, RMSprop}, lr {0.01, 0.001, 0.0001} and momentum {0.9,
 0.95, 0.99}. The rows reported use 30 epochs, 1024-256, Adam and lr 0.001. The tables do not
 say which momentum value was used, so ``momentum`` is left blank. Batch size, validation
@@ -15,7 +15,10 @@ split and input scaling are not stated. There are no base settings, so every kno
 is filled in on every row.
 
 Label mapping: "Xavier" is recorded as ``xavier_uniform`` and "Kaiming" as
-``kaiming_uniform``, the corresponding grid values.
+``kaiming_uniform``, the corresponding grid values. The study's "random normal" does not
+state its spread; in PyTorch, which the study used, ``torch.nn.init.normal_`` draws from
+N(0, 1) unless told otherwise, so it is recorded as ``standard_normal`` (Keras's
+``random_normal`` draws with a standard deviation of 0.05, a benign scale for these layers).
 
 Contradictions in the source: the captions say only the initialization differs between
 rows, yet the per-layer dropout rates differ too; Table 2 is described as "Table 1 without
