@@ -197,3 +197,16 @@ TINY_SEARCH = [
     "--final-seeds",
     "1",
 ]
+
+
+# the Keras class behind each name of keras_fcn.config.INITIALIZERS
+INITIALIZER_CLASSES = {
+    "default": "GlorotUniform",
+    "pytorch": "VarianceScaling",
+    "random_normal": "RandomNormal",
+    "standard_normal": "RandomNormal",
+    "xavier_normal": "GlorotNormal",
+    "xavier_uniform": "GlorotUniform",
+    "kaiming_normal": "HeNormal",
+    "kaiming_uniform": "HeUniform",
+}

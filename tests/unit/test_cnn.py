@@ -18,6 +18,7 @@ from keras_fcn.record import RunStore
 from keras_fcn.replication import get_study, read_published
 from keras_fcn.replication import reproduce as reproduce_study
 from keras_fcn.train import train_record
+from tests.helpers import INITIALIZER_CLASSES
 
 SMALL = {"filters": (2, 3, 4), "hidden": (5,)}  # quick to build; the options are the same
 
@@ -137,17 +138,9 @@ def test_every_activation_follows_every_conv_and_hidden_layer(name, batch_norm):
 @pytest.mark.parametrize("name", INITIALIZERS)
 def test_every_initializer_reaches_convs_and_dense_layers(name):
     model = build_lenet5(LeNetConfig(initializer=name, **SMALL))
-    expected = {
-        "default": "GlorotUniform",
-        "pytorch": "VarianceScaling",
-        "random_normal": "RandomNormal",
-        "xavier_normal": "GlorotNormal",
-        "xavier_uniform": "GlorotUniform",
-        "kaiming_normal": "HeNormal",
-        "kaiming_uniform": "HeUniform",
-    }
     for layer in ("conv_0", "conv_1", "conv_2", "dense_0", "logits"):
-        assert type(model.get_layer(layer).kernel_initializer).__name__ == expected[name]
+        kernel_initializer = model.get_layer(layer).kernel_initializer
+        assert type(kernel_initializer).__name__ == INITIALIZER_CLASSES[name]
 
 
 def test_batch_norm_sits_between_each_conv_and_its_activation():

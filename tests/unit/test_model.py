@@ -7,6 +7,7 @@ import pytest
 from keras_fcn.config import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, DenseConfig, TrainConfig
 from keras_fcn.model import build_dense
 from keras_fcn.train import compile_model, make_optimizer, use_jit
+from tests.helpers import INITIALIZER_CLASSES
 
 
 def test_default_dense_network_has_the_published_parameter_count_and_shape():
@@ -36,17 +37,7 @@ def test_every_activation_reaches_the_model(name):
 def test_every_initializer_reaches_the_model(name):
     model = build_dense(DenseConfig(hidden=(400,), initializer=name))
     layer = model.get_layer("dense_0")
-    expected = {
-        "default": "GlorotUniform",
-        "pytorch": "VarianceScaling",
-        "random_normal": "RandomNormal",
-        "standard_normal": "RandomNormal",
-        "xavier_normal": "GlorotNormal",
-        "xavier_uniform": "GlorotUniform",
-        "kaiming_normal": "HeNormal",
-        "kaiming_uniform": "HeUniform",
-    }
-    assert type(layer.kernel_initializer).__name__ == expected[name]
+    assert type(layer.kernel_initializer).__name__ == INITIALIZER_CLASSES[name]
     if name == "pytorch":
         bound = 1 / np.sqrt(784)
         weights = layer.kernel.numpy()
