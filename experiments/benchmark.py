@@ -261,6 +261,7 @@ def measure_rounds(args, items, repeats: int):
 
 def _trials(args, out: Path):
     """The tuning trials' costs, printed and saved; None with ``--trials 0``."""
+    from experiments.bench.page import trials_line
     from experiments.bench.trials import trial_costs
     from keras_fcn.reporting.tables import save_table
 
@@ -280,14 +281,7 @@ def _trials(args, out: Path):
     base = family.run_config({"seed": args.seed})
     trials = trial_costs(family, base, small, trials=trial_count, seed=args.seed)
     save_table(trials, out / "trials", index=False)
-    first, last = trials["rss_mb"].iloc[0], trials["rss_mb"].iloc[-1]
-    print(
-        f"fixed cost per trial (build, compile, first step): median "
-        f"{trials['fixed_cost_s'].median():.2f} s, and before it (KerasTuner's bookkeeping, "
-        f"the clean-up): median {trials['before_s'].median():.2f} s; resident memory after trial 1: "
-        f"{first:,.0f} MB, after trial {len(trials)}: {last:,.0f} MB "
-        f"(growth {last - first:+,.0f} MB)"
-    )
+    print(trials_line(trials))  # the line docs/speed.md shows for a committed run
     return trials
 
 
