@@ -14,8 +14,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from experiments.bench.cases import FRAMEWORKS, Case
+from experiments.bench.cases import BFLOAT16, FRAMEWORKS, Case
 from experiments.bench.memory import peak_rss_mb
+from keras_fcn import hardware
 from keras_fcn.data import Dataset
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
@@ -135,6 +136,8 @@ def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
     bfloat16 autocast where ``run`` computes in bfloat16."""
     from experiments.bench import torch_reference as ref
 
+    policy, _ = hardware.resolve_precision(run.train.precision)
+
     defaults = family.config_cls()
     if run.model != defaults:
         raise ConfigError(f"the PyTorch reference has only the default {family.name} network")
@@ -153,7 +156,7 @@ def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
         data.y_test,
         epochs=run.train.epochs,
         batch_size=run.train.batch_size,
-        autocast=run.train.precision != "float32",
+        autocast=policy == BFLOAT16,
     )
     return Measurement.of_one_process(family, "pytorch", "", data, times, accuracy, ref.versions())
 
@@ -206,7 +209,12 @@ def run_case(case: Case, family: Family, data: Dataset, *, epochs: int, seed: in
     ``experiments.benchmark``)."""
     if case.framework not in FRAMEWORKS:
         raise ConfigError(f"unknown framework {case.framework!r}")
-    run = family.run_config({**case.settings, "epochs": epochs, "seed": seed, "patience": None})
+    settings = {**case.settings, "epochs": epochs, "seed": seed, "patience": None}
+    if case.framework != "keras-fcn":
+        # a reference computes in its case's precision, never in the family's default: the
+        # dense family's auto would make the float32 PyTorch loop a bfloat16 one
+        settings["precision"] = BFLOAT16 if case.precision == "bfloat16" else "float32"
+    run = family.run_config(settings)
     result = MEASURES[case.framework](family, run, data)
     result.case, result.variant, result.precision = case.name, case.variant, case.precision
     return result

@@ -6,7 +6,10 @@ peak memory of a child process."""
 from __future__ import annotations
 
 import dataclasses
+import sys
+import types
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,7 +17,8 @@ from cnn.family import LENET
 from experiments import benchmark as command
 from experiments.bench import limits, table
 from experiments.bench.cases import CASES, find_case
-from experiments.bench.measure import Measurement, steady_throughput
+from experiments.bench.measure import Measurement, run_case, steady_throughput
+from keras_fcn import hardware
 from keras_fcn.family import DENSE
 
 
@@ -87,6 +91,37 @@ def test_bfloat16_compute_is_compared_with_pytorch_autocast():
             assert [c.precision for c in peers] == ["float32", "bfloat16"]
     autocast = find_case("dense/pytorch/bfloat16 autocast")
     assert autocast.settings == {"precision": "mixed_bfloat16"}
+
+
+def test_each_pytorch_case_trains_in_its_own_precision_not_the_family_default(monkeypatch):
+    # on a CPU with bfloat16 instructions the dense family's default (auto) is bfloat16: the
+    # float32 reference loop must still train without autocast, its peer with it
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    autocast_used = []
+
+    def train(*args, epochs, batch_size, autocast):
+        autocast_used.append(autocast)
+        return [1.0] * epochs, 0.5
+
+    fake = types.SimpleNamespace(
+        seed=lambda value: None,
+        dense_network=lambda hidden: None,
+        make_optimizer=lambda *args: None,
+        train=train,
+        versions=dict,
+    )
+    monkeypatch.setitem(sys.modules, "experiments.bench.torch_reference", fake)
+    monkeypatch.setattr("experiments.bench.torch_reference", fake, raising=False)
+    images = np.zeros((4, 784), dtype=np.float32)
+    data = types.SimpleNamespace(
+        x_train=images, y_train=np.zeros(4, int), x_test=images, y_test=np.zeros(4, int)
+    )
+    for name in ("dense/pytorch/reference loop", "dense/pytorch/bfloat16 autocast"):
+        case = find_case(name)
+        measured = run_case(case, DENSE, data, epochs=2, seed=1)
+        assert measured.precision == case.precision
+    assert autocast_used == [False, True]
+    assert find_case("dense/keras-fcn/defaults").precision == "bfloat16"  # what made it likely
 
 
 def _limit_round(float32, bfloat16):
