@@ -231,8 +231,9 @@ def _defaults() -> dict[str, dict]:
 def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, test_labels) -> int:
     """Write the results, configs, study and speed pages into ``out``."""
     from experiments import _families
-    from experiments.bench.page import SPEED_PAGE, single_runs, speed_page
+    from experiments.bench.page import SPEED_PAGE, readme_block, single_runs, speed_page
     from keras_fcn.replication import all_studies
+    from keras_fcn.reporting import readme
     from keras_fcn.reporting.pages import write_pages
 
     sources = {name: p.source for name, p in all_studies().items()}
@@ -240,6 +241,9 @@ def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, 
     speed = speed_page(records, single_runs(root), test_labels)
     (out / SPEED_PAGE).write_text(speed)
     pages.append(out / SPEED_PAGE)
+    if readme_file is not None:
+        block = readme_block(records, single_runs(root), test_labels)
+        readme.update_readme(readme_file, block, "speed")
     for path in pages:
         print(f"wrote {path}")
     return 0

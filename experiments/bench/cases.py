@@ -97,6 +97,7 @@ CASES = (
         "a plain Keras fit: the speed settings off",
     ),
     Case("lenet", "keras-fcn", {"jit_compile": "off"}, "XLA off (auto by default)"),
+    Case("lenet", "tf-loop", why="what fit costs beyond the network and optimizer"),
 )
 
 

@@ -123,11 +123,30 @@ def target_lines(cases: pd.DataFrame) -> list[str]:
         spread = ""
         if "vs_pytorch_low" in row and row["vs_pytorch_low"] != "":
             spread = f" (rounds {row['vs_pytorch_low']}-{row['vs_pytorch_high']})"
+        if precision == "bfloat16":  # and against PyTorch as it runs by default
+            spread += _float32_ratio(cases, row)
+        limit = ""
+        if "of_limit" in row and row["of_limit"] != "":
+            limit = f"; {100 * float(row['of_limit']):.0f} % of the {precision} limit"
         lines.append(
             f"- {row['model']}, {row['variant']} ({precision}): **{float(row['vs_pytorch']):.2f}x** "
-            f"{peer}{spread}"
+            f"{peer}{spread}{limit}"
         )
     return lines
+
+
+def _float32_ratio(cases: pd.DataFrame, row: pd.Series) -> str:
+    """``row``'s throughput over its model's float32 PyTorch loop's (their median processes,
+    not paired by round), as a clause; empty when that loop did not run."""
+    torch = cases[
+        (cases["framework"] == "pytorch")
+        & (cases["model"] == row["model"])
+        & (cases["precision"] == "float32")
+    ]
+    if torch.empty or "images_per_s" not in cases:
+        return ""
+    ratio = float(row["images_per_s"]) / float(torch["images_per_s"].iloc[0])
+    return f", {ratio:.2f}x PyTorch in float32 (median processes)"
 
 
 def trials_line(trials: pd.DataFrame) -> str:
@@ -181,6 +200,14 @@ def precision_section(
         "over the same seeds, then `python -m experiments.report --save-records --docs`.",
         "",
     ]
+    table = precision_table(records, test_labels)
+    return [*lines, table or "No config has full-data runs in both precisions yet.", ""]
+
+
+def precision_table(
+    records: Iterable[RunRecord], test_labels: Callable[[RunRecord], np.ndarray]
+) -> str | None:
+    """The configs run in both precisions, paired by seed, as Markdown; ``None`` for none."""
     rows = []
     for f32, bf16 in precision_pairs(records):
         try:
@@ -204,9 +231,45 @@ def precision_section(
                 "verdict": "beyond seed noise" if result.significant else "within seed noise",
             }
         )
-    if not rows:
-        return [*lines, "No config has full-data runs in both precisions yet.", ""]
-    return [*lines, pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True), ""]
+    return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True) if rows else None
+
+
+def readme_block(
+    archive: str | os.PathLike | None,
+    records: Iterable[RunRecord],
+    test_labels: Callable[[RunRecord], np.ndarray],
+) -> str:
+    """The README's speed block: the latest committed benchmark run's ratios to PyTorch and
+    its trials, then float32 against bfloat16 on full data."""
+    latest = next((f for f in committed_runs(archive) if (f / "benchmark.csv").exists()), None)
+    if latest is None:
+        lines = [
+            "No benchmark run committed yet: `python -m experiments.benchmark`, then "
+            "`python -m experiments.report --save-records --docs`."
+        ]
+    else:
+        run = json.loads((latest / RUN_FILE).read_text())
+        cpu = run["cpu"]
+        lines = [
+            f"Printed by `{run['command']}` on {run['created'][:10]} "
+            f"({cpu.get('model') or 'CPU model not recorded'}, {cpu.get('cores', '?')} cores, "
+            f"CPU flags `{' '.join(cpu.get('present', [])) or 'none of those looked for'}`):",
+            "",
+            *target_lines(pd.read_csv(latest / "benchmark.csv", keep_default_na=False)),
+        ]
+        if (latest / "trials.csv").exists():
+            lines.append(trials_line(pd.read_csv(latest / "trials.csv")))
+    table = precision_table(records, test_labels)
+    if table is not None:
+        lines += [
+            "",
+            "Whether bfloat16 changes what is learned: the same configs in float32 and in "
+            "bfloat16 on full data, paired by seed (printed by each command with "
+            "`--set precision=...`):",
+            "",
+            table,
+        ]
+    return "\n".join(lines)
 
 
 def speed_page(

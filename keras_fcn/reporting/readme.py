@@ -21,6 +21,10 @@ from keras_fcn.reporting.tables import plus_minus
 
 BEGIN = "<!-- results: written by `python -m experiments.report --docs`; do not edit -->"
 END = "<!-- end of results -->"
+SPEED_BEGIN = "<!-- speed: written by `python -m experiments.report --docs`; do not edit -->"
+SPEED_END = "<!-- end of speed -->"
+BLOCKS = {"results": (BEGIN, END), "speed": (SPEED_BEGIN, SPEED_END)}
+"""The README's generated blocks, by name: their opening and closing markers."""
 
 MAX_ROWS = 10
 """The most rows the README's table at a glance shows; ``docs/results.md`` shows them all."""
@@ -94,23 +98,24 @@ def block(root: str | os.PathLike, defaults: Mapping[str, dict[str, Any]]) -> st
     return "\n".join(lines)
 
 
-def replace_block(text: str, new_block: str) -> str:
-    """``text`` with what lies between the markers replaced by ``new_block``.
+def replace_block(text: str, new_block: str, name: str = "results") -> str:
+    """``text`` with what lies between the markers of block ``name`` replaced by ``new_block``.
 
     Raises:
         ValueError: the markers are not both there, in order.
     """
-    pattern = re.compile(re.escape(BEGIN) + r"\n.*?" + re.escape(END), re.DOTALL)
+    begin, end = BLOCKS[name]
+    pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"the README has no results block: it needs the lines {BEGIN} and {END}")
-    return pattern.sub(lambda _: f"{BEGIN}\n{new_block}\n{END}", text, count=1)
+        raise ValueError(f"the README has no {name} block: it needs the lines {begin} and {end}")
+    return pattern.sub(lambda _: f"{begin}\n{new_block}\n{end}", text, count=1)
 
 
-def update_readme(path: str | os.PathLike, new_block: str) -> bool:
-    """Rewrite the README's results block; returns whether the file changed."""
+def update_readme(path: str | os.PathLike, new_block: str, name: str = "results") -> bool:
+    """Rewrite the README's block ``name``; returns whether the file changed."""
     path = Path(path)
     text = path.read_text()
-    updated = replace_block(text, new_block)
+    updated = replace_block(text, new_block, name)
     if updated != text:
         path.write_text(updated)
     return updated != text

@@ -107,6 +107,11 @@ def test_readme_block_is_replaced_between_its_markers_only():
     assert readme.replace_block(text, "new") == f"intro\n{readme.BEGIN}\nnew\n{readme.END}\nrest\n"
     with pytest.raises(ValueError, match="no results block"):
         readme.replace_block("intro\n", "new")
+    both = f"{text}{readme.SPEED_BEGIN}\nslow\n{readme.SPEED_END}\n"
+    fast = readme.replace_block(both, "fast", "speed")
+    assert fast == f"{text}{readme.SPEED_BEGIN}\nfast\n{readme.SPEED_END}\n"
+    with pytest.raises(ValueError, match="no speed block"):
+        readme.replace_block(text, "fast", "speed")
 
 
 def test_speed_from_records_and_durations():

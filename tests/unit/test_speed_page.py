@@ -95,6 +95,50 @@ def test_a_saved_benchmark_run_is_shown_with_its_targets(tmp_path):
     assert "the clean-up) median 0.20 s" in text
 
 
+def test_the_readme_shows_the_latest_benchmark_run_and_the_precision_table(tmp_path):
+    archive = tmp_path / "records"
+    assert page.readme_block(archive, [], lambda r: Y).startswith("No benchmark run committed")
+    for created in ("2026-01-02T00:00:00+00:00", "2026-03-04T00:00:00+00:00"):
+        results = tmp_path / created[:10]
+        _benchmark_results(results, created)
+        page.save_runs(results, archive)
+    jobs = archive / page.FOLDER / "2026-05-06-jobs"  # newer, but not a benchmark run
+    jobs.mkdir()
+    write_json(jobs / page.RUN_FILE, {"command": "jobs", "created": "2026-05-06", "cpu": {}})
+    bf16 = "mixed_bfloat16 (auto: the CPU has avx512_bf16)"
+    records = [
+        *[_record(s, "float32", "float32", 10) for s in (1, 2)],
+        *[_record(s, "auto", bf16, 12) for s in (1, 2)],
+    ]
+    text = page.readme_block(archive, records, lambda r: Y)
+    assert text.startswith(
+        "Printed by `python -m experiments.benchmark --models dense` on 2026-03-04"
+    )
+    assert "Some CPU, 2 cores, CPU flags `avx2 fma`" in text
+    assert "- dense, defaults (float32): **1.20x** PyTorch (rounds 1.1-1.3)" in text
+    assert "(+30 MB)" in text and "| 90.00, 90.00 " in text and "| 88.00, 88.00 " in text
+
+
+def test_the_fraction_of_the_limit_and_the_float32_ratio_follow_the_peer_ratio():
+    cases = pd.DataFrame(
+        {
+            "model": ["lenet", "dense", "dense", "dense"],
+            "framework": ["keras-fcn", "pytorch", "pytorch", "keras-fcn"],
+            "backend": ["tensorflow", "", "", "tensorflow"],
+            "precision": ["float32", "float32", "bfloat16", "bfloat16"],
+            "variant": ["defaults", "reference loop", "bfloat16 autocast", "defaults"],
+            "images_per_s": [50.0, 100.0, 300.0, 240.0],
+            "vs_pytorch": [0.8, 1.0, 1.0, 0.75],
+            "of_limit": [0.4567, 0.3, 0.9, 0.7],
+        }
+    )
+    assert page.target_lines(cases) == [
+        "- lenet, defaults (float32): **0.80x** PyTorch; 46 % of the float32 limit",
+        "- dense, defaults (bfloat16): **0.75x** PyTorch with bfloat16 autocast, 2.40x PyTorch "
+        "in float32 (median processes); 70 % of the bfloat16 limit",
+    ]
+
+
 def test_runs_are_shown_newest_first(tmp_path):
     for created in ("2026-01-02T00:00:00+00:00", "2026-03-04T00:00:00+00:00"):
         results = tmp_path / created[:10]
