@@ -239,26 +239,39 @@ def readme_block(
     records: Iterable[RunRecord],
     test_labels: Callable[[RunRecord], np.ndarray],
 ) -> str:
-    """The README's speed block: the latest committed benchmark run's ratios to PyTorch and
-    its trials, then float32 against bfloat16 on full data."""
-    latest = next((f for f in committed_runs(archive) if (f / "benchmark.csv").exists()), None)
-    if latest is None:
-        lines = [
-            "No benchmark run committed yet: `python -m experiments.benchmark`, then "
-            "`python -m experiments.report --save-records --docs`."
-        ]
-    else:
-        run = json.loads((latest / RUN_FILE).read_text())
+    """The README's speed block: each model's ratios to PyTorch from the latest committed
+    benchmark run that measured it, the trials of the latest run that ran them, then float32
+    against bfloat16 on full data."""
+    lines: list[str] = []
+    shown: set[str] = set()
+    trials_shown = False
+    for folder in committed_runs(archive):
+        if not (folder / "benchmark.csv").exists():
+            continue  # a run of experiments.bench.jobs
+        cases = pd.read_csv(folder / "benchmark.csv", keep_default_na=False)
+        cases = cases[~cases["model"].isin(shown)]
+        has_trials = not trials_shown and (folder / "trials.csv").exists()
+        if cases.empty and not has_trials:
+            continue
+        run = json.loads((folder / RUN_FILE).read_text())
         cpu = run["cpu"]
-        lines = [
+        lines += [
+            *([""] if lines else []),
             f"Printed by `{run['command']}` on {run['created'][:10]} "
             f"({cpu.get('model') or 'CPU model not recorded'}, {cpu.get('cores', '?')} cores, "
             f"CPU flags `{' '.join(cpu.get('present', [])) or 'none of those looked for'}`):",
             "",
-            *target_lines(pd.read_csv(latest / "benchmark.csv", keep_default_na=False)),
+            *(target_lines(cases) if not cases.empty else []),
         ]
-        if (latest / "trials.csv").exists():
-            lines.append(trials_line(pd.read_csv(latest / "trials.csv")))
+        if has_trials:
+            lines.append(trials_line(pd.read_csv(folder / "trials.csv")))
+        shown |= set(cases["model"])
+        trials_shown = trials_shown or has_trials
+    if not lines:
+        lines = [
+            "No benchmark run committed yet: `python -m experiments.benchmark`, then "
+            "`python -m experiments.report --save-records --docs`."
+        ]
     table = precision_table(records, test_labels)
     if table is not None:
         lines += [

@@ -51,13 +51,13 @@ def test_without_a_pair_the_section_says_how_to_make_one():
     assert "No config has full-data runs in both precisions yet." in text
 
 
-def _benchmark_results(root, created="2026-01-02T03:04:05+00:00"):
+def _benchmark_results(root, created="2026-01-02T03:04:05+00:00", model="dense", trials=True):
     folder = root / "benchmark"
     folder.mkdir(parents=True)
     cases = pd.DataFrame(
         [
-            ["dense", "pytorch", "", "float32", "reference loop", 100.0, 1.0, 1.0, 1.0],
-            ["dense", "keras-fcn", "tensorflow", "float32", "defaults", 120.0, 1.2, 1.1, 1.3],
+            [model, "pytorch", "", "float32", "reference loop", 100.0, 1.0, 1.0, 1.0],
+            [model, "keras-fcn", "tensorflow", "float32", "defaults", 120.0, 1.2, 1.1, 1.3],
         ],
         columns=[
             "model",
@@ -72,11 +72,16 @@ def _benchmark_results(root, created="2026-01-02T03:04:05+00:00"):
         ],
     )
     cases.to_csv(folder / "benchmark.csv", index=False)
-    pd.DataFrame(
-        {"fixed_cost_s": [0.9, 1.1, 0.8], "before_s": [0.3, 0.1, 0.2], "rss_mb": [900, 910, 930]}
-    ).to_csv(folder / "trials.csv", index=False)
+    if trials:
+        pd.DataFrame(
+            {
+                "fixed_cost_s": [0.9, 1.1, 0.8],
+                "before_s": [0.3, 0.1, 0.2],
+                "rss_mb": [900, 910, 930],
+            }
+        ).to_csv(folder / "trials.csv", index=False)
     cpu = {"model": "Some CPU", "present": ["avx2", "fma"], "absent": [], "read": True, "cores": 2}
-    command = "python -m experiments.benchmark --models dense"
+    command = f"python -m experiments.benchmark --models {model}"
     write_json(folder / "benchmark.json", {"command": command, "created": created, "cpu": cpu})
 
 
@@ -95,12 +100,17 @@ def test_a_saved_benchmark_run_is_shown_with_its_targets(tmp_path):
     assert "the clean-up) median 0.20 s" in text
 
 
-def test_the_readme_shows_the_latest_benchmark_run_and_the_precision_table(tmp_path):
+def test_the_readme_shows_each_models_latest_benchmark_run_and_the_precision_table(tmp_path):
     archive = tmp_path / "records"
     assert page.readme_block(archive, [], lambda r: Y).startswith("No benchmark run committed")
-    for created in ("2026-01-02T00:00:00+00:00", "2026-03-04T00:00:00+00:00"):
+    runs = [
+        ("2026-01-02T00:00:00+00:00", "lenet", True),  # superseded by both later runs
+        ("2026-03-04T00:00:00+00:00", "dense", True),
+        ("2026-04-05T00:00:00+00:00", "lenet", False),  # the latest, lenet alone, no trials
+    ]
+    for created, model, trials in runs:
         results = tmp_path / created[:10]
-        _benchmark_results(results, created)
+        _benchmark_results(results, created, model, trials)
         page.save_runs(results, archive)
     jobs = archive / page.FOLDER / "2026-05-06-jobs"  # newer, but not a benchmark run
     jobs.mkdir()
@@ -111,12 +121,16 @@ def test_the_readme_shows_the_latest_benchmark_run_and_the_precision_table(tmp_p
         *[_record(s, "auto", bf16, 12) for s in (1, 2)],
     ]
     text = page.readme_block(archive, records, lambda r: Y)
-    assert text.startswith(
-        "Printed by `python -m experiments.benchmark --models dense` on 2026-03-04"
+    lenet, dense = text.split("\n\nPrinted by ")[:2]
+    assert lenet.startswith(
+        "Printed by `python -m experiments.benchmark --models lenet` on 2026-04-05"
     )
-    assert "Some CPU, 2 cores, CPU flags `avx2 fma`" in text
-    assert "- dense, defaults (float32): **1.20x** PyTorch (rounds 1.1-1.3)" in text
-    assert "(+30 MB)" in text and "| 90.00, 90.00 " in text and "| 88.00, 88.00 " in text
+    assert "Some CPU, 2 cores, CPU flags `avx2 fma`" in lenet and "Tuning trials" not in lenet
+    assert "- lenet, defaults (float32): **1.20x** PyTorch (rounds 1.1-1.3)" in lenet
+    assert dense.startswith("`python -m experiments.benchmark --models dense` on 2026-03-04")
+    assert "- dense, defaults (float32): **1.20x** PyTorch" in dense and "(+30 MB)" in dense
+    assert "2026-01-02" not in text
+    assert "| 90.00, 90.00 " in text and "| 88.00, 88.00 " in text
 
 
 def test_the_fraction_of_the_limit_and_the_float32_ratio_follow_the_peer_ratio():
