@@ -149,20 +149,31 @@ def _float32_ratio(cases: pd.DataFrame, row: pd.Series) -> str:
     return f", {ratio:.2f}x PyTorch in float32 (median processes)"
 
 
+WARM_UP = 5  # the fifth
+"""Trials after which a search's memory has been seen to level off: the trials' line also
+gives the memory after this many, so that the rise while a process warms up is told apart
+from a rise per trial."""
+
+
 def trials_line(trials: pd.DataFrame) -> str:
     """The tuning trials' fixed cost and memory growth, in one line."""
-    first, last = trials["rss_mb"].iloc[0], trials["rss_mb"].iloc[-1]
+    rss = trials["rss_mb"]
+    before = (  # runs before that column have only the fixed cost
+        f"before it (KerasTuner's bookkeeping, the clean-up) median "
+        f"{trials['before_s'].median():.2f} s; "
+        if "before_s" in trials
+        else ""
+    )
+    memory = f"resident memory {rss.iloc[0]:,.0f} MB after the first, "
+    growth = f"{rss.iloc[-1] - rss.iloc[0]:+,.0f} MB"
+    if len(rss) > WARM_UP + 1:
+        warm = rss.iloc[WARM_UP - 1]
+        memory += f"{warm:,.0f} MB after the fifth, "
+        growth += f"; {rss.iloc[-1] - warm:+,.0f} MB from the fifth"
     return (
         f"- Tuning trials ({len(trials)}, one epoch each, in one process): fixed cost "
         f"(build, compile, first step) median **{trials['fixed_cost_s'].median():.2f} s**; "
-        + (
-            f"before it (KerasTuner's bookkeeping, the clean-up) median "
-            f"{trials['before_s'].median():.2f} s; "
-            if "before_s" in trials  # runs before that column have only the fixed cost
-            else ""
-        )
-        + f"resident memory {first:,.0f} MB after the first, {last:,.0f} MB after the last "
-        f"({last - first:+,.0f} MB)."
+        f"{before}{memory}{rss.iloc[-1]:,.0f} MB after the last ({growth})."
     )
 
 

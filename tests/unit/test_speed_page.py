@@ -153,6 +153,15 @@ def test_the_fraction_of_the_limit_and_the_float32_ratio_follow_the_peer_ratio()
     ]
 
 
+def test_the_trials_memory_is_also_given_after_the_warm_up():
+    trials = pd.DataFrame(
+        {"fixed_cost_s": [1.0] * 8, "rss_mb": [900, 950, 990, 1000, 1000, 1001, 1002, 1004]}
+    )
+    line = page.trials_line(trials)
+    assert "900 MB after the first, 1,000 MB after the fifth, 1,004 MB after the last" in line
+    assert "(+104 MB; +4 MB from the fifth)" in line and "before it" not in line
+
+
 def test_runs_are_shown_newest_first(tmp_path):
     for created in ("2026-01-02T00:00:00+00:00", "2026-03-04T00:00:00+00:00"):
         results = tmp_path / created[:10]
