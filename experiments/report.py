@@ -238,12 +238,11 @@ def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, 
 
     sources = {name: p.source for name, p in all_studies().items()}
     pages = write_pages(root, out, _defaults(), _families.families(), sources, readme_file)
-    speed = speed_page(records, single_runs(root), test_labels)
-    (out / SPEED_PAGE).write_text(speed)
+    runs = single_runs(root)
+    (out / SPEED_PAGE).write_text(speed_page(records, runs, test_labels))
     pages.append(out / SPEED_PAGE)
     if readme_file is not None:
-        block = readme_block(records, single_runs(root), test_labels)
-        readme.update_readme(readme_file, block, "speed")
+        readme.update_readme(readme_file, readme_block(records, runs, test_labels), "speed")
     for path in pages:
         print(f"wrote {path}")
     return 0
