@@ -236,8 +236,11 @@ def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, 
     from keras_fcn.reporting import readme
     from keras_fcn.reporting.pages import write_pages
 
-    sources = {name: p.source for name, p in all_studies().items()}
-    pages = write_pages(root, out, _defaults(), _families.families(), sources, readme_file)
+    studies = all_studies()
+    sources = {name: p.source for name, p in studies.items()}
+    readings = {name: p.reading for name, p in studies.items()}
+    families = _families.families()
+    pages = write_pages(root, out, _defaults(), families, sources, readme_file, readings)
     runs = single_runs(root)
     (out / SPEED_PAGE).write_text(speed_page(records, runs, test_labels))
     pages.append(out / SPEED_PAGE)
@@ -250,9 +253,11 @@ def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, 
 
 def _readme(args, root: Path) -> int:
     """Print the README's results block, then each ``--study``'s side-by-side table."""
+    from keras_fcn.replication import all_studies
     from keras_fcn.reporting import readme
 
-    print(readme.block(root, _defaults()))
+    readings = {name: p.reading for name, p in all_studies().items()}
+    print(readme.block(root, _defaults(), readings))
     for study in args.study:
         path = layout.study(study, root) / layout.SIDE_BY_SIDE
         print(f"\n{study}:\n")

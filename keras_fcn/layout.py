@@ -61,6 +61,9 @@ CLAIMS = "claims.md"
 """The published claims judged on a re-run study's runs, in its folder (all of them in the
 ``reproduce`` folder)."""
 
+CLAIM_VERDICTS = "claims.csv"
+"""The same verdicts as :data:`CLAIMS`, one line per claim, for the README's tally."""
+
 REPORT = "report.md"
 """The report's document, in the report's folder."""
 

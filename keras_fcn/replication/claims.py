@@ -11,7 +11,8 @@ study, the section stating it, the claim in a few words) with the comparison tha
 * ``not_better`` / ``similar``: the ``versus`` rows are claimed to bring no gain over (to end
   close to) the ``subject`` row; contradicted if one is significantly better (different).
 * ``factor_spread``: the ``subject`` factor of the study's grid moves test accuracy most (the
-  spread, max - min, of the mean test accuracy over each factor's values).
+  spread, max - min, of the mean test accuracy over each factor's values), with a bootstrap
+  interval of its margin over the next factor.
 * ``factor_level``: runs at ``subject`` (``factor=value``) are claimed better (worse) than
   the grid's runs at the factor's other values (Welch t-test).
 * ``untestable``: the ``note`` says why the study's own protocol cannot test it.
@@ -216,34 +217,76 @@ def factor_value(record: RunRecord, factor: str) -> object:
 
 def spreads(records: Sequence[RunRecord], factors: Sequence[str]) -> dict[str, float]:
     """Factor -> spread (max - min, in points) of the mean test accuracy over its values."""
-    frame = pd.DataFrame(
-        [{f: str(factor_value(r, f)) for f in factors} | {"acc": r.test_accuracy} for r in records]
-    )
-    out = {}
-    for factor in factors:
-        means = frame.groupby(factor)["acc"].mean() if len(frame) else pd.Series()
-        if len(means) > 1:
-            out[factor] = 100 * float(means.max() - means.min())
+    codes, accuracy = _coded(records, factors)
+    out = {f: _spread(codes[f], accuracy) for f in factors if len(np.unique(codes[f])) > 1}
     return dict(sorted(out.items(), key=lambda kv: kv[1], reverse=True))
+
+
+def _coded(
+    records: Sequence[RunRecord], factors: Sequence[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Each factor's value per run as integer codes, and the runs' test accuracy in points."""
+    codes = {
+        f: pd.factorize(pd.Series([str(factor_value(r, f)) for r in records], dtype=object))[0]
+        for f in factors
+    }
+    return codes, 100 * np.array([r.test_accuracy for r in records], dtype=float)
+
+
+def _spread(codes: np.ndarray, accuracy: np.ndarray) -> float:
+    """Max - min of the mean accuracy over the values present in ``codes``."""
+    counts = np.bincount(codes)
+    means = np.bincount(codes, weights=accuracy)[counts > 0] / counts[counts > 0]
+    return float(means.max() - means.min())
+
+
+SPREAD_RESAMPLES = 2000
+"""Bootstrap resamples of the grid's runs behind a spread claim's interval (seeded: the
+report is the same at every build)."""
 
 
 def judge_spread(
     claim: Claim, records: Sequence[RunRecord], factors: Sequence[str]
 ) -> dict[str, object]:
-    """``factor_spread``: is the claimed factor the one with the largest spread?"""
+    """``factor_spread``: does the claimed factor move test accuracy more than any other?
+
+    The effect is the claimed factor's spread minus the largest spread of the others. Its
+    95 % interval and two-sided p come from resampling the runs with replacement
+    (:data:`SPREAD_RESAMPLES` times): a ranking of spreads has no t distribution, and on a
+    sample of a grid each factor's value means carry the noise of the other factors. It
+    needs two runs at every value of every factor; fewer is "too few runs".
+    """
     records = counted(records)
     ranked = spreads(records, factors)
-    if claim.subject not in ranked:
-        return _missing(f"spread of {claim.subject} over the grid", len(records))
+    text = f"spread of {claim.subject} over the grid"
+    if claim.subject not in ranked or len(ranked) < 2:
+        return {"comparison": text, "n": len(records), "verdict": _too_few(records)}
+    codes, accuracy = _coded(records, list(ranked))
+    if min(np.bincount(c).min() for c in codes.values()) < 2:
+        return {"comparison": text, "n": len(records), "verdict": "too few runs"}
+
+    def margin(rows: np.ndarray) -> float:
+        spread = {f: _spread(codes[f][rows], accuracy[rows]) for f in ranked}
+        return spread.pop(claim.subject) - max(spread.values())
+
+    rng = np.random.default_rng(0)
+    draws = rng.integers(0, len(records), size=(SPREAD_RESAMPLES, len(records)))
+    boot = np.array([margin(rows) for rows in draws])
+    low, high = np.percentile(boot, [2.5, 97.5])
+    p = min(1.0, 2 * min(float(np.mean(boot <= 0)), float(np.mean(boot >= 0))))
     ranking = ", ".join(f"{f} {s:.2f}" for f, s in ranked.items())
-    verdict = "supported" if next(iter(ranked)) == claim.subject else "reversed"
-    text = f"spread of the mean over each factor's values, in points: {ranking}"
+    result = {"effect": margin(np.arange(len(records))), "ci_low": low, "ci_high": high, "p": p}
     return {
-        "comparison": text,
-        "effect": ranked[claim.subject],
+        "comparison": f"spread of the mean over each factor's values, in points: {ranking}; "
+        f"effect: {claim.subject} − the largest other",
+        **{k: float(v) for k, v in result.items()},
         "n": len(records),
-        "verdict": verdict,
+        "verdict": VERDICTS[_sign(result)],
     }
+
+
+def _too_few(records: Sequence[RunRecord]) -> str:
+    return "too few runs" if records else "not run"
 
 
 def judge_level(claim: Claim, records: Sequence[RunRecord]) -> dict[str, object]:
@@ -257,7 +300,7 @@ def judge_level(claim: Claim, records: Sequence[RunRecord]) -> dict[str, object]
     worse = claim.direction == "worse"
     text = f"others − {claim.subject}" if worse else f"{claim.subject} − others"
     if len(at) < 2 or len(rest) < 2:
-        return _missing(text, len(values))
+        return {"comparison": text, "n": len(values), "verdict": _too_few(values)}
     a, b = (rest, at) if worse else (at, rest)
     test = stats.ttest_ind(a, b, equal_var=False)
     low, high = test.confidence_interval(0.95)

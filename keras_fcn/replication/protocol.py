@@ -82,6 +82,9 @@ class Protocol:
         aliases: published value -> our value, per field (e.g. a PyTorch study's
             ``default`` initializer is ``pytorch`` here).
         notes: where the re-run departs from, or fills gaps in, the paper.
+        reading: what reproduces and what does not, and why where that is known; shown
+            under the study's key rows in the README and on its page. Words, no figures:
+            the figures beside it come from the records.
         grid: file name of the study's full grid (a space, beside its module), for studies
             that ran one.
         folder: the folder of its module, CSV and grid; set by the registry
@@ -96,6 +99,7 @@ class Protocol:
     tables: tuple[TableSpec, ...]
     aliases: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    reading: str = ""
     grid: str | None = None
     folder: Path | None = None
 

@@ -121,16 +121,18 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
 
 
 def baseline_rows(results: str | os.PathLike) -> list[dict[str, str]]:
-    """Rows for the baselines of ``experiments.baselines`` on full data."""
+    """Rows for the baselines of ``experiments.baselines`` on full data (their fit and
+    prediction times are in the report's table of each family's best)."""
     rows = []
     for r in read_runs(layout.runs("baselines", results)):
         if r.config["data"].get("train_limit") is not None:
             continue
         settings = ", ".join(f"{k}={v}" for k, v in r.config["model"].items())
+        fixed = " 1 settings" in r.note or "fixed" in r.note
+        how = "one fixed setting" if fixed else "chosen on validation"
         rows.append(
             {
-                "result": f"{r.family} ({settings}; {'one fixed setting' if ' 1 settings' in r.note or 'fixed' in r.note else 'chosen on validation'}, fit {r.fit_time_s:.0f} s, "
-                f"test-set prediction {r.predict_time_s:.0f} s): test accuracy",
+                "result": f"{r.family} ({settings}; {how}): test accuracy",
                 "dataset": r.config["data"]["dataset"],
                 "value": mean_std([r.test_accuracy]),
                 "command": "python -m experiments.baselines --dataset both",

@@ -29,6 +29,7 @@ def write_pages(
     families: Mapping[str, Any],
     sources: Mapping[str, str] | None = None,
     readme_file: str | os.PathLike | None = None,
+    readings: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write ``results.md``, one page per re-run study under ``studies/`` (from the records
     under ``results``) and ``configs.md`` (from the families' config classes) into ``out``,
@@ -41,6 +42,7 @@ def write_pages(
         families: family name -> :class:`keras_fcn.family.Family`.
         sources: study name -> the study it re-runs, said under the study's heading.
         readme_file: the README whose results block is rewritten; ``None`` leaves it.
+        readings: study name -> what reproduces and why, said under the study's tally.
 
     Returns:
         The paths written.
@@ -52,13 +54,14 @@ def write_pages(
         CONFIGS_PAGE: configs_page(families),
     }
     for folder in layout.studies(results):
-        page = "\n".join(_study_section(folder, (sources or {}).get(folder.name)))
+        reading = (readings or {}).get(folder.name, "")
+        page = "\n".join(_study_section(folder, (sources or {}).get(folder.name), reading))
         pages[f"{readme.STUDY_PAGES}/{folder.name}.md"] = page
     for name, text in pages.items():
         (out / name).write_text(text)
     written = [out / name for name in pages]
     if readme_file is not None:
-        readme.update_readme(readme_file, readme.block(results, defaults))
+        readme.update_readme(readme_file, readme.block(results, defaults, readings))
         written.append(Path(readme_file))
     return written
 
@@ -101,7 +104,7 @@ def results_page(results: str | os.PathLike, defaults: Mapping[str, dict[str, An
     return "\n".join(lines)
 
 
-def _study_section(folder: Path, source: str | None) -> list[str]:
+def _study_section(folder: Path, source: str | None, reading: str = "") -> list[str]:
     """A re-run study's tables side by side with the published ones, and their significance."""
     name, seeds = folder.name, study_seeds(folder)
     command = f"python -m experiments.reproduce {name} --seeds {len(seeds)}"
@@ -118,6 +121,7 @@ def _study_section(folder: Path, source: str | None) -> list[str]:
             f'"Ours" is the mean ± standard deviation over {"seeds" if len(seeds) > 1 else "seed"} '
             f"{_and(seeds)}; validation accuracy is the best epoch's."
         )
+    lines += ["", " ".join([readme.tally(folder), reading]).strip()]
     lines += ["", (folder / layout.SIDE_BY_SIDE).read_text().rstrip("\n"), ""]
     if (folder / layout.SIGNIFICANCE).exists():
         lines += [

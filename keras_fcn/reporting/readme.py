@@ -57,16 +57,16 @@ def key_rows(comparison: pd.DataFrame) -> pd.DataFrame:
 
 
 def study_table(comparison: pd.DataFrame) -> str:
-    """A study's key rows as Markdown: published, ours (mean ± std over seeds), verdict."""
+    """A study's key rows as Markdown: published, ours (mean ± std over seeds), verdict.
+
+    Test accuracy unless the row says otherwise; the seeds are the study command's.
+    """
     rows = [
         {
-            "table": line["table"],
-            "row": line["row"],
+            "row": f"{line['table']} {line['row']}" + _metric(line["metric"]),
             "dataset": line["dataset"],
-            "metric": str(line["metric"]).replace("_accuracy", ""),
             "published %": plus_minus(line["published"], line["published_std"]),
             "ours %": plus_minus(line["ours"], line["ours_std"]),
-            "seeds": int(line["n"]),
             "verdict": line["verdict"],
         }
         for _, line in key_rows(comparison).iterrows()
@@ -74,16 +74,56 @@ def study_table(comparison: pd.DataFrame) -> str:
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
-def block(root: str | os.PathLike, defaults: Mapping[str, dict[str, Any]]) -> str:
-    """The README's results block (without its markers), from the records under ``root``."""
+def _metric(metric: str) -> str:
+    """`` (validation)`` for a row published on validation accuracy; nothing for test."""
+    name = str(metric).replace("_accuracy", "")
+    return "" if name == "test" else f" ({'validation' if name == 'val' else name})"
+
+
+_ROW_VERDICTS = ("within seed spread", "ours lower", "ours higher", "diverged", "not run")
+_CLAIM_VERDICTS = (
+    "supported",
+    "not resolved",
+    "reversed",
+    "too few seeds",
+    "too few runs",
+    "not run",
+    "untestable",
+)
+
+
+def _counted(verdicts: pd.Series, order: tuple[str, ...]) -> str:
+    counts = verdicts.value_counts()
+    return ", ".join(f"{counts[v]} {v}" for v in order if v in counts)
+
+
+def tally(folder: Path) -> str:
+    """A re-run study's verdicts counted: its published rows against ours, and its claims
+    (``Published rows: 10 within seed spread, 2 ours lower. Claims: 3 supported.``)."""
+    rows = pd.read_csv(folder / "comparison.csv")["verdict"]
+    text = f"Published rows: {_counted(rows, _ROW_VERDICTS)}."
+    if (folder / layout.CLAIM_VERDICTS).exists():
+        claims = pd.read_csv(folder / layout.CLAIM_VERDICTS)["verdict"]
+        text += f" Claims: {_counted(claims, _CLAIM_VERDICTS)}."
+    return text
+
+
+def block(
+    root: str | os.PathLike,
+    defaults: Mapping[str, dict[str, Any]],
+    readings: Mapping[str, str] | None = None,
+) -> str:
+    """The README's results block (without its markers), from the records under ``root``;
+    ``readings``: study name -> what reproduces and why (its protocol's ``reading``)."""
     table = glance.glance_table(root, defaults)
     lines = [
         glance.to_markdown(glance_rows(table)) if len(table) else glance.NO_RESULTS,
         "",
         "### The published studies",
         "",
-        "Each study's starting point and final configuration, published against ours (printed "
-        "by the command under each); every row and table is on the study's page.",
+        "Each study's starting point and final configuration, published against ours (test "
+        "accuracy, mean ± std over the seeds of the command under each), the verdicts of all its "
+        "rows and claims counted; every row and claim is on the study's page.",
     ]
     for folder in layout.studies(root):
         comparison = pd.read_csv(folder / "comparison.csv")
@@ -94,6 +134,8 @@ def block(root: str | os.PathLike, defaults: Mapping[str, dict[str, Any]]) -> st
             f"`python -m experiments.reproduce {folder.name} --seeds {seeds}`",
             "",
             study_table(comparison),
+            "",
+            " ".join([tally(folder), (readings or {}).get(folder.name, "")]).strip(),
         ]
     return "\n".join(lines)
 

@@ -167,3 +167,4 @@ def write_claims(
         mine = verdicts[verdicts["study"] == name]
         if len(mine):
             (layout.study(name, root) / layout.CLAIMS).write_text(claims_markdown(mine, False))
+            mine.to_csv(layout.study(name, root) / layout.CLAIM_VERDICTS, index=False)

@@ -209,12 +209,30 @@ def test_the_factor_spread_picks_the_factor_that_moves_accuracy_most():
     assert list(ranked) == ["initializer", "lr", "bn"]
     spread = claim(kind="factor_spread", subject="initializer", versus=())
     row = verdict_of(spread, {}, {"x": (records, ["lr", "bn", "initializer"])})
-    assert row["verdict"] == "supported" and row["effect"] == pytest.approx(ranked["initializer"])
+    margin = ranked["initializer"] - ranked["lr"]  # over the next factor
+    assert row["verdict"] == "supported" and row["effect"] == pytest.approx(margin)
     assert "initializer" in row["comparison"] and "lr" in row["comparison"]
     wrong = claim(kind="factor_spread", subject="lr", versus=())
     grids = {"x": (records, ["lr", "bn", "initializer"])}
     assert verdict_of(wrong, {}, grids)["verdict"] == "reversed"
     assert verdict_of(wrong, {}, {})["verdict"] == "not run"
+
+
+def test_a_spread_claim_needs_two_runs_at_every_value_and_carries_an_interval():
+    records = grid()
+    spread = claim(kind="factor_spread", subject="initializer", versus=())
+    factors = ["lr", "bn", "initializer"]
+    row = verdict_of(spread, {}, {"x": (records, factors)})
+    assert row["ci_low"] > 0 and row["ci_low"] < row["effect"] < row["ci_high"] and row["p"] < 0.05
+    # two runs rank every factor alike: no verdict but that there are too few
+    assert verdict_of(spread, {}, {"x": (records[:2], factors)})["verdict"] == "too few runs"
+    # factors that move accuracy by the same noise: neither ranking is significant
+    flat = [
+        runs([0.88 + NOISE[i % 5]], seeds=(i,), initializer=init, lr=lr, bn=0)
+        for i, (init, lr) in enumerate((i, lr) for i in ("a", "b") for lr in (1, 2) for _ in "xyz")
+    ]
+    row = verdict_of(spread, {}, {"x": ([r for rs in flat for r in rs], ["lr", "initializer"])})
+    assert row["verdict"] == "not resolved" and row["ci_low"] < 0 < row["ci_high"]
 
 
 def test_a_factor_level_is_tested_against_the_other_values():
@@ -255,7 +273,14 @@ def test_the_markdown_table_rounds_and_explains_its_verdicts():
     text = claims_markdown(frame)
     assert "| +2.00 " in text and "[+1.50, +2.50]" in text and "0.00012" in text
     assert "**supported**" in text and text.rstrip().endswith(LEGEND)
-    for verdict in ("supported", "reversed", "not resolved", "too few seeds", "not run"):
+    for verdict in (
+        "supported",
+        "reversed",
+        "not resolved",
+        "too few seeds",
+        "too few runs",
+        "not run",
+    ):
         assert f"**{verdict}**" in LEGEND
 
 

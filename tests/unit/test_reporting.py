@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from experiments import _families
@@ -18,7 +19,7 @@ from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore, encode_predictions
 from keras_fcn.replication import STUDIES_DIR
-from keras_fcn.reporting import glance
+from keras_fcn.reporting import glance, readme
 from keras_fcn.reporting.config_page import configs_page, field_docs
 from keras_fcn.reporting.confusion import format_confusion, most_confused
 from keras_fcn.reporting.document import write_report
@@ -270,6 +271,32 @@ def test_results_page_is_written_from_the_records(results, tmp_path):
     assert " 85.68 | 85.00 ± 0.00 |" in baseline  # published, ours
     assert str(tmp_path) not in page  # paths as the commands print them, not this machine's
     assert (tmp_path / "docs" / "configs.md").read_text() == configs_page(_families.families())
+
+
+def test_a_study_in_the_readme_is_its_key_rows_and_its_verdicts_counted(tmp_path):
+    comparison = pd.DataFrame(
+        {
+            "table": ["start", "start", "middle", "final"],
+            "row": ["1", "2", "1", "1"],
+            "dataset": "fashion_mnist",
+            "metric": ["val_accuracy", "val_accuracy", "test_accuracy", "test_accuracy"],
+            "published": [0.88, 0.87, 0.86, 0.90],  # fractions, as in the study's CSV
+            "published_std": [0.001, np.nan, np.nan, np.nan],
+            "ours": [0.875, 0.86, 0.861, 0.89],
+            "ours_std": [0.002, 0.002, 0.001, 0.003],
+            "n": 3,
+            "verdict": ["ours lower", "ours lower", "within seed spread", "ours lower"],
+        }
+    )
+    comparison.to_csv(tmp_path / "comparison.csv", index=False)
+    table = readme.study_table(comparison).splitlines()
+    # the first row of the first table, on the metric it was published on, and the final one
+    assert [line.split("|")[1].strip() for line in table[2:]] == ["start 1 (validation)", "final 1"]
+    assert "| 88.00 ± 0.10 " in table[2] and "| 89.00 ± 0.30 " in table[3]
+    assert readme.tally(tmp_path) == "Published rows: 1 within seed spread, 3 ours lower."
+    claims = pd.DataFrame({"verdict": ["untestable", "supported", "reversed", "supported"]})
+    claims.to_csv(tmp_path / "claims.csv", index=False)
+    assert readme.tally(tmp_path).endswith(" Claims: 2 supported, 1 reversed, 1 untestable.")
 
 
 def test_results_page_without_records_says_what_to_run(tmp_path):
