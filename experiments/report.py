@@ -152,8 +152,9 @@ def _command(record) -> str | None:
 
 def missing_lines(root: Path) -> list[str]:
     """The lines that train what the report lacks under ``root``: each family's default run
-    (seed 42) when it has none, and each family's configuration chosen on Fashion-MNIST,
-    over the same seeds, on MNIST."""
+    (seed 42) when it has none, and each network family's configuration chosen on
+    Fashion-MNIST, over the same seeds, on MNIST (a classical baseline has no twin to train:
+    ``experiments.baselines`` runs both datasets)."""
     from experiments import _families
     from keras_fcn.reporting.best import best_per_family
     from keras_fcn.reporting.records import find_records, full_data
@@ -166,9 +167,9 @@ def missing_lines(root: Path) -> list[str]:
         if family.run_config().run_id not in done:
             lines.append(family.command_for(family.run_config()))
     for best in best_per_family(records):
-        if best.dataset != "fashion_mnist":
+        family = _families.families().get(best.family)  # None: a classical baseline
+        if best.dataset != "fashion_mnist" or family is None:
             continue
-        family = _families.family(best.family)
         for record in best.records:
             twin = family.from_dict(on_mnist(record).config)
             if twin.run_id not in done:

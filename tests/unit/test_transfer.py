@@ -80,6 +80,11 @@ def test_report_run_missing_lists_default_runs_and_mnist_twins_once(tmp_path):
     store.append(record(43, "mnist", 0.1, 0.98))
     store.append(record(42, "fashion_mnist", 0.01, 0.80, 0.80))  # the default run
     assert missing_lines(tmp_path) == ["python -m experiments.fashion_cnn --seed 42"]
+    # the best of a classical baseline has no MNIST twin to train here
+    knn = RunRecord("k", "knn", {"data": {"dataset": "fashion_mnist"}}, 0, test_accuracy=0.85)
+    knn.best_val_accuracy = 0.86  # chosen on validation, as experiments.baselines records it
+    RunStore(tmp_path / "baselines" / "runs.jsonl").append(knn)
+    assert missing_lines(tmp_path) == ["python -m experiments.fashion_cnn --seed 42"]
 
 
 def test_records_of_no_network_family_have_no_transfer_row(tmp_path):
