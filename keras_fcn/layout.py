@@ -64,6 +64,10 @@ CLAIMS = "claims.md"
 CLAIM_VERDICTS = "claims.csv"
 """The same verdicts as :data:`CLAIMS`, one line per claim, for the README's tally."""
 
+GRID_FACTORS = "grid_factors.md"
+"""A re-run study's grid, factor by factor (the spread of the mean over each factor's
+values), in the study's folder; for studies that ran a grid."""
+
 REPORT = "report.md"
 """The report's document, in the report's folder."""
 

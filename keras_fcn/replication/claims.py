@@ -240,6 +240,27 @@ def _spread(codes: np.ndarray, accuracy: np.ndarray) -> float:
     return float(means.max() - means.min())
 
 
+def factor_table(records: Sequence[RunRecord], factors: Sequence[str]) -> pd.DataFrame:
+    """The grid's runs factor by factor, as the spread claims read them: for each factor
+    that varies, its spread and the mean test accuracy at each value (runs at it), best
+    first; factors by spread, largest first."""
+    records = counted(records)
+    rows = []
+    for factor, spread in spreads(records, factors).items():
+        frame = pd.DataFrame(
+            {"value": [str(factor_value(r, factor)) for r in records]}
+            | {"acc": [100 * r.test_accuracy for r in records]}
+        )
+        means = frame.groupby("value")["acc"].agg(["mean", "size"]).sort_values("mean")[::-1]
+        by_value = ", ".join(
+            f"{row.Index} {row.mean:.2f} ({row.size})" for row in means.itertuples()
+        )
+        rows.append(
+            {"factor": factor, "spread (points)": f"{spread:.2f}", "mean % (runs)": by_value}
+        )
+    return pd.DataFrame(rows, columns=["factor", "spread (points)", "mean % (runs)"])
+
+
 SPREAD_RESAMPLES = 2000
 """Bootstrap resamples of the grid's runs behind a spread claim's interval (seeded: the
 report is the same at every build)."""

@@ -130,6 +130,13 @@ def _study_section(folder: Path, source: str | None, reading: str = "") -> list[
             (folder / layout.SIGNIFICANCE).read_text().rstrip("\n"),
             "",
         ]
+    if (folder / layout.GRID_FACTORS).exists():
+        lines += [
+            "## Its grid, factor by factor",
+            "",
+            (folder / layout.GRID_FACTORS).read_text().rstrip("\n"),
+            "",
+        ]
     if (folder / layout.CLAIMS).exists():
         lines += [
             "## What the study concludes, tested on our runs",

@@ -152,7 +152,7 @@ def write_claims(
     tables: Mapping[str, Any],
 ) -> None:
     """Judge the published claims on the studies' records (and grids) and write them."""
-    from keras_fcn.replication.claims import CLAIMS_CSV, judge, read_claims
+    from keras_fcn.replication.claims import CLAIMS_CSV, factor_table, judge, read_claims
     from keras_fcn.reporting.claims_table import claims_markdown
 
     grids = {}
@@ -161,6 +161,14 @@ def write_claims(
         if protocol.grid and grid.exists():
             factors = families[protocol.family].read_space(protocol.path(protocol.grid)).names
             grids[name] = (read_runs(grid), list(factors))
+            if name in tables:
+                n = len(grids[name][0])
+                text = factor_table(*grids[name]).to_markdown(index=False, disable_numparse=True)
+                (layout.study(name, root) / layout.GRID_FACTORS).write_text(
+                    f"{n} runs of a seeded sample of its grid (`python -m experiments.reproduce "
+                    f"{name} --grid --max-runs N --seeds 1`): for each factor, the mean test accuracy at each of its "
+                    f"values (runs at it), best first, and their spread.\n\n{text}\n"
+                )
     verdicts = judge(read_claims(CLAIMS_CSV, studies), tables, grids)
     (layout.folder("reproduce", root) / layout.CLAIMS).write_text(claims_markdown(verdicts))
     for name in tables:

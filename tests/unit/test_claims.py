@@ -17,6 +17,7 @@ from keras_fcn.replication.claims import (
     CLAIMS_CSV,
     KINDS,
     Claim,
+    factor_table,
     judge,
     read_claims,
     spreads,
@@ -216,6 +217,15 @@ def test_the_factor_spread_picks_the_factor_that_moves_accuracy_most():
     grids = {"x": (records, ["lr", "bn", "initializer"])}
     assert verdict_of(wrong, {}, grids)["verdict"] == "reversed"
     assert verdict_of(wrong, {}, {})["verdict"] == "not run"
+
+
+def test_the_grid_factor_table_shows_each_value_mean_and_count_by_spread():
+    table = factor_table(grid(), ["lr", "bn", "initializer"])
+    assert list(table["factor"]) == ["initializer", "lr", "bn"]
+    first = table.iloc[0]
+    # he and xavier at 88 % and up, normal 10 points lower; four runs at each value
+    assert first["mean % (runs)"].endswith(", normal 78.54 (4)")
+    assert first["spread (points)"] == f"{spreads(grid(), ['initializer'])['initializer']:.2f}"
 
 
 def test_a_spread_claim_needs_two_runs_at_every_value_and_carries_an_interval():
