@@ -123,26 +123,16 @@ def _study_section(folder: Path, source: str | None, reading: str = "") -> list[
         )
     lines += ["", " ".join([readme.tally(folder), reading]).strip()]
     lines += ["", (folder / layout.SIDE_BY_SIDE).read_text().rstrip("\n"), ""]
-    if (folder / layout.SIGNIFICANCE).exists():
-        lines += [
-            "## Each table's best row on validation against its runner-up, over the same seeds",
-            "",
-            (folder / layout.SIGNIFICANCE).read_text().rstrip("\n"),
-            "",
-        ]
-    if (folder / layout.GRID_FACTORS).exists():
-        lines += [
-            "## Its grid, factor by factor",
-            "",
-            (folder / layout.GRID_FACTORS).read_text().rstrip("\n"),
-            "",
-        ]
+    sections = {
+        layout.SIGNIFICANCE: "Each table's best row on validation against its runner-up, over the same seeds",
+        layout.GRID_FACTORS: "Its grid, factor by factor",
+        layout.CLAIMS: "What the study concludes, tested on our runs",
+    }
+    for name, heading in sections.items():
+        if (folder / name).exists():
+            lines += [f"## {heading}", "", (folder / name).read_text().rstrip("\n"), ""]
     if (folder / layout.CLAIMS).exists():
         lines += [
-            "## What the study concludes, tested on our runs",
-            "",
-            (folder / layout.CLAIMS).read_text().rstrip("\n"),
-            "",
             "The verdicts are explained in [results.md](../results.md#the-published-claims).",
             "",
         ]
