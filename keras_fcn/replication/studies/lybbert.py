@@ -44,8 +44,8 @@ PROTOCOL = Protocol(
     reading=(
         "The Xavier and Kaiming rows land within a point of the published means, inside their "
         "published spread; random-normal weights without batch normalization collapse far below "
-        "the published figure, which suggests that the study's 'random normal' was not N(0, 1) "
-        "or its unstated batch size differs."
+        "the published figure: perhaps the study's 'random normal' was not N(0, 1), or its "
+        "unstated batch size differs."
     ),
     notes=(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
