@@ -222,6 +222,13 @@ def _rebuild_studies(root: Path, test_labels) -> None:
     rebuild_studies(root, _families.families(), test_labels)
 
 
+def _readings() -> dict[str, str]:
+    """Study name -> what reproduces and why (its protocol's ``reading``)."""
+    from keras_fcn.replication import all_studies
+
+    return {name: p.reading for name, p in all_studies().items()}
+
+
 def _defaults() -> dict[str, dict]:
     """Family name -> its default ``RunConfig.to_dict()``."""
     from experiments import _families
@@ -237,11 +244,9 @@ def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, 
     from keras_fcn.reporting import readme
     from keras_fcn.reporting.pages import write_pages
 
-    studies = all_studies()
-    sources = {name: p.source for name, p in studies.items()}
-    readings = {name: p.reading for name, p in studies.items()}
+    sources = {name: p.source for name, p in all_studies().items()}
     families = _families.families()
-    pages = write_pages(root, out, _defaults(), families, sources, readme_file, readings)
+    pages = write_pages(root, out, _defaults(), families, sources, readme_file, _readings())
     runs = single_runs(root)
     (out / SPEED_PAGE).write_text(speed_page(records, runs, test_labels))
     pages.append(out / SPEED_PAGE)
@@ -254,11 +259,9 @@ def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, 
 
 def _readme(args, root: Path) -> int:
     """Print the README's results block, then each ``--study``'s side-by-side table."""
-    from keras_fcn.replication import all_studies
     from keras_fcn.reporting import readme
 
-    readings = {name: p.reading for name, p in all_studies().items()}
-    print(readme.block(root, _defaults(), readings))
+    print(readme.block(root, _defaults(), _readings()))
     for study in args.study:
         path = layout.study(study, root) / layout.SIDE_BY_SIDE
         print(f"\n{study}:\n")

@@ -217,27 +217,35 @@ def factor_value(record: RunRecord, factor: str) -> object:
 
 def spreads(records: Sequence[RunRecord], factors: Sequence[str]) -> dict[str, float]:
     """Factor -> spread (max - min, in points) of the mean test accuracy over its values."""
-    codes, accuracy = _coded(records, factors)
+    codes, _, accuracy = _coded(records, factors)
     out = {f: _spread(codes[f], accuracy) for f in factors if len(np.unique(codes[f])) > 1}
     return dict(sorted(out.items(), key=lambda kv: kv[1], reverse=True))
 
 
 def _coded(
     records: Sequence[RunRecord], factors: Sequence[str]
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Each factor's value per run as integer codes, and the runs' test accuracy in points."""
-    codes = {
-        f: pd.factorize(pd.Series([str(factor_value(r, f)) for r in records], dtype=object))[0]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+    """Each factor's value per run as integer codes, the values the codes stand for, and the
+    runs' test accuracy in points."""
+    coded = {
+        f: pd.factorize(pd.Series([str(factor_value(r, f)) for r in records], dtype=object))
         for f in factors
     }
-    return codes, 100 * np.array([r.test_accuracy for r in records], dtype=float)
+    accuracy = 100 * np.array([r.test_accuracy for r in records], dtype=float)
+    return {f: c for f, (c, _) in coded.items()}, {f: v for f, (_, v) in coded.items()}, accuracy
+
+
+def _means(codes: np.ndarray, accuracy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean accuracy and the number of runs at each code (0 runs: a mean of NaN)."""
+    counts = np.bincount(codes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.bincount(codes, weights=accuracy) / counts, counts
 
 
 def _spread(codes: np.ndarray, accuracy: np.ndarray) -> float:
     """Max - min of the mean accuracy over the values present in ``codes``."""
-    counts = np.bincount(codes)
-    means = np.bincount(codes, weights=accuracy)[counts > 0] / counts[counts > 0]
-    return float(means.max() - means.min())
+    means, _ = _means(codes, accuracy)
+    return float(np.nanmax(means) - np.nanmin(means))
 
 
 def factor_table(records: Sequence[RunRecord], factors: Sequence[str]) -> pd.DataFrame:
@@ -245,16 +253,12 @@ def factor_table(records: Sequence[RunRecord], factors: Sequence[str]) -> pd.Dat
     that varies, its spread and the mean test accuracy at each value (runs at it), best
     first; factors by spread, largest first."""
     records = counted(records)
+    codes, values, accuracy = _coded(records, factors)
     rows = []
     for factor, spread in spreads(records, factors).items():
-        frame = pd.DataFrame(
-            {"value": [str(factor_value(r, factor)) for r in records]}
-            | {"acc": [100 * r.test_accuracy for r in records]}
-        )
-        means = frame.groupby("value")["acc"].agg(["mean", "size"]).sort_values("mean")[::-1]
-        by_value = ", ".join(
-            f"{row.Index} {row.mean:.2f} ({row.size})" for row in means.itertuples()
-        )
+        means, counts = _means(codes[factor], accuracy)
+        order = np.argsort(-means, kind="stable")
+        by_value = ", ".join(f"{values[factor][i]} {means[i]:.2f} ({counts[i]})" for i in order)
         rows.append(
             {"factor": factor, "spread (points)": f"{spread:.2f}", "mean % (runs)": by_value}
         )
@@ -282,7 +286,7 @@ def judge_spread(
     text = f"spread of {claim.subject} over the grid"
     if claim.subject not in ranked or len(ranked) < 2:
         return {"comparison": text, "n": len(records), "verdict": _too_few(records)}
-    codes, accuracy = _coded(records, list(ranked))
+    codes, _, accuracy = _coded(records, list(ranked))
     if min(np.bincount(c).min() for c in codes.values()) < 2:
         return {"comparison": text, "n": len(records), "verdict": "too few runs"}
 
