@@ -11,8 +11,9 @@ study, the section stating it, the claim in a few words) with the comparison tha
 * ``not_better`` / ``similar``: the ``versus`` rows are claimed to bring no gain over (to end
   close to) the ``subject`` row; contradicted if one is significantly better (different).
 * ``factor_spread``: the ``subject`` factor of the study's grid moves test accuracy most (the
-  spread, max - min, of the mean test accuracy over each factor's values), with a bootstrap
-  interval of its margin over the next factor.
+  spread, max - min, of the mean test accuracy over each factor's values; a factor set per
+  layer is read as one factor per layer), with a bootstrap interval of its margin over the
+  next factor.
 * ``factor_level``: runs at ``subject`` (``factor=value``) are claimed better (worse) than
   the grid's runs at the factor's other values (Welch t-test).
 * ``untestable``: the ``note`` says why the study's own protocol cannot test it.
@@ -209,27 +210,58 @@ def judge_no_gain(claim: Claim, tables: Tables) -> dict[str, object]:
 
 def factor_value(record: RunRecord, factor: str) -> object:
     """The value of a config field of a record, wherever in its config it sits."""
+    return dashed(_raw_value(record, factor))
+
+
+def _raw_value(record: RunRecord, factor: str) -> object:
     for part in ("model", "train", "data"):
         if factor in record.config.get(part, {}):
-            return dashed(record.config[part][factor])
+            return record.config[part][factor]
     return None
 
 
+def per_layer(records: Sequence[RunRecord], factors: Sequence[str]) -> dict[str, list[str]]:
+    """Each factor's value per run, as text, under the name the analysis reads it by.
+
+    A factor set per layer (dropout ``0.5-0.3``: 16 pairs of 4 rates) is read as one factor
+    per layer (``dropout 1``, ``dropout 2``), as a study that varies rates "per layer" means
+    it. Read as 16 values, its max - min of means would be inflated by the noise of the few
+    runs at each pair, and the factor would win a spread ranking for having many values. A
+    layer whose value never changes (``hidden 1`` in ``1024-256`` / ``1024-512``) varies
+    nothing and drops out of the ranking like any constant factor.
+    """
+    columns: dict[str, list[str]] = {}
+    for factor in factors:
+        values = [_raw_value(r, factor) for r in records]
+        widths = {len(v) for v in values if isinstance(v, list | tuple)}
+        if len(widths) == 1 and all(isinstance(v, list | tuple) for v in values):
+            for layer in range(widths.pop()):
+                columns[f"{factor} {layer + 1}"] = [str(v[layer]) for v in values]
+        else:
+            columns[factor] = [str(dashed(v)) for v in values]
+    return columns
+
+
+def _parts(factor: str, columns: Sequence[str]) -> list[str]:
+    """The columns a grid factor is read as: itself, or one per layer."""
+    return [c for c in columns if c == factor or c.rsplit(" ", 1)[0] == factor]
+
+
 def spreads(records: Sequence[RunRecord], factors: Sequence[str]) -> dict[str, float]:
-    """Factor -> spread (max - min, in points) of the mean test accuracy over its values."""
+    """Factor (per layer, :func:`per_layer`) -> spread (max - min, in points) of the mean
+    test accuracy over its values; largest first, factors that do not vary left out."""
     codes, _, accuracy = _coded(records, factors)
-    out = {f: _spread(codes[f], accuracy) for f in factors if len(np.unique(codes[f])) > 1}
+    out = {f: _spread(c, accuracy) for f, c in codes.items() if len(np.unique(c)) > 1}
     return dict(sorted(out.items(), key=lambda kv: kv[1], reverse=True))
 
 
 def _coded(
     records: Sequence[RunRecord], factors: Sequence[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
-    """Each factor's value per run as integer codes, the values the codes stand for, and the
-    runs' test accuracy in points."""
+    """Each factor's value per run (per layer, :func:`per_layer`) as integer codes, the
+    values the codes stand for, and the runs' test accuracy in points."""
     coded = {
-        f: pd.factorize(pd.Series([str(factor_value(r, f)) for r in records], dtype=object))
-        for f in factors
+        f: pd.factorize(pd.Series(v, dtype=object)) for f, v in per_layer(records, factors).items()
     }
     accuracy = 100 * np.array([r.test_accuracy for r in records], dtype=float)
     return {f: c for f, (c, _) in coded.items()}, {f: v for f, (_, v) in coded.items()}, accuracy
@@ -284,15 +316,17 @@ def judge_spread(
     records = counted(records)
     ranked = spreads(records, factors)
     text = f"spread of {claim.subject} over the grid"
-    if claim.subject not in ranked or len(ranked) < 2:
+    mine = _parts(claim.subject, list(ranked))
+    if not mine or len(ranked) == len(mine):
         return {"comparison": text, "n": len(records), "verdict": _too_few(records)}
-    codes, _, accuracy = _coded(records, list(ranked))
+    codes, _, accuracy = _coded(records, factors)
+    codes = {f: codes[f] for f in ranked}
     if min(np.bincount(c).min() for c in codes.values()) < 2:
         return {"comparison": text, "n": len(records), "verdict": "too few runs"}
 
     def margin(rows: np.ndarray) -> float:
         spread = {f: _spread(codes[f][rows], accuracy[rows]) for f in ranked}
-        return spread.pop(claim.subject) - max(spread.values())
+        return max(spread.pop(f) for f in mine) - max(spread.values())
 
     rng = np.random.default_rng(0)
     draws = rng.integers(0, len(records), size=(SPREAD_RESAMPLES, len(records)))

@@ -167,7 +167,8 @@ def write_claims(
                 (layout.study(name, root) / layout.GRID_FACTORS).write_text(
                     f"{n} runs of a seeded sample of its grid (`python -m experiments.reproduce "
                     f"{name} --grid --max-runs N --seeds 1`): for each factor, the mean test accuracy at each of its "
-                    f"values (runs at it), best first, and their spread.\n\n{text}\n"
+                    f"values (runs at it), best first, and their spread; a factor set per layer is read "
+                    f"as one factor per layer.\n\n{text}\n"
                 )
     verdicts = judge(read_claims(CLAIMS_CSV, studies), tables, grids)
     (layout.folder("reproduce", root) / layout.CLAIMS).write_text(claims_markdown(verdicts))

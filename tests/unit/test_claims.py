@@ -18,6 +18,7 @@ from keras_fcn.replication.claims import (
     KINDS,
     Claim,
     factor_table,
+    factor_value,
     judge,
     read_claims,
     spreads,
@@ -243,6 +244,32 @@ def test_a_spread_claim_needs_two_runs_at_every_value_and_carries_an_interval():
     ]
     row = verdict_of(spread, {}, {"x": ([r for rs in flat for r in rs], ["lr", "initializer"])})
     assert row["verdict"] == "not resolved" and row["ci_low"] < 0 < row["ci_high"]
+
+
+def test_a_factor_set_per_layer_is_read_as_one_factor_per_layer():
+    # 16 dropout pairs that do nothing but carry noise, against an initializer worth 3 points:
+    # as 16 values the pairs' max - min of few-run means would rank first
+    rng = np.random.default_rng(1)
+    rates, records = (0.5, 0.3, 0.2, 0.1), []
+    for i in range(96):
+        init = ("he", "normal")[i % 2]
+        pair = [rates[i // 2 % 4], rates[i // 8 % 4]]
+        acc = 0.88 - 0.03 * (init == "normal") + rng.normal(0, 0.01)
+        records += runs([acc], seeds=(i,), initializer=init, dropout=pair, hidden=[1024, 256])
+    factors = ["dropout", "initializer", "hidden"]
+    assert len({factor_value(r, "dropout") for r in records}) == 16
+    ranked = spreads(records, factors)
+    assert set(ranked) == {"initializer", "dropout 1", "dropout 2"}  # "hidden" never varies
+    assert list(ranked)[0] == "initializer"
+    spread = claim(kind="factor_spread", subject="initializer", versus=())
+    row = verdict_of(spread, {}, {"x": (records, factors)})
+    next_one = max(ranked["dropout 1"], ranked["dropout 2"])
+    assert row["effect"] == pytest.approx(ranked["initializer"] - next_one)
+    assert row["verdict"] == "supported"
+    # a claim about a per-layer factor is its largest layer against the rest
+    of_dropout = claim(kind="factor_spread", subject="dropout", versus=())
+    assert verdict_of(of_dropout, {}, {"x": (records, factors)})["verdict"] == "reversed"
+    assert list(factor_table(records, factors)["factor"]) == list(ranked)
 
 
 def test_a_factor_level_is_tested_against_the_other_values():
