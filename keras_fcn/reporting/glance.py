@@ -18,7 +18,7 @@ from keras_fcn import layout
 from keras_fcn.config import flag_value
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.records import read_runs
-from keras_fcn.reporting.tables import mean_std
+from keras_fcn.reporting.tables import mean_std, unpadded_markdown
 from keras_fcn.study import config_key
 
 COLUMNS = ("result", "dataset", "value", "command")
@@ -53,13 +53,16 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
             seeds = sorted(latest)
             changed = changed_settings(group[0], defaults.get(group[0].family, {}))
             flags = "".join(f" --set {k}={v}" for k, v in changed.items())
+            dataset = group[0].config["data"]["dataset"]
+            if dataset != defaults.get(group[0].family, {}).get("data", {}).get("dataset"):
+                flags = f" --dataset {dataset}{flags}"  # a transfer's runs: not the default's
             seed_text = (
                 f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
             )
             rows.append(
                 {
                     "result": f"{group[0].family} {_settings(changed)}: test accuracy ({seed_text})",
-                    "dataset": group[0].config["data"]["dataset"],
+                    "dataset": dataset,
                     "value": mean_std([latest[s].test_accuracy for s in seeds]),
                     "command": f"python -m experiments.{command}{flags}"
                     + (" --seed S" if seeds != [42] else ""),
@@ -160,8 +163,8 @@ def glance_table(results: str | os.PathLike, defaults: Defaults) -> pd.DataFrame
 
 def to_markdown(table: pd.DataFrame) -> str:
     """The table at a glance as Markdown, as the README, the report and the results page
-    show it."""
-    return table.to_markdown(index=False)
+    show it (unpadded: a search's command is long)."""
+    return unpadded_markdown(table)
 
 
 def readme_block(results: str | os.PathLike, defaults: Defaults) -> str:

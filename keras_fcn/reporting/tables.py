@@ -22,6 +22,18 @@ def save_table(
     return csv, md
 
 
+def unpadded_markdown(frame: pd.DataFrame) -> str:
+    """A Markdown table without the padding that lines its columns up as plain text: one long
+    cell (a search's whole command) would otherwise widen every row of its column. Renders
+    the same; ``|`` in a cell is escaped."""
+
+    def line(cells) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    rule = "|" + "|".join(":---" for _ in frame.columns) + "|"
+    return "\n".join([line(frame.columns), rule, *map(line, frame.itertuples(index=False))])
+
+
 def percent(value: float | None, digits: int = 2) -> str:
     """A fraction as a percentage without the sign; empty for a missing value."""
     return "" if value is None or pd.isna(value) else f"{100 * value:.{digits}f}"

@@ -23,6 +23,7 @@ from keras_fcn.reporting import glance, readme
 from keras_fcn.reporting.config_page import configs_page, field_docs
 from keras_fcn.reporting.confusion import format_confusion, most_confused
 from keras_fcn.reporting.document import write_report
+from keras_fcn.reporting.tables import unpadded_markdown
 from tests.helpers import ROOT
 
 PUBLISHED = STUDIES_DIR
@@ -350,3 +351,20 @@ def test_docs_with_a_missing_readme_exit_in_one_line_before_writing(tmp_path, ca
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "nope.md: no such file" in line
     assert not out.exists()
+
+
+def test_an_unpadded_table_keeps_each_row_as_long_as_its_own_cells():
+    frame = pd.DataFrame({"result": ["short", "a|b"], "command": ["x", "y" * 300]})
+    lines = unpadded_markdown(frame).splitlines()
+    assert lines[:2] == ["| result | command |", "|:---|:---|"]
+    assert lines[2] == "| short | x |"  # the long command of the next row widens nothing here
+    assert lines[3] == "| a\\|b | " + "y" * 300 + " |"
+
+
+def test_a_run_on_another_dataset_than_the_default_names_it_in_its_command(tmp_path):
+    store = RunStore(tmp_path / "fashion_dense" / "runs.jsonl")
+    store.append(_record("dense", 42, 0.98, 0.98, dataset="mnist"))
+    store.append(_record("dense", 42, 0.88, 0.88))
+    rows = {r["dataset"]: r["command"] for r in glance.single_run_rows(tmp_path, DEFAULTS)}
+    assert rows["mnist"] == "python -m experiments.fashion_dense --dataset mnist"
+    assert rows["fashion_mnist"] == "python -m experiments.fashion_dense"
