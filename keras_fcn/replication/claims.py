@@ -251,6 +251,10 @@ def spreads(records: Sequence[RunRecord], factors: Sequence[str]) -> dict[str, f
     """Factor (per layer, :func:`per_layer`) -> spread (max - min, in points) of the mean
     test accuracy over its values; largest first, factors that do not vary left out."""
     codes, _, accuracy = _coded(records, factors)
+    return _ranked(codes, accuracy)
+
+
+def _ranked(codes: Mapping[str, np.ndarray], accuracy: np.ndarray) -> dict[str, float]:
     out = {f: _spread(c, accuracy) for f, c in codes.items() if len(np.unique(c)) > 1}
     return dict(sorted(out.items(), key=lambda kv: kv[1], reverse=True))
 
@@ -314,12 +318,12 @@ def judge_spread(
     needs two runs at every value of every factor; fewer is "too few runs".
     """
     records = counted(records)
-    ranked = spreads(records, factors)
+    codes, _, accuracy = _coded(records, factors)
+    ranked = _ranked(codes, accuracy)
     text = f"spread of {claim.subject} over the grid"
     mine = _parts(claim.subject, list(ranked))
     if not mine or len(ranked) == len(mine):
         return {"comparison": text, "n": len(records), "verdict": _too_few(records)}
-    codes, _, accuracy = _coded(records, factors)
     codes = {f: codes[f] for f in ranked}
     if min(np.bincount(c).min() for c in codes.values()) < 2:
         return {"comparison": text, "n": len(records), "verdict": "too few runs"}
