@@ -107,6 +107,7 @@ class DenseConfig:
         hidden: units of each hidden layer, input side first.
         activation: one of ``ACTIVATIONS`` (``leaky_relu`` has slope 0.01).
         dropout: one rate for every hidden layer, or one rate per hidden layer.
+        input_dropout: dropout rate on the input pixels, before the first hidden layer.
         batch_norm: batch normalization after each hidden dense layer, before its activation.
         initializer: weight initializer of every dense layer, one of ``INITIALIZERS``.
         l2: L2 penalty factor on every dense kernel (Keras's ``l2``: factor * sum(w**2)).
@@ -115,6 +116,7 @@ class DenseConfig:
     hidden: tuple[int, ...] = (512, 256)
     activation: str = "relu"
     dropout: float | tuple[float, ...] = 0.0
+    input_dropout: float = 0.0
     batch_norm: bool = False
     initializer: str = "default"
     l2: float = 0.0
@@ -134,6 +136,7 @@ class DenseConfig:
             freeze(self, "dropout", tuple(float(r) for r in self.dropout))
         else:
             check_float("dropout", self.dropout, 0.0, 1.0, open_high=True)
+        check_float("input_dropout", self.input_dropout, 0.0, 1.0, open_high=True)
         check_bool("batch_norm", self.batch_norm)
         check_choice("initializer", self.initializer, INITIALIZERS)
         check_float("l2", self.l2, 0.0, 1.0)

@@ -19,7 +19,7 @@ from keras_fcn.config import DataConfig
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord
 
-_NOT_SPEED = ("activation", "initializer", "l2", "dropout", "seed")
+_NOT_SPEED = ("activation", "initializer", "l2", "dropout", "input_dropout", "seed")
 """Model and training fields that leave the time of an epoch as it is."""
 
 TRAIN_IMAGES = 60_000

@@ -24,6 +24,12 @@ from keras_fcn.space_syntax import parse_entry
 
 SPEED_FIELDS = ("jit_compile", "steps_per_execution", "eval_batch_size")
 
+LATER_FIELDS = {"input_dropout": 0.0}
+"""Fields added after run records were committed, with the value every earlier run had.
+
+A run id leaves such a field out while it holds that value, so adding a field does not
+change the id of any run made before it (the committed records stay the same runs)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
@@ -43,9 +49,14 @@ class RunConfig:
         }
 
     def result_settings(self) -> dict[str, Any]:
-        """:meth:`to_dict` less the speed settings, which leave the results unchanged."""
+        """:meth:`to_dict` less the speed settings, which leave the results unchanged, and
+        less any of :data:`LATER_FIELDS` at the value runs had before it existed."""
         config = self.to_dict()
         config["train"] = {k: v for k, v in config["train"].items() if k not in SPEED_FIELDS}
+        for part, values in config.items():
+            config[part] = {
+                k: v for k, v in values.items() if k not in LATER_FIELDS or v != LATER_FIELDS[k]
+            }
         return config
 
     @property

@@ -1,6 +1,7 @@
 """The dense family: a builder of uncompiled Keras models from a :class:`DenseConfig`.
 
-Layers of each hidden block, in order: Dense -> BatchNormalization (optional) -> activation
+The flattened image first goes through Dropout when ``input_dropout`` is > 0. Layers of
+each hidden block, in order: Dense -> BatchNormalization (optional) -> activation
 -> Dropout (when its rate is > 0). The output layer gives 10 logits; the loss applies the
 softmax.
 """
@@ -57,6 +58,8 @@ def build_dense(config: DenseConfig | None = None) -> keras.Model:
     regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = keras.layers.Flatten(name="flatten")(inputs)
+    if config.input_dropout > 0:
+        x = keras.layers.Dropout(config.input_dropout, name="input_dropout")(x)
     for i, (units, rate) in enumerate(zip(config.hidden, config.dropout_rates(), strict=True)):
         x = dense_layer(units, config.initializer, regularizer, f"dense_{i}")(x)
         if config.batch_norm:

@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from experiments import report
+from experiments import _families, report
 from keras_fcn import layout
+from keras_fcn.reporting import archive
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.real_data
@@ -45,3 +46,17 @@ def test_example_report_is_rebuilt_from_the_committed_records(tmp_path, monkeypa
     assert (out / layout.REPORT).read_text() == (example / layout.REPORT).read_text()
     figures = sorted(p.name for p in (out / "figures").iterdir())
     assert figures == sorted(p.name for p in (example / "figures").iterdir())
+
+
+def test_every_committed_run_keeps_the_id_its_config_gives():
+    """A record's id is the hash of its config: a field added to a config class since (at the
+    value earlier runs had) must leave it unchanged, or every study would train again."""
+    families = _families.families()
+    checked = 0
+    for path in sorted((ROOT / "docs" / "records").glob("**/*.jsonl.gz")):
+        for record in archive.read_archived(path):
+            if record.family in families:
+                run = families[record.family].from_dict(record.config)
+                assert run.run_id == record.run_id, (path, record.run_id)
+                checked += 1
+    assert checked > 100

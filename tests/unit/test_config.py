@@ -37,6 +37,7 @@ def test_defaults_are_the_first_seed_studys_base_settings():
         (DenseConfig, "activation", "swish", r"activation='swish' is invalid: choose one of relu"),
         (DenseConfig, "initializer", "zeros", r"initializer='zeros' is invalid"),
         (DenseConfig, "dropout", (0.1, 0.2, 0.3), r"give one rate or 2 rates"),
+        (DenseConfig, "input_dropout", 1.0, r"input_dropout=1\.0 is invalid"),
         (
             TrainConfig,
             "optimizer",
@@ -123,3 +124,14 @@ def test_round_trip_through_dicts():
     assert cfg.from_dict(DenseConfig, cfg.to_dict(model)) == model
     with pytest.raises(ConfigError, match="unknown field of DenseConfig"):
         cfg.from_dict(DenseConfig, {"width": 3})
+
+
+def test_input_dropout_enters_a_run_id_only_when_used():
+    from keras_fcn.family import DENSE
+
+    run = DENSE.run_config()
+    assert "input_dropout" not in run.result_settings()["model"]
+    used = run.with_settings({"input_dropout": "0.2"})
+    assert used.result_settings()["model"]["input_dropout"] == 0.2
+    assert used.run_id != run.run_id
+    assert "--set input_dropout=0.2" in DENSE.command_for(used)

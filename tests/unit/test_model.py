@@ -75,6 +75,14 @@ def test_dropout_batch_norm_and_l2_reach_the_model():
     assert len(model.losses) == 3  # one L2 term per dense kernel
 
 
+def test_input_dropout_drops_pixels_before_the_first_hidden_layer():
+    model = build_dense(DenseConfig(hidden=(8,), input_dropout=0.2))
+    names = [layer.name for layer in model.layers]
+    assert names.index("flatten") < names.index("input_dropout") < names.index("dense_0")
+    assert model.get_layer("input_dropout").rate == pytest.approx(0.2)
+    assert "input_dropout" not in [la.name for la in build_dense(DenseConfig(hidden=(8,))).layers]
+
+
 def test_jit_is_off_by_default_and_auto_is_off_for_models_with_dropout():
     assert not use_jit(build_dense(DenseConfig(hidden=(8,))), TrainConfig())
     auto = TrainConfig(jit_compile="auto")
