@@ -42,6 +42,8 @@ from experiments._cli import Parser, check_out, run_main
 from keras_fcn import layout
 
 LIMITS = "limits"  # the --case of the child process that measures the machine's limits
+PROFILE = "profile"  # --case profile:MODEL:FRAMEWORK times the parts of one training step
+PROFILED = ("tensorflow", "pytorch")
 
 
 def build_parser() -> Parser:
@@ -128,6 +130,15 @@ def _one_case(args) -> int:
     """Child mode: measure one case, or the limits, and write it as JSON."""
     if args.case == LIMITS:
         result = _limits(args)
+    elif args.case.startswith(PROFILE + ":"):
+        from experiments.bench import profile
+
+        _, model, framework = args.case.split(":")
+        family = _families.family(model)
+        run = family.run_config({"seed": args.seed})
+        measure = profile.profile_tensorflow if framework == "tensorflow" else profile.profile_torch
+        times = measure(family, run, _data(family, args), budget_s=0.2 if args.quick else 2.0)
+        result = {"model": model, "framework": framework, "times": times}
     else:
         from experiments.bench.cases import find_case
         from experiments.bench.measure import run_case
@@ -259,6 +270,37 @@ def measure_rounds(args, items, repeats: int):
     return results, limit_rounds, skipped
 
 
+def _profile(args, models: Sequence[str], repeats: int, out: Path):
+    """Each model's training step in parts (``experiments.bench.profile``), TensorFlow and
+    PyTorch in processes of their own, ``repeats`` interleaved rounds; printed and saved."""
+    from experiments.bench.profile import profile_table
+    from keras_fcn.reporting.tables import save_table
+
+    items = [(model, framework) for model in models for framework in PROFILED]
+    found, skipped = [], set()
+    for round_ in range(1, repeats + 1):
+        for model, framework in round_order(items, round_):
+            if (model, framework) in skipped:
+                continue
+            print(f"[{round_}/{repeats}] {model}/{framework}: one step in parts ...", flush=True)
+            name = f"{PROFILE}:{model}:{framework}"
+            result, why = _measure_in_child(args, name, dict(os.environ), None)
+            if result is None:
+                print(f"  skipped: {why}", flush=True)
+                skipped.add((model, framework))
+            else:
+                found.append(result)
+    if not found:
+        return None
+    table = profile_table(found)
+    print(
+        "\nWhere a training step's time goes (ms per step, median of the processes; each part "
+        "is what it adds to the parts before it):\n" + table.to_markdown(index=False)
+    )
+    save_table(table, out / "profile", index=False)
+    return table
+
+
 def _trials(args, out: Path):
     """The tuning trials' costs, printed and saved; None with ``--trials 0``."""
     from experiments.bench.page import trials_line
@@ -324,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     measurements, limits = list(results.values()), summarize_limits(limit_rounds)
     out.mkdir(parents=True, exist_ok=True)
     _report(out, measurements, limits, cpu)
+    profile = _profile(args, models, repeats, out)
     trials = _trials(args, out)
     command = sys.argv[1:] if argv is None else argv
     write_json(
@@ -337,10 +380,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "limit_rounds": limit_rounds,
             "cpu": {**cpu, "cores": os.cpu_count()},
             "trials": trials.to_dict(orient="records") if trials is not None else [],
+            "profile": profile.to_dict(orient="records") if profile is not None else [],
             "versions": library_versions(),
         },
     )
-    print(f"\nsaved: {out}/ (benchmark, limits and trials .csv/.md; benchmark.json)")
+    print(f"\nsaved: {out}/ (benchmark, limits, profile and trials .csv/.md; benchmark.json)")
     return 0
 
 

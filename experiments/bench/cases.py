@@ -97,12 +97,6 @@ CASES = (
         "a plain Keras fit: the speed settings off",
     ),
     Case("lenet", "keras-fcn", {"jit_compile": "off"}, "XLA off (auto by default)"),
-    Case(
-        "lenet",
-        "keras-fcn",
-        {"jit_compile": "off", "steps_per_execution": 64},
-        "XLA off and 64 batches per call: the per-step cost of batches of 32 spread wider",
-    ),
     Case("lenet", "tf-loop", why="what fit costs beyond the network and optimizer"),
 )
 

@@ -3,8 +3,8 @@ the benchmark runs under ``docs/records/benchmark/`` and the run records that co
 precisions on full data.
 
 A committed benchmark run is a folder holding the tables the command writes
-(``experiments.benchmark``'s ``benchmark.csv``, and ``limits.csv`` and ``trials.csv`` when it
-measured them, or ``experiments.bench.jobs``'s ``jobs.csv``) and
+(``experiments.benchmark``'s ``benchmark.csv``, and ``limits.csv``, ``profile.csv`` and
+``trials.csv`` when it measured them, or ``experiments.bench.jobs``'s ``jobs.csv``) and
 ``run.json``: the command line, the date, the CPU and its flags, the library versions and,
 optionally, a ``note`` on the conditions of the run. ``python -m experiments.report
 --save-records`` adds the latest runs of both commands under ``results/benchmark/``.
@@ -32,7 +32,7 @@ FOLDER = "benchmark"
 """The committed benchmark runs' folder, under the records' archive."""
 
 RUN_FILE = "run.json"
-TABLES = ("benchmark", "limits", "trials", "jobs")
+TABLES = ("benchmark", "limits", "trials", "jobs", "profile")
 SPEED_PAGE = "speed.md"
 METHOD_PAGE = "benchmark.md"
 """The hand-written page that says how the benchmark measures (no figures)."""
@@ -101,9 +101,39 @@ def run_section(folder: Path) -> list[str]:
             "",
             _markdown(folder / "jobs.csv"),
         ]
+    if (folder / "profile.csv").exists():
+        lines += [
+            "",
+            "One training step in parts (`experiments.bench.profile`: ms per step, median of",
+            "the processes; each part is what it adds to the parts before it):",
+            "",
+            _markdown(folder / "profile.csv"),
+            "",
+        ]
     if (folder / "trials.csv").exists():
         lines += [trials_line(pd.read_csv(folder / "trials.csv"))]
     return [*lines, ""]
+
+
+def profile_lines(profile: pd.DataFrame, models: Iterable[str]) -> list[str]:
+    """For each of ``models`` profiled in both frameworks: where a step's time goes, in one
+    line (TensorFlow's part / PyTorch's, ms per step)."""
+    lines = []
+    for model in models:
+        rows = {r["framework"]: r for _, r in profile[profile["model"] == model].iterrows()}
+        if {"tensorflow", "pytorch"} - set(rows):
+            continue
+        tf, torch = rows["tensorflow"], rows["pytorch"]
+        parts = ", ".join(
+            f"{part} {float(tf[f'{part}_ms']):.2f} / {float(torch[f'{part}_ms']):.2f}"
+            for part in ("batch", "forward", "backward", "optimizer")
+        )
+        lines.append(
+            f"- {model}, one step in ms (TensorFlow / PyTorch): {parts}; `fit`'s own work "
+            f"{float(tf['fit_ms']):.2f}; whole step {float(tf['total_ms']):.2f} / "
+            f"{float(torch['total_ms']):.2f}"
+        )
+    return lines
 
 
 def target_lines(cases: pd.DataFrame) -> list[str]:
@@ -274,6 +304,9 @@ def readme_block(
             "",
             *(target_lines(cases) if not cases.empty else []),
         ]
+        if (folder / "profile.csv").exists():
+            profile = pd.read_csv(folder / "profile.csv", keep_default_na=False)
+            lines += profile_lines(profile, sorted(set(cases["model"])))
         if has_trials:
             lines.append(trials_line(pd.read_csv(folder / "trials.csv")))
         shown |= set(cases["model"])

@@ -180,6 +180,10 @@ def test_command_without_pytorch_still_measures_keras_fcn(tmp_path):
     saved = json.loads((out / "benchmark.json").read_text())
     assert saved["cpu"]["cores"] == os.cpu_count() and saved["limits"]["lenet"]["rounds"] == 1
     assert (out / "benchmark.md").exists() and (out / "limits.md").exists()
+    profile = pd.read_csv(out / "profile.csv")  # TensorFlow's step in parts; PyTorch skipped
+    assert profile[["model", "framework"]].values.tolist() == [["lenet", "tensorflow"]]
+    assert profile["forward_ms"].iloc[0] > 0 and profile["total_ms"].iloc[0] > 0
+    assert saved["profile"][0]["framework"] == "tensorflow"
 
 
 def test_command_rejects_bad_arguments_in_one_line(tmp_path, capsys):

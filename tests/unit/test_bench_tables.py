@@ -236,3 +236,40 @@ def test_rounds_interleave_every_case_and_turn_their_order(monkeypatch):
     # each round starts one item later (round 2 at the skipped reference, round 3 past it)
     assert ran[: len(names)] == names
     assert ran[len(names) :] == 2 * [*names[2:], names[0]]
+
+
+def test_profile_parts_are_what_each_adds_to_the_step_before_it():
+    from experiments.bench.profile import increments, profile_table
+
+    cumulative = {"batch": 0.001, "forward": 0.003, "backward": 0.007, "optimizer": 0.008}
+    own = increments({**cumulative, "fit": 0.010})
+    assert own == pytest.approx(
+        {
+            "batch": 0.001,
+            "forward": 0.002,
+            "backward": 0.004,
+            "optimizer": 0.001,
+            "fit": 0.002,
+            "total": 0.010,
+        }
+    )
+    slower = {k: 2 * v for k, v in cumulative.items()}
+    rounds = [
+        {"model": "lenet", "framework": "pytorch", "times": t}
+        for t in (cumulative, slower, cumulative)
+    ]
+    rows = profile_table(rounds).to_dict(orient="records")
+    assert len(rows) == 1 and rows[0]["processes"] == 3
+    assert rows[0]["backward_ms"] == pytest.approx(4.0) and rows[0]["total_ms"] == pytest.approx(
+        8.0
+    )
+    assert rows[0]["fit_ms"] is None  # PyTorch has no fit
+
+
+def test_time_per_call_is_the_median_block_after_a_warm_up_block():
+    from experiments.bench.profile import time_per_call
+
+    calls = []
+    seconds = time_per_call(calls.append, block=5, budget_s=0.0)
+    assert len(calls) == 5 * 4 and calls[:5] == list(range(5))  # warm-up, then 3 timed blocks
+    assert 0 < seconds < 0.01

@@ -228,3 +228,31 @@ def test_bench_jobs_leaves_a_run_that_report_can_commit(tmp_path, monkeypatch):
     assert run["command"].startswith("python -m experiments.bench.jobs --out ")
     assert run["cpu"]["cores"] >= 1 and (saved / "jobs.csv").exists()
     assert f"| {jobs.CASES[0].name} " in page.speed_page(tmp_path / "records", [], lambda r: Y)
+
+
+def test_a_runs_step_profile_is_on_the_speed_page_and_in_one_line_in_the_readme(tmp_path):
+    from experiments.bench.profile import profile_table
+
+    results = tmp_path / "results"
+    _benchmark_results(results, model="lenet", trials=False)
+    steps = {
+        "tensorflow": {
+            "batch": 0.0002,
+            "forward": 0.0012,
+            "backward": 0.0032,
+            "optimizer": 0.004,
+            "fit": 0.005,
+        },
+        "pytorch": {"batch": 0.0001, "forward": 0.0009, "backward": 0.0024, "optimizer": 0.0028},
+    }
+    rounds = [{"model": "lenet", "framework": f, "times": t} for f, t in steps.items()]
+    profile_table(rounds).to_csv(results / "benchmark" / "profile.csv", index=False)
+    archive = tmp_path / "records"
+    [saved] = page.save_runs(results, archive)
+    assert (saved / "profile.csv").exists()
+    assert "| lenet   | tensorflow  |" in page.speed_page(archive, [], lambda r: Y)
+    assert (
+        "- lenet, one step in ms (TensorFlow / PyTorch): batch 0.20 / 0.10, forward 1.00 / 0.80, "
+        "backward 2.00 / 1.50, optimizer 0.80 / 0.40; `fit`'s own work 1.00; whole step "
+        "5.00 / 2.80"
+    ) in page.readme_block(archive, [], lambda r: Y)

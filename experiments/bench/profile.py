@@ -1,0 +1,213 @@
+"""Where one training step's time goes, in TensorFlow and in the PyTorch reference.
+
+Each framework times the same step built up in parts, every part a function called once
+per batch of the family's default batch size (compiled with ``tf.function``, with XLA
+where keras-fcn's run would use it):
+
+- ``batch``: take a batch of images and labels from the training arrays;
+- ``forward``: and the forward pass and the loss (with Keras's L2 terms);
+- ``backward``: and the gradients;
+- ``optimizer``: and the optimizer's update: the whole step;
+- ``fit`` (TensorFlow only): an epoch of keras-fcn's ``fit``, per batch.
+
+Each part's time is the difference from the one before it, so the columns say what the
+forward pass, the backward pass, the update and ``fit``'s own work (its data iterator,
+metrics and callbacks) add to a step. Medians over blocks of steps after a warm-up.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from keras_fcn import hardware
+from keras_fcn.data import Dataset
+from keras_fcn.family import Family, RunConfig
+
+PARTS = ("batch", "forward", "backward", "optimizer", "fit")
+"""The parts of a step, in the order each is added to the one before."""
+
+
+def time_per_call(call: Callable[[int], Any], *, block: int, budget_s: float) -> float:
+    """Median seconds of one ``call(i)`` over blocks of ``block`` calls, after one warm-up
+    block, for about ``budget_s`` seconds (at least 3 blocks)."""
+    for i in range(block):
+        call(i)
+    blocks: list[float] = []
+    started = time.perf_counter()
+    while len(blocks) < 3 or time.perf_counter() - started < budget_s:
+        start = time.perf_counter()
+        for i in range(block):
+            call(i)
+        blocks.append((time.perf_counter() - start) / block)
+    return statistics.median(blocks)
+
+
+def block_size(batch_size: int) -> int:
+    """Steps per timed block: about 4,096 images, at least 10 steps."""
+    return max(10, 4096 // batch_size)
+
+
+def _batches(count: int, size: int, images: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.choice(images, size, replace=False) for _ in range(count)]
+
+
+def profile_tensorflow(
+    family: Family, run: RunConfig, data: Dataset, *, budget_s: float
+) -> dict[str, float]:
+    """Seconds per step of each part (:data:`PARTS`, cumulative) of ``run`` in TensorFlow."""
+    import keras
+    import tensorflow as tf
+
+    from keras_fcn.train import build_compiled, use_jit
+
+    keras.utils.set_random_seed(run.train.seed)
+    model = build_compiled(family, run)
+    optimizer, loss_fn = model.optimizer, model.loss
+    optimizer.build(model.trainable_variables)
+    x, y = tf.constant(data.x_train), tf.constant(data.y_train)
+    size, block = run.train.batch_size, block_size(run.train.batch_size)
+    batches = [tf.constant(b) for b in _batches(block, size, len(data.y_train), run.train.seed)]
+    compiled = tf.function(jit_compile=use_jit(model, run.train))
+
+    def loss_of(xb: tf.Tensor, yb: tf.Tensor) -> tf.Tensor:
+        loss = loss_fn(yb, model(xb, training=True))
+        return loss + tf.add_n(model.losses) if model.losses else loss
+
+    @compiled
+    def batch(index: tf.Tensor) -> tf.Tensor:
+        labels = tf.cast(tf.reduce_sum(tf.gather(y, index)), x.dtype)
+        return tf.reduce_sum(tf.gather(x, index)) + labels
+
+    @compiled
+    def forward(index: tf.Tensor) -> tf.Tensor:
+        return loss_of(tf.gather(x, index), tf.gather(y, index))
+
+    @compiled
+    def backward(index: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = loss_of(tf.gather(x, index), tf.gather(y, index))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        return tf.add_n([tf.reduce_sum(tf.cast(g, tf.float32)) for g in gradients])
+
+    @compiled
+    def step(index: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = loss_of(tf.gather(x, index), tf.gather(y, index))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        return loss
+
+    times = {
+        name: time_per_call(lambda i, f=f: f(batches[i]), block=block, budget_s=budget_s)
+        for name, f in (("batch", batch), ("forward", forward), ("backward", backward))
+    }
+    times["optimizer"] = time_per_call(lambda i: step(batches[i]), block=block, budget_s=budget_s)
+    times["fit"] = _fit_step(model, data, size, block, budget_s)
+    return times
+
+
+def _fit_step(model: Any, data: Dataset, size: int, block: int, budget_s: float) -> float:
+    """Seconds per batch of ``model.fit`` (no validation), median over epochs of ``block``
+    batches after a warm-up epoch."""
+    images = min(len(data.y_train), block * size)
+    x, y = data.x_train[:images], data.y_train[:images]
+    steps = -(-images // size)
+
+    def epoch(_: int) -> None:
+        model.fit(x, y, batch_size=size, epochs=1, shuffle=True, verbose=0)
+
+    return time_per_call(epoch, block=1, budget_s=budget_s) / steps
+
+
+def profile_torch(
+    family: Family, run: RunConfig, data: Dataset, *, budget_s: float
+) -> dict[str, float]:
+    """Seconds per step of each part (:data:`PARTS` but ``fit``, cumulative) of the PyTorch
+    reference of ``run``'s network, bfloat16 autocast where ``run`` computes in bfloat16."""
+    import torch
+
+    from experiments.bench import torch_reference as ref
+
+    ref.seed(run.train.seed)
+    network = ref.dense_network(run.model.hidden) if family.name == "dense" else ref.lenet5()
+    l2 = getattr(run.model, "l2", 0.0)
+    optimizer = ref.make_optimizer(
+        network, run.train.optimizer, run.train.learning_rate, run.train.momentum, l2
+    )
+    policy, _ = hardware.resolve_precision(run.train.precision)
+    autocast = policy == "mixed_bfloat16"
+    x = torch.from_numpy(np.ascontiguousarray(data.x_train, dtype=np.float32))
+    y = torch.from_numpy(np.asarray(data.y_train, dtype=np.int64))
+    size, block = run.train.batch_size, block_size(run.train.batch_size)
+    batches = [torch.from_numpy(b) for b in _batches(block, size, len(y), run.train.seed)]
+    loss_fn = torch.nn.CrossEntropyLoss()
+    network.train()
+
+    def batch(i: int) -> Any:
+        return x[batches[i]], y[batches[i]]
+
+    def forward(i: int) -> Any:
+        xb, yb = batch(i)
+        with ref.compute(autocast):
+            return loss_fn(network(xb), yb)
+
+    def backward(i: int) -> Any:
+        optimizer.zero_grad(set_to_none=True)
+        loss = forward(i)
+        loss.backward()
+        return loss
+
+    def step(i: int) -> Any:
+        loss = backward(i)
+        optimizer.step()
+        return loss
+
+    return {
+        name: time_per_call(f, block=block, budget_s=budget_s)
+        for name, f in (
+            ("batch", batch),
+            ("forward", forward),
+            ("backward", backward),
+            ("optimizer", step),
+        )
+    }
+
+
+def increments(cumulative: dict[str, float]) -> dict[str, float]:
+    """What each part adds to the one before it (cumulative times in, a part's own out);
+    ``total`` is the last part's cumulative time."""
+    own, before = {}, 0.0
+    for part in PARTS:
+        if part in cumulative:
+            own[part] = cumulative[part] - before
+            before = cumulative[part]
+    own["total"] = before
+    return own
+
+
+def profile_table(rounds: list[dict[str, Any]]) -> Any:
+    """One row per model and framework: each part's own milliseconds per step (median over
+    the rounds' processes) and the whole step's, from child results ``{"model", "framework",
+    "times"}`` (cumulative seconds)."""
+    import pandas as pd
+
+    keys = list(dict.fromkeys((r["model"], r["framework"]) for r in rounds))
+    rows = []
+    for model, framework in keys:
+        own = [
+            increments(r["times"])
+            for r in rounds
+            if (r["model"], r["framework"]) == (model, framework)
+        ]
+        row: dict[str, Any] = {"model": model, "framework": framework, "processes": len(own)}
+        for part in [*PARTS, "total"]:
+            values = [o[part] for o in own if part in o]
+            row[f"{part}_ms"] = round(1000 * statistics.median(values), 3) if values else None
+        rows.append(row)
+    return pd.DataFrame(rows)
