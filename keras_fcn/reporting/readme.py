@@ -36,12 +36,20 @@ _FINAL_TABLES = ("final", "mnist_final")
 
 
 def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the table at a glance the README shows: every network result, and of
-    the classical baselines only the best of each dataset, at most :data:`MAX_ROWS`."""
-    classical = table["command"].str.contains("experiments.baselines", regex=False)
+    """The rows of the table at a glance the README shows: every single-run result, the
+    best search of each family on each dataset, and the best classical baseline of each
+    dataset, at most :data:`MAX_ROWS`."""
     accuracy = table["value"].str.extract(r"^([\d.]+)")[0].astype(float)
-    best = accuracy[classical].groupby(table.loc[classical, "dataset"]).idxmax()
-    return table[~classical | table.index.isin(best.values)].head(MAX_ROWS)
+    family = table["result"].str.split(" (", regex=False).str[0]  # "tuned dense"
+    kept = pd.Series(True, index=table.index)
+    for command, group in (
+        ("experiments.baselines", table["dataset"]),
+        ("experiments.tune", table["dataset"] + " " + family),
+    ):
+        rows = table["command"].str.contains(command, regex=False)
+        best = accuracy[rows].groupby(group[rows]).idxmax()
+        kept &= ~rows | table.index.isin(best.values)
+    return table[kept].head(MAX_ROWS)
 
 
 def key_rows(comparison: pd.DataFrame) -> pd.DataFrame:

@@ -368,3 +368,44 @@ def test_a_run_on_another_dataset_than_the_default_names_it_in_its_command(tmp_p
     rows = {r["dataset"]: r["command"] for r in glance.single_run_rows(tmp_path, DEFAULTS)}
     assert rows["mnist"] == "python -m experiments.fashion_dense --dataset mnist"
     assert rows["fashion_mnist"] == "python -m experiments.fashion_dense"
+
+
+def test_the_readme_shows_the_best_search_of_each_family_and_dataset_and_the_best_baseline():
+    rows = [
+        (
+            "dense default: test accuracy",
+            "mnist",
+            "98.00 ± 0.10 %",
+            "python -m experiments.mnist_dense",
+        ),
+        ("tuned dense (grid, 8 trials)", "mnist", "98.59 ± 0.03 %", "python -m experiments.tune a"),
+        ("tuned dense (grid, 4 trials)", "mnist", "98.72 ± 0.02 %", "python -m experiments.tune b"),
+        (
+            "tuned dense (grid, 8 trials)",
+            "fashion_mnist",
+            "90.79 ± 0.25 %",
+            "python -m experiments.tune c",
+        ),
+        (
+            "tuned lenet (random, 9 trials)",
+            "mnist",
+            "98.90 ± 0.05 %",
+            "python -m experiments.tune d",
+        ),
+        ("knn (k=3)", "mnist", "97.05 %", "python -m experiments.baselines --dataset both"),
+        (
+            "svd_projection (C=10)",
+            "mnist",
+            "98.63 %",
+            "python -m experiments.baselines --dataset both",
+        ),
+    ]
+    table = pd.DataFrame(rows, columns=["result", "dataset", "value", "command"])
+    shown = readme.glance_rows(table)["value"].tolist()
+    assert shown == [
+        "98.00 ± 0.10 %",
+        "98.72 ± 0.02 %",
+        "90.79 ± 0.25 %",
+        "98.90 ± 0.05 %",
+        "98.63 %",
+    ]
