@@ -26,6 +26,7 @@ import pandas as pd
 from keras_fcn import layout
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.records import full_data
+from keras_fcn.reporting.tables import unpadded_markdown
 from keras_fcn.study import compare, config_key
 
 FOLDER = "benchmark"
@@ -272,7 +273,7 @@ def precision_table(
                 "verdict": "beyond seed noise" if result.significant else "within seed noise",
             }
         )
-    return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True) if rows else None
+    return unpadded_markdown(pd.DataFrame(rows)) if rows else None
 
 
 def readme_block(

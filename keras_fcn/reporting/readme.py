@@ -17,7 +17,7 @@ import pandas as pd
 from keras_fcn import layout
 from keras_fcn.reporting import glance
 from keras_fcn.reporting.studies import study_seeds
-from keras_fcn.reporting.tables import plus_minus
+from keras_fcn.reporting.tables import plus_minus, unpadded_markdown
 
 BEGIN = "<!-- results: written by `python -m experiments.report --docs`; do not edit -->"
 END = "<!-- end of results -->"
@@ -79,7 +79,9 @@ def study_table(comparison: pd.DataFrame) -> str:
         }
         for _, line in key_rows(comparison).iterrows()
     ]
-    return pd.DataFrame(rows).to_markdown(index=False)
+    return unpadded_markdown(
+        pd.DataFrame(rows, columns=["row", "dataset", "published %", "ours %", "verdict"])
+    )
 
 
 def _metric(metric: str) -> str:
