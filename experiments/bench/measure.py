@@ -106,11 +106,9 @@ def timing_split(data: Dataset) -> Dataset:
     return dataclasses.replace(data, x_val=data.x_val[:0], y_val=data.y_val[:0])
 
 
-def measure_keras(family: Family, run: RunConfig, data: Dataset) -> Measurement:
-    """Train ``run`` with :func:`~keras_fcn.train.train_run`, timing every epoch."""
+def epoch_timer() -> Any:
+    """A Keras callback whose ``times`` lists the seconds of each epoch of ``fit``."""
     import keras
-
-    from keras_fcn.train import train_run
 
     class EpochTimer(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -123,7 +121,16 @@ def measure_keras(family: Family, run: RunConfig, data: Dataset) -> Measurement:
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             self.times.append(time.perf_counter() - self._start)
 
-    timer = EpochTimer()
+    return EpochTimer()
+
+
+def measure_keras(family: Family, run: RunConfig, data: Dataset) -> Measurement:
+    """Train ``run`` with :func:`~keras_fcn.train.train_run`, timing every epoch."""
+    import keras
+
+    from keras_fcn.train import train_run
+
+    timer = epoch_timer()
     record = train_run(family, run, timing_split(data), callbacks=[timer]).record
     backend = keras.backend.backend()
     return Measurement.of_one_process(

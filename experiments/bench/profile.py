@@ -8,7 +8,8 @@ where keras-fcn's run would use it):
 - ``forward``: and the forward pass and the loss (with Keras's L2 terms);
 - ``backward``: and the gradients;
 - ``optimizer``: and the optimizer's update: the whole step;
-- ``fit`` (TensorFlow only): an epoch of keras-fcn's ``fit``, per batch.
+- ``fit`` (TensorFlow only): keras-fcn's ``fit`` over the training split, per batch (an
+  epoch's median after a warm-up epoch, all in one call, as a run trains).
 
 Each part's time is the difference from the one before it, so the columns say what the
 forward pass, the backward pass, the update and ``fit``'s own work (its data iterator,
@@ -108,21 +109,26 @@ def profile_tensorflow(
         for name, f in (("batch", batch), ("forward", forward), ("backward", backward))
     }
     times["optimizer"] = time_per_call(lambda i: step(batches[i]), block=block, budget_s=budget_s)
-    times["fit"] = _fit_step(model, data, size, block, budget_s)
+    times["fit"] = _fit_step(model, data, size)
     return times
 
 
-def _fit_step(model: Any, data: Dataset, size: int, block: int, budget_s: float) -> float:
-    """Seconds per batch of ``model.fit`` (no validation), median over epochs of ``block``
-    batches after a warm-up epoch."""
-    images = min(len(data.y_train), block * size)
-    x, y = data.x_train[:images], data.y_train[:images]
-    steps = -(-images // size)
+def _fit_step(model: Any, data: Dataset, size: int) -> float:
+    """Seconds per batch of ``model.fit`` (no validation) over the whole training split: the
+    median of two epochs after a warm-up epoch, in one call, as a run trains."""
+    from experiments.bench.measure import epoch_timer
 
-    def epoch(_: int) -> None:
-        model.fit(x, y, batch_size=size, epochs=1, shuffle=True, verbose=0)
-
-    return time_per_call(epoch, block=1, budget_s=budget_s) / steps
+    timer = epoch_timer()
+    model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=size,
+        epochs=3,
+        shuffle=True,
+        verbose=0,
+        callbacks=[timer],
+    )
+    return statistics.median(timer.times[1:]) / -(-len(data.y_train) // size)
 
 
 def profile_torch(
