@@ -138,15 +138,12 @@ def measure_keras(family: Family, run: RunConfig, data: Dataset) -> Measurement:
     )
 
 
-def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
-    """Train the PyTorch reference of ``family``'s default network with ``run``'s settings;
-    bfloat16 autocast where ``run`` computes in bfloat16."""
+def torch_reference_of(family: Family, run: RunConfig) -> tuple[Any, Any]:
+    """The PyTorch reference of ``family``'s default network and its optimizer, seeded by
+    ``run``; a ``ConfigError`` for any other network."""
     from experiments.bench import torch_reference as ref
 
-    policy, _ = hardware.resolve_precision(run.train.precision)
-
-    defaults = family.config_cls()
-    if run.model != defaults:
+    if run.model != family.config_cls():
         raise ConfigError(f"the PyTorch reference has only the default {family.name} network")
     ref.seed(run.train.seed)
     network = ref.dense_network(run.model.hidden) if family.name == "dense" else ref.lenet5()
@@ -154,6 +151,16 @@ def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
     optimizer = ref.make_optimizer(
         network, run.train.optimizer, run.train.learning_rate, run.train.momentum, l2
     )
+    return network, optimizer
+
+
+def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
+    """Train the PyTorch reference of ``family``'s default network with ``run``'s settings;
+    bfloat16 autocast where ``run`` computes in bfloat16."""
+    from experiments.bench import torch_reference as ref
+
+    policy, _ = hardware.resolve_precision(run.train.precision)
+    network, optimizer = torch_reference_of(family, run)
     times, accuracy = ref.train(
         network,
         optimizer,

@@ -104,11 +104,11 @@ def profile_tensorflow(
         optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
         return loss
 
+    parts = (("batch", batch), ("forward", forward), ("backward", backward), ("optimizer", step))
     times = {
         name: time_per_call(lambda i, f=f: f(batches[i]), block=block, budget_s=budget_s)
-        for name, f in (("batch", batch), ("forward", forward), ("backward", backward))
+        for name, f in parts
     }
-    times["optimizer"] = time_per_call(lambda i: step(batches[i]), block=block, budget_s=budget_s)
     times["fit"] = _fit_step(model, data, size)
     return times
 
@@ -139,13 +139,9 @@ def profile_torch(
     import torch
 
     from experiments.bench import torch_reference as ref
+    from experiments.bench.measure import torch_reference_of
 
-    ref.seed(run.train.seed)
-    network = ref.dense_network(run.model.hidden) if family.name == "dense" else ref.lenet5()
-    l2 = getattr(run.model, "l2", 0.0)
-    optimizer = ref.make_optimizer(
-        network, run.train.optimizer, run.train.learning_rate, run.train.momentum, l2
-    )
+    network, optimizer = torch_reference_of(family, run)
     policy, _ = hardware.resolve_precision(run.train.precision)
     autocast = policy == "mixed_bfloat16"
     x = torch.from_numpy(np.ascontiguousarray(data.x_train, dtype=np.float32))
