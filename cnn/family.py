@@ -35,6 +35,7 @@ LENET = Family(
         jit_compile="auto",
         # bfloat16 cost LeNet-5 0.37 points over three seeds and was no faster (docs/speed.md)
         precision="float32",
+        loop="epoch",
     ),
     # its validation set is the first 5,000 training images
     data=DataConfig(validation=5000),

@@ -198,18 +198,20 @@ def _run_missing(args, records: Path | None) -> None:
 
 
 def _save_records(results: str, records: Path) -> None:
-    """Add the full-data records under ``results`` to the committed records."""
+    """Add the full-data records under ``results`` to the committed records, each with the
+    line that trains it again (which changes when its family's defaults do)."""
     from experiments import _families
     from experiments.bench.page import save_runs
-    from keras_fcn.reporting.archive import save
+    from keras_fcn.reporting.archive import refresh, save
 
     def complete(record):
         family = _families.families().get(record.family)
-        if not record.command and family is not None:
+        if family is not None:
             record.command = family.command_for(family.from_dict(record.config))
         return record
 
-    for path in save(results, records, complete=complete):
+    changed = save(results, records, complete=complete) + refresh(records, complete)
+    for path in dict.fromkeys(changed):
         print(f"saved {path}")
     for folder in save_runs(results, records):
         print(f"saved {folder}")

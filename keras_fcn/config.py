@@ -39,6 +39,7 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop")
 DATASET_NAMES = ("fashion_mnist", "mnist")
 JIT_MODES = ("auto", "on", "off")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+LOOPS = ("fit", "epoch")
 LR_SCHEDULES = ("constant", "cosine")
 
 _UnionType = type(int | None)
@@ -174,6 +175,10 @@ class TrainConfig:
             ``auto``: ``mixed_bfloat16`` on a CPU with bfloat16 instructions, ``float32``
             elsewhere (:func:`keras_fcn.hardware.resolve_precision`). A run record says which
             was used.
+        loop: how epochs are driven: ``fit`` (Keras's ``Model.fit``) or ``epoch``: each epoch
+            one compiled call (:mod:`keras_fcn.epoch_loop`; on TensorFlow only, other
+            backends train with ``fit``). The two draw their batches in different orders,
+            so one seed gives different, equally likely results in each.
     """
 
     optimizer: str = "sgd"
@@ -188,6 +193,7 @@ class TrainConfig:
     jit_compile: str = "off"
     steps_per_execution: int = 8
     precision: str = "float32"
+    loop: str = "fit"
 
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -203,6 +209,7 @@ class TrainConfig:
         check_choice("jit_compile", self.jit_compile, JIT_MODES)
         check_int("steps_per_execution", self.steps_per_execution, 1)
         check_choice("precision", self.precision, PRECISIONS)
+        check_choice("loop", self.loop, LOOPS)
 
 
 @dataclasses.dataclass(frozen=True)

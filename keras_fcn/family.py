@@ -24,7 +24,7 @@ from keras_fcn.space_syntax import parse_entry
 
 SPEED_FIELDS = ("jit_compile", "steps_per_execution", "eval_batch_size")
 
-LATER_FIELDS = {"input_dropout": 0.0}
+LATER_FIELDS = {"input_dropout": 0.0, "loop": "fit"}
 """Fields added after run records were committed, with the value every earlier run had.
 
 A run id leaves such a field out while it holds that value, so adding a field does not
@@ -341,7 +341,12 @@ DENSE = Family(
     SPACES / "dense.toml",
     # the Chenab study's base settings: 784-512-256-10, ReLU, SGD at 0.01, 50 epochs, batch 512
     train=TrainConfig(
-        optimizer="sgd", learning_rate=0.01, epochs=50, batch_size=512, precision="auto"
+        optimizer="sgd",
+        learning_rate=0.01,
+        epochs=50,
+        batch_size=512,
+        precision="auto",
+        loop="epoch",
     ),
     data=DataConfig(validation=0.1, standardize=True),
     layer_fields={"units": "hidden", "dropout": "dropout"},

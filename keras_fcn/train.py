@@ -339,19 +339,70 @@ def _fit(
 ) -> dict[str, list[float]]:
     """Fit ``model`` on the training part, validating on the validation part if any; its
     history as plain floats."""
-    validation = (data.x_val, data.y_val) if len(data.y_val) else None
-    history = model.fit(
+    history = fit_model(
+        model,
+        run.train,
         data.x_train,
         data.y_train,
-        batch_size=run.train.batch_size,
-        epochs=run.train.epochs,
-        validation_data=validation,
-        validation_batch_size=run.train.eval_batch_size,
-        callbacks=list(callbacks),
-        shuffle=True,
+        validation_data=(data.x_val, data.y_val),
+        callbacks=callbacks,
         verbose=verbose,
     ).history
     return {k: [float(v) for v in values] for k, values in history.items()}
+
+
+def fit_model(
+    model: keras.Model,
+    train: TrainConfig,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int | str = 0,
+    epochs: int | None = None,
+    initial_epoch: int = 0,
+    seed: int | None = None,
+) -> keras.callbacks.History:
+    """Train the compiled ``model`` as ``train`` says, by ``train.loop``: Keras's ``fit`` or
+    :func:`keras_fcn.epoch_loop.fit_by_epochs` (TensorFlow only; ``fit`` elsewhere).
+
+    ``epochs`` and ``initial_epoch`` default to the whole run (Hyperband passes its own);
+    ``seed`` (``train.seed`` by default) orders the epoch loop's batches. An empty
+    validation split is no validation.
+    """
+    if validation_data is not None and not len(validation_data[1]):
+        validation_data = None
+    epochs = train.epochs if epochs is None else epochs
+    if train.loop == "epoch" and keras.backend.backend() == "tensorflow":
+        from keras_fcn.epoch_loop import fit_by_epochs
+
+        return fit_by_epochs(
+            model,
+            x,
+            y,
+            batch_size=train.batch_size,
+            epochs=epochs,
+            seed=train.seed if seed is None else seed,
+            validation_data=validation_data,
+            validation_batch_size=train.eval_batch_size,
+            callbacks=callbacks,
+            verbose=verbose,
+            initial_epoch=initial_epoch,
+            jit_compile=use_jit(model, train),
+        )
+    return model.fit(
+        x,
+        y,
+        batch_size=train.batch_size,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        validation_data=validation_data,
+        validation_batch_size=train.eval_batch_size,
+        callbacks=list(callbacks),
+        shuffle=True,
+        verbose=verbose,
+    )
 
 
 def _run_note(

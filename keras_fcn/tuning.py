@@ -42,6 +42,7 @@ from keras_fcn.params import encode_value
 from keras_fcn.space import Space
 from keras_fcn.train import (
     build_compiled,
+    fit_model,
     release_traced_steps,
     schedule_callbacks,
     stopping_callbacks,
@@ -74,6 +75,7 @@ class FamilyHyperModel(kt.HyperModel):
     ) -> None:
         super().__init__(name=family.name)
         self.family, self.base, self.space, self.use_ranges = family, base, space, use_ranges
+        self.execution_seed: int | None = None  # set by the tuner before each execution
 
     def run_config(self, hp: kt.HyperParameters) -> RunConfig:
         """The run a trial's hyperparameters describe."""
@@ -89,13 +91,17 @@ class FamilyHyperModel(kt.HyperModel):
         return build_compiled(self.family, run)
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        """Train a trial's model by its run's loop (:func:`keras_fcn.train.fit_model`), with
+        the trial's own learning-rate schedule (``lr_schedule`` and ``epochs`` may be
+        searched); Hyperband passes its own ``epochs`` and ``initial_epoch``."""
         run = self.run_config(hp)
-        kwargs["batch_size"] = run.train.batch_size
-        kwargs.setdefault("epochs", run.train.epochs)  # Hyperband passes its own budget
-        kwargs["validation_batch_size"] = run.train.eval_batch_size
-        # the schedule is the trial's own (lr_schedule and epochs may be searched)
-        kwargs["callbacks"] = [*kwargs.get("callbacks", []), *schedule_callbacks(run.train)]
-        return model.fit(*args, **kwargs)
+        x, y = (*args, *(kwargs.pop(k) for k in ("x", "y") if k in kwargs))[:2]
+        for ignored in ("batch_size", "validation_batch_size", "shuffle"):
+            kwargs.pop(ignored, None)  # the trial's run decides them
+        callbacks = [*kwargs.pop("callbacks", []), *schedule_callbacks(run.train)]
+        return fit_model(
+            model, run.train, x, y, callbacks=callbacks, seed=self.execution_seed, **kwargs
+        )
 
 
 class _KerasFcnTuner:
@@ -136,6 +142,7 @@ class _KerasFcnTuner:
         # hyperparameters, and a rerun reproduces them
         release_traced_steps()  # memory stays flat across trials (see its docstring)
         keras.utils.set_random_seed(self.seed_base + self._execution)
+        self.hypermodel.execution_seed = self.seed_base + self._execution
         self._execution += 1
         return super()._build_and_fit_model(trial, *args, **kwargs)
 

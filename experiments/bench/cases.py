@@ -22,8 +22,8 @@ class Case:
         model: ``dense`` or ``lenet`` (the family's default network and training settings).
         framework: ``keras-fcn``, ``pytorch`` (the plain loop of
             :mod:`experiments.bench.torch_reference`), or ``tf-loop``: keras-fcn's model and
-            optimizer stepped by a plain loop around a compiled step, as the PyTorch loop
-            does, instead of ``fit`` (what ``fit`` itself costs).
+            optimizer stepped by a plain Python loop around a compiled step, as the PyTorch
+            loop does (what one call per batch costs).
         settings: ``TrainConfig`` fields changed from the family's defaults; for ``pytorch``
             only ``precision`` (``mixed_bfloat16``: bfloat16 autocast) and the batch size.
         why: what the case shows, for the table.
@@ -68,12 +68,7 @@ CASES = (
     Case("dense", "pytorch", {"precision": BFLOAT16}, "the reference of bfloat16 compute"),
     Case("dense", "keras-fcn", why="what every command runs (precision=auto)"),
     Case("dense", "keras-fcn", {"precision": "float32"}, "float32, as on a CPU without bfloat16"),
-    Case(
-        "dense",
-        "keras-fcn",
-        {"steps_per_execution": 1},
-        "a plain Keras fit: the speed settings off",
-    ),
+    Case("dense", "keras-fcn", {"loop": "fit"}, "Keras's fit instead of the epoch loop"),
     Case("dense", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default"),
     Case(
         "dense",
@@ -87,17 +82,12 @@ CASES = (
         why="TensorFlow's oneDNN kernels off (on by default on x86)",
         env={"TF_ENABLE_ONEDNN_OPTS": "0"},
     ),
-    Case("dense", "tf-loop", why="what fit costs beyond the network and optimizer"),
+    Case("dense", "tf-loop", why="a compiled step called once per batch, as PyTorch steps"),
     Case("lenet", "pytorch", why="the reference"),
     Case("lenet", "keras-fcn", why="what every command runs"),
-    Case(
-        "lenet",
-        "keras-fcn",
-        {"jit_compile": "off", "steps_per_execution": 1},
-        "a plain Keras fit: the speed settings off",
-    ),
+    Case("lenet", "keras-fcn", {"loop": "fit"}, "Keras's fit instead of the epoch loop"),
     Case("lenet", "keras-fcn", {"jit_compile": "off"}, "XLA off (auto by default)"),
-    Case("lenet", "tf-loop", why="what fit costs beyond the network and optimizer"),
+    Case("lenet", "tf-loop", why="a compiled step called once per batch, as PyTorch steps"),
 )
 
 

@@ -1,6 +1,6 @@
 """``docs/speed.md``, written by ``python -m experiments.report --docs`` from what is committed:
 the benchmark runs under ``docs/records/benchmark/`` and the run records that compare
-precisions on full data.
+precisions and training loops on full data.
 
 A committed benchmark run is a folder holding the tables the command writes
 (``experiments.benchmark``'s ``benchmark.csv``, and ``limits.csv``, ``profile.csv`` and
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from keras_fcn import layout
+from keras_fcn.family import LATER_FIELDS
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.records import full_data
 from keras_fcn.reporting.tables import unpadded_markdown
@@ -129,9 +130,12 @@ def profile_lines(profile: pd.DataFrame, models: Iterable[str]) -> list[str]:
             f"{part} {float(tf[f'{part}_ms']):.2f} / {float(torch[f'{part}_ms']):.2f}"
             for part in ("batch", "forward", "backward", "optimizer")
         )
+        # runs before the epoch loop timed Keras's fit as the loop
+        loop = "the training loop's own work" if "loop_ms" in tf else "`fit`'s own work"
+        loop_ms = float(tf["loop_ms"] if "loop_ms" in tf else tf["fit_ms"])
         lines.append(
-            f"- {model}, one step in ms (TensorFlow / PyTorch): {parts}; `fit`'s own work "
-            f"{float(tf['fit_ms']):.2f}; whole step {float(tf['total_ms']):.2f} / "
+            f"- {model}, one step in ms (TensorFlow / PyTorch): {parts}; {loop} "
+            f"{loop_ms:.2f}; whole step {float(tf['total_ms']):.2f} / "
             f"{float(torch['total_ms']):.2f}"
         )
     return lines
@@ -210,69 +214,95 @@ def trials_line(trials: pd.DataFrame) -> str:
 
 def single_runs(root: str | os.PathLike) -> list[RunRecord]:
     """The records of the commands that train one config (``experiments.fashion_dense``, ...)
-    under a results root: the runs a precision is compared on, each trained the same way
+    under a results root: the runs a setting is compared on, each trained the same way
     (a study's runs may have trained several at once, on fewer threads each)."""
     return [r for command in layout.SINGLE_RUNS for r in RunStore(layout.runs(command, root))]
 
 
-def precision_pairs(records: Iterable[RunRecord]) -> list[tuple[list[RunRecord], list[RunRecord]]]:
-    """Full-data runs of one config trained in float32 and in bfloat16 (``mixed_bfloat16``,
-    or ``auto`` where it resolved to it): ``(float32 runs, bfloat16 runs)`` per config."""
+COMPARED = {"precision": ("float32", "bfloat16"), "loop": ("fit", "epoch")}
+"""The settings whose values are compared on full data: a default against what it replaced."""
+
+
+def _compared_value(record: RunRecord, setting: str) -> str:
+    """What ``record`` ran with: its computed precision (``auto`` resolved), or its loop
+    (``fit`` for records made before the loop was a setting)."""
+    if setting == "precision":
+        return "float32" if record.precision.startswith("float32") else "bfloat16"
+    return record.config["train"].get(setting, LATER_FIELDS.get(setting))
+
+
+def setting_pairs(
+    records: Iterable[RunRecord], setting: str = "precision"
+) -> list[tuple[list[RunRecord], list[RunRecord]]]:
+    """Full-data runs of one config made with each of the two values of ``setting`` (see
+    :data:`COMPARED`): ``(runs with the first, runs with the second)`` per config."""
     groups: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
         if "train" not in record.config or not full_data(record) or record.status != "ok":
             continue  # a baseline, a run on part of the data, or one that did not finish
         config = json.loads(json.dumps(record.config))
-        config["train"].pop("precision", None)
-        computed = "float32" if record.precision.startswith("float32") else "bfloat16"
-        groups[record.family + config_key(config)][computed].append(record)
-    return [(g["float32"], g["bfloat16"]) for g in groups.values() if len(g) == 2]
+        config["train"].pop(setting, None)
+        for part, values in config.items():  # a field added since, at its earlier value
+            config[part] = {
+                k: v for k, v in values.items() if k not in LATER_FIELDS or LATER_FIELDS[k] != v
+            }
+        groups[record.family + config_key(config)][_compared_value(record, setting)].append(record)
+    first, second = COMPARED[setting]
+    return [(g[first], g[second]) for g in groups.values() if g[first] and g[second]]
 
 
-def precision_section(
+def comparison_section(
     records: Iterable[RunRecord], test_labels: Callable[[RunRecord], np.ndarray]
 ) -> list[str]:
-    """float32 against bfloat16 on full data, paired by seed, for every config run in both."""
+    """Each compared setting's two values on full data, paired by seed, for every config
+    run with both."""
     lines = [
-        "## float32 against bfloat16 on full data",
+        "## float32 against bfloat16, fit against the epoch loop, on full data",
         "",
-        "Runs of one config in both precisions found in the committed records, paired by seed",
-        "(`keras_fcn.study.compare`: paired t-test over the seeds, McNemar's test per seed).",
-        "To add a config: train it with `--set precision=float32` and `--set precision=mixed_bfloat16`",
+        "Runs of one config with both values of a setting found in the committed records,",
+        "paired by seed (`keras_fcn.study.compare`: paired t-test over the seeds, McNemar's",
+        "test per seed). To add a config: train it with each value (`--set precision=float32`",
+        "and `--set precision=mixed_bfloat16`, or `--set loop=fit` and `--set loop=epoch`)",
         "over the same seeds, then `python -m experiments.report --save-records --docs`.",
         "",
     ]
-    table = precision_table(records, test_labels)
-    return [*lines, table or "No config has full-data runs in both precisions yet.", ""]
+    table = comparison_table(records, test_labels)
+    return [*lines, table or "No config has full-data runs with both values of a setting yet.", ""]
 
 
-def precision_table(
+def comparison_table(
     records: Iterable[RunRecord], test_labels: Callable[[RunRecord], np.ndarray]
 ) -> str | None:
-    """The configs run in both precisions, paired by seed, as Markdown; ``None`` for none."""
+    """The configs run with both values of a compared setting, paired by seed, as Markdown
+    (A the first value, B the second); ``None`` for none."""
+    records = list(records)
     rows = []
-    for f32, bf16 in precision_pairs(records):
-        try:
-            result = compare(f32, bf16, test_labels(f32[0]))
-        except ValueError:  # no seed with a usable run in both precisions
-            continue
-        by_seed = {r.seed: r for r in f32}, {r.seed: r for r in bf16}
-        rows.append(
-            {
-                "command": re.sub(r" --seed \d+| --set precision=\S+", "", f32[0].command),
-                "seeds": ", ".join(map(str, result.seeds)),
-                "float32 %": ", ".join(
-                    f"{100 * by_seed[0][s].test_accuracy:.2f}" for s in result.seeds
-                ),
-                "bfloat16 %": ", ".join(
-                    f"{100 * by_seed[1][s].test_accuracy:.2f}" for s in result.seeds
-                ),
-                "float32 - bfloat16 (points)": f"{100 * result.mean_difference:+.2f}",
-                "paired t p": f"{result.t_pvalue:.2g}",
-                "McNemar p per seed": ", ".join(f"{p:.2g}" for _, _, p in result.mcnemar.values()),
-                "verdict": "beyond seed noise" if result.significant else "within seed noise",
-            }
-        )
+    for setting, (a, b) in COMPARED.items():
+        for first, second in setting_pairs(records, setting):
+            try:
+                result = compare(first, second, test_labels(first[0]))
+            except ValueError:  # no seed with a usable run of both values
+                continue
+            by_seed = {r.seed: r for r in first}, {r.seed: r for r in second}
+            rows.append(
+                {
+                    "A / B": f"{a} / {b}",
+                    "command": re.sub(rf" --seed \d+| --set {setting}=\S+", "", first[0].command),
+                    "seeds": ", ".join(map(str, result.seeds)),
+                    **{
+                        f"{name} %": ", ".join(
+                            f"{100 * runs[s].test_accuracy:.2f}" for s in result.seeds
+                        )
+                        for name, runs in zip("AB", by_seed, strict=True)
+                    },
+                    "A - B (points)": f"{100 * result.mean_difference:+.2f}",
+                    "paired t p": f"{result.t_pvalue:.2g}",
+                    "McNemar p per seed": ", ".join(
+                        f"{p:.2g}" for _, _, p in result.mcnemar.values()
+                    ),
+                    "verdict": "beyond seed noise" if result.significant else "within seed noise",
+                }
+            )
     return unpadded_markdown(pd.DataFrame(rows)) if rows else None
 
 
@@ -317,13 +347,13 @@ def readme_block(
             "No benchmark run committed yet: `python -m experiments.benchmark`, then "
             "`python -m experiments.report --save-records --docs`."
         ]
-    table = precision_table(records, test_labels)
+    table = comparison_table(records, test_labels)
     if table is not None:
         lines += [
             "",
-            "Whether bfloat16 changes what is learned: the same configs in float32 and in "
-            "bfloat16 on full data, paired by seed (printed by each command with "
-            "`--set precision=...`):",
+            "Whether bfloat16 or the epoch loop changes what is learned: the same configs with "
+            "each value on full data, paired by seed (printed by each command with "
+            "`--set precision=...` or `--set loop=...`):",
             "",
             table,
         ]
@@ -345,7 +375,7 @@ def speed_page(
         "Figures on these machines move 10-30 % between identical runs: only ratios measured",
         "side by side in one run are compared.",
         "",
-        *precision_section(records, test_labels),
+        *comparison_section(records, test_labels),
     ]
     for folder in committed_runs(archive):
         lines += run_section(folder)

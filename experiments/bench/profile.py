@@ -8,12 +8,13 @@ where keras-fcn's run would use it):
 - ``forward``: and the forward pass and the loss (with Keras's L2 terms);
 - ``backward``: and the gradients;
 - ``optimizer``: and the optimizer's update: the whole step;
-- ``fit`` (TensorFlow only): keras-fcn's ``fit`` over the training split, per batch (an
-  epoch's median after a warm-up epoch, all in one call, as a run trains).
+- ``loop`` (TensorFlow only): keras-fcn's training loop over the training split, per batch
+  (an epoch's median after a warm-up epoch, all in one call, as a run trains), the run's
+  ``loop``: one compiled call per epoch by default, Keras's ``fit`` with ``loop=fit``.
 
 Each part's time is the difference from the one before it, so the columns say what the
-forward pass, the backward pass, the update and ``fit``'s own work (its data iterator,
-metrics and callbacks) add to a step. Medians over blocks of steps after a warm-up.
+forward pass, the backward pass, the update and the loop's own work (shuffling, batching,
+metrics, callbacks) add to a step. Medians over blocks of steps after a warm-up.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from keras_fcn import hardware
 from keras_fcn.data import Dataset
 from keras_fcn.family import Family, RunConfig
 
-PARTS = ("batch", "forward", "backward", "optimizer", "fit")
+PARTS = ("batch", "forward", "backward", "optimizer", "loop")
 """The parts of a step, in the order each is added to the one before."""
 
 
@@ -109,32 +110,25 @@ def profile_tensorflow(
         name: time_per_call(lambda i, f=f: f(batches[i]), block=block, budget_s=budget_s)
         for name, f in parts
     }
-    times["fit"] = _fit_step(model, data, size)
+    times["loop"] = _loop_step(model, run, data)
     return times
 
 
-def _fit_step(model: Any, data: Dataset, size: int) -> float:
-    """Seconds per batch of ``model.fit`` (no validation) over the whole training split: the
-    median of two epochs after a warm-up epoch, in one call, as a run trains."""
+def _loop_step(model: Any, run: RunConfig, data: Dataset) -> float:
+    """Seconds per batch of the run's training loop (no validation) over the whole training
+    split: the median of two epochs after a warm-up epoch, in one call, as a run trains."""
     from experiments.bench.measure import epoch_timer
+    from keras_fcn.train import fit_model
 
     timer = epoch_timer()
-    model.fit(
-        data.x_train,
-        data.y_train,
-        batch_size=size,
-        epochs=3,
-        shuffle=True,
-        verbose=0,
-        callbacks=[timer],
-    )
-    return statistics.median(timer.times[1:]) / -(-len(data.y_train) // size)
+    fit_model(model, run.train, data.x_train, data.y_train, epochs=3, callbacks=[timer])
+    return statistics.median(timer.times[1:]) / -(-len(data.y_train) // run.train.batch_size)
 
 
 def profile_torch(
     family: Family, run: RunConfig, data: Dataset, *, budget_s: float
 ) -> dict[str, float]:
-    """Seconds per step of each part (:data:`PARTS` but ``fit``, cumulative) of the PyTorch
+    """Seconds per step of each part (:data:`PARTS` but ``loop``, cumulative) of the PyTorch
     reference of ``run``'s network, bfloat16 autocast where ``run`` computes in bfloat16."""
     import torch
 

@@ -113,6 +113,23 @@ def save(
     return changed
 
 
+def refresh(archive: str | os.PathLike, update: Callable[[RunRecord], RunRecord]) -> list[Path]:
+    """Apply ``update`` to every archived record; rewrite the files whose records it changed.
+
+    The report refreshes each record's reproducing line this way: the line names every
+    field that differs from its family's defaults, so it changes when a default does.
+    """
+    changed = []
+    for target in sorted(Path(archive).glob(f"**/*.jsonl{SUFFIX}")):
+        records = read_archived(target)
+        before = [r.to_dict() for r in records]
+        records = [update(r) for r in records]
+        if [r.to_dict() for r in records] != before:
+            write_archived(target, records)
+            changed.append(target)
+    return changed
+
+
 def assemble(
     archive: str | os.PathLike | None, results: str | os.PathLike | None, into: str | os.PathLike
 ) -> Path:

@@ -48,9 +48,11 @@ def test_example_report_is_rebuilt_from_the_committed_records(tmp_path, monkeypa
     assert figures == sorted(p.name for p in (example / "figures").iterdir())
 
 
-def test_every_committed_run_keeps_the_id_its_config_gives():
+def test_every_committed_run_keeps_the_id_and_the_command_its_config_gives():
     """A record's id is the hash of its config: a field added to a config class since (at the
-    value earlier runs had) must leave it unchanged, or every study would train again."""
+    value earlier runs had) must leave it unchanged, or every study would train again. Its
+    command must train that config again: when a family's default changes, the commands of
+    its earlier runs say the old value (``python -m experiments.report --save-records``)."""
     families = _families.families()
     checked = 0
     for path in sorted((ROOT / "docs" / "records").glob("**/*.jsonl.gz")):
@@ -58,5 +60,6 @@ def test_every_committed_run_keeps_the_id_its_config_gives():
             if record.family in families:
                 run = families[record.family].from_dict(record.config)
                 assert run.run_id == record.run_id, (path, record.run_id)
+                assert record.command == families[record.family].command_for(run), path
                 checked += 1
     assert checked > 100

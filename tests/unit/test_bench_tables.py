@@ -242,14 +242,14 @@ def test_profile_parts_are_what_each_adds_to_the_step_before_it():
     from experiments.bench.profile import increments, profile_table
 
     cumulative = {"batch": 0.001, "forward": 0.003, "backward": 0.007, "optimizer": 0.008}
-    own = increments({**cumulative, "fit": 0.010})
+    own = increments({**cumulative, "loop": 0.010})
     assert own == pytest.approx(
         {
             "batch": 0.001,
             "forward": 0.002,
             "backward": 0.004,
             "optimizer": 0.001,
-            "fit": 0.002,
+            "loop": 0.002,
             "total": 0.010,
         }
     )
@@ -263,7 +263,7 @@ def test_profile_parts_are_what_each_adds_to_the_step_before_it():
     assert rows[0]["backward_ms"] == pytest.approx(4.0) and rows[0]["total_ms"] == pytest.approx(
         8.0
     )
-    assert rows[0]["fit_ms"] is None  # PyTorch has no fit
+    assert rows[0]["loop_ms"] is None  # PyTorch has no keras-fcn loop
 
 
 def test_time_per_call_is_the_median_block_after_a_warm_up_block():

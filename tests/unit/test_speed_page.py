@@ -38,17 +38,34 @@ def test_runs_of_one_config_in_both_precisions_are_paired_and_compared():
         _record(1, "float32", "float32", 5, learning_rate=0.1),  # no bfloat16 twin
         _record(1, "auto", bf16, 5, train_limit=500),  # part of the data
     ]
-    pairs = page.precision_pairs(records)
+    pairs = page.setting_pairs(records)
     assert [(len(f32), len(bf)) for f32, bf in pairs] == [(3, 3)]
-    text = "\n".join(page.precision_section(records, lambda record: Y))
+    text = "\n".join(page.comparison_section(records, lambda record: Y))
+    assert "| float32 / bfloat16 |" in text
     assert "90.00, 90.00, 90.00" in text and "89.00, 88.00, 87.00" in text
     assert "+2.00" in text  # float32 better by 2 points on average
-    assert "--seed" not in text
+    row = text.split("| float32 / bfloat16 |")[1]
+    assert "--seed" not in row and "--set precision" not in row
+    assert page.setting_pairs(records, "loop") == []  # every run here used one loop
+
+
+def test_runs_of_one_config_with_both_loops_are_paired_records_before_the_field_as_fit():
+    records = [
+        *[_record(s, "float32", "float32", 10, loop="epoch") for s in (1, 2)],
+        *[_record(s, "float32", "float32", 12, loop="fit") for s in (1,)],
+        _record(2, "float32", "float32", 14, loop="fit"),
+    ]
+    del records[-1].config["train"]["loop"]  # a record made before loop was a setting
+    [(fit, epoch)] = page.setting_pairs(records, "loop")
+    assert [r.seed for r in fit] == [1, 2] and [r.seed for r in epoch] == [1, 2]
+    text = "\n".join(page.comparison_section(records, lambda record: Y))
+    row = text.split("| fit / epoch |")[1]
+    assert "| -3.00 |" in row and "--set loop" not in row
 
 
 def test_without_a_pair_the_section_says_how_to_make_one():
-    text = "\n".join(page.precision_section([_record(1, "float32", "float32", 5)], lambda r: Y))
-    assert "No config has full-data runs in both precisions yet." in text
+    text = "\n".join(page.comparison_section([_record(1, "float32", "float32", 5)], lambda r: Y))
+    assert "No config has full-data runs with both values of a setting yet." in text
 
 
 def _benchmark_results(root, created="2026-01-02T03:04:05+00:00", model="dense", trials=True):
@@ -241,7 +258,7 @@ def test_a_runs_step_profile_is_on_the_speed_page_and_in_one_line_in_the_readme(
             "forward": 0.0012,
             "backward": 0.0032,
             "optimizer": 0.004,
-            "fit": 0.005,
+            "loop": 0.005,
         },
         "pytorch": {"batch": 0.0001, "forward": 0.0009, "backward": 0.0024, "optimizer": 0.0028},
     }
@@ -253,6 +270,6 @@ def test_a_runs_step_profile_is_on_the_speed_page_and_in_one_line_in_the_readme(
     assert "| lenet   | tensorflow  |" in page.speed_page(archive, [], lambda r: Y)
     assert (
         "- lenet, one step in ms (TensorFlow / PyTorch): batch 0.20 / 0.10, forward 1.00 / 0.80, "
-        "backward 2.00 / 1.50, optimizer 0.80 / 0.40; `fit`'s own work 1.00; whole step "
+        "backward 2.00 / 1.50, optimizer 0.80 / 0.40; the training loop's own work 1.00; whole step "
         "5.00 / 2.80"
     ) in page.readme_block(archive, [], lambda r: Y)

@@ -169,20 +169,29 @@ def test_unusable_out_is_one_line_before_the_data_are_loaded(tmp_path, capsys, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
-def test_each_trial_trains_with_its_own_learning_rate_schedule():
+def test_each_trial_trains_with_its_own_learning_rate_schedule(monkeypatch):
     import keras_tuner as kt
 
     space = Space((Param("lr_schedule", ("constant", "cosine"), "constant"),))
     hypermodel = tuning.FamilyHyperModel(DENSE, DENSE.run_config({"epochs": 4}), space)
+    hypermodel.execution_seed = 43
+    calls = []
 
-    class Model:
-        def fit(self, *args, **kwargs):
-            return kwargs["callbacks"]
+    def fit_model(model, train, x, y, **kwargs):
+        calls.append((train, x, y, kwargs))
+        return kwargs["callbacks"]
 
+    monkeypatch.setattr(tuning, "fit_model", fit_model)
     for schedule, expected in (("constant", 0), ("cosine", 1)):
         hp = kt.HyperParameters()
         hp.Fixed("lr_schedule", schedule)
-        callbacks = hypermodel.fit(hp, Model(), callbacks=[keras.callbacks.TerminateOnNaN()])
+        callbacks = hypermodel.fit(
+            hp, None, "x", "y", callbacks=[keras.callbacks.TerminateOnNaN()], initial_epoch=2
+        )
         schedulers = [c for c in callbacks if isinstance(c, keras.callbacks.LearningRateScheduler)]
         assert len(schedulers) == expected and len(callbacks) == 1 + expected
+    # the trial's run, the search's arrays, Hyperband's epochs and the execution's seed
+    train, x, y, kwargs = calls[-1]
+    assert train.lr_schedule == "cosine" and (x, y) == ("x", "y")
+    assert kwargs["initial_epoch"] == 2 and kwargs["seed"] == 43
     assert schedulers[0].schedule(2) == pytest.approx(0.01 * 0.5)  # half-way down from 0.01

@@ -1,0 +1,175 @@
+"""Training by whole epochs: one compiled call trains an epoch, one more validates it.
+
+Keras's ``Model.fit`` pays, on every step, for its data iterator (an array adapter that
+shuffles and slices through ``tf.data``), its metric objects and a return to Python every
+``steps_per_execution`` steps. On the dense network in bfloat16 that was about a quarter of
+a step (``python -m experiments.benchmark`` times a step in parts). Here the training arrays
+are tensors for the whole run; an epoch is one call of a ``tf.function`` that shuffles the
+indices with a stateless seed (the run's seed and the epoch), takes each batch by
+``tf.gather``, steps the model's own optimizer on the model's own compiled loss (with its
+L2 terms, as ``fit`` computes it) and sums the loss and the correct predictions; the
+validation split is one more call. Per epoch the history gets what ``fit`` records:
+``loss`` and ``accuracy`` (batch means weighted by batch size), and ``val_loss`` and
+``val_accuracy``.
+
+Callbacks are Keras's own and see what ``fit`` would show them at the end of each epoch:
+``on_epoch_begin`` (a learning-rate schedule), ``on_epoch_end`` with the epoch's logs
+(early stopping, checkpoints, TensorBoard, KerasTuner's trial reports) and
+``model.stop_training``; the whole epoch is one batch to ``on_train_batch_*``, so a
+non-finite loss stops training at the end of its epoch. TensorFlow only: other backends
+train with ``fit`` (:func:`keras_fcn.train.fit_model`).
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+
+
+def fit_by_epochs(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    epochs: int,
+    seed: int,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    validation_batch_size: int | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int | str = 0,
+    initial_epoch: int = 0,
+    jit_compile: bool = False,
+) -> keras.callbacks.History:
+    """Train the compiled ``model`` from ``initial_epoch`` to ``epochs``; its history.
+
+    The arguments mean what they mean to ``Model.fit``; ``seed`` orders the batches (epoch
+    ``e`` is shuffled by ``(seed, e)``, so a resumed run continues the same order), and
+    ``jit_compile`` compiles each step with XLA.
+    """
+    import tensorflow as tf
+
+    if not model.optimizer.built:  # its variables are made here, not in a graph loop
+        model.optimizer.build(model.trainable_variables)
+    train = _tensors(x, y)
+    has_validation = validation_data is not None and len(validation_data[1]) > 0
+    val = _tensors(*validation_data) if has_validation else None
+    steps = math.ceil(len(y) / batch_size)
+    history = keras.callbacks.History()
+    callback_list = keras.callbacks.CallbackList(
+        [*callbacks, history],
+        add_progbar=verbose != 0,
+        model=model,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps,
+    )
+    train_epoch = _epoch_function(model, len(y), batch_size, training=True, jit=jit_compile)
+    evaluate = (
+        _epoch_function(model, len(val[1]), validation_batch_size or batch_size, False, jit_compile)
+        if val is not None
+        else None
+    )
+
+    model.stop_training = False
+    callback_list.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        callback_list.on_epoch_begin(epoch)
+        callback_list.on_train_batch_begin(steps - 1)
+        order = tf.constant([seed, epoch], dtype=tf.int64)
+        logs = _logs(*train_epoch(*train, order), len(y))
+        callback_list.on_train_batch_end(steps - 1, logs)
+        if evaluate is not None:
+            val_logs = _logs(*evaluate(*val, order), len(val[1]))
+            logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training or not math.isfinite(logs["loss"]):
+            break
+    callback_list.on_train_end()
+    return history
+
+
+def _logs(loss_sum: Any, correct: Any, count: int) -> dict[str, float]:
+    return {"loss": float(loss_sum) / count, "accuracy": float(correct) / count}
+
+
+_converted: dict[int, tuple[weakref.ref, Any]] = {}
+
+
+def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+    """``x`` and ``y`` as TensorFlow tensors, converted once per array object.
+
+    A tuning search fits every trial on the same arrays: converting them once saves each
+    trial a copy of the training set. An entry is dropped when its array is freed.
+    """
+    import tensorflow as tf
+
+    def tensor(array: np.ndarray) -> Any:
+        key = id(array)
+        cached = _converted.get(key)
+        if cached is not None and cached[0]() is array:
+            return cached[1]
+        value = tf.convert_to_tensor(array)
+        try:
+            ref = weakref.ref(array, lambda _, key=key: _converted.pop(key, None))
+        except TypeError:  # not an ndarray: no cache
+            return value
+        _converted[key] = (ref, value)
+        return value
+
+    return tensor(x), tensor(y)
+
+
+def _epoch_function(
+    model: keras.Model, count: int, batch_size: int, training: bool, jit: bool
+) -> Any:
+    """A compiled ``f(x, y, seed) -> (summed loss, correct predictions)`` over ``count``
+    examples in batches of ``batch_size``: a training epoch in an order shuffled by ``seed``,
+    or an evaluation in order.
+
+    Full batches run in a graph loop; a last, smaller batch runs after it, so every batch
+    has a static shape (which XLA needs).
+    """
+    import tensorflow as tf
+
+    full, rest = divmod(count, batch_size)
+    variables = model.trainable_variables
+
+    def batch_sums(x: Any, y: Any, index: Any) -> tuple[Any, Any]:
+        xb, yb = tf.gather(x, index), tf.gather(y, index)
+        if not training:
+            logits = model(xb, training=False)
+            loss = model.compute_loss(x=xb, y=yb, y_pred=logits, training=False)
+        else:
+            with tf.GradientTape() as tape:
+                logits = model(xb, training=True)
+                loss = model.compute_loss(x=xb, y=yb, y_pred=logits, training=True)
+            gradients = tape.gradient(loss, variables)
+            model.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        hits = tf.equal(tf.argmax(logits, axis=-1, output_type=yb.dtype), yb)
+        size = tf.cast(tf.shape(index)[0], tf.float32)
+        return tf.cast(loss, tf.float32) * size, tf.reduce_sum(tf.cast(hits, tf.int32))
+
+    step = tf.function(batch_sums, jit_compile=True) if jit else batch_sums
+
+    @tf.function(jit_compile=False)
+    def epoch(x: Any, y: Any, seed: Any) -> tuple[Any, Any]:
+        order = tf.range(count)
+        if training:
+            order = tf.random.experimental.stateless_shuffle(order, seed=seed)
+        batches = tf.reshape(order[: full * batch_size], (full, batch_size))
+        loss_sum, correct = tf.constant(0.0), tf.constant(0)
+        for i in tf.range(full):
+            batch_loss, batch_correct = step(x, y, batches[i])
+            loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
+        if rest:
+            batch_loss, batch_correct = step(x, y, order[full * batch_size :])
+            loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
+        return loss_sum, correct
+
+    return epoch

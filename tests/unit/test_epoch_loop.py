@@ -1,0 +1,102 @@
+"""The epoch loop (``loop=epoch``) records what ``fit`` records, over every example once."""
+
+from __future__ import annotations
+
+import gc
+
+import keras
+import numpy as np
+import pytest
+
+from keras_fcn import epoch_loop
+from keras_fcn.family import DENSE
+from keras_fcn.train import build_compiled, cross_entropy, fit_model, train_record
+
+FAST = {"epochs": 3, "batch_size": 128, "hidden": (64,), "precision": "float32"}
+
+
+@pytest.mark.parametrize("jit", ["off", "on"])
+def test_an_epochs_metrics_are_the_models_own_over_every_example_once(fashion_small, jit):
+    # SGD at a rate far below float32's resolution of the weights leaves them unchanged (but
+    # for biases moving from 0 by about 1e-30): the
+    # epoch's training metrics must then be the initial model's over every training image,
+    # the last, smaller batch included, and the validation metrics its own on validation
+    data = fashion_small
+    assert len(data.y_train) % FAST["batch_size"] and len(data.y_val) % 256
+    run = DENSE.run_config({**FAST, "l2": 1e-3, "learning_rate": 1e-30, "jit_compile": jit})
+    keras.utils.set_random_seed(1)
+    model = build_compiled(DENSE, run)
+    before = model.get_weights()
+    history = fit_model(
+        model, run.train, data.x_train, data.y_train, validation_data=(data.x_val, data.y_val)
+    ).history
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-25)
+    l2 = float(sum(keras.ops.convert_to_numpy(loss) for loss in model.losses))
+    assert l2 > 0  # the loss includes the L2 terms, as fit's does
+    for prefix, x, y in (("", data.x_train, data.y_train), ("val_", data.x_val, data.y_val)):
+        logits = model.predict(x, verbose=0)
+        assert history[f"{prefix}accuracy"] == [np.mean(np.argmax(logits, axis=1) == y)] * 3
+        expected = cross_entropy(logits, y) + l2
+        assert history[f"{prefix}loss"] == pytest.approx([expected] * 3, rel=1e-5)
+
+
+def test_both_loops_learn_and_record_the_same_curves(fashion_small):
+    records = {
+        loop: train_record(
+            DENSE, DENSE.run_config({**FAST, "optimizer": "adam", "loop": loop}), fashion_small
+        )
+        for loop in ("fit", "epoch")
+    }
+    fit, epoch = records["fit"], records["epoch"]
+    assert (
+        fit.history.keys()
+        == epoch.history.keys()
+        == {
+            "loss",
+            "accuracy",
+            "val_loss",
+            "val_accuracy",
+        }
+    )
+    for record in (fit, epoch):
+        assert record.epochs_run == 3 and record.test_accuracy > 0.7
+        assert record.history["loss"][-1] < record.history["loss"][0]
+    # a loop draws its own batches: its runs are other runs, with other ids
+    assert fit.run_id != epoch.run_id and fit.history != epoch.history
+
+
+def test_the_batch_order_follows_the_seed_and_the_epoch(fashion_small):
+    """Resumed at an epoch (as Hyperband resumes a trial), a run continues in the same order:
+    with plain SGD (no optimizer state) and no dropout, epoch 1 trained after a separate
+    epoch 0 ends where the run trained in one go does; another seed orders it otherwise."""
+    run = DENSE.run_config({**FAST, "optimizer": "sgd", "learning_rate": 0.05})
+    data = fashion_small
+
+    def trained(epochs: int, initial: int = 0, weights=None, seed=None) -> list:
+        keras.utils.set_random_seed(3)
+        model = build_compiled(DENSE, run)
+        if weights is not None:
+            model.set_weights(weights)
+        x, y = data.x_train, data.y_train
+        fit_model(model, run.train, x, y, epochs=epochs, initial_epoch=initial, seed=seed)
+        return model.get_weights()
+
+    in_one_go = trained(2)
+    resumed = trained(2, initial=1, weights=trained(1))
+    for a, b in zip(in_one_go, resumed, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    other = trained(2, seed=run.train.seed + 1)
+    assert any(not np.allclose(a, b) for a, b in zip(in_one_go, other, strict=True))
+
+
+def test_arrays_are_converted_once_and_forgotten_with_them():
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    y = np.arange(3)
+    first = epoch_loop._tensors(x, y)
+    assert epoch_loop._tensors(x, y)[0] is first[0]
+    assert epoch_loop._tensors(x.copy(), y)[0] is not first[0]
+    count = len(epoch_loop._converted)
+    del x, first
+    gc.collect()
+    assert len(epoch_loop._converted) == count - 1
