@@ -10,7 +10,6 @@ A run with early stopping is counted at its most epochs, so its time is an upper
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -27,10 +26,17 @@ TRAIN_IMAGES = 60_000
 
 
 def speed_key(family: str, config: dict[str, Any]) -> tuple:
-    """What decides the time of a run's epoch: its network, batch size and precision."""
+    """What decides the time of a run's epoch: its network, batch size, precision and loop
+    (``fit`` for records made before the loop was a setting)."""
     model = {k: str(v) for k, v in config["model"].items() if k not in _NOT_SPEED}
     train = config["train"]
-    return (family, tuple(sorted(model.items())), train["batch_size"], train.get("precision"))
+    return (
+        family,
+        tuple(sorted(model.items())),
+        train["batch_size"],
+        train.get("precision"),
+        train.get("loop", "fit"),
+    )
 
 
 def train_images(data: DataConfig) -> int:
@@ -56,23 +62,23 @@ def measured_speeds(records: Iterable[RunRecord]) -> dict[tuple, float]:
 def time_per_image(family: Family, run: RunConfig, steps: int = 20) -> float:
     """Seconds per training image of ``run``'s network at its batch size, timed here.
 
-    The network is built and compiled as a run builds it, fitted for one epoch to compile
-    its step, then timed over ``steps`` batches of random images.
+    The network is built and compiled as a run builds it and trained by the run's loop for
+    two epochs of ``steps`` batches of random images; the second is timed (the first
+    compiles the step).
     """
     import keras
     import numpy as np
 
-    from keras_fcn.train import build_compiled
+    from keras_fcn.train import EpochTimes, build_compiled, fit_model
 
     keras.backend.clear_session()
     model = build_compiled(family, run)
     batch = run.train.batch_size
     x = np.random.default_rng(0).random((steps * batch, *model.input_shape[1:]), dtype=np.float32)
     y = np.arange(steps * batch) % 10
-    model.fit(x[: 2 * batch], y[: 2 * batch], batch_size=batch, epochs=1, verbose=0)
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-    return (time.perf_counter() - start) / len(y)
+    timer = EpochTimes()
+    fit_model(model, run.train, x, y, epochs=2, callbacks=[timer])
+    return timer.times[1] / len(y)
 
 
 class Estimator:

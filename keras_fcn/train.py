@@ -183,6 +183,21 @@ class LastFiniteWeights(keras.callbacks.Callback):
             self.weights_, self.epoch_ = weights, epoch + 1
 
 
+class EpochTimes(keras.callbacks.Callback):
+    """Records the seconds of each epoch in ``times`` (the timings of the benchmark and of
+    the time estimates)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.times.append(time.perf_counter() - self._start)
+
+
 def cosine_learning_rate(learning_rate: float, epochs: int) -> Callable[[int], float]:
     """The learning rate of each epoch (from 0) under a cosine decay over ``epochs``."""
 

@@ -106,31 +106,13 @@ def timing_split(data: Dataset) -> Dataset:
     return dataclasses.replace(data, x_val=data.x_val[:0], y_val=data.y_val[:0])
 
 
-def epoch_timer() -> Any:
-    """A Keras callback whose ``times`` lists the seconds of each epoch of ``fit``."""
-    import keras
-
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.times: list[float] = []
-
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            self._start = time.perf_counter()
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            self.times.append(time.perf_counter() - self._start)
-
-    return EpochTimer()
-
-
 def measure_keras(family: Family, run: RunConfig, data: Dataset) -> Measurement:
     """Train ``run`` with :func:`~keras_fcn.train.train_run`, timing every epoch."""
     import keras
 
-    from keras_fcn.train import train_run
+    from keras_fcn.train import EpochTimes, train_run
 
-    timer = epoch_timer()
+    timer = EpochTimes()
     record = train_run(family, run, timing_split(data), callbacks=[timer]).record
     backend = keras.backend.backend()
     return Measurement.of_one_process(

@@ -117,10 +117,9 @@ def profile_tensorflow(
 def _loop_step(model: Any, run: RunConfig, data: Dataset) -> float:
     """Seconds per batch of the run's training loop (no validation) over the whole training
     split: the median of two epochs after a warm-up epoch, in one call, as a run trains."""
-    from experiments.bench.measure import epoch_timer
-    from keras_fcn.train import fit_model
+    from keras_fcn.train import EpochTimes, fit_model
 
-    timer = epoch_timer()
+    timer = EpochTimes()
     fit_model(model, run.train, data.x_train, data.y_train, epochs=3, callbacks=[timer])
     return statistics.median(timer.times[1:]) / -(-len(data.y_train) // run.train.batch_size)
 
