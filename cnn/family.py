@@ -26,13 +26,12 @@ LENET = Family(
     _build_lenet,
     Path(__file__).parent / "space.toml",
     # Adam at 1e-3 for 10 epochs with Keras's default batch of 32, as the report's code;
-    # XLA unless the network has dropout (see train.use_jit on dropout)
+    # by the epoch loop without XLA: with XLA its epochs were slower (docs/benchmark.md)
     train=TrainConfig(
         optimizer="adam",
         learning_rate=1e-3,
         epochs=10,
         batch_size=32,
-        jit_compile="auto",
         # bfloat16 cost LeNet-5 0.37 points over three seeds and was no faster (docs/speed.md)
         precision="float32",
         loop="epoch",

@@ -65,7 +65,7 @@ def build_parser() -> Parser:
         "--trials",
         type=int,
         default=30,
-        help="one-epoch tuning trials in one process, 0 to skip (default: %(default)s)",
+        help="two-epoch tuning trials in one process, 0 to skip (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=42, help="default: %(default)s")
     parser.add_argument(
@@ -319,7 +319,7 @@ def _trials(args, out: Path):
         x_val=data.x_val[:500],
         y_val=data.y_val[:500],
     )
-    print(f"\n{trial_count} one-epoch tuning trials of the dense space in one process ...")
+    print(f"\n{trial_count} two-epoch tuning trials of the dense space in one process ...")
     base = family.run_config({"seed": args.seed})
     trials = trial_costs(family, base, small, trials=trial_count, seed=args.seed)
     save_table(trials, out / "trials", index=False)

@@ -25,6 +25,24 @@ def gradient_registry() -> dict | None:
     return registry if isinstance(registry, dict) else None
 
 
+def without_retracing_warning(function: Any) -> Any:
+    """``function`` (a ``tf.function``) without TensorFlow's warning of frequent retracing.
+
+    Works around a false alarm: TensorFlow counts traces by the Python code of a function,
+    not by ``tf.function`` object, so the epoch functions that every run builds anew for
+    its own model (:mod:`keras_fcn.epoch_loop`) look, after five runs in one process, like
+    one function retraced on every call. Each is traced once per run, as Keras's ``fit``
+    traces its own.
+    """
+    if hasattr(function, RETRACING_FLAG):
+        setattr(function, RETRACING_FLAG, True)
+    return function
+
+
+RETRACING_FLAG = "_omit_frequent_tracing_warning"
+"""The attribute of a ``tf.function`` that silences its frequent-retracing warning."""
+
+
 def trial_display(oracle: Any) -> Any | None:
     """A KerasTuner oracle's display of trial start times, or None (a worker's oracle).
 
@@ -45,10 +63,13 @@ DISPLAY_FIELDS = ("search_start", "trial_start", "trial_number")
 def missing_internals() -> list[str]:
     """What of the internals above the installed releases lack, one line each."""
     import keras_tuner as kt
+    import tensorflow as tf
 
     missing = []
     if gradient_registry() is None:
         missing.append("tensorflow.python.framework.ops._gradient_registry._registry")
+    if not hasattr(tf.function(lambda: 0), RETRACING_FLAG):
+        missing.append(f"tf.function's {RETRACING_FLAG}")
     for method in TUNER_METHODS:
         if not callable(getattr(kt.Tuner, method, None)):
             missing.append(f"keras_tuner.Tuner.{method}")

@@ -30,6 +30,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_fcn import compat
+
 
 def fit_by_epochs(
     model: keras.Model,
@@ -155,9 +157,10 @@ def _epoch_function(
         size = tf.cast(tf.shape(index)[0], tf.float32)
         return tf.cast(loss, tf.float32) * size, tf.reduce_sum(tf.cast(hits, tf.int32))
 
-    step = tf.function(batch_sums, jit_compile=True) if jit else batch_sums
+    step = batch_sums
+    if jit:
+        step = compat.without_retracing_warning(tf.function(batch_sums, jit_compile=True))
 
-    @tf.function(jit_compile=False)
     def epoch(x: Any, y: Any, seed: Any) -> tuple[Any, Any]:
         order = tf.range(count)
         if training:
@@ -172,4 +175,4 @@ def _epoch_function(
             loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
         return loss_sum, correct
 
-    return epoch
+    return compat.without_retracing_warning(tf.function(epoch, jit_compile=False))

@@ -86,7 +86,7 @@ CASES = (
     Case("lenet", "pytorch", why="the reference"),
     Case("lenet", "keras-fcn", why="what every command runs"),
     Case("lenet", "keras-fcn", {"loop": "fit"}, "Keras's fit instead of the epoch loop"),
-    Case("lenet", "keras-fcn", {"jit_compile": "off"}, "XLA off (auto by default)"),
+    Case("lenet", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default"),
     Case("lenet", "tf-loop", why="a compiled step called once per batch, as PyTorch steps"),
 )
 

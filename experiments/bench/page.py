@@ -205,9 +205,14 @@ def trials_line(trials: pd.DataFrame) -> str:
         warm = rss.iloc[WARM_UP - 1]
         memory += f"{warm:,.0f} MB after the fifth, "
         growth += f"; {rss.iloc[-1] - warm:+,.0f} MB from the fifth"
+    if "second_epoch_s" in trials:  # two-epoch trials, since the epoch loop
+        what = "two epochs each, in one process): fixed cost (build, trace, compile: the first "
+        what += "epoch's time beyond the second's)"
+    else:
+        what = "one epoch each, in one process): fixed cost (build, compile, first step)"
     return (
-        f"- Tuning trials ({len(trials)}, one epoch each, in one process): fixed cost "
-        f"(build, compile, first step) median **{trials['fixed_cost_s'].median():.2f} s**; "
+        f"- Tuning trials ({len(trials)}, {what} median "
+        f"**{trials['fixed_cost_s'].median():.2f} s**; "
         f"{before}{memory}{rss.iloc[-1]:,.0f} MB after the last ({growth})."
     )
 

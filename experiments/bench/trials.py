@@ -16,12 +16,13 @@ from keras_fcn.family import Family, RunConfig
 def trial_costs(
     family: Family, base: RunConfig, data: Dataset, *, trials: int, seed: int = 42
 ) -> pd.DataFrame:
-    """Run a KerasTuner random search of ``trials`` one-epoch trials over ``family``'s space
+    """Run a KerasTuner random search of ``trials`` two-epoch trials over ``family``'s space
     in this process; return per trial its fixed cost (from the start of ``build`` to the end
-    of the first call into the compiled training step), its seconds from ``build`` to the end
-    of training, the seconds before its ``build`` (since the previous trial's training ended,
-    or the search started: KerasTuner's bookkeeping and the clean-up before a model), and the
-    resident memory after it."""
+    of the first epoch, less the second epoch's time: building, tracing and compiling, the
+    same for either training loop), the second epoch's seconds, its seconds from ``build``
+    to the end of training, the seconds before its ``build`` (since the previous trial's
+    training ended, or the search started: KerasTuner's bookkeeping and the clean-up before
+    a model), and the resident memory after it."""
     import keras
 
     from keras_fcn import tuning
@@ -38,8 +39,13 @@ def trial_costs(
         def __deepcopy__(self, memo: dict) -> Probe:  # KerasTuner copies callbacks per trial
             return self
 
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            rows[-1].setdefault("first_step", time.perf_counter())
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            rows[-1]["epoch_start"] = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            now = time.perf_counter()
+            rows[-1].setdefault("first_epoch_end", now)
+            rows[-1]["last_epoch_s"] = now - rows[-1]["epoch_start"]
 
         def on_train_end(self, logs: Any = None) -> None:
             rows[-1]["end"] = time.perf_counter()
@@ -54,7 +60,7 @@ def trial_costs(
         tuner.search(
             data.x_train,
             data.y_train,
-            epochs=1,
+            epochs=2,
             validation_data=(data.x_val, data.y_val),
             callbacks=[Probe(), *tuning.search_callbacks(hypermodel, None)],
             verbose=0,
@@ -64,7 +70,10 @@ def trial_costs(
     return pd.DataFrame(
         {
             "trial": range(1, len(done) + 1),
-            "fixed_cost_s": [round(r["first_step"] - r["start"], 3) for r in done],
+            "fixed_cost_s": [
+                round(r["first_epoch_end"] - r["start"] - r["last_epoch_s"], 3) for r in done
+            ],
+            "second_epoch_s": [round(r["last_epoch_s"], 3) for r in done],
             "trial_s": [round(r["end"] - r["start"], 3) for r in done],
             "before_s": [round(r["start"] - end, 3) for r, end in zip(done, ends, strict=False)],
             "rss_mb": [round(r["rss_mb"], 1) for r in done],

@@ -16,6 +16,7 @@ import pandas as pd
 
 from keras_fcn import layout
 from keras_fcn.config import flag_value
+from keras_fcn.family import LATER_FIELDS
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.records import read_runs
 from keras_fcn.reporting.tables import mean_std, unpadded_markdown
@@ -78,12 +79,17 @@ def _settings(changed: Mapping[str, Any]) -> str:
 
 def changed_settings(record: RunRecord, defaults: Mapping[str, Any]) -> dict[str, Any]:
     """The settings of a record that differ from ``defaults`` (a ``RunConfig.to_dict()``, or
-    some of its parts), as ``--set`` takes them; the seed and dataset left out."""
+    some of its parts), as ``--set`` takes them; the seed and dataset left out. A field
+    added since the record was made had the value :data:`~keras_fcn.family.LATER_FIELDS`
+    gives it."""
     changed = {}
     for part, values in record.config.items():
-        for key, value in values.items():
-            if key in ("seed", "dataset") or part not in defaults:
+        if part not in defaults:
+            continue
+        for key in dict.fromkeys([*values, *defaults[part]]):
+            if key in ("seed", "dataset") or (key not in values and key not in LATER_FIELDS):
                 continue
+            value = values.get(key, LATER_FIELDS.get(key))
             if defaults[part].get(key) != value:
                 changed[key] = flag_value(value)
     return changed
@@ -95,9 +101,9 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
     Args:
         results: the results root.
         defaults: family name -> its default ``RunConfig.to_dict()``: a data setting of the
-            final runs that differs from it, and that the search's command does not name, is
-            added to the command as ``--set``, so the command still repeats the search after
-            a family's data default changed.
+            final runs, or a field added since they ran (``loop=fit``), that differs from it
+            and that the search's command does not name is added to the command as
+            ``--set``, so the command still repeats the search after a default changed.
     """
     rows = []
     for search in layout.searches(results):
@@ -105,8 +111,13 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
         # the search's own final runs only: its folder may hold runs of an earlier best
         wanted = set(summary.get("final_run_ids", []))
         finals = [r for r in read_runs(search / layout.FINAL_RUNS) if r.run_id in wanted]
-        data_defaults = {"data": defaults.get(summary["family"], {}).get("data", {})}
-        changed = changed_settings(finals[0], data_defaults) if finals else {}
+        family_defaults = defaults.get(summary["family"], {})
+        changed = changed_settings(finals[0], family_defaults) if finals else {}
+        changed = {  # not what the search chose: its data and fields added since
+            k: v
+            for k, v in changed.items()
+            if k in family_defaults.get("data", {}) or k in LATER_FIELDS
+        }
         flags = "".join(
             f" --set {k}={v}" for k, v in changed.items() if f"{k}=" not in summary["command"]
         )

@@ -239,7 +239,6 @@ def test_family_defaults_are_the_reports_training():
         learning_rate=1e-3,
         epochs=10,
         batch_size=32,
-        jit_compile="auto",
         loop="epoch",
     )
     assert run.data == DataConfig(validation=5000)

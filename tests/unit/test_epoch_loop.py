@@ -100,3 +100,12 @@ def test_arrays_are_converted_once_and_forgotten_with_them():
     del x, first
     gc.collect()
     assert len(epoch_loop._converted) == count - 1
+
+
+def test_runs_in_one_process_do_not_warn_of_retracing(fashion_small, caplog):
+    # TensorFlow warns after five traces of one function's code: each run traces its own
+    run = DENSE.run_config({**FAST, "epochs": 1, "hidden": (16,)})
+    x, y = fashion_small.x_train[:300], fashion_small.y_train[:300]
+    for _ in range(7):
+        fit_model(build_compiled(DENSE, run), run.train, x, y, validation_data=(x, y))
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

@@ -409,3 +409,16 @@ def test_the_readme_shows_the_best_search_of_each_family_and_dataset_and_the_bes
         "98.90 ± 0.05 %",
         "98.63 %",
     ]
+
+
+def test_a_field_added_since_a_record_was_made_shows_at_its_earlier_value():
+    from keras_fcn.family import DENSE
+    from keras_fcn.record import RunRecord
+    from keras_fcn.reporting.glance import changed_settings
+
+    run = DENSE.run_config({"loop": "fit"})
+    record = RunRecord(run.run_id, "dense", run.to_dict(), 42)
+    del record.config["train"]["loop"]  # made before loop was a setting: it trained by fit
+    assert changed_settings(record, DENSE.run_config().to_dict()) == {"loop": "fit"}
+    record.config["train"]["loop"] = "epoch"
+    assert changed_settings(record, DENSE.run_config().to_dict()) == {}
