@@ -303,8 +303,10 @@ def _profile(args, models: Sequence[str], repeats: int, out: Path):
 
 def _trials(args, out: Path):
     """The tuning trials' costs, printed and saved; None with ``--trials 0``."""
+    import pandas as pd
+
     from experiments.bench.page import trials_line
-    from experiments.bench.trials import trial_costs
+    from experiments.bench.trials import one_network, trial_costs
     from keras_fcn.reporting.tables import save_table
 
     if not args.trials:
@@ -319,9 +321,13 @@ def _trials(args, out: Path):
         x_val=data.x_val[:500],
         y_val=data.y_val[:500],
     )
-    print(f"\n{trial_count} two-epoch tuning trials of the dense space in one process ...")
     base = family.run_config({"seed": args.seed})
-    trials = trial_costs(family, base, small, trials=trial_count, seed=args.seed)
+    searches = []
+    for name, space in (("dense space", None), ("one network", one_network(family))):
+        print(f"\n{trial_count} two-epoch tuning trials, {name}, in one process ...")
+        costs = trial_costs(family, base, small, trials=trial_count, seed=args.seed, space=space)
+        searches.append(costs.assign(space=name))
+    trials = pd.concat(searches, ignore_index=True)
     save_table(trials, out / "trials", index=False)
     print(trials_line(trials))  # the line docs/speed.md shows for a committed run
     return trials

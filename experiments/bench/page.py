@@ -191,7 +191,18 @@ from a rise per trial."""
 
 
 def trials_line(trials: pd.DataFrame) -> str:
-    """The tuning trials' fixed cost and memory growth, in one line."""
+    """The tuning trials' fixed cost and memory growth, in one line; with the one-network
+    search's growth where the run made one (a ``space`` column)."""
+    if "space" in trials:
+        one = trials[trials["space"] == "one network"]["rss_mb"]
+        line = trials_line(trials[trials["space"] != "one network"].drop(columns="space"))
+        if one.empty:
+            return line
+        return line[:-1] + (
+            f"; over {len(one)} trials of one network (the default; only the optimizer and "
+            f"learning rate drawn): {one.iloc[-1] - one.iloc[0]:+,.0f} MB from the first to "
+            f"the last."
+        )
     rss = trials["rss_mb"]
     before = (  # runs before that column have only the fixed cost
         f"before it (KerasTuner's bookkeeping, the clean-up) median "

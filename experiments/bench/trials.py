@@ -12,9 +12,27 @@ from experiments.bench.memory import current_rss_mb
 from keras_fcn.data import Dataset
 from keras_fcn.family import Family, RunConfig
 
+ONE_NETWORK = ("optimizer", "learning_rate")
+"""What the one-network search draws: everything else is fixed at the base run's value."""
+
+
+def one_network(family: Family) -> Any:
+    """``family``'s space (less ``epochs``) with every parameter but :data:`ONE_NETWORK`
+    fixed at its default: every trial builds the default network, so a rise of memory over
+    its trials is what trials keep, not the size of the largest network built so far."""
+    space = family.space.without("epochs") if "epochs" in family.space.names else family.space
+    defaults = space.defaults()
+    return space.narrow(fixed={n: defaults[n] for n in space.names if n not in ONE_NETWORK})
+
 
 def trial_costs(
-    family: Family, base: RunConfig, data: Dataset, *, trials: int, seed: int = 42
+    family: Family,
+    base: RunConfig,
+    data: Dataset,
+    *,
+    trials: int,
+    seed: int = 42,
+    space: Any = None,
 ) -> pd.DataFrame:
     """Run a KerasTuner random search of ``trials`` two-epoch trials over ``family``'s space
     in this process; return per trial its fixed cost (from the start of ``build`` to the end
@@ -22,12 +40,14 @@ def trial_costs(
     same for either training loop), the second epoch's seconds, its seconds from ``build``
     to the end of training, the seconds before its ``build`` (since the previous trial's
     training ended, or the search started: KerasTuner's bookkeeping and the clean-up before
-    a model), and the resident memory after it."""
+    a model), and the resident memory after it. ``space`` is the family's space (less
+    ``epochs``) unless given."""
     import keras
 
     from keras_fcn import tuning
 
-    space = family.space.without("epochs") if "epochs" in family.space.names else family.space
+    if space is None:
+        space = family.space.without("epochs") if "epochs" in family.space.names else family.space
     rows: list[dict[str, Any]] = []
 
     class Timed(tuning.FamilyHyperModel):

@@ -8,6 +8,7 @@ optional PyTorch extra.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ import pytest
 from experiments.bench import memory
 from experiments.bench.cases import CASES, MODELS, Case, find_case
 from experiments.bench.measure import run_case
-from experiments.bench.trials import trial_costs
+from experiments.bench.trials import one_network, trial_costs
 from keras_fcn import hardware
 from keras_fcn.errors import ConfigError, KerasFcnError
 from keras_fcn.family import DENSE
@@ -150,6 +151,7 @@ def test_trial_costs_measure_every_trial_in_one_process(fashion_small):
     assert (trials["fixed_cost_s"] > 0).all()
     assert (trials["fixed_cost_s"] <= trials["trial_s"]).all()
     assert (trials["before_s"] >= 0).all()
+    assert (trials["second_epoch_s"] > 0).all()
     # each trial's resident memory, measured now, never above the process's peak since (the
     # table rounds to 0.1 MB, which may round a trial's value above the unrounded peak)
     assert (trials["rss_mb"] > 0).all() and (trials["rss_mb"] <= memory.peak_rss_mb() + 0.05).all()
@@ -239,3 +241,14 @@ def test_pytorch_autocast_computes_in_bfloat16_and_learns(fashion_small):
     plain = run_case(TORCH_64, DENSE, fashion_small, epochs=3, seed=42)
     assert bf16.precision == "bfloat16" and bf16.variant == "bfloat16 autocast"
     assert abs(bf16.test_accuracy - plain.test_accuracy) <= 0.03
+
+
+def test_the_one_network_search_builds_the_default_network_every_trial(fashion_small):
+    space = one_network(DENSE)
+    assert set(space.searched()) == {"optimizer", "learning_rate"}
+    built = []
+    family = dataclasses.replace(
+        DENSE, build=lambda config: built.append(config) or DENSE.build(config)
+    )
+    trial_costs(family, DENSE.run_config(), fashion_small, trials=2, space=space)
+    assert built and all(config == DENSE.run_config().model for config in built)

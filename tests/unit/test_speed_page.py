@@ -179,6 +179,21 @@ def test_the_trials_memory_is_also_given_after_the_warm_up():
     assert "(+104 MB; +4 MB from the fifth)" in line and "before it" not in line
 
 
+def test_the_one_network_search_adds_its_memory_growth_to_the_trials_line():
+    trials = pd.DataFrame(
+        {
+            "fixed_cost_s": [1.0, 0.8, 0.9, 0.5, 0.6],
+            "second_epoch_s": [0.1] * 5,
+            "rss_mb": [900, 1100, 1300, 1000, 1004],
+            "space": ["dense space"] * 3 + ["one network"] * 2,
+        }
+    )
+    line = page.trials_line(trials)
+    assert line.startswith("- Tuning trials (3, two epochs each") and "**0.90 s**" in line
+    assert "(+400 MB)" in line and "over 2 trials of one network" in line
+    assert line.endswith(": +4 MB from the first to the last.")
+
+
 def test_runs_are_shown_newest_first(tmp_path):
     for created in ("2026-01-02T00:00:00+00:00", "2026-03-04T00:00:00+00:00"):
         results = tmp_path / created[:10]
