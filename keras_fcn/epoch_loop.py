@@ -83,11 +83,11 @@ def fit_by_epochs(
     for epoch in range(initial_epoch, epochs):
         callback_list.on_epoch_begin(epoch)
         callback_list.on_train_batch_begin(steps - 1)
-        order = tf.constant([seed, epoch], dtype=tf.int64)
-        logs = _logs(*train_epoch(*train, order), len(y))
+        epoch_seed = tf.constant([seed, epoch], dtype=tf.int64)
+        logs = _logs(*train_epoch(*train, epoch_seed), len(y))
         callback_list.on_train_batch_end(steps - 1, logs)
         if evaluate is not None:
-            val_logs = _logs(*evaluate(*val, order), len(val[1]))
+            val_logs = _logs(*evaluate(*val, epoch_seed), len(val[1]))
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training or not math.isfinite(logs["loss"]):

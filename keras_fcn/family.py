@@ -31,6 +31,12 @@ A run id leaves such a field out while it holds that value, so adding a field do
 change the id of any run made before it (the committed records stay the same runs)."""
 
 
+def without_later_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` (one part of a config) less any of :data:`LATER_FIELDS` at the value runs
+    had before the field existed: what a run made before it and one made since share."""
+    return {k: v for k, v in values.items() if k not in LATER_FIELDS or v != LATER_FIELDS[k]}
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Everything that decides one run: the family, its model config, training and data."""
@@ -53,11 +59,7 @@ class RunConfig:
         less any of :data:`LATER_FIELDS` at the value runs had before it existed."""
         config = self.to_dict()
         config["train"] = {k: v for k, v in config["train"].items() if k not in SPEED_FIELDS}
-        for part, values in config.items():
-            config[part] = {
-                k: v for k, v in values.items() if k not in LATER_FIELDS or v != LATER_FIELDS[k]
-            }
-        return config
+        return {part: without_later_defaults(values) for part, values in config.items()}
 
     @property
     def run_id(self) -> str:

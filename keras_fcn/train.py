@@ -154,7 +154,8 @@ class LastFiniteWeights(keras.callbacks.Callback):
     """Keep a copy of the weights of the last state whose training loss was finite.
 
     ``TerminateOnNaN`` stops a diverging run after the batch whose loss was not finite (the
-    epoch loop at the end of that epoch), leaving weights that may be NaN; test metrics measured on them would say nothing about
+    epoch loop at the end of that epoch), leaving weights that may be NaN; test metrics
+    measured on them would say nothing about
     the network. The copy is taken before training and at the end of every epoch whose loss
     and weights are all finite, so a diverged run can be tested on what it really was just
     before. One copy per epoch is a read of the weights (about 2 MB for the dense default network),
@@ -251,8 +252,7 @@ def train_run(
     """Train ``run`` on ``data``; return its record and the trained model.
 
     A run whose loss becomes NaN or infinite stops (``fit`` after that batch, the epoch loop
-    after that epoch) and is recorded with status
-    ``diverged``; it does not raise. Its test metrics come from the weights of the last
+    after that epoch) and is recorded with status ``diverged``; it does not raise. Its test metrics come from the weights of the last
     epoch that ended with a finite loss (the initial weights when the first epoch diverged),
     and its note says which. Logits that are still not finite leave the record without test
     predictions, confusion matrix, accuracy or loss rather than with invented ones.

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from keras_fcn import layout
-from keras_fcn.family import LATER_FIELDS
+from keras_fcn.family import LATER_FIELDS, without_later_defaults
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.records import full_data
 from keras_fcn.reporting.tables import unpadded_markdown
@@ -258,10 +258,7 @@ def setting_pairs(
             continue  # a baseline, a run on part of the data, or one that did not finish
         config = json.loads(json.dumps(record.config))
         config["train"].pop(setting, None)
-        for part, values in config.items():  # a field added since, at its earlier value
-            config[part] = {
-                k: v for k, v in values.items() if k not in LATER_FIELDS or LATER_FIELDS[k] != v
-            }
+        config = {part: without_later_defaults(values) for part, values in config.items()}
         groups[record.family + config_key(config)][_compared_value(record, setting)].append(record)
     first, second = COMPARED[setting]
     return [(g[first], g[second]) for g in groups.values() if g[first] and g[second]]

@@ -16,11 +16,16 @@ ONE_NETWORK = ("optimizer", "learning_rate")
 """What the one-network search draws: everything else is fixed at the base run's value."""
 
 
+def searched_space(family: Family) -> Any:
+    """``family``'s space less ``epochs``: every trial trains two epochs."""
+    return family.space.without("epochs") if "epochs" in family.space.names else family.space
+
+
 def one_network(family: Family) -> Any:
     """``family``'s space (less ``epochs``) with every parameter but :data:`ONE_NETWORK`
     fixed at its default: every trial builds the default network, so a rise of memory over
     its trials is what trials keep, not the size of the largest network built so far."""
-    space = family.space.without("epochs") if "epochs" in family.space.names else family.space
+    space = searched_space(family)
     defaults = space.defaults()
     return space.narrow(fixed={n: defaults[n] for n in space.names if n not in ONE_NETWORK})
 
@@ -46,8 +51,7 @@ def trial_costs(
 
     from keras_fcn import tuning
 
-    if space is None:
-        space = family.space.without("epochs") if "epochs" in family.space.names else family.space
+    space = searched_space(family) if space is None else space
     rows: list[dict[str, Any]] = []
 
     class Timed(tuning.FamilyHyperModel):
