@@ -8,11 +8,12 @@ bfloat16 autocast, keras-fcn's defaults, and keras-fcn with one speed setting, o
 TensorFlow's thread and kernel environment variables, changed) runs in a process of its
 own, ``--repeats`` times, in rounds: every case once per round, in an order that turns from
 round to round, so that a slow spell of the machine falls on all of them. Each round also
-measures the machine's limit at each network's shapes (TensorFlow's matrix multiplications
-in float32 and bfloat16, see ``experiments.bench.limits``). Prints the CPU's relevant
-instruction-set flags, the limits, and a table of each case's median throughput, GFLOP/s,
-fraction of the limit, first epoch, peak memory (of its own process), test accuracy and its
-median ratio to the PyTorch loop of the same precision with the lowest and highest round.
+measures the machine's limit at each network's shapes (the faster of TensorFlow's and
+PyTorch's matrix multiplications in float32 and bfloat16, see ``experiments.bench.limits``).
+Prints the CPU's relevant instruction-set flags, the limits, and a table of each case's
+median throughput, GFLOP/s, fraction of the limit, first epoch, peak memory (of its own
+process), test accuracy and its median ratio to the PyTorch loop of the same precision with
+the lowest and highest round.
 
 Writes under ``--out`` (default ``results/benchmark``): ``benchmark.csv``/``.md``,
 ``limits.csv``/``.md``, ``trials.csv``/``.md`` (fixed cost and memory of each tuning trial
@@ -342,7 +343,8 @@ def _report(out: Path, measurements, limits: dict[str, Any], cpu: dict[str, Any]
     if limits:
         rounds = max(limit["rounds"] for limit in limits.values())
         print(
-            "limits: TensorFlow's matrix multiplications of each network's training shapes "
+            "limits: the faster of TensorFlow's and PyTorch's (where installed) matrix "
+            "multiplications of each network's training shapes "
             f"(forward and both backward products), median of {rounds} round(s) "
             "(lowest-highest):"
         )

@@ -9,16 +9,20 @@ height x width x input channels, ``n`` = filters), and :func:`training_flops` co
 Bias additions, activations, pooling, the loss and the optimizer's update are left out:
 they are a few per cent of the multiply-adds of these networks.
 
-The limit is those same multiplications, forward and backward, timed with TensorFlow in
-float32 and in bfloat16 (:func:`matmul_gflops`): a case's GFLOP/s are its FLOPs per image
-times its images per second, and its fraction of the limit says how much of what the
-machine's matrix multiplications reach at these shapes the whole training step reaches.
+The limit is those same multiplications, forward and backward, timed in float32 and in
+bfloat16 with TensorFlow (:func:`matmul_gflops`) and, where it is installed, with PyTorch
+(:func:`torch_matmul_gflops`): the two libraries call different matrix-multiply kernels,
+and on some CPUs one is much faster than the other in a dtype, so the machine's limit is
+the faster of the two. A case's GFLOP/s are its FLOPs per image times its images per
+second, and its fraction of the limit says how much of what the machine's matrix
+multiplications reach at these shapes the whole training step reaches.
 
 :func:`cpu_flags` reads the CPU's instruction-set flags that decide those speeds.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +32,9 @@ from typing import Any
 from keras_fcn import hardware
 
 DTYPES = ("float32", "bfloat16")
+
+LIBRARIES = ("tensorflow", "pytorch")
+"""The libraries whose matrix multiplications are timed (PyTorch where it is installed)."""
 
 Shape = tuple[int, int, int]
 
@@ -97,16 +104,66 @@ def matmul_gflops(shapes: Sequence[Shape], dtype: str, *, budget_s: float = 2.0)
     return training_flops(shapes) / seconds / 1e9
 
 
-def network_limits(model: Any, batch: int, *, budget_s: float = 2.0) -> dict[str, Any]:
+def torch_matmul_gflops(shapes: Sequence[Shape], dtype: str, *, budget_s: float = 2.0) -> float:
+    """GFLOP/s of PyTorch's matrix multiplications of ``shapes`` in ``dtype``, timed as
+    :func:`matmul_gflops` times TensorFlow's."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    operands = [
+        tuple(
+            torch.randn(size, generator=generator).to(getattr(torch, dtype))
+            for size in ((m, k), (k, n), (m, n))
+        )
+        for m, k, n in shapes
+    ]
+
+    def products() -> float:
+        with torch.no_grad():
+            corners = []
+            for x, w, dy in operands:
+                corners.append((x @ w)[0, 0])
+                corners.append((dy @ w.T)[0, 0])
+                corners.append((x.T @ dy)[0, 0])
+            return float(torch.stack(corners).float().sum())
+
+    seconds = best_seconds(products, budget_s=budget_s)
+    return training_flops(shapes) / seconds / 1e9
+
+
+TIMERS = {"tensorflow": matmul_gflops, "pytorch": torch_matmul_gflops}
+
+
+def installed_libraries() -> list[str]:
+    """Those of :data:`LIBRARIES` that import here."""
+    modules = {"tensorflow": "tensorflow", "pytorch": "torch"}
+    found = []
+    for library in LIBRARIES:
+        try:
+            importlib.import_module(modules[library])
+        except ImportError:
+            continue
+        found.append(library)
+    return found
+
+
+def network_limits(
+    model: Any, batch: int, *, budget_s: float = 2.0, libraries: Sequence[str] | None = None
+) -> dict[str, Any]:
     """The FLOPs per image of the Keras ``model`` at ``batch`` and the GFLOP/s of its
-    matrix multiplications in each of :data:`DTYPES`."""
+    matrix multiplications in each of :data:`DTYPES`: ``by_library`` as each of
+    ``libraries`` (those installed, by default) reaches them, ``gflops`` the faster."""
     shapes = gemm_shapes(model, batch)
-    gflops = {dtype: matmul_gflops(shapes, dtype, budget_s=budget_s) for dtype in DTYPES}
+    by_library = {
+        library: {dtype: TIMERS[library](shapes, dtype, budget_s=budget_s) for dtype in DTYPES}
+        for library in (installed_libraries() if libraries is None else libraries)
+    }
     return {
         "batch": batch,
         "shapes": [list(shape) for shape in shapes],
         "flops_per_image": training_flops(shapes) / batch,
-        "gflops": gflops,
+        "gflops": {dtype: max(g[dtype] for g in by_library.values()) for dtype in DTYPES},
+        "by_library": by_library,
     }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.bench.limits import DTYPES
+from experiments.bench.limits import DTYPES, LIBRARIES
 from experiments.bench.measure import Measurement
 
 
@@ -44,14 +44,23 @@ def spread(values: Sequence[float]) -> dict[str, float]:
 
 def summarize_limits(rounds: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Model -> its batch, FLOPs per image and, per dtype, the spread of the GFLOP/s that
-    the rounds measured (each round: model -> :func:`~.limits.network_limits`)."""
+    the rounds measured (each round: model -> :func:`~.limits.network_limits`): the
+    limit, the faster library's; ``by_library``, each library's median per dtype."""
     summary: dict[str, dict[str, Any]] = {}
     for model in dict.fromkeys(model for measured in rounds for model in measured):
         mine = [measured[model] for measured in rounds if model in measured]
+        libraries = [lib for lib in LIBRARIES if all(lib in m.get("by_library", {}) for m in mine)]
         summary[model] = {
             "batch": mine[0]["batch"],
             "flops_per_image": mine[0]["flops_per_image"],
             **{dtype: spread([m["gflops"][dtype] for m in mine]) for dtype in DTYPES},
+            "by_library": {
+                lib: {
+                    dtype: statistics.median(m["by_library"][lib][dtype] for m in mine)
+                    for dtype in DTYPES
+                }
+                for lib in libraries
+            },
             "rounds": len(mine),
         }
     return summary
@@ -103,7 +112,8 @@ def comparison(
 
 def limits_table(limits: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """One row per model: its training FLOPs per image and the GFLOP/s of its matrix
-    multiplications in float32 and bfloat16 (median of the rounds, lowest, highest)."""
+    multiplications in float32 and bfloat16 (the limit: median of the rounds, lowest,
+    highest; then each library's median where the rounds timed more than one)."""
     rows = []
     for model, limit in limits.items():
         row: dict[str, Any] = {
@@ -115,6 +125,10 @@ def limits_table(limits: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
             row[f"{dtype}_gflops"] = round(limit[dtype]["median"], 1)
             row[f"{dtype}_low"] = round(limit[dtype]["low"], 1)
             row[f"{dtype}_high"] = round(limit[dtype]["high"], 1)
+        by_library = limit.get("by_library", {})
+        for library in by_library if len(by_library) > 1 else ():
+            for dtype in DTYPES:
+                row[f"{dtype}_{library}"] = round(by_library[library][dtype], 1)
         row["faster"] = max(DTYPES, key=lambda d: limit[d]["median"])
         row["rounds"] = limit["rounds"]
         rows.append(row)
@@ -139,7 +153,14 @@ def describe_limit(model: str, limit: Mapping[str, Any]) -> str:
     ]
     fast, slow = sorted(DTYPES, key=lambda d: -limit[d]["median"])
     times = limit[fast]["median"] / limit[slow]["median"]
-    return (
+    line = (
         f"  {model} (batch {limit['batch']}, {limit['flops_per_image'] / 1e6:.2f} MFLOP per "
         f"training image): {', '.join(parts)}; {fast} {times:.1f}x faster"
     )
+    by_library = limit.get("by_library", {})
+    if len(by_library) > 1:
+        line += "; by library: " + ", ".join(
+            f"{library} " + " / ".join(f"{g[d]:,.1f}" for d in DTYPES)
+            for library, g in by_library.items()
+        )
+    return line

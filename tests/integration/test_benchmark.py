@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.bench import limits as bench_limits
 from experiments.bench import memory
 from experiments.bench.cases import CASES, MODELS, Case, find_case
 from experiments.bench.measure import run_case
@@ -177,7 +178,7 @@ def test_command_without_pytorch_still_measures_keras_fcn(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("CPU: ")  # its flags, before anything is measured
     assert "skipped: error: PyTorch is not installed" in done.stdout
-    assert "limits: TensorFlow's matrix multiplications" in done.stdout
+    assert "limits: the faster of TensorFlow's and PyTorch's (where installed)" in done.stdout
     table = pd.read_csv(out / "benchmark.csv")
     assert set(table["framework"]) == {"keras-fcn", "tf-loop"}  # and no PyTorch
     keras_fcn = table[table["framework"] == "keras-fcn"]  # JAX adds a row where installed
@@ -188,6 +189,7 @@ def test_command_without_pytorch_still_measures_keras_fcn(tmp_path):
     assert limits["model"].tolist() == ["lenet"] and limits["mflop_per_image"].iloc[0] == 2.499
     saved = json.loads((out / "benchmark.json").read_text())
     assert saved["cpu"]["cores"] == os.cpu_count() and saved["limits"]["lenet"]["rounds"] == 1
+    assert list(saved["limits"]["lenet"]["by_library"]) == ["tensorflow"]  # no PyTorch here
     assert (out / "benchmark.md").exists() and (out / "limits.md").exists()
     profile = pd.read_csv(out / "profile.csv")  # TensorFlow's step in parts; PyTorch skipped
     assert profile[["model", "framework"]].values.tolist() == [["lenet", "tensorflow"]]
@@ -209,6 +211,16 @@ def test_command_rejects_bad_arguments_in_one_line(tmp_path, capsys):
         assert info.value.code == 2
         assert capsys.readouterr().err == message
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.bench
+def test_the_limit_times_pytorch_too_where_it_is_installed():
+    network = DENSE.build(DENSE.config_cls(hidden=(16,)))
+    measured = bench_limits.network_limits(network, 8, budget_s=0.05)
+    assert list(measured["by_library"]) == ["tensorflow", "pytorch"]
+    assert all(g > 0 for speeds in measured["by_library"].values() for g in speeds.values())
+    faster = max(measured["by_library"].values(), key=lambda speeds: speeds["float32"])
+    assert measured["gflops"]["float32"] == faster["float32"]
 
 
 @pytest.mark.bench

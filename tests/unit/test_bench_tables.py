@@ -200,11 +200,38 @@ def test_best_seconds_is_the_fastest_timing_per_call(monkeypatch):
 
 def test_the_limit_times_the_network_shapes_in_both_dtypes():
     network = DENSE.build(DENSE.config_cls(hidden=(16,)))
-    measured = limits.network_limits(network, 8, budget_s=0.05)
+    measured = limits.network_limits(network, 8, budget_s=0.05, libraries=["tensorflow"])
     assert measured["shapes"] == [[8, 784, 16], [8, 16, 10]]
     assert measured["flops_per_image"] == 6 * (784 * 16 + 16 * 10)
     assert set(measured["gflops"]) == {"float32", "bfloat16"}
     assert all(g > 0 for g in measured["gflops"].values())
+    assert measured["by_library"] == {"tensorflow": measured["gflops"]}
+
+
+def test_the_limit_is_the_faster_library_in_each_dtype(monkeypatch):
+    # TensorFlow faster in bfloat16, PyTorch in float32: the limit takes each dtype's best
+    speeds = {"tensorflow": {"float32": 200.0, "bfloat16": 900.0}}
+    speeds["pytorch"] = {"float32": 280.0, "bfloat16": 600.0}
+    for library in limits.LIBRARIES:
+        monkeypatch.setitem(
+            limits.TIMERS, library, lambda shapes, dtype, budget_s, lib=library: speeds[lib][dtype]
+        )
+    network = DENSE.build(DENSE.config_cls(hidden=(16,)))
+    measured = limits.network_limits(network, 8, libraries=list(limits.LIBRARIES))
+    assert measured["gflops"] == {"float32": 280.0, "bfloat16": 900.0}
+    summary = table.summarize_limits([{"dense": measured}, {"dense": measured}])
+    assert summary["dense"]["by_library"] == speeds
+    row = table.limits_table(summary).iloc[0]
+    assert (row["float32_gflops"], row["float32_tensorflow"], row["float32_pytorch"]) == (
+        280.0,
+        200.0,
+        280.0,
+    )
+    line = table.describe_limit("dense", summary["dense"])
+    assert line.endswith("by library: tensorflow 200.0 / 900.0, pytorch 280.0 / 600.0")
+    # a run whose rounds timed one library only (or older runs) shows no library columns
+    one = table.summarize_limits([_limit_round(60.0, 10.0)])
+    assert "float32_tensorflow" not in table.limits_table(one)
 
 
 def test_rounds_interleave_every_case_and_turn_their_order(monkeypatch):
