@@ -133,9 +133,15 @@ def profile_lines(profile: pd.DataFrame, models: Iterable[str]) -> list[str]:
         # runs before the epoch loop timed Keras's fit as the loop
         loop = "the training loop's own work" if "loop_ms" in tf else "`fit`'s own work"
         loop_ms = float(tf["loop_ms"] if "loop_ms" in tf else tf["fit_ms"])
+        if loop_ms < 0:  # the parts are each called once per batch; the loop is not
+            loop_ms_text = (
+                f"{loop_ms:.2f} (a step inside the loop costs less than one called alone)"
+            )
+        else:
+            loop_ms_text = f"{loop_ms:.2f}"
         lines.append(
             f"- {model}, one step in ms (TensorFlow / PyTorch): {parts}; {loop} "
-            f"{loop_ms:.2f}; whole step {float(tf['total_ms']):.2f} / "
+            f"{loop_ms_text}; whole step {float(tf['total_ms']):.2f} / "
             f"{float(torch['total_ms']):.2f}"
         )
     return lines

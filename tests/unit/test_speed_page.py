@@ -288,3 +288,17 @@ def test_a_runs_step_profile_is_on_the_speed_page_and_in_one_line_in_the_readme(
         "backward 2.00 / 1.50, optimizer 0.80 / 0.40; the training loop's own work 1.00; whole step "
         "5.00 / 2.80"
     ) in page.readme_block(archive, [], lambda r: Y)
+
+
+def test_a_loop_cheaper_than_a_step_called_alone_says_so():
+    from experiments.bench.profile import profile_table
+
+    steps = {  # the loop's step (3.5 ms) below the step called once per batch (4 ms)
+        "tensorflow": {"batch": 0.0002, "forward": 0.001, "backward": 0.003, "optimizer": 0.004},
+        "pytorch": {"batch": 0.0001, "forward": 0.0009, "backward": 0.0024, "optimizer": 0.0028},
+    }
+    steps["tensorflow"]["loop"] = 0.0035
+    rounds = [{"model": "dense", "framework": f, "times": t} for f, t in steps.items()]
+    [line] = page.profile_lines(profile_table(rounds), ["dense"])
+    assert "the training loop's own work -0.50 (a step inside the loop costs less than one " in line
+    assert line.endswith("whole step 3.50 / 2.80")
