@@ -134,9 +134,7 @@ def profile_lines(profile: pd.DataFrame, models: Iterable[str]) -> list[str]:
         loop = "the training loop's own work" if "loop_ms" in tf else "`fit`'s own work"
         loop_ms = float(tf["loop_ms"] if "loop_ms" in tf else tf["fit_ms"])
         if loop_ms < 0:  # the parts are each called once per batch; the loop is not
-            loop_ms_text = (
-                f"{loop_ms:.2f} (a step inside the loop costs less than one called alone)"
-            )
+            loop_ms_text = f"{loop_ms:.2f} (negative: cheaper inside the loop)"
         else:
             loop_ms_text = f"{loop_ms:.2f}"
         lines.append(

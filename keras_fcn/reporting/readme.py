@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from keras_fcn import layout
+from keras_fcn.family import SPEED_FIELDS
 from keras_fcn.reporting import glance
 from keras_fcn.reporting.studies import study_seeds
 from keras_fcn.reporting.tables import plus_minus, unpadded_markdown
@@ -35,8 +36,17 @@ STUDY_PAGES = "studies"
 _FINAL_TABLES = ("final", "mnist_final")
 
 
+COMPUTE_SETTINGS = (*SPEED_FIELDS, "precision", "loop")
+"""Settings that change how a run computes, not what it trains: the README shows, of the
+runs of one config that differ only in these, the one closest to the defaults (the others
+are compared on ``docs/speed.md`` and listed on ``docs/results.md``)."""
+
+_SET_FLAG = re.compile(r"--set (\S+?)=(\S+)")
+
+
 def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the table at a glance the README shows: every single-run result, the
+    """The rows of the table at a glance the README shows: every single-run config (of
+    those differing only in :data:`COMPUTE_SETTINGS`, the one that sets the fewest), the
     best search of each family on each dataset, and the best classical baseline of each
     dataset, at most :data:`MAX_ROWS`."""
     accuracy = table["value"].str.extract(r"^([\d.]+)")[0].astype(float)
@@ -49,6 +59,13 @@ def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
         rows = table["command"].str.contains(command, regex=False)
         best = accuracy[rows].groupby(group[rows]).idxmax()
         kept &= ~rows | table.index.isin(best.values)
+    single = ~table["command"].str.contains("experiments.(?:baselines|tune)", regex=True)
+    flags = table["command"].map(lambda command: _SET_FLAG.findall(command))
+    compute = flags.map(lambda pairs: sum(key in COMPUTE_SETTINGS for key, _ in pairs))
+    config = table["command"].str.extract(r"-m (\S+)")[0] + " " + table["dataset"]
+    config += flags.map(lambda pairs: str(sorted(p for p in pairs if p[0] not in COMPUTE_SETTINGS)))
+    closest = compute[single].groupby(config[single]).idxmin()
+    kept &= ~single | table.index.isin(closest.values)
     return table[kept].head(MAX_ROWS)
 
 
