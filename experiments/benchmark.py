@@ -1,6 +1,6 @@
 """Benchmark keras-fcn's training path against a plain PyTorch loop of the same networks.
 
-    python -m experiments.benchmark [--models dense,lenet] [--epochs N] [--repeats 3]
+    python -m experiments.benchmark [--models dense,lenet|none] [--epochs N] [--repeats 3]
                                     [--trials 30] [--quick]
 
 Each case (see ``experiments.bench.cases.CASES``: the PyTorch reference in float32 and with
@@ -18,7 +18,7 @@ the lowest and highest round.
 Writes under ``--out`` (default ``results/benchmark``): ``benchmark.csv``/``.md``,
 ``limits.csv``/``.md``, ``trials.csv``/``.md`` (fixed cost and memory of each tuning trial
 in one process) and ``benchmark.json`` (everything, with every process's epochs, the CPU
-and the library versions).
+and the library versions). ``--models none`` runs the tuning trials alone.
 
 PyTorch is optional (``pip install -e .[bench]``): without it the keras-fcn cases still run.
 Where JAX is installed, keras-fcn's defaults are measured on ``KERAS_BACKEND=jax`` too.
@@ -50,7 +50,9 @@ PROFILED = ("tensorflow", "pytorch")
 def build_parser() -> Parser:
     parser = Parser(prog="experiments.benchmark", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--models", default="dense,lenet", help="dense, lenet or both (default: %(default)s)"
+        "--models",
+        default="dense,lenet",
+        help="dense, lenet or both; none: the tuning trials alone (default: %(default)s)",
     )
     parser.add_argument(
         "--epochs",
@@ -181,8 +183,14 @@ def _check(args) -> tuple[list[str], Path]:
     from keras_fcn.errors import ConfigError
 
     models = _models(args)
-    if not models:
-        raise ConfigError(f"--models {args.models!r}: name at least one of {', '.join(MODELS)}")
+    if models == ["none"]:  # the tuning trials alone
+        if not args.trials:
+            raise ConfigError("--models none --trials 0: nothing to measure; give --trials N")
+        models = []
+    elif not models:
+        raise ConfigError(
+            f"--models {args.models!r}: name at least one of {', '.join(MODELS)}, or none"
+        )
     for model in models:
         if model not in MODELS:
             raise ConfigError(f"--models {model!r}: choose from {', '.join(MODELS)}")
@@ -202,6 +210,8 @@ def plan(models: Sequence[str], backends: Sequence[str | None]) -> list[tuple[An
     ``models``, its defaults on each of ``backends`` (None: the default backend)."""
     from experiments.bench.cases import CASES
 
+    if not models:
+        return []
     return [(LIMITS, None)] + [
         (case, backend)
         for case in CASES

@@ -136,6 +136,17 @@ def test_benchmark_without_a_model_is_one_line(no_work, capsys, tmp_path):
     code, out = _exit_code(benchmark.main, argv, capsys)
     assert code == 2 and out.err.startswith("error: --models ' , ': name at least one of dense")
     assert not _files_under(tmp_path)
+    argv = ["--models", "none", "--trials", "0", "--out", str(tmp_path / "out")]
+    code, out = _exit_code(benchmark.main, argv, capsys)
+    assert out.err == "error: --models none --trials 0: nothing to measure; give --trials N\n"
+    assert code == 2 and not _files_under(tmp_path)
+
+
+def test_benchmark_of_no_model_plans_no_case_and_no_limit():
+    from experiments import benchmark
+
+    assert benchmark.plan([], [None, "jax"]) == []
+    assert benchmark.plan(["lenet"], [None])[0] == (benchmark.LIMITS, None)
 
 
 def test_report_study_without_readme_is_one_line(no_work, capsys, tmp_path):
