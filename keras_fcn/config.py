@@ -30,6 +30,7 @@ INITIALIZERS = (
     "pytorch",  # PyTorch's nn.Linear default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights
     "random_normal",  # Keras's RandomNormal: N(0, 0.05^2) weights
     "standard_normal",  # N(0, 1) weights: PyTorch's torch.nn.init.normal_ with its defaults
+    "random_normal_0.1",  # N(0, 0.1^2) weights: the Hippe study's "random normal"
     "xavier_normal",
     "xavier_uniform",
     "kaiming_normal",

@@ -28,6 +28,7 @@ def make_initializer(name: str) -> keras.initializers.Initializer:
         "default": keras.initializers.GlorotUniform,
         "random_normal": keras.initializers.RandomNormal,
         "standard_normal": lambda: keras.initializers.RandomNormal(stddev=1.0),
+        "random_normal_0.1": lambda: keras.initializers.RandomNormal(stddev=0.1),
         "xavier_normal": keras.initializers.GlorotNormal,
         "xavier_uniform": keras.initializers.GlorotUniform,
         "kaiming_normal": keras.initializers.HeNormal,

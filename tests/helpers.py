@@ -205,6 +205,7 @@ INITIALIZER_CLASSES = {
     "pytorch": "VarianceScaling",
     "random_normal": "RandomNormal",
     "standard_normal": "RandomNormal",
+    "random_normal_0.1": "RandomNormal",
     "xavier_normal": "GlorotNormal",
     "xavier_uniform": "GlorotUniform",
     "kaiming_normal": "HeNormal",
