@@ -16,6 +16,10 @@ study, the section stating it, the claim in a few words) with the comparison tha
   next factor.
 * ``factor_level``: runs at ``subject`` (``factor=value``) are claimed better (worse) than
   the grid's runs at the factor's other values (Welch t-test).
+* ``factor_matters``: the choice of the ``subject`` factor is claimed to matter: its values
+  differ in test accuracy (Kruskal-Wallis test over the grid's runs at each value); the
+  effect is its spread, with a bootstrap interval. Such a claim has no opposite to find:
+  it is supported or not resolved.
 * ``untestable``: the ``note`` says why the study's own protocol cannot test it.
 
 Claims are judged on **test** accuracy, as the studies reported them (validation decides
@@ -43,7 +47,15 @@ from keras_fcn.replication.protocol import Protocol, read_published
 from keras_fcn.replication.registry import STUDIES_DIR
 
 CLAIMS_CSV = STUDIES_DIR / "claims.csv"
-KINDS = ("rows", "not_better", "similar", "factor_spread", "factor_level", "untestable")
+KINDS = (
+    "rows",
+    "not_better",
+    "similar",
+    "factor_spread",
+    "factor_level",
+    "factor_matters",
+    "untestable",
+)
 ALPHA = 0.05
 VERDICTS = {1: "supported", -1: "reversed", 0: "not resolved"}
 HEAD = ("study", "section", "claim")
@@ -348,6 +360,42 @@ def judge_spread(
     }
 
 
+def judge_matters(
+    claim: Claim, records: Sequence[RunRecord], factors: Sequence[str]
+) -> dict[str, object]:
+    """``factor_matters``: do the runs at the ``subject`` factor's values differ in test
+    accuracy? A Kruskal-Wallis test over the values (a grid's accuracies are far from
+    normal: a bad setting collapses to chance); the effect is the factor's spread, its 95 %
+    interval from resampling the runs (:data:`SPREAD_RESAMPLES` times). It needs two runs at
+    every value of the factor.
+    """
+    records = counted(records)
+    codes, _, accuracy = _coded(records, factors)
+    text = f"{claim.subject}: do its values differ"
+    parts = _parts(claim.subject, list(codes))
+    if len(parts) != 1 or len(np.unique(codes[parts[0]])) < 2:
+        return {"comparison": text, "n": len(records), "verdict": _too_few(records)}
+    code = codes[parts[0]]
+    counts = np.bincount(code)
+    if counts.min() < 2:
+        return {"comparison": text, "n": len(records), "verdict": "too few runs"}
+    p = float(stats.kruskal(*(accuracy[code == c] for c in range(len(counts)))).pvalue)
+    rng = np.random.default_rng(0)
+    draws = rng.integers(0, len(records), size=(SPREAD_RESAMPLES, len(records)))
+    boot = np.array([_spread(code[rows], accuracy[rows]) for rows in draws])
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return {
+        "comparison": f"{claim.subject}: Kruskal-Wallis test over its {len(counts)} values "
+        f"({', '.join(map(str, counts))} runs); effect: spread of the mean over its values",
+        "effect": _spread(code, accuracy),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p": p,
+        "n": len(records),
+        "verdict": VERDICTS[1] if p < ALPHA else VERDICTS[0],
+    }
+
+
 def _too_few(records: Sequence[RunRecord]) -> str:
     return "too few runs" if records else "not run"
 
@@ -397,6 +445,8 @@ def judge(
             result = judge_no_gain(claim, tables.get(claim.study, {}))
         elif claim.kind == "factor_spread":
             result = judge_spread(claim, grid_records, factors)
+        elif claim.kind == "factor_matters":
+            result = judge_matters(claim, grid_records, factors)
         else:
             result = judge_level(claim, grid_records)
         rows.append({c: math.nan for c in COLUMNS} | head | result)

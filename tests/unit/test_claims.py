@@ -282,6 +282,23 @@ def test_a_factor_level_is_tested_against_the_other_values():
     assert verdict_of(better, {}, grids)["verdict"] == "reversed"
 
 
+def test_a_factor_that_matters_is_supported_and_one_that_does_not_is_not_resolved():
+    records = grid()
+    grids = {"x": (records, ["initializer", "lr", "bn"])}
+    init = verdict_of(claim(kind="factor_matters", subject="initializer", versus=()), {}, grids)
+    assert init["verdict"] == "supported" and init["p"] < 0.05
+    assert init["effect"] == pytest.approx(spreads(records, ["initializer"])["initializer"])
+    assert init["ci_low"] <= init["effect"] <= init["ci_high"]
+    assert "3 values (4, 4, 4 runs)" in init["comparison"]
+    # batch norm moves accuracy by 0.1 points against noise of 0.1-0.2: nothing to claim
+    bn = verdict_of(claim(kind="factor_matters", subject="bn", versus=()), {}, grids)
+    assert bn["verdict"] == "not resolved" and bn["p"] >= 0.05
+    lone = grids["x"][0][:9]  # one run at the third initializer
+    few = {"x": (lone, ["initializer"])}
+    matters = claim(kind="factor_matters", subject="initializer", versus=())
+    assert verdict_of(matters, {}, few)["verdict"] == "too few runs"
+
+
 def test_every_claim_of_the_csv_is_judged_without_runs():
     frame = judge(read_claims(CLAIMS_CSV, STUDIES), {})
     assert set(frame["verdict"]) == {"not run", "untestable"}
