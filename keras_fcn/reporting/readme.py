@@ -52,6 +52,7 @@ def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
     accuracy = table["value"].str.extract(r"^([\d.]+)")[0].astype(float)
     family = table["result"].str.split(" (", regex=False).str[0]  # "tuned dense"
     kept = pd.Series(True, index=table.index)
+    single = pd.Series(True, index=table.index)  # not a search nor a baseline
     for command, group in (
         ("experiments.baselines", table["dataset"]),
         ("experiments.tune", table["dataset"] + " " + family),
@@ -59,7 +60,7 @@ def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
         rows = table["command"].str.contains(command, regex=False)
         best = accuracy[rows].groupby(group[rows]).idxmax()
         kept &= ~rows | table.index.isin(best.values)
-    single = ~table["command"].str.contains("experiments.(?:baselines|tune)", regex=True)
+        single &= ~rows
     flags = table["command"].map(lambda command: _SET_FLAG.findall(command))
     compute = flags.map(lambda pairs: sum(key in COMPUTE_SETTINGS for key, _ in pairs))
     config = table["command"].str.extract(r"-m (\S+)")[0] + " " + table["dataset"]
