@@ -25,13 +25,14 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from keras_fcn import hardware
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord
 from keras_fcn.study import Trainer, failed_record
 
 DEFAULT_MAX_RETRIES = 2
-FORWARDED_ENV = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL")
+FORWARDED_ENV = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", hardware.FUSION_VAR)
 
 # the TensorFlow thread pools of this worker process, set by its first task (Ray reuses
 # worker processes, and TensorFlow takes the setting only before its first op)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 
+from keras_fcn.errors import ConfigError
+
+FUSION_VAR = "KERAS_FCN_TF_FUSION"
+"""``on`` or ``off`` overrides :func:`fuse_ops`'s choice (``auto``, the default)."""
 # instructions that make bfloat16 matrix products fast on a CPU (oneDNN uses them)
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 # the instruction sets that decide float32 and bfloat16 matrix-product speed, printed beside
@@ -70,6 +75,28 @@ def resolve_precision(precision: str, flags: frozenset[str] | None = None) -> tu
     if found:
         return "mixed_bfloat16", f"auto: the CPU has {', '.join(found)}"
     return "float32", f"auto: the CPU has none of {', '.join(BF16_FLAGS)}"
+
+
+def fuse_ops(compute_dtype: str, flags: frozenset[str] | None = None) -> tuple[bool, str]:
+    """Whether TensorFlow should fuse each matrix product with its bias and activation, and why.
+
+    TensorFlow's graph rewriter (Grappler's ``remapping``) turns a ``MatMul``, its bias and
+    its ReLU into one oneDNN inner product. Given plain weight layouts, oneDNN runs that
+    inner product with a kernel that does not use AMX tiles, where an unfused bfloat16
+    ``MatMul`` does (``ONEDNN_VERBOSE=1`` names the kernels). On a CPU with ``amx_bf16``
+    the dense network's bfloat16 step is therefore faster unfused (docs/benchmark.md);
+    elsewhere, and in float32, the fusion is kept. ``KERAS_FCN_TF_FUSION=on`` or ``off``
+    decides instead (a ``ConfigError`` for any other value but ``auto``).
+    """
+    setting = os.environ.get(FUSION_VAR, "auto").strip().lower() or "auto"
+    if setting in ("on", "off"):
+        return setting == "on", f"{FUSION_VAR}={setting}"
+    if setting != "auto":
+        raise ConfigError(f"{FUSION_VAR}={setting!r}: use on, off or auto (the default)")
+    flags = cpu_flags() if flags is None else flags
+    if compute_dtype == "bfloat16" and "amx_bf16" in flags:
+        return False, "bfloat16 on a CPU with amx_bf16: unfused products use AMX"
+    return True, "TensorFlow's default"
 
 
 def precision_used(precision: str) -> str:

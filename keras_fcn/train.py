@@ -7,6 +7,7 @@ retraining and the commands all call it, so every run yields the same
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import math
@@ -316,7 +317,7 @@ def _run_record(
         confusion_matrix=np.asarray(matrix, dtype=int).tolist(),
         test_predictions=encode_predictions(predictions),
         params=int(model.count_params()),
-        precision=hardware.precision_used(run.train.precision),
+        precision=precision_note(run.train.precision, model),
         versions=library_versions(),
         created=now(),
         command=family.command_for(run),
@@ -385,40 +386,75 @@ def fit_model(
 
     ``epochs`` and ``initial_epoch`` default to the whole run (Hyperband passes its own);
     ``seed`` (``train.seed`` by default) orders the epoch loop's batches. An empty
-    validation split is no validation.
+    validation split is no validation. TensorFlow fuses each product with its bias and
+    activation where :func:`keras_fcn.hardware.fuse_ops` says it is faster.
     """
     if validation_data is not None and not len(validation_data[1]):
         validation_data = None
     epochs = train.epochs if epochs is None else epochs
-    if train.loop == "epoch" and keras.backend.backend() == "tensorflow":
-        from keras_fcn.epoch_loop import fit_by_epochs
+    tensorflow = keras.backend.backend() == "tensorflow"
+    with tensorflow_fusion(not tensorflow or hardware.fuse_ops(model.compute_dtype)[0]):
+        if train.loop == "epoch" and tensorflow:
+            from keras_fcn.epoch_loop import fit_by_epochs
 
-        return fit_by_epochs(
-            model,
+            return fit_by_epochs(
+                model,
+                x,
+                y,
+                batch_size=train.batch_size,
+                epochs=epochs,
+                seed=train.seed if seed is None else seed,
+                validation_data=validation_data,
+                validation_batch_size=train.eval_batch_size,
+                callbacks=callbacks,
+                verbose=verbose,
+                initial_epoch=initial_epoch,
+                jit_compile=use_jit(model, train),
+            )
+        return model.fit(
             x,
             y,
             batch_size=train.batch_size,
             epochs=epochs,
-            seed=train.seed if seed is None else seed,
+            initial_epoch=initial_epoch,
             validation_data=validation_data,
             validation_batch_size=train.eval_batch_size,
-            callbacks=callbacks,
+            callbacks=list(callbacks),
+            shuffle=True,
             verbose=verbose,
-            initial_epoch=initial_epoch,
-            jit_compile=use_jit(model, train),
         )
-    return model.fit(
-        x,
-        y,
-        batch_size=train.batch_size,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        validation_data=validation_data,
-        validation_batch_size=train.eval_batch_size,
-        callbacks=list(callbacks),
-        shuffle=True,
-        verbose=verbose,
-    )
+
+
+def precision_note(precision: str, model: keras.Model) -> str:
+    """What a record says of how ``model`` computed: its precision and why
+    (:func:`keras_fcn.hardware.precision_used`), and where TensorFlow left its products
+    unfused (:func:`keras_fcn.hardware.fuse_ops`)."""
+    used = hardware.precision_used(precision)
+    fuse, why = hardware.fuse_ops(model.compute_dtype)
+    if keras.backend.backend() == "tensorflow" and not fuse:
+        used += f"; products unfused ({why})"
+    return used
+
+
+@contextlib.contextmanager
+def tensorflow_fusion(fuse: bool):
+    """Within it, TensorFlow fuses products with their bias and activation if ``fuse``
+    (its default; :func:`keras_fcn.hardware.fuse_ops` says when not to).
+
+    The setting is Grappler's ``remapping`` option, read by every ``tf.function`` call: a
+    function called inside is optimized without the fusion, one called after with it again.
+    """
+    if fuse:
+        yield
+        return
+    import tensorflow as tf
+
+    before = tf.config.optimizer.get_experimental_options().get("remapping", True)
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": before})
 
 
 def _run_note(

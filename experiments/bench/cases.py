@@ -82,6 +82,12 @@ CASES = (
         why="TensorFlow's oneDNN kernels off (on by default on x86)",
         env={"TF_ENABLE_ONEDNN_OPTS": "0"},
     ),
+    Case(
+        "dense",
+        "keras-fcn",
+        why="products fused with bias and ReLU wherever (TensorFlow's default)",
+        env={"KERAS_FCN_TF_FUSION": "on"},
+    ),
     Case("dense", "tf-loop", why="a compiled step called once per batch, as PyTorch steps"),
     Case("lenet", "pytorch", why="the reference"),
     Case("lenet", "keras-fcn", why="what every command runs"),

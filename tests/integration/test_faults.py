@@ -165,7 +165,8 @@ def test_study_killed_at_many_random_moments_records_every_run_once(tmp_path):
 
 # 5. A tuner worker killed mid-trial -----------------------------------------------------
 
-TUNE_WITH_WORKERS = [*TINY_SEARCH, "--workers", "2"]
+# trials of 100 tiny epochs: long enough (seconds) to be killed in, on a fast CPU too
+TUNE_WITH_WORKERS = [*TINY_SEARCH, "--workers", "2", "--max-epochs", "100"]
 
 
 def _ongoing(out: Path) -> dict[str, str]:

@@ -109,3 +109,39 @@ def test_runs_in_one_process_do_not_warn_of_retracing(fashion_small, caplog):
     for _ in range(7):
         fit_model(build_compiled(DENSE, run), run.train, x, y, validation_data=(x, y))
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+class _Rewrites(keras.callbacks.Callback):
+    """TensorFlow's graph rewrite options as each epoch ends."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        self.seen.append(tf.config.optimizer.get_experimental_options())
+
+
+@pytest.mark.parametrize("loop", ["epoch", "fit"])
+def test_bfloat16_on_an_amx_cpu_trains_unfused_and_the_fusion_returns_after(
+    fashion_small, monkeypatch, loop
+):
+    import tensorflow as tf
+
+    from keras_fcn import hardware
+
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512_bf16", "amx_bf16"}))
+    x, y = fashion_small.x_train, fashion_small.y_train
+    seen = {}
+    for precision in ("mixed_bfloat16", "float32"):
+        run = DENSE.run_config({**FAST, "precision": precision, "loop": loop})
+        keras.utils.set_random_seed(1)
+        model = build_compiled(DENSE, run)
+        rewrites = _Rewrites()
+        history = fit_model(model, run.train, x, y, callbacks=[rewrites]).history
+        assert history["loss"][-1] < history["loss"][0]  # it learns either way
+        seen[precision] = {options.get("remapping") for options in rewrites.seen}
+        assert tf.config.optimizer.get_experimental_options().get("remapping", True)
+    assert seen["mixed_bfloat16"] == {False} and False not in seen["float32"]

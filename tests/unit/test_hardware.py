@@ -1,7 +1,9 @@
 import keras
 import keras_tuner as kt
+import pytest
 
 from keras_fcn import hardware
+from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.params import Param
 from keras_fcn.space import Space
@@ -35,6 +37,28 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_has_bfloat16_instructions
     assert hardware.resolve_precision("mixed_bfloat16", frozenset())[0] == "mixed_bfloat16"
 
 
+def test_products_are_left_unfused_only_in_bfloat16_on_a_cpu_with_amx():
+    amx = frozenset({"avx512_bf16", "amx_tile", "amx_bf16"})
+    fuse, why = hardware.fuse_ops("bfloat16", amx)
+    assert not fuse and "amx_bf16" in why
+    assert hardware.fuse_ops("float32", amx)[0]
+    assert hardware.fuse_ops("bfloat16", frozenset({"avx512_bf16"}))[0]
+    assert hardware.fuse_ops("bfloat16", frozenset())[0]
+
+
+def test_the_fusion_can_be_set_by_the_environment(monkeypatch):
+    amx = frozenset({"amx_bf16"})
+    monkeypatch.setenv(hardware.FUSION_VAR, "on")
+    assert hardware.fuse_ops("bfloat16", amx) == (True, "KERAS_FCN_TF_FUSION=on")
+    monkeypatch.setenv(hardware.FUSION_VAR, "OFF")
+    assert not hardware.fuse_ops("float32", frozenset())[0]
+    monkeypatch.setenv(hardware.FUSION_VAR, "auto")
+    assert not hardware.fuse_ops("bfloat16", amx)[0]
+    monkeypatch.setenv(hardware.FUSION_VAR, "maybe")
+    with pytest.raises(ConfigError, match="KERAS_FCN_TF_FUSION='maybe': use on, off or auto"):
+        hardware.fuse_ops("bfloat16", amx)
+
+
 def test_the_record_says_which_precision_trained_and_why(fashion_small, monkeypatch):
     settings = {"hidden": (32,), "epochs": 1, "train_limit": 500}
     record = train_record(
@@ -43,7 +67,13 @@ def test_the_record_says_which_precision_trained_and_why(fashion_small, monkeypa
     assert record.precision == "float32"
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"amx_bf16"}))
     record = train_record(DENSE, DENSE.run_config({**settings, "precision": "auto"}), fashion_small)
-    assert record.precision == "mixed_bfloat16 (auto: the CPU has amx_bf16)"
+    assert record.precision == (
+        "mixed_bfloat16 (auto: the CPU has amx_bf16); products unfused "
+        "(bfloat16 on a CPU with amx_bf16: unfused products use AMX)"
+    )
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    record = train_record(DENSE, DENSE.run_config({**settings, "precision": "auto"}), fashion_small)
+    assert record.precision == "mixed_bfloat16 (auto: the CPU has avx512_bf16)"
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))
     record = train_record(DENSE, DENSE.run_config({**settings, "precision": "auto"}), fashion_small)
     assert record.precision.startswith("float32 (auto: the CPU has none")
