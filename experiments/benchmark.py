@@ -205,6 +205,25 @@ def _check(args) -> tuple[list[str], Path]:
     return models, check_out(args.out)  # fails here, before anything is measured
 
 
+LOCAL_OPTIONS = ("--out", "--data-dir")
+"""Options that name folders of the machine, not what is measured."""
+
+
+def recorded_command(argv: Sequence[str]) -> str:
+    """The command a run records and the pages print: ``argv`` without
+    :data:`LOCAL_OPTIONS` and their values."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in LOCAL_OPTIONS:
+            skip = True
+        elif arg.split("=", 1)[0] not in LOCAL_OPTIONS:
+            kept.append(arg)
+    return " ".join(["python -m experiments.benchmark", *kept])
+
+
 def plan(models: Sequence[str], backends: Sequence[str | None]) -> list[tuple[Any, str | None]]:
     """What each round measures: the limits (``(LIMITS, None)``), then every case of
     ``models``, its defaults on each of ``backends`` (None: the default backend)."""
@@ -386,11 +405,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _report(out, measurements, limits, cpu)
     profile = _profile(args, models, repeats, out)
     trials = _trials(args, out)
-    command = sys.argv[1:] if argv is None else argv
     write_json(
         out / "benchmark.json",
         {
-            "command": " ".join(["python -m experiments.benchmark", *command]),
+            "command": recorded_command(sys.argv[1:] if argv is None else argv),
             "created": now(),
             "cases": [dataclasses.asdict(m) for m in measurements],
             "skipped": [{"case": k, "why": v} for k, v in skipped.items()],

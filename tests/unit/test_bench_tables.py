@@ -300,3 +300,9 @@ def test_time_per_call_is_the_median_block_after_a_warm_up_block():
     seconds = time_per_call(calls.append, block=5, budget_s=0.0)
     assert len(calls) == 5 * 4 and calls[:5] == list(range(5))  # warm-up, then 3 timed blocks
     assert 0 < seconds < 0.01
+
+
+def test_the_recorded_command_names_no_folder_of_the_machine():
+    argv = ["--trials", "30", "--out", "/somewhere/bench", "--data-dir=/data", "--quick"]
+    assert command.recorded_command(argv) == "python -m experiments.benchmark --trials 30 --quick"
+    assert command.recorded_command([]) == "python -m experiments.benchmark"
