@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from keras_fcn import hardware
 from keras_fcn.config import DATASET_NAMES, parse_assignment
 from keras_fcn.errors import KerasFcnError, ResultsError
 
@@ -89,6 +90,7 @@ def run_main(
     """Run a command's ``main``; a keras-fcn error, or a full or read-only disk, becomes one
     line on stderr and exit 2."""
     try:
+        hardware.fusion_setting()  # a bad environment fails before anything runs
         code = main(argv)
     except KerasFcnError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)

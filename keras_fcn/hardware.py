@@ -77,6 +77,15 @@ def resolve_precision(precision: str, flags: frozenset[str] | None = None) -> tu
     return "float32", f"auto: the CPU has none of {', '.join(BF16_FLAGS)}"
 
 
+def fusion_setting() -> str:
+    """``KERAS_FCN_TF_FUSION``: ``on``, ``off`` or ``auto`` (unset); any other value is a
+    ``ConfigError`` (every command checks it before it starts)."""
+    setting = os.environ.get(FUSION_VAR, "auto").strip().lower() or "auto"
+    if setting not in ("on", "off", "auto"):
+        raise ConfigError(f"{FUSION_VAR}={setting!r}: use on, off or auto (the default)")
+    return setting
+
+
 def fuse_ops(compute_dtype: str, flags: frozenset[str] | None = None) -> tuple[bool, str]:
     """Whether TensorFlow should fuse each matrix product with its bias and activation, and why.
 
@@ -88,11 +97,9 @@ def fuse_ops(compute_dtype: str, flags: frozenset[str] | None = None) -> tuple[b
     elsewhere, and in float32, the fusion is kept. ``KERAS_FCN_TF_FUSION=on`` or ``off``
     decides instead (a ``ConfigError`` for any other value but ``auto``).
     """
-    setting = os.environ.get(FUSION_VAR, "auto").strip().lower() or "auto"
-    if setting in ("on", "off"):
-        return setting == "on", f"{FUSION_VAR}={setting}"
+    setting = fusion_setting()
     if setting != "auto":
-        raise ConfigError(f"{FUSION_VAR}={setting!r}: use on, off or auto (the default)")
+        return setting == "on", f"{FUSION_VAR}={setting}"
     flags = cpu_flags() if flags is None else flags
     if compute_dtype == "bfloat16" and "amx_bf16" in flags:
         return False, "bfloat16 on a CPU with amx_bf16: unfused products use AMX"

@@ -334,6 +334,7 @@ def readme_block(
     lines: list[str] = []
     shown: set[str] = set()
     trials_shown = False
+    machine_before = None
     for folder in committed_runs(archive):
         if not (folder / "benchmark.csv").exists():
             continue  # a run of experiments.bench.jobs
@@ -344,11 +345,14 @@ def readme_block(
             continue
         run = json.loads((folder / RUN_FILE).read_text())
         cpu = run["cpu"]
+        machine = (
+            f"{cpu.get('model') or 'CPU model not recorded'}, {cpu.get('cores', '?')} cores, "
+            f"CPU flags `{' '.join(cpu.get('present', [])) or 'none of those looked for'}`"
+        )
         lines += [
             *([""] if lines else []),
             f"Printed by `{run['command']}` on {run['created'][:10]} "
-            f"({cpu.get('model') or 'CPU model not recorded'}, {cpu.get('cores', '?')} cores, "
-            f"CPU flags `{' '.join(cpu.get('present', [])) or 'none of those looked for'}`):",
+            f"({'the same CPU' if machine == machine_before else machine}):",
             "",
             *(target_lines(cases) if not cases.empty else []),
         ]
@@ -359,6 +363,7 @@ def readme_block(
             lines.append(trials_line(pd.read_csv(folder / "trials.csv")))
         shown |= set(cases["model"])
         trials_shown = trials_shown or has_trials
+        machine_before = machine
     if not lines:
         lines = [
             "No benchmark run committed yet: `python -m experiments.benchmark`, then "

@@ -156,3 +156,11 @@ def test_report_study_without_readme_is_one_line(no_work, capsys, tmp_path):
     code, out = _exit_code(report.main, argv, capsys)
     assert code == 2 and out.err == "error: --study works only with --readme\n"
     assert not _files_under(tmp_path)
+
+
+def test_a_bad_fusion_setting_is_one_line_before_any_work(no_work, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_FCN_TF_FUSION", "yes")
+    code, out = _exit_code(fashion_dense.main, ["--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and out.err.count("\n") == 1
+    assert out.err == "error: KERAS_FCN_TF_FUSION='yes': use on, off or auto (the default)\n"
+    assert not (tmp_path / "out").exists()

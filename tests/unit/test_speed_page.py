@@ -144,7 +144,9 @@ def test_the_readme_shows_each_models_latest_benchmark_run_and_the_precision_tab
     )
     assert "Some CPU, 2 cores, CPU flags `avx2 fma`" in lenet and "Tuning trials" not in lenet
     assert "- lenet, defaults (float32): **1.20x** PyTorch (rounds 1.1-1.3)" in lenet
-    assert dense.startswith("`python -m experiments.benchmark --models dense` on 2026-03-04")
+    assert dense.startswith(
+        "`python -m experiments.benchmark --models dense` on 2026-03-04 (the same CPU):"
+    )  # the CPU is described once while it stays the same
     assert "- dense, defaults (float32): **1.20x** PyTorch" in dense and "(+30 MB)" in dense
     assert "2026-01-02" not in text
     assert "| 90.00, 90.00 " in text and "| 88.00, 88.00 " in text
