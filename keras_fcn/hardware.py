@@ -86,23 +86,26 @@ def fusion_setting() -> str:
     return setting
 
 
-def fuse_ops(compute_dtype: str, flags: frozenset[str] | None = None) -> tuple[bool, str]:
-    """Whether TensorFlow should fuse each matrix product with its bias and activation, and why.
+def fuse_ops(
+    compute_dtype: str, convolutional: bool = False, flags: frozenset[str] | None = None
+) -> tuple[bool, str]:
+    """Whether TensorFlow should fuse each product with its bias and activation, and why.
 
     TensorFlow's graph rewriter (Grappler's ``remapping``) turns a ``MatMul``, its bias and
     its ReLU into one oneDNN inner product. Given plain weight layouts, oneDNN runs that
     inner product with a kernel that does not use AMX tiles, where an unfused bfloat16
     ``MatMul`` does (``ONEDNN_VERBOSE=1`` names the kernels). On a CPU with ``amx_bf16``
-    the dense network's bfloat16 step is therefore faster unfused (docs/benchmark.md);
-    elsewhere, and in float32, the fusion is kept. ``KERAS_FCN_TF_FUSION=on`` or ``off``
-    decides instead (a ``ConfigError`` for any other value but ``auto``).
+    the dense network's bfloat16 step is therefore faster unfused (docs/benchmark.md).
+    Elsewhere, in float32, and for a ``convolutional`` network (whose fused convolutions
+    use AMX: LeNet-5 in bfloat16 was faster fused) the fusion is kept.
+    ``KERAS_FCN_TF_FUSION=on`` or ``off`` decides instead.
     """
     setting = fusion_setting()
     if setting != "auto":
         return setting == "on", f"{FUSION_VAR}={setting}"
     flags = cpu_flags() if flags is None else flags
-    if compute_dtype == "bfloat16" and "amx_bf16" in flags:
-        return False, "bfloat16 on a CPU with amx_bf16: unfused products use AMX"
+    if compute_dtype == "bfloat16" and "amx_bf16" in flags and not convolutional:
+        return False, "bfloat16 dense layers on a CPU with amx_bf16: unfused products use AMX"
     return True, "TensorFlow's default"
 
 

@@ -387,13 +387,13 @@ def fit_model(
     ``epochs`` and ``initial_epoch`` default to the whole run (Hyperband passes its own);
     ``seed`` (``train.seed`` by default) orders the epoch loop's batches. An empty
     validation split is no validation. TensorFlow fuses each product with its bias and
-    activation where :func:`keras_fcn.hardware.fuse_ops` says it is faster.
+    activation where :func:`fusion_of` says it is faster.
     """
     if validation_data is not None and not len(validation_data[1]):
         validation_data = None
     epochs = train.epochs if epochs is None else epochs
     tensorflow = keras.backend.backend() == "tensorflow"
-    with tensorflow_fusion(not tensorflow or hardware.fuse_ops(model.compute_dtype)[0]):
+    with tensorflow_fusion(not tensorflow or fusion_of(model)[0]):
         if train.loop == "epoch" and tensorflow:
             from keras_fcn.epoch_loop import fit_by_epochs
 
@@ -425,12 +425,19 @@ def fit_model(
         )
 
 
+def fusion_of(model: keras.Model) -> tuple[bool, str]:
+    """Whether TensorFlow fuses ``model``'s products with their bias and activation, and why
+    (:func:`keras_fcn.hardware.fuse_ops` for its compute dtype and layers)."""
+    convolutional = any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers)
+    return hardware.fuse_ops(model.compute_dtype, convolutional)
+
+
 def precision_note(precision: str, model: keras.Model) -> str:
     """What a record says of how ``model`` computed: its precision and why
     (:func:`keras_fcn.hardware.precision_used`), and where TensorFlow left its products
-    unfused (:func:`keras_fcn.hardware.fuse_ops`)."""
+    unfused (:func:`fusion_of`)."""
     used = hardware.precision_used(precision)
-    fuse, why = hardware.fuse_ops(model.compute_dtype)
+    fuse, why = fusion_of(model)
     if keras.backend.backend() == "tensorflow" and not fuse:
         used += f"; products unfused ({why})"
     return used
@@ -439,7 +446,7 @@ def precision_note(precision: str, model: keras.Model) -> str:
 @contextlib.contextmanager
 def tensorflow_fusion(fuse: bool):
     """Within it, TensorFlow fuses products with their bias and activation if ``fuse``
-    (its default; :func:`keras_fcn.hardware.fuse_ops` says when not to).
+    (its default; :func:`fusion_of` says when not to).
 
     The setting is Grappler's ``remapping`` option, read by every ``tf.function`` call: a
     function called inside is optimized without the fusion, one called after with it again.

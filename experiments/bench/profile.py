@@ -66,7 +66,7 @@ def profile_tensorflow(
     import keras
     import tensorflow as tf
 
-    from keras_fcn.train import build_compiled, tensorflow_fusion, use_jit
+    from keras_fcn.train import build_compiled, fusion_of, tensorflow_fusion, use_jit
 
     keras.utils.set_random_seed(run.train.seed)
     model = build_compiled(family, run)
@@ -106,7 +106,7 @@ def profile_tensorflow(
         return loss
 
     parts = (("batch", batch), ("forward", forward), ("backward", backward), ("optimizer", step))
-    with tensorflow_fusion(hardware.fuse_ops(model.compute_dtype)[0]):  # as the run fuses
+    with tensorflow_fusion(fusion_of(model)[0]):  # as the run fuses
         times = {
             name: time_per_call(lambda i, f=f: f(batches[i]), block=block, budget_s=budget_s)
             for name, f in parts

@@ -165,8 +165,9 @@ def test_study_killed_at_many_random_moments_records_every_run_once(tmp_path):
 
 # 5. A tuner worker killed mid-trial -----------------------------------------------------
 
-# trials of 100 tiny epochs: long enough (seconds) to be killed in, on a fast CPU too
-TUNE_WITH_WORKERS = [*TINY_SEARCH, "--workers", "2", "--max-epochs", "100"]
+# trials of 100 tiny epochs, none stopped early: long enough (seconds) to be killed in, on a
+# fast CPU too
+TUNE_WITH_WORKERS = [*TINY_SEARCH, "--workers", "2", "--max-epochs", "100", "--patience", "100"]
 
 
 def _ongoing(out: Path) -> dict[str, str]:

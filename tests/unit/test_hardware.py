@@ -39,24 +39,37 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_has_bfloat16_instructions
 
 def test_products_are_left_unfused_only_in_bfloat16_on_a_cpu_with_amx():
     amx = frozenset({"avx512_bf16", "amx_tile", "amx_bf16"})
-    fuse, why = hardware.fuse_ops("bfloat16", amx)
+    fuse, why = hardware.fuse_ops("bfloat16", flags=amx)
     assert not fuse and "amx_bf16" in why
-    assert hardware.fuse_ops("float32", amx)[0]
-    assert hardware.fuse_ops("bfloat16", frozenset({"avx512_bf16"}))[0]
-    assert hardware.fuse_ops("bfloat16", frozenset())[0]
+    assert hardware.fuse_ops("float32", flags=amx)[0]
+    assert hardware.fuse_ops("bfloat16", convolutional=True, flags=amx)[0]
+    assert hardware.fuse_ops("bfloat16", flags=frozenset({"avx512_bf16"}))[0]
+    assert hardware.fuse_ops("bfloat16", flags=frozenset())[0]
+
+
+def test_a_convolutional_network_keeps_the_fusion_in_bfloat16(monkeypatch):
+    from cnn.family import LENET
+    from keras_fcn.train import build_compiled, fusion_of
+
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    for family, fused in ((LENET, True), (DENSE, False)):
+        settings = {"precision": "mixed_bfloat16"}
+        settings.update({"hidden": (16,)} if family is DENSE else {})
+        model = build_compiled(family, family.run_config(settings))
+        assert model.compute_dtype == "bfloat16" and fusion_of(model)[0] is fused
 
 
 def test_the_fusion_can_be_set_by_the_environment(monkeypatch):
     amx = frozenset({"amx_bf16"})
     monkeypatch.setenv(hardware.FUSION_VAR, "on")
-    assert hardware.fuse_ops("bfloat16", amx) == (True, "KERAS_FCN_TF_FUSION=on")
+    assert hardware.fuse_ops("bfloat16", flags=amx) == (True, "KERAS_FCN_TF_FUSION=on")
     monkeypatch.setenv(hardware.FUSION_VAR, "OFF")
-    assert not hardware.fuse_ops("float32", frozenset())[0]
+    assert not hardware.fuse_ops("float32", flags=frozenset())[0]
     monkeypatch.setenv(hardware.FUSION_VAR, "auto")
-    assert not hardware.fuse_ops("bfloat16", amx)[0]
+    assert not hardware.fuse_ops("bfloat16", flags=amx)[0]
     monkeypatch.setenv(hardware.FUSION_VAR, "maybe")
     with pytest.raises(ConfigError, match="KERAS_FCN_TF_FUSION='maybe': use on, off or auto"):
-        hardware.fuse_ops("bfloat16", amx)
+        hardware.fuse_ops("bfloat16", flags=amx)
 
 
 def test_the_record_says_which_precision_trained_and_why(fashion_small, monkeypatch):
@@ -69,7 +82,7 @@ def test_the_record_says_which_precision_trained_and_why(fashion_small, monkeypa
     record = train_record(DENSE, DENSE.run_config({**settings, "precision": "auto"}), fashion_small)
     assert record.precision == (
         "mixed_bfloat16 (auto: the CPU has amx_bf16); products unfused "
-        "(bfloat16 on a CPU with amx_bf16: unfused products use AMX)"
+        "(bfloat16 dense layers on a CPU with amx_bf16: unfused products use AMX)"
     )
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
     record = train_record(DENSE, DENSE.run_config({**settings, "precision": "auto"}), fashion_small)
