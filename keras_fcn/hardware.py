@@ -10,6 +10,7 @@ from keras_fcn.errors import ConfigError
 
 FUSION_VAR = "KERAS_FCN_TF_FUSION"
 """``on`` or ``off`` overrides :func:`fuse_ops`'s choice (``auto``, the default)."""
+
 # instructions that make bfloat16 matrix products fast on a CPU (oneDNN uses them)
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 # the instruction sets that decide float32 and bfloat16 matrix-product speed, printed beside

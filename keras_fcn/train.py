@@ -392,9 +392,8 @@ def fit_model(
     if validation_data is not None and not len(validation_data[1]):
         validation_data = None
     epochs = train.epochs if epochs is None else epochs
-    tensorflow = keras.backend.backend() == "tensorflow"
-    with tensorflow_fusion(not tensorflow or fusion_of(model)[0]):
-        if train.loop == "epoch" and tensorflow:
+    with tensorflow_fusion(fusion_of(model)[0]):
+        if train.loop == "epoch" and keras.backend.backend() == "tensorflow":
             from keras_fcn.epoch_loop import fit_by_epochs
 
             return fit_by_epochs(
@@ -427,7 +426,10 @@ def fit_model(
 
 def fusion_of(model: keras.Model) -> tuple[bool, str]:
     """Whether TensorFlow fuses ``model``'s products with their bias and activation, and why
-    (:func:`keras_fcn.hardware.fuse_ops` for its compute dtype and layers)."""
+    (:func:`keras_fcn.hardware.fuse_ops` for its compute dtype and layers); other backends
+    are left as they are."""
+    if keras.backend.backend() != "tensorflow":
+        return True, "not TensorFlow"
     convolutional = any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers)
     return hardware.fuse_ops(model.compute_dtype, convolutional)
 
@@ -438,7 +440,7 @@ def precision_note(precision: str, model: keras.Model) -> str:
     unfused (:func:`fusion_of`)."""
     used = hardware.precision_used(precision)
     fuse, why = fusion_of(model)
-    if keras.backend.backend() == "tensorflow" and not fuse:
+    if not fuse:
         used += f"; products unfused ({why})"
     return used
 
