@@ -13,6 +13,7 @@ import dataclasses
 
 from keras_fcn.config import (
     ACTIVATIONS,
+    FRAMEWORK_DEFAULTS,
     INITIALIZERS,
     check_bool,
     check_choice,
@@ -52,6 +53,8 @@ class LeNetConfig:
             ``INITIALIZERS``.
         l2: L2 penalty factor on the dense kernels only (hidden and output), not on the
             convs, as in the report's code.
+        defaults: the framework whose defaults fill what a study leaves unsaid (biases,
+            batch normalization, optimizer constants), as in the dense family.
     """
 
     filters: tuple[int, int, int] = (6, 16, 120)
@@ -65,6 +68,7 @@ class LeNetConfig:
     batch_norm: bool = False
     initializer: str = "default"
     l2: float = 1e-5
+    defaults: str = "keras"
 
     def __post_init__(self) -> None:
         if not isinstance(self.filters, list | tuple) or len(self.filters) != 3:
@@ -82,6 +86,7 @@ class LeNetConfig:
         check_bool("batch_norm", self.batch_norm)
         check_choice("initializer", self.initializer, INITIALIZERS)
         check_float("l2", self.l2, 0.0, 1.0)
+        check_choice("defaults", self.defaults, FRAMEWORK_DEFAULTS)
         self._check_shape()
 
     def feature_sizes(self) -> list[tuple[str, int]]:

@@ -13,6 +13,8 @@ import keras
 from cnn.config import LeNetConfig
 from keras_fcn.model import (
     INPUT_SHAPE,
+    batch_norm_layer,
+    bias_initializer,
     dense_layer,
     logits_layer,
     make_activation,
@@ -45,10 +47,13 @@ def build_lenet5(config: LeNetConfig | None = None) -> keras.Model:
             config.kernel_size,
             padding=config.padding if i == 0 else "valid",
             kernel_initializer=make_initializer(config.initializer),
+            bias_initializer=bias_initializer(
+                config.defaults, int(x.shape[-1]) * config.kernel_size**2
+            ),
             name=f"conv_{i}",
         )(x)
         if config.batch_norm:
-            x = keras.layers.BatchNormalization(name=f"conv_batch_norm_{i}")(x)
+            x = batch_norm_layer(config.defaults, f"conv_batch_norm_{i}")(x)
         x = make_activation(config.activation)(x)
         if i < 2:
             x = POOL_LAYERS[config.pooling](config.pool_size, name=f"pool_{i}")(x)
@@ -56,7 +61,7 @@ def build_lenet5(config: LeNetConfig | None = None) -> keras.Model:
     for i, units in enumerate(config.hidden):
         if config.dropout > 0:
             x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
-        x = dense_layer(units, config.initializer, regularizer, f"dense_{i}")(x)
+        x = dense_layer(units, config, regularizer, f"dense_{i}", x)
         x = make_activation(config.activation)(x)
-    outputs = logits_layer(config.initializer, regularizer)(x)
+    outputs = logits_layer(config, regularizer, x)
     return keras.Model(inputs, outputs, name="lenet5")

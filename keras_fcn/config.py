@@ -42,6 +42,7 @@ JIT_MODES = ("auto", "on", "off")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 LOOPS = ("fit", "epoch")
 LR_SCHEDULES = ("constant", "cosine")
+FRAMEWORK_DEFAULTS = ("keras", "pytorch")
 
 _UnionType = type(int | None)
 
@@ -113,6 +114,10 @@ class DenseConfig:
         batch_norm: batch normalization after each hidden dense layer, before its activation.
         initializer: weight initializer of every dense layer, one of ``INITIALIZERS``.
         l2: L2 penalty factor on every dense kernel (Keras's ``l2``: factor * sum(w**2)).
+        defaults: the framework whose defaults fill what a study leaves unsaid; under
+            ``pytorch``, biases are drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) instead of
+            zeros, batch normalization has momentum 0.9 and epsilon 1e-5, and the optimizers
+            take PyTorch's constants (:func:`keras_fcn.train.make_optimizer`).
     """
 
     hidden: tuple[int, ...] = (512, 256)
@@ -122,6 +127,7 @@ class DenseConfig:
     batch_norm: bool = False
     initializer: str = "default"
     l2: float = 0.0
+    defaults: str = "keras"
 
     def __post_init__(self) -> None:
         check_layer_sizes(self, "hidden", "512,256")
@@ -142,6 +148,7 @@ class DenseConfig:
         check_bool("batch_norm", self.batch_norm)
         check_choice("initializer", self.initializer, INITIALIZERS)
         check_float("l2", self.l2, 0.0, 1.0)
+        check_choice("defaults", self.defaults, FRAMEWORK_DEFAULTS)
 
     def dropout_rates(self) -> tuple[float, ...]:
         """The dropout rate of each hidden layer."""

@@ -24,7 +24,7 @@ from keras_fcn.space_syntax import parse_entry
 
 SPEED_FIELDS = ("jit_compile", "steps_per_execution", "eval_batch_size")
 
-LATER_FIELDS = {"input_dropout": 0.0, "loop": "fit"}
+LATER_FIELDS = {"input_dropout": 0.0, "loop": "fit", "defaults": "keras"}
 """Fields added after run records were committed, with the value every earlier run had.
 
 A run id leaves such a field out while it holds that value, so adding a field does not

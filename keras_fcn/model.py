@@ -4,9 +4,16 @@ The flattened image first goes through Dropout when ``input_dropout`` is > 0. La
 each hidden block, in order: Dense -> BatchNormalization (optional) -> activation
 -> Dropout (when its rate is > 0). The output layer gives 10 logits; the loss applies the
 softmax.
+
+``defaults="pytorch"`` builds the layers as PyTorch's would start: biases drawn from
+U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as ``nn.Linear`` and ``nn.Conv2d`` draw them (Keras: zeros),
+and batch normalization with PyTorch's momentum 0.1 and epsilon 1e-5 (Keras's momentum is
+the weight of the old average: 0.9; Keras's defaults are 0.99 and 1e-3).
 """
 
 from __future__ import annotations
+
+import math
 
 import keras
 
@@ -37,6 +44,23 @@ def make_initializer(name: str) -> keras.initializers.Initializer:
     return classes[name]()
 
 
+BATCH_NORM = {"keras": {}, "pytorch": {"momentum": 0.9, "epsilon": 1e-5}}
+"""Batch normalization's arguments under each framework's defaults (Keras's own: none)."""
+
+
+def bias_initializer(defaults: str, fan_in: int) -> keras.initializers.Initializer | str:
+    """The bias initializer of a layer with ``fan_in`` inputs per unit under ``defaults``."""
+    if defaults == "pytorch":
+        bound = 1 / math.sqrt(fan_in)
+        return keras.initializers.RandomUniform(-bound, bound)
+    return "zeros"
+
+
+def batch_norm_layer(defaults: str, name: str) -> keras.layers.BatchNormalization:
+    """Batch normalization with the momentum and epsilon of ``defaults``."""
+    return keras.layers.BatchNormalization(name=name, **BATCH_NORM[defaults])
+
+
 def make_activation(name: str) -> keras.layers.Layer:
     """The activation layer for a name of ``config.ACTIVATIONS``."""
     if name == "leaky_relu":
@@ -62,30 +86,32 @@ def build_dense(config: DenseConfig | None = None) -> keras.Model:
     if config.input_dropout > 0:
         x = keras.layers.Dropout(config.input_dropout, name="input_dropout")(x)
     for i, (units, rate) in enumerate(zip(config.hidden, config.dropout_rates(), strict=True)):
-        x = dense_layer(units, config.initializer, regularizer, f"dense_{i}")(x)
+        x = dense_layer(units, config, regularizer, f"dense_{i}", x)
         if config.batch_norm:
-            x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+            x = batch_norm_layer(config.defaults, f"batch_norm_{i}")(x)
         x = make_activation(config.activation)(x)
         if rate > 0:
             x = keras.layers.Dropout(rate, name=f"dropout_{i}")(x)
-    outputs = logits_layer(config.initializer, regularizer)(x)
+    outputs = logits_layer(config, regularizer, x)
     return keras.Model(inputs, outputs, name="dense")
 
 
 def dense_layer(
-    units: int, initializer: str, regularizer: keras.regularizers.Regularizer | None, name: str
-) -> keras.layers.Dense:
-    """A dense layer with a named initializer and an optional kernel regularizer."""
+    units: int, config, regularizer: keras.regularizers.Regularizer | None, name: str, x
+) -> keras.KerasTensor:
+    """A dense layer on ``x`` with the initializer and framework defaults of a model
+    ``config`` (a ``DenseConfig`` or ``LeNetConfig``) and an optional kernel regularizer."""
     return keras.layers.Dense(
         units,
-        kernel_initializer=make_initializer(initializer),
+        kernel_initializer=make_initializer(config.initializer),
+        bias_initializer=bias_initializer(config.defaults, int(x.shape[-1])),
         kernel_regularizer=regularizer,
         name=name,
-    )
+    )(x)
 
 
 def logits_layer(
-    initializer: str, regularizer: keras.regularizers.Regularizer | None
-) -> keras.layers.Dense:
-    """The output layer of every family: 10 logits (the loss applies the softmax)."""
-    return dense_layer(N_CLASSES, initializer, regularizer, "logits")
+    config, regularizer: keras.regularizers.Regularizer | None, x
+) -> keras.KerasTensor:
+    """The output layer of every family on ``x``: 10 logits (the loss applies the softmax)."""
+    return dense_layer(N_CLASSES, config, regularizer, "logits", x)

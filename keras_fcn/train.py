@@ -40,15 +40,28 @@ def load_dataset(config: DataConfig, data_dir: str | None = None) -> Dataset:
     )
 
 
-def make_optimizer(train: TrainConfig) -> keras.optimizers.Optimizer:
-    """The Keras optimizer named by ``train.optimizer`` with its learning rate and momentum."""
+def make_optimizer(train: TrainConfig, defaults: str = "keras") -> keras.optimizers.Optimizer:
+    """The Keras optimizer named by ``train.optimizer`` with its learning rate and momentum.
+
+    Under Keras's ``defaults``, ``momentum`` is Adam's ``beta_1`` when > 0. Under PyTorch's,
+    the constants are ``torch.optim``'s: Adam's epsilon 1e-8 and no momentum (PyTorch's Adam
+    takes none: ``momentum`` leaves it at betas 0.9 and 0.999); RMSprop's average weight
+    (``alpha``) 0.99 and epsilon 1e-8, which PyTorch adds to the root of the average and
+    Keras under it, hence 1e-16 here. SGD's momentum is the same update in both.
+    """
+    pytorch = defaults == "pytorch"
     if train.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate=train.learning_rate, momentum=train.momentum)
     if train.optimizer == "adam":
+        if pytorch:
+            return keras.optimizers.Adam(learning_rate=train.learning_rate, epsilon=1e-8)
         beta_1 = train.momentum if train.momentum > 0 else 0.9
         return keras.optimizers.Adam(learning_rate=train.learning_rate, beta_1=beta_1)
     if train.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=train.learning_rate, momentum=train.momentum)
+        constants = {"rho": 0.99, "epsilon": 1e-16} if pytorch else {}
+        return keras.optimizers.RMSprop(
+            learning_rate=train.learning_rate, momentum=train.momentum, **constants
+        )
     raise ValueError(f"unknown optimizer {train.optimizer!r}")  # TrainConfig rejects it first
 
 
@@ -111,10 +124,11 @@ def release_traced_steps() -> int:
     return len(stale)
 
 
-def compile_model(model: keras.Model, train: TrainConfig) -> keras.Model:
-    """Compile ``model`` for 10-class logits with the optimizer and speed settings of ``train``."""
+def compile_model(model: keras.Model, train: TrainConfig, defaults: str = "keras") -> keras.Model:
+    """Compile ``model`` for 10-class logits with the optimizer and speed settings of
+    ``train``, the optimizer's constants those of ``defaults`` (:func:`make_optimizer`)."""
     model.compile(
-        optimizer=make_optimizer(train),
+        optimizer=make_optimizer(train, defaults),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
         jit_compile=use_jit(model, train),
@@ -131,7 +145,7 @@ def build_compiled(family: Family, run: RunConfig) -> keras.Model:
     policy, _ = hardware.resolve_precision(run.train.precision)
     keras.mixed_precision.set_global_policy(policy)
     try:
-        return compile_model(family.build(run.model), run.train)
+        return compile_model(family.build(run.model), run.train, run.model.defaults)
     finally:
         keras.mixed_precision.set_global_policy("float32")
 

@@ -169,7 +169,7 @@ def measure_tf_loop(family: Family, run: RunConfig, data: Dataset) -> Measuremen
 
     keras.utils.set_random_seed(run.train.seed)
     model = family.build(run.model)
-    optimizer = make_optimizer(run.train)
+    optimizer = make_optimizer(run.train, run.model.defaults)
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     x, y = tf.constant(data.x_train), tf.constant(data.y_train)

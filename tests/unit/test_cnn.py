@@ -314,3 +314,10 @@ def test_fashion_cnn_rejects_an_invalid_shape_in_one_line(capsys, tmp_path):
     code, out = _exit_code(fashion_cnn.main, argv, capsys)
     assert code == 2 and out.err.startswith("error: kernel_size=5, padding='valid', pool_size=2")
     assert out.err.count("\n") == 1 and not list(tmp_path.iterdir())
+
+
+def test_pytorch_defaults_reach_conv_biases_and_batch_norm():
+    model = build_lenet5(LeNetConfig(batch_norm=True, defaults="pytorch"))
+    bias = model.get_layer("conv_1").bias.numpy()  # 6 channels of 5x5 in: fan-in 150
+    assert np.abs(bias).max() <= 1 / np.sqrt(150) and np.any(bias != 0)
+    assert model.get_layer("conv_batch_norm_0").epsilon == pytest.approx(1e-5)

@@ -92,3 +92,31 @@ def test_jit_is_off_by_default_and_auto_is_off_for_models_with_dropout():
     assert use_jit(
         build_dense(DenseConfig(hidden=(8,), dropout=0.2)), TrainConfig(jit_compile="on")
     )
+
+
+def test_pytorch_defaults_draw_biases_from_the_fan_in_and_set_batch_norm():
+    model = build_dense(DenseConfig(hidden=(400,), batch_norm=True, defaults="pytorch"))
+    bias = model.get_layer("dense_0").bias.numpy()
+    bound = 1 / np.sqrt(784)
+    assert np.abs(bias).max() <= bound and np.abs(bias).max() > 0.9 * bound
+    logits_bias = model.get_layer("logits").bias.numpy()
+    assert np.abs(logits_bias).max() <= 1 / np.sqrt(400) and np.any(logits_bias != 0)
+    norm = model.get_layer("batch_norm_0")
+    assert (norm.momentum, norm.epsilon) == (pytest.approx(0.9), pytest.approx(1e-5))
+    keras_model = build_dense(DenseConfig(hidden=(400,), batch_norm=True))
+    assert not np.any(keras_model.get_layer("dense_0").bias.numpy())
+    norm = keras_model.get_layer("batch_norm_0")
+    assert (norm.momentum, norm.epsilon) == (pytest.approx(0.99), pytest.approx(1e-3))
+
+
+def test_pytorch_defaults_give_pytorchs_optimizer_constants():
+    adam = make_optimizer(TrainConfig(optimizer="adam", momentum=0.95), "pytorch")
+    assert (adam.beta_1, adam.beta_2, adam.epsilon) == (0.9, 0.999, pytest.approx(1e-8))
+    rmsprop = make_optimizer(TrainConfig(optimizer="rmsprop", momentum=0.5), "pytorch")
+    assert (rmsprop.rho, rmsprop.epsilon, rmsprop.momentum) == (
+        pytest.approx(0.99),
+        pytest.approx(1e-16),
+        pytest.approx(0.5),
+    )
+    keras_rmsprop = make_optimizer(TrainConfig(optimizer="rmsprop"))
+    assert (keras_rmsprop.rho, keras_rmsprop.epsilon) == (pytest.approx(0.9), pytest.approx(1e-7))
