@@ -153,7 +153,7 @@ def _study(protocol, args, engine) -> float:
     )
 
     from keras_fcn.record import RunStore
-    from keras_fcn.replication import reproduce
+    from keras_fcn.replication import carries, reproduce
     from keras_fcn.study import with_seeds
     from keras_fcn.train import load_dataset
 
@@ -180,24 +180,29 @@ def _study(protocol, args, engine) -> float:
         _run_grid(protocol, family, runs, store, load, folder, engine)
         return 0.0
 
-    results = reproduce(
-        protocol,
-        family,
-        store,
-        seeds=seeds,
-        load=load,
-        quick=args.quick,
-        only=args.only,
-        dry_run=args.dry_run,
-        overrides=overrides,
-        baseline_records=RunStore(args.baselines).records(),
-        engine=engine,
-    )
+    views = {
+        carry_from: reproduce(
+            protocol,
+            family,
+            store,
+            seeds=seeds,
+            load=load,
+            quick=args.quick,
+            only=args.only,
+            dry_run=args.dry_run,
+            overrides=overrides,
+            baseline_records=RunStore(args.baselines).records(),
+            engine=engine,
+            carry_from=carry_from,
+        )
+        for carry_from in (("published", "validation") if carries(protocol) else ("published",))
+    }
     if args.dry_run:
-        _print_planned(results)
-        runs = with_seeds([run for result in results for _, run in result.rows if run], seeds)
-        return _estimate(args, family, runs, store, committed)
-    _write_outputs(protocol, family, results, folder, load)
+        for carry_from, results in views.items():
+            _print_planned(results, carry_from)
+        runs = [run for results in views.values() for r in results for _, run in r.rows if run]
+        return _estimate(args, family, with_seeds(runs, seeds), store, committed)
+    _write_outputs(protocol, family, views["published"], folder, load, views.get("validation"))
     return 0.0
 
 
@@ -232,7 +237,11 @@ def _grid_runs(args, protocol, family, overrides, seeds, store) -> list:
         settings = random.Random(args.grid_seed or 0).sample(settings, args.max_runs)
     extra = {**(quick("reproduce") if args.quick else {}), **overrides}
     runs = with_seeds(
-        [family.run_config({**protocol.settings, **s, **extra}) for s in settings], seeds
+        [
+            family.run_config({**protocol.settings, **protocol.grid_settings, **s, **extra})
+            for s in settings
+        ],
+        seeds,
     )
     print(f"grid: {len(settings)} settings x {len(seeds)} seeds = {len(runs)} runs -> {store.path}")
     if args.dry_run:
@@ -253,10 +262,11 @@ def _run_grid(protocol, family, runs, store, load, folder: Path, engine=None) ->
     print(table.head(20).to_string(index=False))
 
 
-def _print_planned(results) -> None:
+def _print_planned(results, carry_from: str) -> None:
     """Each table's rows and the run each would train (``--dry-run``)."""
     for result in results:
-        print(f"\n{result.spec.name}: {result.spec.title}")
+        view = "" if carry_from == "published" else " (choices re-made on validation)"
+        print(f"\n{result.spec.name}: {result.spec.title}{view}")
         for row, run in result.rows:
             print(
                 f"  {row.row}: "
@@ -264,20 +274,23 @@ def _print_planned(results) -> None:
             )
 
 
-def _write_outputs(protocol, family, results, folder: Path, load) -> None:
+def _write_outputs(protocol, family, results, folder: Path, load, procedure=None) -> None:
     """Write and print the comparison with the published numbers."""
     from keras_fcn.reporting.studies import write_study_outputs
 
     def test_labels(record):
         return load(family.from_dict(record.config).data).y_test
 
-    readable = write_study_outputs(protocol.name, results, folder, test_labels)
+    readable = write_study_outputs(protocol.name, results, folder, test_labels, procedure)
     print()
     print(readable.to_markdown(index=False))
     significance = folder / "significance.md"
     if significance.exists():
         print("\nbest row of each table against its runner-up, over the same seeds:")
         print(significance.read_text())
+    if procedure is not None:
+        print("\nthe procedure re-chosen on validation:")
+        print((folder / layout.PROCEDURE).read_text())
     print(
         f"saved: {folder}/ (runs.jsonl, comparison.csv/.md, side_by_side.md, aggregate.csv/.md, curves_*.png)"
     )

@@ -57,6 +57,10 @@ SIDE_BY_SIDE = "side_by_side.md"
 SIGNIFICANCE = "significance.md"
 """A re-run study's best row of each table against its runner-up, in the study's folder."""
 
+PROCEDURE = "procedure.md"
+"""A study's stage-by-stage choices re-made on validation, beside the study's own, in its
+folder (for studies that carry choices from table to table)."""
+
 CLAIMS = "claims.md"
 """The published claims judged on a re-run study's runs, in its folder (all of them in the
 ``reproduce`` folder)."""

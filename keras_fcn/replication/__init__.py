@@ -19,7 +19,7 @@ from keras_fcn.replication.protocol import (
     read_published,
 )
 from keras_fcn.replication.registry import ENV_VAR, STUDIES_DIR, all_studies, get_study
-from keras_fcn.replication.rerun import TableResult, choose, reproduce, verdict
+from keras_fcn.replication.rerun import TableResult, carries, choose, reproduce, verdict
 
 __all__ = [
     "CONFIG_COLUMNS",
@@ -30,6 +30,7 @@ __all__ = [
     "TableResult",
     "TableSpec",
     "all_studies",
+    "carries",
     "choose",
     "get_study",
     "read_published",

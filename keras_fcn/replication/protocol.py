@@ -42,9 +42,9 @@ CONFIG_COLUMNS = (
 
 
 # The published studies trained in float32: their re-runs do too, whatever a family's default
-# precision, unless ``--set precision=`` says otherwise. They train with Keras's ``fit``, as
-# their committed records did: another loop draws other batches, so every run would be new.
-STUDY_DEFAULTS: Mapping[str, Any] = {"precision": "float32", "loop": "fit"}
+# precision, unless ``--set precision=`` says otherwise. They train with the epoch loop, which
+# gave the same results as Keras's ``fit`` within seed noise on full data (docs/benchmark.md).
+STUDY_DEFAULTS: Mapping[str, Any] = {"precision": "float32", "loop": "epoch"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +88,8 @@ class Protocol:
             the figures beside it come from the records.
         grid: file name of the study's full grid (a space, beside its module), for studies
             that ran one.
+        grid_settings: settings the grid's runs keep over :attr:`settings` (the grid's
+            committed runs were trained before a protocol change; see the study's notes).
         folder: the folder of its module, CSV and grid; set by the registry
             (:func:`keras_fcn.replication.all_studies`).
     """
@@ -102,6 +104,7 @@ class Protocol:
     notes: tuple[str, ...] = ()
     reading: str = ""
     grid: str | None = None
+    grid_settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     folder: Path | None = None
 
     @property

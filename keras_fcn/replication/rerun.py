@@ -23,6 +23,8 @@ from keras_fcn.replication.protocol import (
 )
 from keras_fcn.study import Engine, aggregate, run_study, with_seeds
 
+CARRY_SOURCES = ("published", "validation")
+
 
 @dataclasses.dataclass
 class TableResult:
@@ -200,8 +202,15 @@ def reproduce(
     overrides: Mapping[str, Any] | None = None,
     baseline_records: Sequence[RunRecord] = (),
     engine: Engine | None = None,
+    carry_from: str = "published",
 ) -> list[TableResult]:
     """Re-run a study's tables in order and compare each with its published numbers.
+
+    A study that carries choices from table to table is seen two ways (``carry_from``):
+    ``published``, each table at the settings the study itself carried (the best row by its
+    published value), which is what the side by side and the claims compare; and
+    ``validation``, the procedure re-chosen on our validation accuracy, which shows where
+    our own choices lead (:func:`keras_fcn.reporting.studies.procedure_markdown`).
 
     Args:
         protocol: the study, with its folder (as the registry gives it).
@@ -220,7 +229,10 @@ def reproduce(
             tables of classical baselines.
         engine: trains the runs several at once (:mod:`keras_fcn.cluster`); ``None``: in
             this process.
+        carry_from: ``published`` or ``validation``: what picks the carried settings.
     """
+    if carry_from not in CARRY_SOURCES:
+        raise ValueError(f"carry_from={carry_from!r}: choose one of {', '.join(CARRY_SOURCES)}")
     for name in only:
         protocol.table(name)
     published = read_published(protocol.path(protocol.published))
@@ -241,8 +253,14 @@ def reproduce(
         result = _table_result(spec, pairs, labels, seeded, done, baseline_records, carried)
         results.append(result)
         if spec.carry:
-            carried.update(choose(pairs, result.records, spec.carry))
+            by = result.records if carry_from == "validation" else {}
+            carried.update(choose(pairs, by, spec.carry))
     return results
+
+
+def carries(protocol: Protocol) -> bool:
+    """Whether a study carries choices from table to table (and so has two views)."""
+    return any(spec.carry for spec in protocol.tables)
 
 
 def _table_result(spec, pairs, labels, seeded, done, baseline_records, carried) -> TableResult:

@@ -24,6 +24,7 @@ def write_study_outputs(
     results: Sequence[Any],
     folder: str | os.PathLike,
     test_labels: Callable[[RunRecord], np.ndarray] | None = None,
+    procedure: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
     """Save a re-run study's comparison, aggregates and learning curves; return the readable table.
 
@@ -37,8 +38,12 @@ def write_study_outputs(
         results: its :class:`keras_fcn.replication.TableResult` list.
         folder: where to write.
         test_labels: a record's test labels, for McNemar's test between rows.
+        procedure: for a study that carries choices, its tables re-chosen on validation,
+            written to ``procedure.md`` (:func:`procedure_markdown`).
     """
     folder = Path(folder)
+    if procedure is not None:
+        (folder / layout.PROCEDURE).write_text(procedure_markdown(results, procedure))
     comparison = pd.concat([r.comparison for r in results], ignore_index=True)
     save_table(comparison, folder / "comparison", index=False)
     readable = format_side_by_side(comparison)
@@ -56,6 +61,68 @@ def write_study_outputs(
     if lines:
         (folder / layout.SIGNIFICANCE).write_text("\n".join(lines) + "\n")
     return readable
+
+
+def procedure_markdown(published: Sequence[Any], procedure: Sequence[Any]) -> str:
+    """A sequential study's choices made again on our validation accuracy, beside its own.
+
+    Args:
+        published: the study's tables at the settings it carried (``carry_from="published"``).
+        procedure: the same tables, each choice made on validation (``carry_from="validation"``).
+
+    Returns:
+        Markdown: one line per stage that carries a choice (the study's, ours, whether they
+        agree), then the rows of the tables that carry nothing (the final network) under
+        each path, test accuracy over the same seeds.
+    """
+    from keras_fcn.config import dashed
+    from keras_fcn.replication import choose
+
+    stages = []
+    for theirs, ours in zip(published, procedure, strict=True):
+        if not theirs.spec.carry:
+            continue
+        study = choose(theirs.rows, {}, theirs.spec.carry)
+        mine = choose(ours.rows, ours.records, theirs.spec.carry)
+        stages.append(
+            {
+                "stage": theirs.spec.name,
+                "the study carried": _settings(study, dashed),
+                "ours on validation": _settings(mine, dashed) if ours.ranked() else "not run",
+                "same": "yes" if study == mine else "no",
+            }
+        )
+    finals = []
+    for theirs, ours in zip(published, procedure, strict=True):
+        if theirs.spec.carry or theirs.spec.classical:
+            continue
+        for path, result in (("the study's choices", theirs), ("ours on validation", ours)):
+            for _, line in format_side_by_side(result.comparison).iterrows():
+                finals.append(
+                    {
+                        "table": line["table"],
+                        "row": line["row"],
+                        "path": path,
+                        "setting": line["setting"],
+                        "metric": line["metric"],
+                        "published %": line["published %"],
+                        "ours %": line["ours %"],
+                        "seeds": line["seeds"],
+                    }
+                )
+    text = (
+        "The table above trains each stage at the setting the study carried forward. Here "
+        "each stage's choice is made again on our validation accuracy (mean over the seeds); "
+        "where a choice differs, the stages after it train other networks.\n\n"
+        + pd.DataFrame(stages).to_markdown(index=False)
+    )
+    if finals:
+        text += "\n\n" + pd.DataFrame(finals).to_markdown(index=False)
+    return text + "\n"
+
+
+def _settings(values: Mapping[str, Any], dashed: Callable[[Any], Any]) -> str:
+    return " ".join(f"{k}={dashed(v)}" for k, v in values.items())
 
 
 def _save_curves(name: str, result: Any, folder: Path) -> None:
@@ -117,7 +184,7 @@ def rebuild_studies(
         The study folders written.
     """
     from keras_fcn.record import RunStore
-    from keras_fcn.replication import all_studies, reproduce
+    from keras_fcn.replication import all_studies, carries, reproduce
 
     known = all_studies()
     baselines = read_runs(layout.runs("baselines", root))
@@ -128,16 +195,21 @@ def rebuild_studies(
         seeds = study_seeds(folder)
         if protocol is None or not seeds:
             continue
-        results = reproduce(
-            protocol,
-            families[protocol.family],
-            RunStore(store),
-            seeds=seeds,
-            load=None,
-            dry_run=True,
-            baseline_records=baselines,
-        )
-        write_study_outputs(protocol.name, results, folder, test_labels)
+        views = {
+            carry_from: reproduce(
+                protocol,
+                families[protocol.family],
+                RunStore(store),
+                seeds=seeds,
+                load=None,
+                dry_run=True,
+                baseline_records=baselines,
+                carry_from=carry_from,
+            )
+            for carry_from in (("published", "validation") if carries(protocol) else ("published",))
+        }
+        results = views["published"]
+        write_study_outputs(protocol.name, results, folder, test_labels, views.get("validation"))
         tables[protocol.name] = {r.spec.name: r.records for r in results}
         written.append(folder)
     if written:

@@ -28,14 +28,14 @@ Table 4 give 90.19 %.
 from __future__ import annotations
 
 from keras_fcn.replication.protocol import Protocol, TableSpec
-from keras_fcn.replication.studies import PYTORCH_DEFAULT, UNSTATED_SCALING
+from keras_fcn.replication.studies import PYTORCH_CONSTANTS, PYTORCH_DEFAULT, UNSTATED_SCALING
 
 PROTOCOL = Protocol(
     name="chenab",
     source="Chenab, 'Hyperparameter tuning of fully connected neural networks for robust image classification' (2025)",
     family="dense",
     published="chenab.csv",
-    base={"initializer": "pytorch"},
+    base={"initializer": "pytorch", "defaults": "pytorch"},
     aliases=PYTORCH_DEFAULT,
     tables=(
         TableSpec("baseline", "Baseline: 784-512-256-10, SGD at 0.01, 50 epochs (Table 1)"),
@@ -55,6 +55,7 @@ PROTOCOL = Protocol(
     notes=(
         "10 % random validation split, batch 512, validation batch 256, as the report states",
         "'Default' initialization is PyTorch's nn.Linear default (initializer=pytorch)",
+        PYTORCH_CONSTANTS,
         UNSTATED_SCALING,
         "the final model's hidden sizes are not stated: the baseline's 512-256 is used",
         "validation accuracy here is the best epoch's; the report does not say which epoch it quotes",

@@ -26,7 +26,7 @@ uses 1e-4.
 from __future__ import annotations
 
 from keras_fcn.replication.protocol import Protocol, TableSpec
-from keras_fcn.replication.studies import PYTORCH_DEFAULT, UNSTATED_SCALING
+from keras_fcn.replication.studies import PYTORCH_CONSTANTS, PYTORCH_DEFAULT, UNSTATED_SCALING
 
 PROTOCOL = Protocol(
     name="hippe",
@@ -39,6 +39,7 @@ PROTOCOL = Protocol(
         "learning_rate": 0.1,
         "epochs": 15,
         "initializer": "pytorch",
+        "defaults": "pytorch",
     },
     aliases=PYTORCH_DEFAULT,
     tables=(
@@ -63,6 +64,7 @@ PROTOCOL = Protocol(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
         "the final model's epochs are not stated: the baseline's 15 are used",
         UNSTATED_SCALING,
+        PYTORCH_CONSTANTS,
         "Table 1 is captioned as validation accuracy, so it is compared with ours on validation",
     ),
 )

@@ -28,19 +28,27 @@ batch norm", but its dropout rates do not match Table 1's.
 from __future__ import annotations
 
 from keras_fcn.replication.protocol import Protocol, TableSpec
-from keras_fcn.replication.studies import UNSTATED_SCALING
+from keras_fcn.replication.studies import PYTORCH_CONSTANTS, UNSTATED_SCALING
 
 PROTOCOL = Protocol(
     name="lybbert",
     source="Lybbert, 'AMATH 582 homework 4' (2025)",
     family="dense",
     published="lybbert.csv",
-    base={"hidden": (1024, 256), "epochs": 30, "optimizer": "adam", "learning_rate": 0.001},
+    base={
+        "hidden": (1024, 256),
+        "epochs": 30,
+        "optimizer": "adam",
+        "learning_rate": 0.001,
+        "defaults": "pytorch",
+    },
     tables=(
         TableSpec("table1", "Three initializations with batch normalization (Table 1)"),
         TableSpec("table2", "The same without batch normalization (Table 2)"),
     ),
     grid="lybbert.toml",
+    # its 150 committed runs were trained with Keras's defaults and fit (2.2 h to train again)
+    grid_settings={"defaults": "keras", "loop": "fit"},
     reading=(
         "The Xavier and Kaiming rows land within a point of the published means, inside their "
         "published spread; random-normal weights without batch normalization collapse far below "
@@ -51,9 +59,12 @@ PROTOCOL = Protocol(
     ),
     notes=(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
-        "the momentum of the table rows is not stated: Keras's default for Adam (beta_1 0.9)",
+        "the momentum of the table rows is not stated; PyTorch's Adam takes none (betas 0.9 "
+        "and 0.999), so the grid's momentum moves SGD and RMSprop only",
+        PYTORCH_CONSTANTS,
         UNSTATED_SCALING,
         "'Xavier' and 'Kaiming' are the grid's xavier_uniform and kaiming_uniform",
-        "--grid runs the full grid (or --max-runs of it, sampled with --grid-seed)",
+        "--grid runs the full grid (or --max-runs of it, sampled with --grid-seed); its runs "
+        "keep Keras's defaults and Keras's fit, as its committed runs were trained",
     ),
 )
