@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,7 @@ from keras_fcn.replication import (
     reproduce,
     verdict,
 )
+from keras_fcn.reporting.studies import procedure_markdown
 from tests.helpers import ROOT
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example_study"
@@ -91,7 +93,9 @@ def test_sequential_study_carries_the_best_choice_on_validation(tmp_path):
     calls = []
     store = RunStore(tmp_path / "r.jsonl")
     trainer = _trainer_by_lr(calls)
-    results = reproduce(KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, trainer=trainer)
+    results = reproduce(
+        KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, trainer=trainer, carry_from="validation"
+    )
     by_name = {r.spec.name: r for r in results}
     assert by_name["optimizer"].carried == {"hidden": (256, 128, 64)}
     assert by_name["activation"].carried["learning_rate"] == 0.005
@@ -103,6 +107,41 @@ def test_sequential_study_carries_the_best_choice_on_validation(tmp_path):
     comparison = by_name["topology"].comparison
     assert list(comparison.columns[:4]) == ["table", "row", "dataset", "setting"]
     assert comparison.loc[comparison["row"] == "T4", "ours"].item() == pytest.approx(0.85)
+
+
+def test_published_rows_train_at_the_studys_choices_and_the_procedure_beside_them(tmp_path):
+    def trainer(family, run, data):  # T5 best on validation, SGD better than Adam
+        score = 0.9 if run.model.hidden == (1024, 512) else 0.8
+        score += 0.05 if run.train.optimizer == "sgd" else 0.0
+        record = RunRecord(run.run_id, family.name, run.to_dict(), run.train.seed)
+        return dataclasses.replace(record, test_accuracy=score, best_val_accuracy=score)
+
+    store = RunStore(tmp_path / "r.jsonl")
+    views = {
+        carry: reproduce(
+            KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, trainer=trainer, carry_from=carry
+        )
+        for carry in ("published", "validation")
+    }
+    published = {r.spec.name: r for r in views["published"]}
+    # the study's own path: T4, then Adam at 0.01, then lr 0.005, whatever our runs say
+    assert published["optimizer"].carried == {"hidden": (256, 128, 64)}
+    assert published["learning_rate"].carried["optimizer"] == "adam"
+    final = [run for _, run in published["final"].rows][0]
+    assert (final.model.hidden, final.train.optimizer, final.train.learning_rate) == (
+        (256, 128, 64),
+        "adam",
+        0.005,
+    )
+    procedure = {r.spec.name: r for r in views["validation"]}
+    ours = [run for _, run in procedure["final"].rows][0]
+    assert (ours.model.hidden, ours.train.optimizer) == ((1024, 512), "sgd")
+    text = procedure_markdown(views["published"], views["validation"])
+    lines = [line for line in text.splitlines() if line.startswith("| topology")]
+    assert "hidden=256-128-64" in lines[0] and "hidden=1024-512" in lines[0] and "| no" in lines[0]
+    assert "the study's choices" in text and "ours on validation" in text
+    with pytest.raises(ValueError, match="carry_from='test'"):
+        reproduce(KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, carry_from="test")
 
 
 def test_only_runs_one_table_and_unknown_tables_are_rejected(tmp_path):
