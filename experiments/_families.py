@@ -1,19 +1,7 @@
-"""The model families the commands know by name."""
+"""The model families the commands know by name: the library's registry
+(:mod:`keras_fcn.families`)."""
 
-from __future__ import annotations
+from keras_fcn.families import families
+from keras_fcn.families import get_family as family
 
-from cnn.family import LENET
-from keras_fcn.errors import ConfigError
-from keras_fcn.family import DENSE, Family
-
-
-def families() -> dict[str, Family]:
-    """Family name -> family."""
-    return {DENSE.name: DENSE, LENET.name: LENET}
-
-
-def family(name: str) -> Family:
-    known = families()
-    if name not in known:
-        raise ConfigError(f"unknown family {name!r}; choose one of {', '.join(known)}")
-    return known[name]
+__all__ = ["families", "family"]

@@ -153,7 +153,7 @@ def _study(protocol, args, engine) -> float:
     )
 
     from keras_fcn.record import RunStore
-    from keras_fcn.replication import carries, reproduce
+    from keras_fcn.replication import reproduce_views
     from keras_fcn.study import with_seeds
     from keras_fcn.train import load_dataset
 
@@ -180,23 +180,19 @@ def _study(protocol, args, engine) -> float:
         _run_grid(protocol, family, runs, store, load, folder, engine)
         return 0.0
 
-    views = {
-        carry_from: reproduce(
-            protocol,
-            family,
-            store,
-            seeds=seeds,
-            load=load,
-            quick=args.quick,
-            only=args.only,
-            dry_run=args.dry_run,
-            overrides=overrides,
-            baseline_records=RunStore(args.baselines).records(),
-            engine=engine,
-            carry_from=carry_from,
-        )
-        for carry_from in (("published", "validation") if carries(protocol) else ("published",))
-    }
+    views = reproduce_views(
+        protocol,
+        family,
+        store,
+        seeds=seeds,
+        load=load,
+        quick=args.quick,
+        only=args.only,
+        dry_run=args.dry_run,
+        overrides=overrides,
+        baseline_records=RunStore(args.baselines).records(),
+        engine=engine,
+    )
     if args.dry_run:
         for carry_from, results in views.items():
             _print_planned(results, carry_from)

@@ -19,7 +19,14 @@ from keras_fcn.replication.protocol import (
     read_published,
 )
 from keras_fcn.replication.registry import ENV_VAR, STUDIES_DIR, all_studies, get_study
-from keras_fcn.replication.rerun import TableResult, carries, choose, reproduce, verdict
+from keras_fcn.replication.rerun import (
+    TableResult,
+    carries,
+    choose,
+    reproduce,
+    reproduce_views,
+    verdict,
+)
 
 __all__ = [
     "CONFIG_COLUMNS",
@@ -35,5 +42,6 @@ __all__ = [
     "get_study",
     "read_published",
     "reproduce",
+    "reproduce_views",
     "verdict",
 ]

@@ -263,6 +263,18 @@ def carries(protocol: Protocol) -> bool:
     return any(spec.carry for spec in protocol.tables)
 
 
+def reproduce_views(
+    protocol: Protocol, family: Family, store: RunStore, **options: Any
+) -> dict[str, list[TableResult]]:
+    """:func:`reproduce` once per view of the study: ``published`` always, and
+    ``validation`` (the procedure re-chosen on validation) for a study that carries choices.
+
+    ``options`` are :func:`reproduce`'s keyword arguments but ``carry_from``.
+    """
+    views = ("published", "validation") if carries(protocol) else ("published",)
+    return {view: reproduce(protocol, family, store, carry_from=view, **options) for view in views}
+
+
 def _table_result(spec, pairs, labels, seeded, done, baseline_records, carried) -> TableResult:
     """One table's records (``done``: run id -> record; a classical row's from
     ``baseline_records``) and its rows beside the published ones."""

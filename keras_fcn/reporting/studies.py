@@ -184,7 +184,7 @@ def rebuild_studies(
         The study folders written.
     """
     from keras_fcn.record import RunStore
-    from keras_fcn.replication import all_studies, carries, reproduce
+    from keras_fcn.replication import all_studies, reproduce_views
 
     known = all_studies()
     baselines = read_runs(layout.runs("baselines", root))
@@ -195,19 +195,15 @@ def rebuild_studies(
         seeds = study_seeds(folder)
         if protocol is None or not seeds:
             continue
-        views = {
-            carry_from: reproduce(
-                protocol,
-                families[protocol.family],
-                RunStore(store),
-                seeds=seeds,
-                load=None,
-                dry_run=True,
-                baseline_records=baselines,
-                carry_from=carry_from,
-            )
-            for carry_from in (("published", "validation") if carries(protocol) else ("published",))
-        }
+        views = reproduce_views(
+            protocol,
+            families[protocol.family],
+            RunStore(store),
+            seeds=seeds,
+            load=None,
+            dry_run=True,
+            baseline_records=baselines,
+        )
         results = views["published"]
         write_study_outputs(protocol.name, results, folder, test_labels, views.get("validation"))
         tables[protocol.name] = {r.spec.name: r.records for r in results}
