@@ -23,9 +23,9 @@ from keras_fcn import layout
 
 
 def build_parser(prog: str, default_dataset: str, family: str = "dense") -> Parser:
-    from experiments._families import family as find_family
+    from keras_fcn.families import get_family
 
-    train = find_family(family).train
+    train = get_family(family).train
     parser = Parser(
         prog=prog,
         description=f"Train the {family} default config (or any {family} config) once and show how it did.",
@@ -59,21 +59,17 @@ def main(
 ) -> int:
     """Run the command for one family (``experiments.fashion_cnn`` passes ``lenet``)."""
     args = build_parser(prog, default_dataset, family).parse_args(argv)
-    settings: dict[str, object] = {"dataset": args.dataset}
-    if args.quick:
-        from keras_fcn.presets import quick
-
-        settings.update(quick("single"))
-    settings.update(settings_from(args))
+    overrides: dict[str, object] = {"dataset": args.dataset, **settings_from(args)}
     for flag in ("epochs", "seed"):
         if getattr(args, flag) is not None:
-            settings[flag] = getattr(args, flag)
+            overrides[flag] = getattr(args, flag)
 
-    from experiments._families import family as find_family
+    from keras_fcn.families import get_family, resolve_run
+    from keras_fcn.presets import quick
     from keras_fcn.single import run_and_report
 
-    model_family = find_family(family)
-    run = model_family.run_config(settings)
+    model_family = get_family(family)
+    run = resolve_run(model_family, overrides, preset=quick("single") if args.quick else None)
     out = check_out(args.out or layout.folder(prog.split(".")[-1]))
     run_and_report(model_family, run, out=out, data_dir=args.data_dir, verbose=args.verbose)
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from keras_fcn import presets
+from keras_fcn.families import resolve_run
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, RunStore
 from keras_fcn.replication.protocol import (
@@ -137,11 +138,9 @@ def table_runs(
         if spec.classical:
             pairs.append((row, None))
             continue
-        settings = row_settings(protocol, spec, row, carried)
-        if quick:
-            settings.update(presets.quick("reproduce"))
-        settings.update(overrides or {})
-        pairs.append((row, family.run_config(settings)))
+        study = row_settings(protocol, spec, row, carried)
+        preset = presets.quick("reproduce") if quick else None
+        pairs.append((row, resolve_run(family, overrides, study=study, preset=preset)))
     return pairs, labels
 
 
