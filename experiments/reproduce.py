@@ -154,7 +154,6 @@ def _study(protocol, args, engine) -> float:
 
     from keras_fcn.record import RunStore
     from keras_fcn.replication import reproduce_views
-    from keras_fcn.study import with_seeds
     from keras_fcn.train import load_dataset
 
     store = RunStore(folder / "runs.jsonl")
@@ -194,11 +193,11 @@ def _study(protocol, args, engine) -> float:
         engine=engine,
     )
     if args.dry_run:
-        for carry_from, results in views.items():
-            _print_planned(results, carry_from)
-        runs = [run for results in views.values() for r in results for _, run in r.rows if run]
-        return _estimate(args, family, with_seeds(runs, seeds), store, committed)
-    _write_outputs(protocol, family, views["published"], folder, load, views.get("validation"))
+        _print_planned(views.published, "published")
+        if views.procedure:
+            _print_planned(views.procedure, "validation")
+        return _estimate(args, family, views.planned_runs(seeds), store, committed)
+    _write_outputs(protocol, family, views, folder, load)
     return 0.0
 
 
@@ -270,23 +269,29 @@ def _print_planned(results, carry_from: str) -> None:
             )
 
 
-def _write_outputs(protocol, family, results, folder: Path, load, procedure=None) -> None:
+def _write_outputs(protocol, family, views, folder: Path, load) -> None:
     """Write and print the comparison with the published numbers."""
     from keras_fcn.reporting.studies import write_study_outputs
 
     def test_labels(record):
         return load(family.from_dict(record.config).data).y_test
 
-    readable = write_study_outputs(protocol.name, results, folder, test_labels, procedure)
+    readable = write_study_outputs(
+        protocol.name, views.published, folder, test_labels, views.procedure, views.variants
+    )
     print()
     print(readable.to_markdown(index=False))
     significance = folder / "significance.md"
     if significance.exists():
         print("\nbest row of each table against its runner-up, over the same seeds:")
         print(significance.read_text())
-    if procedure is not None:
-        print("\nthe procedure re-chosen on validation:")
-        print((folder / layout.PROCEDURE).read_text())
+    for name, heading in (
+        (layout.PROCEDURE, "the procedure re-chosen on validation"),
+        (layout.VARIANTS, "rows with an unsaid setting read another way"),
+    ):
+        if (folder / name).exists():
+            print(f"\n{heading}:")
+            print((folder / name).read_text())
     print(
         f"saved: {folder}/ (runs.jsonl, comparison.csv/.md, side_by_side.md, aggregate.csv/.md, curves_*.png)"
     )

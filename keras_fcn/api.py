@@ -148,8 +148,10 @@ def reproduce_study(
         only=only,
         overrides=overrides,
     )
-    write_study_outputs(protocol.name, views["published"], folder, None, views.get("validation"))
-    return Reproduction(protocol.name, views["published"], views.get("validation"), folder)
+    write_study_outputs(
+        protocol.name, views.published, folder, None, views.procedure, views.variants
+    )
+    return Reproduction(protocol.name, views.published, views.procedure, folder)
 
 
 __all__ = [

@@ -61,6 +61,10 @@ PROCEDURE = "procedure.md"
 """A study's stage-by-stage choices re-made on validation, beside the study's own, in its
 folder (for studies that carry choices from table to table)."""
 
+VARIANTS = "variants.md"
+"""A study's rows trained again with an unsaid setting read another way, beside them, in its
+folder (for studies that declare variants)."""
+
 CLAIMS = "claims.md"
 """The published claims judged on a re-run study's runs, in its folder (all of them in the
 ``reproduce`` folder)."""

@@ -90,6 +90,8 @@ class Protocol:
             that ran one.
         grid_settings: settings the grid's runs keep over :attr:`settings` (the grid's
             committed runs were trained before a protocol change; see the study's notes).
+        variants: rows trained again with one setting read another way
+            (:class:`keras_fcn.replication.variants.Variant`), shown beside them.
         folder: the folder of its module, CSV and grid; set by the registry
             (:func:`keras_fcn.replication.all_studies`).
     """
@@ -105,6 +107,7 @@ class Protocol:
     reading: str = ""
     grid: str | None = None
     grid_settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    variants: tuple[Any, ...] = ()
     folder: Path | None = None
 
     @property

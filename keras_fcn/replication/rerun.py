@@ -22,6 +22,7 @@ from keras_fcn.replication.protocol import (
     row_settings,
     settings_label,
 )
+from keras_fcn.replication.variants import VariantRow, variant_rows, variant_runs
 from keras_fcn.study import Engine, aggregate, run_study, with_seeds
 
 CARRY_SOURCES = ("published", "validation")
@@ -262,16 +263,63 @@ def carries(protocol: Protocol) -> bool:
     return any(spec.carry for spec in protocol.tables)
 
 
+@dataclasses.dataclass
+class StudyViews:
+    """A study re-run: its tables at its own settings, and what is seen beside them.
+
+    Attributes:
+        published: the tables at the settings the study carried (what the side by side and
+            the claims compare).
+        procedure: for a study that carries choices, the same tables with each choice made
+            on our validation accuracy; else ``None``.
+        variants: the protocol's :class:`~keras_fcn.replication.variants.Variant` rows.
+    """
+
+    published: list[TableResult]
+    procedure: list[TableResult] | None = None
+    variants: list[VariantRow] = dataclasses.field(default_factory=list)
+
+    def planned_runs(self, seeds: Sequence[int]) -> list[RunConfig]:
+        """Every run the study trains: both views' rows over ``seeds``, and the variants'."""
+        views = [self.published, *([self.procedure] if self.procedure else [])]
+        rows = [run for view in views for result in view for _, run in result.rows if run]
+        return with_seeds(rows, seeds) + [run for item in self.variants for run in item.runs]
+
+
 def reproduce_views(
     protocol: Protocol, family: Family, store: RunStore, **options: Any
-) -> dict[str, list[TableResult]]:
-    """:func:`reproduce` once per view of the study: ``published`` always, and
-    ``validation`` (the procedure re-chosen on validation) for a study that carries choices.
+) -> StudyViews:
+    """:func:`reproduce` once per view of the study (``published`` always; ``validation``,
+    the procedure re-chosen on validation, for a study that carries choices), then the
+    protocol's variants of its rows (trained unless ``dry_run``).
 
     ``options`` are :func:`reproduce`'s keyword arguments but ``carry_from``.
     """
-    views = ("published", "validation") if carries(protocol) else ("published",)
-    return {view: reproduce(protocol, family, store, carry_from=view, **options) for view in views}
+    views = {
+        view: reproduce(protocol, family, store, carry_from=view, **options)
+        for view in (("published", "validation") if carries(protocol) else ("published",))
+    }
+    only = options.get("only") or [spec.name for spec in protocol.tables]
+    chosen = [v for v in protocol.variants if any(table in only for table, _ in v.rows)]
+    planned = variant_runs(chosen, views["published"], options["seeds"])
+    planned = [item for item in planned if item[1] in only]
+    runs = [run for *_, group in planned for run in group]
+    if runs and not options.get("dry_run"):
+        run_study(
+            {family.name: family},
+            runs,
+            store,
+            load=options["load"],
+            trainer=options.get("trainer"),
+            label=lambda run: f"{protocol.name} variant {run.values()}",
+            engine=options.get("engine"),
+        )
+    done = {r.run_id: r for r in store if r.status != "failed"}
+    return StudyViews(
+        views["published"],
+        views.get("validation"),
+        variant_rows(planned, views["published"], done),
+    )
 
 
 def _table_result(spec, pairs, labels, seeded, done, baseline_records, carried) -> TableResult:

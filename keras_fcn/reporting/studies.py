@@ -25,6 +25,7 @@ def write_study_outputs(
     folder: str | os.PathLike,
     test_labels: Callable[[RunRecord], np.ndarray] | None = None,
     procedure: Sequence[Any] | None = None,
+    variants: Sequence[Any] = (),
 ) -> pd.DataFrame:
     """Save a re-run study's comparison, aggregates and learning curves; return the readable table.
 
@@ -40,10 +41,16 @@ def write_study_outputs(
         test_labels: a record's test labels, for McNemar's test between rows.
         procedure: for a study that carries choices, its tables re-chosen on validation,
             written to ``procedure.md`` (:func:`procedure_markdown`).
+        variants: its rows under the protocol's variants, written to ``variants.md``
+            (:func:`keras_fcn.replication.variants.variants_markdown`).
     """
+    from keras_fcn.replication.variants import variants_markdown
+
     folder = Path(folder)
     if procedure is not None:
         (folder / layout.PROCEDURE).write_text(procedure_markdown(results, procedure))
+    if variants:
+        (folder / layout.VARIANTS).write_text(variants_markdown(variants, test_labels))
     comparison = pd.concat([r.comparison for r in results], ignore_index=True)
     save_table(comparison, folder / "comparison", index=False)
     readable = format_side_by_side(comparison)
@@ -204,8 +211,10 @@ def rebuild_studies(
             dry_run=True,
             baseline_records=baselines,
         )
-        results = views["published"]
-        write_study_outputs(protocol.name, results, folder, test_labels, views.get("validation"))
+        results = views.published
+        write_study_outputs(
+            protocol.name, results, folder, test_labels, views.procedure, views.variants
+        )
         tables[protocol.name] = {r.spec.name: r.records for r in results}
         written.append(folder)
     if written:

@@ -262,3 +262,39 @@ def test_the_example_study_runs_end_to_end_through_the_command(capsys, monkeypat
     assert list(comparison["table"]) == ["optimizer", "optimizer", "dropout"]
     assert comparison["n"].tolist() == [1, 1, 1]
     assert (folder / "curves_dropout.png").exists()
+
+
+def test_variants_retrain_rows_with_a_setting_read_another_way(tmp_path):
+    from keras_fcn.replication import reproduce_views
+    from keras_fcn.replication.variants import Variant, variants_markdown
+    from keras_fcn.study import with_seeds
+
+    calls = []
+    keras = Variant("keras", "Keras's defaults", {"defaults": "keras"}, (("topology", "T4"),))
+    fit = Variant("fit", "and fit", {"defaults": "keras", "loop": "fit"}, (("topology", "T4"),),
+                  versus="keras")  # fmt: skip
+    protocol = dataclasses.replace(KONYCHEVA, variants=(keras, fit))
+    store = RunStore(tmp_path / "r.jsonl")
+    views = reproduce_views(
+        protocol, DENSE, store, seeds=[1, 2], load=_no_data, trainer=_trainer_by_lr(calls),
+        only=["topology"],
+    )  # fmt: skip
+    variant_calls = [c for c in calls if c.model.defaults == "keras"]
+    assert len(variant_calls) == 4 and {c.model.hidden for c in variant_calls} == {(256, 128, 64)}
+    assert {c.train.loop for c in variant_calls} == {"epoch", "fit"}
+    by_name = {item.variant.name: item for item in views.variants}
+    assert [r.seed for r in by_name["keras"].base] == [1, 2]  # the row as the study reads it
+    assert by_name["keras"].base[0].config["model"]["defaults"] == "pytorch"
+    assert by_name["fit"].base == by_name["keras"].records  # compared with the other variant
+    text = variants_markdown(views.variants)
+    assert (
+        "| keras     | topology T4 | ours" in text and "| fit       | topology T4 | keras" in text
+    )
+    again = reproduce_views(
+        protocol, DENSE, store, seeds=[1, 2], load=_no_data, dry_run=True, only=["topology"]
+    )
+    assert len(again.variants[1].records) == 2  # read back from the store, nothing trained
+    planned = {run.run_id for run in again.planned_runs([1, 2])}
+    assert {c.run_id for c in variant_calls} <= planned
+    topology = [run for _, run in again.published[0].rows]
+    assert {run.run_id for run in with_seeds(topology, [1, 2])} <= planned

@@ -28,7 +28,13 @@ Table 4 give 90.19 %.
 from __future__ import annotations
 
 from keras_fcn.replication.protocol import Protocol, TableSpec
-from keras_fcn.replication.studies import PYTORCH_CONSTANTS, PYTORCH_DEFAULT, UNSTATED_SCALING
+from keras_fcn.replication.studies import (
+    PYTORCH_CONSTANTS,
+    PYTORCH_DEFAULT,
+    UNSTATED_SCALING,
+    framework_variants,
+)
+from keras_fcn.replication.variants import Variant
 
 PROTOCOL = Protocol(
     name="chenab",
@@ -46,6 +52,16 @@ PROTOCOL = Protocol(
         TableSpec("final", "Final configuration (Table 4)"),
         TableSpec("mnist_final", "Final configuration on MNIST (Section 5)"),
         TableSpec("knn", "KNN with 5 neighbours (Section 5)", classical="knn-5"),
+    ),
+    variants=(
+        *framework_variants((("baseline", "1"), ("final", "1"), ("mnist_final", "1"))),
+        Variant(
+            "random_normal_n01",
+            "'random normal' read as N(0, 1), torch.nn.init.normal_'s default (ours: N(0, 0.05²), "
+            "Keras's RandomNormal: the study says only 'a given mean and variance')",
+            {"initializer": "standard_normal"},
+            (("init", "4"),),
+        ),
     ),
     reading=(
         "Most rows land one to two points under the published figures, baseline and final alike, "

@@ -26,7 +26,12 @@ uses 1e-4.
 from __future__ import annotations
 
 from keras_fcn.replication.protocol import Protocol, TableSpec
-from keras_fcn.replication.studies import PYTORCH_CONSTANTS, PYTORCH_DEFAULT, UNSTATED_SCALING
+from keras_fcn.replication.studies import (
+    PYTORCH_CONSTANTS,
+    PYTORCH_DEFAULT,
+    UNSTATED_SCALING,
+    framework_variants,
+)
 
 PROTOCOL = Protocol(
     name="hippe",
@@ -54,6 +59,7 @@ PROTOCOL = Protocol(
             classical="nearest_subspace",
         ),
     ),
+    variants=framework_variants((("table1", "1"), ("final", "1"), ("mnist_final", "1"))),
     reading=(
         "Table 1 reproduces on validation, most rows within two points and its failures at "
         "lr 0.1 included (Adam fails in some of our seeds); the separately tuned final network "

@@ -23,7 +23,7 @@ Table III.
 from __future__ import annotations
 
 from keras_fcn.replication.protocol import Protocol, TableSpec
-from keras_fcn.replication.studies import PYTORCH_CONSTANTS, PYTORCH_DEFAULT
+from keras_fcn.replication.studies import PYTORCH_CONSTANTS, PYTORCH_DEFAULT, framework_variants
 
 PROTOCOL = Protocol(
     name="konycheva",
@@ -68,6 +68,7 @@ PROTOCOL = Protocol(
         ),
         TableSpec("final", "The configuration chosen stage by stage (Section III-E)", varies=()),
     ),
+    variants=framework_variants((("topology", "T4"), ("final", "1"))),
     reading=(
         "The topology stage reproduces within about a point; at the optimizer stage Adam at lr "
         "0.01 trails SGD by three points here, so our choices on validation keep SGD and the "

@@ -28,7 +28,8 @@ batch norm", but its dropout rates do not match Table 1's.
 from __future__ import annotations
 
 from keras_fcn.replication.protocol import Protocol, TableSpec
-from keras_fcn.replication.studies import PYTORCH_CONSTANTS, UNSTATED_SCALING
+from keras_fcn.replication.studies import PYTORCH_CONSTANTS, UNSTATED_SCALING, framework_variants
+from keras_fcn.replication.variants import Variant
 
 PROTOCOL = Protocol(
     name="lybbert",
@@ -49,6 +50,16 @@ PROTOCOL = Protocol(
     grid="lybbert.toml",
     # its 150 committed runs were trained with Keras's defaults and fit (2.2 h to train again)
     grid_settings={"defaults": "keras", "loop": "fit"},
+    variants=(
+        *framework_variants((("table1", "ID 111"), ("table2", "ID 117"))),
+        Variant(
+            "random_normal_005",
+            "'random normal' read as N(0, 0.05²), Keras's RandomNormal (ours: N(0, 1), "
+            "torch.nn.init.normal_'s default: the study states no spread)",
+            {"initializer": "random_normal"},
+            (("table1", "ID 123"), ("table2", "ID 129")),
+        ),
+    ),
     reading=(
         "The Xavier and Kaiming rows land within a point of the published means, inside their "
         "published spread; random-normal weights without batch normalization collapse far below "
