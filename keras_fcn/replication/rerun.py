@@ -52,11 +52,28 @@ def _val_scores(records: Sequence[RunRecord]) -> list[float]:
     ]
 
 
-def verdict(published: float, mean: float, std: float, n_ok: int, n_diverged: int) -> str:
-    """Where the published value falls against our runs."""
+def verdict(
+    published: float,
+    mean: float,
+    std: float,
+    n_ok: int,
+    n_diverged: int,
+    published_std: float = math.nan,
+) -> str:
+    """Where the published value falls against our runs.
+
+    Within seed spread when the gap is at most twice the standard deviation of the
+    difference between one run of ours and one of the study's, ``sqrt(std**2 +
+    published_std**2)``: our spread over seeds combined with the spread the study reports
+    (none reported: ours alone). A published figure that is a mean over runs varies less
+    than one run, so the rule never calls a gap the study's own spread explains a
+    difference; no study states how many runs it averaged, so a test of the two means
+    (Welch's) cannot be made.
+    """
     if n_ok == 0:
         return "diverged" if n_diverged else "not run"
-    spread = 2 * std if not math.isnan(std) else 0.0
+    spreads = [s for s in (std, published_std) if not math.isnan(s)]
+    spread = 2 * math.sqrt(sum(s**2 for s in spreads))
     # published figures are rounded to 0.1 % at worst: never call that a difference
     if abs(published - mean) <= max(spread, 0.001):
         return "within seed spread"
@@ -89,7 +106,7 @@ def comparison_rows(
             mean, sd = a[f"{prefix}_mean"], a[f"{prefix}_std"]
             n, diverged = int(a["n"]), int(a["n_diverged"])
             line.update(ours=mean, ours_std=sd, n=n, diverged=diverged)
-            line.update(difference=mean - value, verdict=verdict(value, mean, sd, n, diverged))
+            line.update(difference=mean - value, verdict=verdict(value, mean, sd, n, diverged, std))
         out.append(line)
     return out
 

@@ -127,6 +127,18 @@ def test_verdicts():
     assert verdict(0.19, float("nan"), float("nan"), 0, 3) == "diverged"
 
 
+def test_a_row_verdict_combines_our_spread_with_the_published_one():
+    # Lybbert ID 111: 0.76 points under a published 89.67 +- 2.22, ours 88.91 +- 0.11
+    assert verdict(0.8967, 0.8891, 0.0011, 3, 0) == "ours lower"
+    assert verdict(0.8967, 0.8891, 0.0011, 3, 0, 0.0222) == "within seed spread"
+    # the bound is 2 sqrt(0.003^2 + 0.004^2) = 1 point
+    assert verdict(0.85, 0.8599, 0.003, 3, 0, 0.004) == "within seed spread"
+    assert verdict(0.85, 0.8601, 0.003, 3, 0, 0.004) == "ours higher"
+    assert verdict(0.85, 0.8399, 0.003, 3, 0, 0.004) == "ours lower"
+    # one run of ours has no spread: the published one alone
+    assert verdict(0.85, 0.845, float("nan"), 1, 0, 0.003) == "within seed spread"
+
+
 def test_a_protocol_with_a_blank_table_still_reports(tmp_path):
     (tmp_path / "x.csv").write_text(
         "study,table,row,dataset,metric,value,std,source_unit,note,optimizer\n"
