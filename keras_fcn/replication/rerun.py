@@ -107,6 +107,9 @@ def comparison_rows(
             n, diverged = int(a["n"]), int(a["n_diverged"])
             line.update(ours=mean, ours_std=sd, n=n, diverged=diverged)
             line.update(difference=mean - value, verdict=verdict(value, mean, sd, n, diverged, std))
+        if spec.show_val and metric.startswith("test"):
+            val = agg.iloc[0] if not agg.empty else {"val_mean": math.nan, "val_std": math.nan}
+            line.update(ours_val=val["val_mean"], ours_val_std=val["val_std"])
         out.append(line)
     return out
 

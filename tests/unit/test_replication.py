@@ -24,6 +24,8 @@ from keras_fcn.replication import (
     reproduce,
     verdict,
 )
+from keras_fcn.replication.rerun import comparison_rows
+from keras_fcn.reporting.tables import format_side_by_side
 from tests.helpers import ROOT
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example_study"
@@ -235,3 +237,23 @@ def test_the_example_study_runs_end_to_end_through_the_command(capsys, monkeypat
     assert list(comparison["table"]) == ["optimizer", "optimizer", "dropout"]
     assert comparison["n"].tolist() == [1, 1, 1]
     assert (folder / "curves_dropout.png").exists()
+
+
+def test_hippe_table_1_is_compared_on_test_with_our_validation_beside():
+    # its caption says validation; its text calls the same figures testing accuracies twice
+    protocol = all_studies()["hippe"]
+    table1 = [r for r in read_published(protocol.path(protocol.published)) if r.table == "table1"]
+    assert len(table1) == 16 and all(set(r.values) == {"test_accuracy"} for r in table1)
+    spec = protocol.table("table1")
+    records = [
+        RunRecord(f"r{s}", "dense", {}, s, best_val_accuracy=0.88 + s / 1000, test_accuracy=acc)
+        for s, acc in ((1, 0.87), (2, 0.88))
+    ]
+    (line,) = comparison_rows(spec, table1[0], "base", records)
+    assert line["metric"] == "test_accuracy" and line["ours"] == pytest.approx(0.875)
+    assert line["ours_val"] == pytest.approx(0.8815)
+    shown = format_side_by_side(pd.DataFrame([line]))
+    assert shown["ours %"].item() == "87.50 ± 0.71" and shown["ours val %"].item() == "88.15 ± 0.07"
+    # a table that does not ask for it shows no validation column
+    plain = comparison_rows(protocol.table("final"), table1[0], "base", records)
+    assert "ours val %" not in format_side_by_side(pd.DataFrame(plain))
