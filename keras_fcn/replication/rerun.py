@@ -220,6 +220,7 @@ def reproduce(
     overrides: Mapping[str, Any] | None = None,
     baseline_records: Sequence[RunRecord] = (),
     engine: Engine | None = None,
+    resumed: Sequence[RunRecord] = (),
 ) -> list[TableResult]:
     """Re-run a study's tables in order and compare each with its published numbers.
 
@@ -240,11 +241,14 @@ def reproduce(
             tables of classical baselines.
         engine: trains the runs several at once (:mod:`keras_fcn.cluster`); ``None``: in
             this process.
+        resumed: finished runs held outside ``store`` that count as done (a dry run's
+            committed records, which it reads without copying them into the store); a run
+            the store holds keeps the store's record.
     """
     for name in only:
         protocol.table(name)
     published = read_published(protocol.path(protocol.published))
-    done = {r.run_id: r for r in store if r.status != "failed"}
+    done = {r.run_id: r for r in [*resumed, *store] if r.status != "failed"}
     carried: dict[str, Any] = {}
     results = []
     for spec in protocol.tables:
