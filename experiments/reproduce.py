@@ -7,8 +7,9 @@
 
 Records go to ``--out/STUDY/runs.jsonl``; rerunning the same command skips finished runs,
 so an interrupted study resumes, and so does a study whose records are committed
-(``--records``): they are put back into its store first. ``--dry-run`` lists the runs and
-estimates the time of those left from the measured speed of each network and batch size.
+(``--records``): they are put back into its store first. ``--dry-run`` lists the runs, each
+stage planned from the same records a real run would resume from (``--out`` and committed),
+and estimates the time of those left from the measured speed of each network and batch size.
 The comparison is written as ``comparison.csv``/``.md`` with one learning-curve figure per
 table.
 """
@@ -191,6 +192,8 @@ def _study(protocol, args, engine) -> float:
         overrides=overrides,
         baseline_records=RunStore(args.baselines).records(),
         engine=engine,
+        # a dry run plans each stage from the records a real run would resume from
+        resumed=_resumable(store, committed) if args.dry_run else (),
     )
     if args.dry_run:
         _print_planned(views.published, "published")
@@ -307,12 +310,23 @@ def _committed(args, folder: Path) -> Path | None:
     return path if path.exists() else None
 
 
+def _resumable(store, committed: Path | None) -> list:
+    """The records a real run resumes from: the store's (``--out``), then the committed ones
+    it lacks, as :func:`keras_fcn.reporting.archive.restore` would add them."""
+    from keras_fcn.reporting.archive import read_archived
+
+    records = store.records()
+    have = {r.run_id for r in records}
+    return records + [
+        r for r in (read_archived(committed) if committed else []) if r.run_id not in have
+    ]
+
+
 def _estimate(args, family, runs, store, committed) -> float:
     """Print how many of ``runs`` are recorded and the estimated time of the others."""
     from keras_fcn.estimate import Estimator
-    from keras_fcn.reporting.archive import read_archived
 
-    records = store.records() + (read_archived(committed) if committed else [])
+    records = _resumable(store, committed)
     done = {r.run_id for r in records if r.status != "failed"}
     unique = {run.run_id: run for run in runs}
     left = [run for run_id, run in unique.items() if run_id not in done]

@@ -59,6 +59,8 @@ class TableSpec:
         carry: fields whose best value (on validation) later tables use.
         classical: for a table of a classical baseline, which one: its name in the records
             of ``experiments.baselines`` (``knn-5``, say), whose records are shown as ours.
+        show_val: show our validation accuracy beside each row compared on test, without a
+            verdict: for a table whose caption and text disagree on what it reports.
     """
 
     name: str
@@ -66,6 +68,7 @@ class TableSpec:
     varies: tuple[str, ...] | None = None
     carry: tuple[str, ...] = ()
     classical: str | None = None
+    show_val: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

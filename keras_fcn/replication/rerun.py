@@ -56,11 +56,28 @@ def _val_scores(records: Sequence[RunRecord]) -> list[float]:
     ]
 
 
-def verdict(published: float, mean: float, std: float, n_ok: int, n_diverged: int) -> str:
-    """Where the published value falls against our runs."""
+def verdict(
+    published: float,
+    mean: float,
+    std: float,
+    n_ok: int,
+    n_diverged: int,
+    published_std: float = math.nan,
+) -> str:
+    """Where the published value falls against our runs.
+
+    Within seed spread when the gap is at most twice the standard deviation of the
+    difference between one run of ours and one of the study's, ``sqrt(std**2 +
+    published_std**2)``: our spread over seeds combined with the spread the study reports
+    (none reported: ours alone). A published figure that is a mean over runs varies less
+    than one run, so the rule never calls a gap the study's own spread explains a
+    difference; no study states how many runs it averaged, so a test of the two means
+    (Welch's) cannot be made.
+    """
     if n_ok == 0:
         return "diverged" if n_diverged else "not run"
-    spread = 2 * std if not math.isnan(std) else 0.0
+    spreads = [s for s in (std, published_std) if not math.isnan(s)]
+    spread = 2 * math.sqrt(sum(s**2 for s in spreads))
     # published figures are rounded to 0.1 % at worst: never call that a difference
     if abs(published - mean) <= max(spread, 0.001):
         return "within seed spread"
@@ -93,7 +110,10 @@ def comparison_rows(
             mean, sd = a[f"{prefix}_mean"], a[f"{prefix}_std"]
             n, diverged = int(a["n"]), int(a["n_diverged"])
             line.update(ours=mean, ours_std=sd, n=n, diverged=diverged)
-            line.update(difference=mean - value, verdict=verdict(value, mean, sd, n, diverged))
+            line.update(difference=mean - value, verdict=verdict(value, mean, sd, n, diverged, std))
+        if spec.show_val and metric.startswith("test"):
+            val = agg.iloc[0] if not agg.empty else {"val_mean": math.nan, "val_std": math.nan}
+            line.update(ours_val=val["val_mean"], ours_val_std=val["val_std"])
         out.append(line)
     return out
 
@@ -203,6 +223,7 @@ def reproduce(
     baseline_records: Sequence[RunRecord] = (),
     engine: Engine | None = None,
     carry_from: str = "published",
+    resumed: Sequence[RunRecord] = (),
 ) -> list[TableResult]:
     """Re-run a study's tables in order and compare each with its published numbers.
 
@@ -230,13 +251,16 @@ def reproduce(
         engine: trains the runs several at once (:mod:`keras_fcn.cluster`); ``None``: in
             this process.
         carry_from: ``published`` or ``validation``: what picks the carried settings.
+        resumed: finished runs held outside ``store`` that count as done (a dry run's
+            committed records, which it reads without copying them into the store); a run
+            the store holds keeps the store's record.
     """
     if carry_from not in CARRY_SOURCES:
         raise ValueError(f"carry_from={carry_from!r}: choose one of {', '.join(CARRY_SOURCES)}")
     for name in only:
         protocol.table(name)
     published = read_published(protocol.path(protocol.published))
-    done = {r.run_id: r for r in store if r.status != "failed"}
+    done = {r.run_id: r for r in [*resumed, *store] if r.status != "failed"}
     carried: dict[str, Any] = {}
     results = []
     for spec in protocol.tables:
@@ -314,7 +338,8 @@ def reproduce_views(
             label=lambda run: f"{protocol.name} variant {run.values()}",
             engine=options.get("engine"),
         )
-    done = {r.run_id: r for r in store if r.status != "failed"}
+    done = {r.run_id: r for r in options.get("resumed", ()) if r.status != "failed"}
+    done.update({r.run_id: r for r in store if r.status != "failed"})
     return StudyViews(
         views["published"],
         views.get("validation"),

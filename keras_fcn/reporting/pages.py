@@ -19,6 +19,14 @@ from keras_fcn.reporting.studies import study_seeds
 RESULTS_PAGE = "results.md"
 CONFIGS_PAGE = "configs.md"
 
+ROW_RULE = (
+    "A row is *within seed spread* when ours and the published figure lie at most "
+    "2·√(s² + p²) apart, s our standard deviation over seeds and p the one the study reports "
+    "(0 where it reports none): twice the spread of the difference between one run of ours "
+    "and one of the study's; *ours lower* or *ours higher* otherwise."
+)
+"""The rule of a row's verdict (:func:`keras_fcn.replication.verdict`), said on each study page."""
+
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
@@ -119,7 +127,7 @@ def _study_section(folder: Path, source: str | None, reading: str = "") -> list[
     if seeds:
         lines.append(
             f'"Ours" is the mean ± standard deviation over {"seeds" if len(seeds) > 1 else "seed"} '
-            f"{_and(seeds)}; validation accuracy is the best epoch's."
+            f"{_and(seeds)}; validation accuracy is the best epoch's. {ROW_RULE}"
         )
     lines += ["", " ".join([readme.tally(folder), reading]).strip()]
     lines += ["", (folder / layout.SIDE_BY_SIDE).read_text().rstrip("\n"), ""]

@@ -57,7 +57,8 @@ def mean_std(values: Sequence[float | None]) -> str:
 
 
 def format_side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:
-    """A study comparison as people read it: percentages, ours as mean ± std over seeds."""
+    """A study comparison as people read it: percentages, ours as mean ± std over seeds (and
+    our validation accuracy beside the rows of a table that shows it, ``TableSpec.show_val``)."""
     rows = []
     for _, line in comparison.iterrows():
         published = percent(line["published"])
@@ -69,6 +70,9 @@ def format_side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:
         seeds = f"{line['n']}" + (
             f" (+{line['diverged']} diverged)" if line.get("diverged") else ""
         )
+        beside = {}
+        if "ours_val" in comparison:  # a table showing our validation beside its test
+            beside["ours val %"] = plus_minus(line["ours_val"], line["ours_val_std"])
         rows.append(
             {
                 "table": line["table"],
@@ -77,6 +81,7 @@ def format_side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:
                 "metric": str(line["metric"]).replace("_accuracy", ""),
                 "published %": published,
                 "ours %": ours,
+                **beside,
                 "seeds": seeds,
                 "diff": "" if pd.isna(line["difference"]) else f"{100 * line['difference']:+.2f}",
                 "verdict": line["verdict"],

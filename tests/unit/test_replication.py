@@ -25,7 +25,9 @@ from keras_fcn.replication import (
     reproduce,
     verdict,
 )
+from keras_fcn.replication.rerun import comparison_rows
 from keras_fcn.reporting.studies import procedure_markdown
+from keras_fcn.reporting.tables import format_side_by_side
 from tests.helpers import ROOT
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example_study"
@@ -166,6 +168,18 @@ def test_verdicts():
     assert verdict(0.19, float("nan"), float("nan"), 0, 3) == "diverged"
 
 
+def test_a_row_verdict_combines_our_spread_with_the_published_one():
+    # Lybbert ID 111: 0.76 points under a published 89.67 +- 2.22, ours 88.91 +- 0.11
+    assert verdict(0.8967, 0.8891, 0.0011, 3, 0) == "ours lower"
+    assert verdict(0.8967, 0.8891, 0.0011, 3, 0, 0.0222) == "within seed spread"
+    # the bound is 2 sqrt(0.003^2 + 0.004^2) = 1 point
+    assert verdict(0.85, 0.8599, 0.003, 3, 0, 0.004) == "within seed spread"
+    assert verdict(0.85, 0.8601, 0.003, 3, 0, 0.004) == "ours higher"
+    assert verdict(0.85, 0.8399, 0.003, 3, 0, 0.004) == "ours lower"
+    # one run of ours has no spread: the published one alone
+    assert verdict(0.85, 0.845, float("nan"), 1, 0, 0.003) == "within seed spread"
+
+
 def test_a_protocol_with_a_blank_table_still_reports(tmp_path):
     (tmp_path / "x.csv").write_text(
         "study,table,row,dataset,metric,value,std,source_unit,note,optimizer\n"
@@ -298,3 +312,23 @@ def test_variants_retrain_rows_with_a_setting_read_another_way(tmp_path):
     assert {c.run_id for c in variant_calls} <= planned
     topology = [run for _, run in again.published[0].rows]
     assert {run.run_id for run in with_seeds(topology, [1, 2])} <= planned
+
+
+def test_hippe_table_1_is_compared_on_test_with_our_validation_beside():
+    # its caption says validation; its text calls the same figures testing accuracies twice
+    protocol = all_studies()["hippe"]
+    table1 = [r for r in read_published(protocol.path(protocol.published)) if r.table == "table1"]
+    assert len(table1) == 16 and all(set(r.values) == {"test_accuracy"} for r in table1)
+    spec = protocol.table("table1")
+    records = [
+        RunRecord(f"r{s}", "dense", {}, s, best_val_accuracy=0.88 + s / 1000, test_accuracy=acc)
+        for s, acc in ((1, 0.87), (2, 0.88))
+    ]
+    (line,) = comparison_rows(spec, table1[0], "base", records)
+    assert line["metric"] == "test_accuracy" and line["ours"] == pytest.approx(0.875)
+    assert line["ours_val"] == pytest.approx(0.8815)
+    shown = format_side_by_side(pd.DataFrame([line]))
+    assert shown["ours %"].item() == "87.50 ± 0.71" and shown["ours val %"].item() == "88.15 ± 0.07"
+    # a table that does not ask for it shows no validation column
+    plain = comparison_rows(protocol.table("final"), table1[0], "base", records)
+    assert "ours val %" not in format_side_by_side(pd.DataFrame(plain))

@@ -8,9 +8,10 @@ import pytest
 from experiments import _families, reproduce
 from experiments._cli import run_main
 from keras_fcn.record import RunRecord, RunStore
-from keras_fcn.replication import all_studies, get_study
+from keras_fcn.replication import ENV_VAR, all_studies, get_study
 from keras_fcn.replication import reproduce as rerun
 from keras_fcn.reporting.archive import write_archived
+from tests.helpers import ROOT
 
 
 def _exit_code(argv, capsys):
@@ -52,4 +53,52 @@ def test_dry_run_counts_the_committed_runs_and_estimates_the_others(capsys, tmp_
     assert code == 0
     assert "3 runs, 2 recorded; the 1 left: about 14 min on this machine" in out.out
     assert "0 networks timed here" in out.out
+    assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_plans_later_stages_from_the_committed_records(capsys, monkeypatch, tmp_path):
+    """A stage's choice carried from committed records, not from the published numbers: the
+    toy study publishes Adam above SGD, but its committed runs found SGD better."""
+    monkeypatch.setenv(ENV_VAR, str(ROOT / "tests" / "example_study"))
+    protocol = get_study("toy")
+    family = _families.family(protocol.family)
+    seeds = [42, 43]
+
+    first = rerun(
+        protocol, family, RunStore(tmp_path / "a.jsonl"), seeds=seeds, load=None, dry_run=True
+    )
+    optimizer = [
+        RunRecord(
+            r.run_id,
+            "dense",
+            r.to_dict(),
+            r.train.seed,
+            best_val_accuracy=0.9 if r.train.optimizer == "sgd" else 0.8,
+        )
+        for _, run in first[0].rows
+        for r in [run.with_settings({"seed": s}) for s in seeds]
+    ]
+    planned = rerun(
+        protocol,
+        family,
+        RunStore(tmp_path / "b.jsonl"),
+        seeds=seeds,
+        load=None,
+        dry_run=True,
+        resumed=optimizer,
+        carry_from="validation",
+    )
+    (dropout_run,) = [run for _, run in planned[1].rows]
+    assert dropout_run.train.optimizer == "sgd"  # carried from the records
+    dropout = [
+        RunRecord(r.run_id, "dense", r.to_dict(), r.train.seed, best_val_accuracy=0.85)
+        for r in [dropout_run.with_settings({"seed": s}) for s in seeds]
+    ]
+    records = tmp_path / "records"
+    write_archived(records / "reproduce" / "toy" / "runs.jsonl.gz", optimizer + dropout)
+    argv = ["toy", "--dry-run", "--seeds", "2", "--records", str(records)]
+    code, out = _exit_code([*argv, "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, out.err
+    # the procedure's runs are all recorded; the study's own path (Adam, as published) is not
+    assert "8 runs, 6 recorded; the 2 left" in out.out
     assert not (tmp_path / "out").exists()

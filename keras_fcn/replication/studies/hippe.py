@@ -2,9 +2,12 @@
 
 Tables: ``table1`` = Table 1 (16 rows, with SD). Figures given only in the text: ``final``
 (0.9011 test), ``mnist_final`` (0.9818, SD 0.00015) and ``svd`` (0.9128, from the SVD
-classifier of an earlier assignment). The Table 1 caption says "validation" accuracy, so
-those rows are recorded as ``val_accuracy``; the text calls the same numbers testing
-accuracies (for example, baseline 87.64 %).
+classifier of an earlier assignment). The Table 1 caption says "validation" accuracy, but
+the text calls the same numbers testing accuracies twice in Section 4 (the baseline's
+"87.64% testing accuracy", and "the particular testing accuracy ... for each configuration
+are displayed in Table 1"), and the final row's 0.9011 is called a testing accuracy too: its
+rows are recorded as ``test_accuracy`` and compared on test, our validation accuracy shown
+beside them.
 
 Its protocol: PyTorch; 784-500-50-10, ReLU, cross-entropy, SGD at lr 0.1, 15 epochs. Batch
 size, validation split, input scaling and early stopping are not stated. Random normal
@@ -49,7 +52,9 @@ PROTOCOL = Protocol(
     aliases=PYTORCH_DEFAULT,
     tables=(
         TableSpec(
-            "table1", "Optimizers, learning rates, dropout, initializations, batch norm (Table 1)"
+            "table1",
+            "Optimizers, learning rates, dropout, initializations, batch norm (Table 1)",
+            show_val=True,
         ),
         TableSpec("final", "Final configuration (Section 4)"),
         TableSpec("mnist_final", "Final configuration on MNIST (Section 4)"),
@@ -61,16 +66,16 @@ PROTOCOL = Protocol(
     ),
     variants=framework_variants((("table1", "1"), ("final", "1"), ("mnist_final", "1"))),
     reading=(
-        "Table 1 reproduces on validation, most rows within two points and its failures at "
-        "lr 0.1 included (Adam fails in some of our seeds); the separately tuned final network "
-        "trails by about three points on Fashion-MNIST and one on MNIST (epochs and batch size "
-        "unstated)."
+        "Table 1, compared on test as its text says, lands mostly one to two points under the "
+        "published figures (nearer our validation), failures at lr 0.1 included; the final "
+        "network trails by about three points, one on MNIST (its epochs unstated)."
     ),
     notes=(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
         "the final model's epochs are not stated: the baseline's 15 are used",
         UNSTATED_SCALING,
         PYTORCH_CONSTANTS,
-        "Table 1 is captioned as validation accuracy, so it is compared with ours on validation",
+        "Table 1 is captioned as validation accuracy, but the text calls its figures testing "
+        "accuracies twice (Section 4): it is compared with ours on test, our validation beside it",
     ),
 )
