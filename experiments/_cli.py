@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from experiments._quiet import quiet_start_up
 from keras_fcn import hardware, layout
 from keras_fcn.config import DATASET_NAMES, parse_assignment
 from keras_fcn.errors import ConfigError, KerasFcnError, ResultsError
@@ -148,7 +149,9 @@ def run_main(
     main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None = None
 ) -> None:
     """Run a command's ``main``; a keras-fcn error, or a full or read-only disk, becomes one
-    line on stderr and exit 2."""
+    line on stderr and exit 2. TensorFlow's start-up lines are kept out of its output
+    (:mod:`experiments._quiet`; ``TF_CPP_MIN_LOG_LEVEL=0`` shows them)."""
+    quiet_start_up()
     try:
         hardware.fusion_setting()  # a bad environment fails before anything runs
         code = main(argv)
