@@ -6,6 +6,7 @@ function returns one and writes nothing, :func:`save_figure` does the writing.
 
 from __future__ import annotations
 
+import math
 import os
 import textwrap
 import warnings
@@ -22,6 +23,7 @@ from keras_fcn.record import RunRecord
 
 CURVE_KEYS = ("loss", "val_accuracy")  # the histories drawn: training loss, validation accuracy
 LEGEND_WIDTH = 48  # characters per line of a label in a legend
+LEGEND_COLUMNS = 3  # labels side by side under the curves
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
@@ -99,8 +101,14 @@ def plot_learning_curves(
     ax_acc.set(xlabel="epoch", ylabel="validation accuracy", title="Validation accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-    if ax_acc.get_legend_handles_labels()[0]:
-        ax_acc.legend(fontsize="small", loc="lower right")
+    handles, labels = ax_acc.get_legend_handles_labels()
+    if handles:
+        # below the axes, the figure taller by its height: inside them, a table of many
+        # rows would cover the curves or squeeze the axes to nothing
+        ncols = min(LEGEND_COLUMNS, len(handles))
+        lines = sum(label.count("\n") + 1 for label in labels)
+        fig.set_figheight(fig.get_figheight() + 0.3 + 0.2 * math.ceil(lines / ncols))
+        fig.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize="small")
     if title:
         fig.suptitle(title)
     return fig

@@ -45,10 +45,19 @@ def test_curves_of_a_whole_config_as_label_draw_without_warnings():
     assert len(fig.axes[1].get_lines()) == 1
 
 
+def test_a_table_of_many_rows_draws_without_warnings():
+    """Hippe's Table 1: 16 rows, each labelled with its settings."""
+    labels = [f"{i}: " + " ".join(f"setting_{k}=value" for k in range(8)) for i in range(16)]
+    fig = plot_learning_curves({label: [_record(history=HISTORY)] for label in labels})
+    _saved_without_warnings(fig)
+    assert len(fig.legends[0].get_texts()) == 16
+
+
 def test_rows_without_curves_get_no_legend_entry_and_no_warning():
     fig = plot_learning_curves({"knn": [_record("knn")], "dense": [_record(history=HISTORY)]})
     _saved_without_warnings(fig)
-    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["dense"]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["dense"]
     assert not has_curves([_record("knn")]) and has_curves([_record(history=HISTORY)])
 
 
