@@ -10,9 +10,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from keras_fcn import hardware
+from experiments._quiet import quiet_start_up
+from keras_fcn import hardware, layout
 from keras_fcn.config import DATASET_NAMES, parse_assignment
-from keras_fcn.errors import KerasFcnError, ResultsError
+from keras_fcn.errors import ConfigError, KerasFcnError, ResultsError
 
 
 def one_line(message: str) -> str:
@@ -22,10 +23,21 @@ def one_line(message: str) -> str:
 
 
 class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line and exit with status 2."""
+    """An ``ArgumentParser`` whose errors are one line and exit with status 2, and which
+    checks a ``--data-dir`` as soon as it is parsed."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed = super().parse_args(args, namespace)
+        if getattr(parsed, "data_dir", None) is not None:
+            from keras_fcn.data_sources import check_data_dir
+
+            # any dataset will do here (--set may change which one is loaded); loading
+            # checks the folder again for the dataset it wants
+            check_data_dir(parsed.data_dir)
+        return parsed
 
 
 def add_data_args(parser: argparse.ArgumentParser, default_dataset: str = "fashion_mnist") -> None:
@@ -33,8 +45,16 @@ def add_data_args(parser: argparse.ArgumentParser, default_dataset: str = "fashi
     parser.add_argument(
         "--dataset", choices=DATASET_NAMES, default=default_dataset, help="default: %(default)s"
     )
+    add_data_dir_arg(parser)
+
+
+def add_data_dir_arg(parser: argparse.ArgumentParser, purpose: str = "") -> None:
+    """``--data-dir DIR``, checked by :class:`Parser` as soon as it is parsed."""
     parser.add_argument(
-        "--data-dir", help="folder holding the IDX files (searched before KERAS_FCN_DATA_DIR)"
+        "--data-dir",
+        metavar="DIR",
+        help=f"folder holding the IDX files{purpose}; it must hold them (without it: "
+        "KERAS_FCN_DATA_DIR, then the usual places, then a download; docs/data.md)",
     )
 
 
@@ -48,6 +68,47 @@ def add_set_arg(parser: argparse.ArgumentParser) -> None:
         metavar="FIELD=VALUE",
         help="set any config field, e.g. --set optimizer=adam --set hidden=256,128 (repeatable)",
     )
+
+
+def add_records_arg(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--records DIR``: the committed records (``none`` for none)."""
+    parser.add_argument(
+        "--records",
+        metavar="DIR",
+        help=f"{help_text}; 'none' for none (default: {layout.ARCHIVE}, when it exists)",
+    )
+
+
+def records_folder(text: str | None, *, written: bool = False) -> Path | None:
+    """The folder ``--records`` names: None for ``none``; the committed records when the flag
+    is left out (read if present, as on a fresh clone).
+
+    A folder named on purpose must exist and hold archived records, unless records are to be
+    ``written`` there: a typo must not read as "no records".
+
+    Raises:
+        ConfigError: the folder is missing, is a file, or holds no archived records.
+    """
+    if text is None:
+        return layout.ARCHIVE
+    if text.strip().lower() == "none":
+        return None
+    path = Path(text)
+    what = f"give the folder of committed records (e.g. {layout.ARCHIVE}) or 'none'"
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--records {text}: is a file; {what}")
+    if written:
+        return path
+    if not path.is_dir():
+        raise ConfigError(f"--records {text}: no such folder; {what}")
+    from keras_fcn.reporting.archive import SUFFIX
+
+    if not any(path.glob(f"**/*.jsonl{SUFFIX}")):
+        raise ConfigError(
+            f"--records {text}: holds no committed records (looked for **/*.jsonl{SUFFIX} "
+            f"under it); {what}"
+        )
+    return path
 
 
 def settings_from(args: argparse.Namespace) -> dict[str, str]:
@@ -88,7 +149,9 @@ def run_main(
     main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None = None
 ) -> None:
     """Run a command's ``main``; a keras-fcn error, or a full or read-only disk, becomes one
-    line on stderr and exit 2."""
+    line on stderr and exit 2. TensorFlow's start-up lines are kept out of its output
+    (:mod:`experiments._quiet`; ``TF_CPP_MIN_LOG_LEVEL=0`` shows them)."""
+    quiet_start_up()
     try:
         hardware.fusion_setting()  # a bad environment fails before anything runs
         code = main(argv)

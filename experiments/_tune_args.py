@@ -112,8 +112,7 @@ def _add_process_args(parser: Parser) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=0,
-        help="run a chief and N workers on this machine (default: one process)",
+        help="run a chief and N >= 1 workers on this machine (default: one process, no workers)",
     )
     parser.add_argument(
         "--chief-timeout",
@@ -150,8 +149,11 @@ def check_numbers(args) -> None:
     for flag in ("max_epochs", "trials", "executions", "final_seeds", "factor", "patience"):
         if getattr(args, flag) < (2 if flag == "factor" else 1):
             raise ConfigError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: too small")
-    if args.workers < 0:
-        raise ConfigError(f"--workers {args.workers}: must be 0 or more")
+    if args.workers is not None and args.workers < 1:
+        # no --workers is one process; an explicit count below 1 is a mistake, not a request
+        raise ConfigError(
+            f"--workers {args.workers}: must be 1 or more (leave it out to search in one process)"
+        )
     if not 0 < args.chief_timeout < float("inf"):  # also refuses nan
         raise ConfigError(
             f"--chief-timeout {args.chief_timeout:g}: must be a number of seconds above 0"

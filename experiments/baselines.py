@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from experiments._cli import Parser, check_out, run_main
+from experiments._cli import Parser, add_data_dir_arg, check_out, run_main
 from keras_fcn import layout
 from keras_fcn.cluster import add_engine_args, engine_from
 
@@ -41,7 +41,7 @@ def build_parser() -> Parser:
         default=str(layout.folder("baselines")),
         help="results folder (default: %(default)s)",
     )
-    parser.add_argument("--data-dir", help="folder holding the IDX files")
+    add_data_dir_arg(parser)
     add_engine_args(parser)
     return parser
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments import _families
-from experiments._cli import Parser, check_out, run_main
+from experiments._cli import Parser, add_data_dir_arg, check_out, run_main
 from keras_fcn import layout
 
 LIMITS = "limits"  # the --case of the child process that measures the machine's limits
@@ -71,9 +71,7 @@ def build_parser() -> Parser:
         help="two-epoch tuning trials in one process, 0 to skip (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=42, help="default: %(default)s")
-    parser.add_argument(
-        "--data-dir", help="folder holding the IDX files (searched before KERAS_FCN_DATA_DIR)"
-    )
+    add_data_dir_arg(parser)
     parser.add_argument(
         "--quick",
         action="store_true",

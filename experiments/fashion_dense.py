@@ -20,6 +20,7 @@ from experiments._cli import (
     settings_from,
 )
 from keras_fcn import layout
+from keras_fcn.errors import ConfigError
 
 
 def build_parser(prog: str, default_dataset: str, family: str = "dense") -> Parser:
@@ -56,8 +57,11 @@ def main(
     prog: str = "experiments.fashion_dense",
     default_dataset: str = "fashion_mnist",
     family: str = "dense",
+    only_dataset: bool = False,
 ) -> int:
-    """Run the command for one family (``experiments.fashion_cnn`` passes ``lenet``)."""
+    """Run the command for one family (``experiments.fashion_cnn`` passes ``lenet``); with
+    ``only_dataset``, a command named after its dataset (``experiments.mnist_dense``) refuses
+    any other."""
     args = build_parser(prog, default_dataset, family).parse_args(argv)
     overrides: dict[str, object] = {"dataset": args.dataset, **settings_from(args)}
     for flag in ("epochs", "seed"):
@@ -70,6 +74,11 @@ def main(
 
     model_family = get_family(family)
     run = resolve_run(model_family, overrides, preset=quick("single") if args.quick else None)
+    if only_dataset and run.data.dataset != default_dataset:
+        raise ConfigError(
+            f"{prog} trains on {default_dataset} only, not {run.data.dataset}: use "
+            f"experiments.fashion_dense --dataset {run.data.dataset}"
+        )
     out = check_out(args.out or layout.folder(prog.split(".")[-1]))
     run_and_report(model_family, run, out=out, data_dir=args.data_dir, verbose=args.verbose)
     return 0

@@ -17,7 +17,14 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments._cli import Parser, check_out, run_main
+from experiments._cli import (
+    Parser,
+    add_data_dir_arg,
+    add_records_arg,
+    check_out,
+    records_folder,
+    run_main,
+)
 from keras_fcn import layout
 from keras_fcn.errors import ConfigError
 
@@ -55,13 +62,10 @@ def build_parser() -> Parser:
         "--study",
         action="append",
         default=[],
-        help="with --readme: also print this study's side-by-side table",
+        help="with --readme: also print this study's side-by-side table (repeatable)",
     )
-    parser.add_argument(
-        "--records",
-        default=str(layout.ARCHIVE),
-        help="the committed records, read with those of --results; 'none' reads --results alone "
-        "(default: %(default)s)",
+    add_records_arg(
+        parser, "the committed records, read with those of --results ('none': --results alone)"
     )
     parser.add_argument(
         "--save-records",
@@ -76,7 +80,7 @@ def build_parser() -> Parser:
         "its configuration chosen on Fashion-MNIST retrained on MNIST (the re-run studies are "
         "trained by experiments.reproduce)",
     )
-    parser.add_argument("--data-dir", help="folder holding the IDX files (for the data section)")
+    add_data_dir_arg(parser, " (for the data section)")
     return parser
 
 
@@ -85,9 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # checked before anything is read, so that a mistake is one line and leaves nothing behind
     if args.study and not args.readme:
         raise ConfigError("--study works only with --readme")
+    if args.study:
+        from keras_fcn.replication import get_study
+
+        for study in args.study:
+            get_study(study)  # an unknown name is an error listing the known ones
     if args.readme and args.docs:
         raise ConfigError("--readme prints, --docs writes pages: use one of them")
-    records = None if args.records.lower() == "none" else Path(args.records)
+    records = records_folder(args.records, written=args.save_records)
     if args.save_records and records is None:
         raise ConfigError("--save-records needs --records: the folder to add the records to")
     readme_file = args.readme_file or (None if args.out else "README.md")

@@ -22,7 +22,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from experiments import _families
-from experiments._cli import Parser, add_set_arg, run_main, settings_from
+from experiments._cli import (
+    Parser,
+    add_data_dir_arg,
+    add_records_arg,
+    add_set_arg,
+    records_folder,
+    run_main,
+    settings_from,
+)
 from keras_fcn import layout
 from keras_fcn.cluster import (
     AUTO_JOBS,
@@ -75,12 +83,8 @@ def build_parser() -> Parser:
         default=str(layout.folder("reproduce")),
         help="results folder (default: %(default)s)",
     )
-    parser.add_argument("--data-dir", help="folder holding the IDX files")
-    parser.add_argument(
-        "--records",
-        default=str(layout.ARCHIVE),
-        help="committed records a study resumes from; 'none' for none (default: %(default)s)",
-    )
+    add_data_dir_arg(parser)
+    add_records_arg(parser, "committed records a study resumes from")
     parser.add_argument(
         "--baselines",
         default=str(layout.runs("baselines")),
@@ -97,6 +101,7 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.records = records_folder(args.records)
     _check_flags(args)
     engine_from(args.jobs, args.threads_per_run, args.ray_address)  # bad flags stop here
     if args.study != "all":
@@ -302,7 +307,7 @@ def _write_outputs(protocol, family, views, folder: Path, load) -> None:
 
 def _committed(args, folder: Path) -> Path | None:
     """The committed records of the study in ``folder``, if there are any (never for --quick)."""
-    if args.quick or args.records.lower() == "none":
+    if args.quick or args.records is None:
         return None
     from keras_fcn.reporting.archive import archived
 

@@ -43,6 +43,7 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 LOOPS = ("fit", "epoch")
 LR_SCHEDULES = ("constant", "cosine")
 FRAMEWORK_DEFAULTS = ("keras", "pytorch")
+VALIDATION_MAX_COUNT = 59_999  # the largest training set (60,000 images) less one
 
 _UnionType = type(int | None)
 
@@ -243,18 +244,26 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASET_NAMES)
-        v = self.validation
-        if isinstance(v, float) and not v.is_integer():
-            check_float("validation", v, 0.0, 1.0, open_high=True)
-        else:
-            if isinstance(v, float):
-                freeze(self, "validation", int(v))
-            check_int("validation", self.validation, 0, 59_999)
+        self._check_validation()
         check_int("split_seed", self.split_seed, 0, 2**32 - 1)
         check_bool("standardize", self.standardize)
         for field in ("train_limit", "test_limit"):
             if getattr(self, field) is not None:
                 check_int(field, getattr(self, field), 1)
+
+    def _check_validation(self) -> None:
+        v = self.validation
+        number = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        if number and v == int(v) and 0 <= v <= VALIDATION_MAX_COUNT:
+            freeze(self, "validation", int(v))  # a count of images, 5000.0 as 5000
+        elif not (number and 0 < v < 1):
+            # one message for both forms: a fraction alone would hide that a count is allowed
+            fail(
+                "validation",
+                v,
+                "must be a fraction in (0, 1) of the training images, or a whole number "
+                f"of them in [0, {VALIDATION_MAX_COUNT:,}] (0: no validation set)",
+            )
 
 
 def flag_value(value: Any) -> str:

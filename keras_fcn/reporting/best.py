@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from keras_fcn.config import DATASET_NAMES, dashed
+from keras_fcn.config import DATASET_NAMES, flag_value
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.tables import plus_minus
 from keras_fcn.study import aggregate, compare, config_key
@@ -95,7 +95,9 @@ def best_table(bests: Sequence[Best], published: dict[str, tuple[float, str]]) -
             {
                 "dataset": b.dataset,
                 "family": b.family,
-                "best config (chosen on validation)": describe_record_settings(record),
+                "best config (chosen on validation): its command or every setting": (
+                    reproducing_line(record)
+                ),
                 "test accuracy %": plus_minus(s["test_mean"], s["test_std"]),
                 "seeds": int(s["n"]),
                 "parameters": f"{record.params:,}" if record.params else "",
@@ -108,15 +110,18 @@ def best_table(bests: Sequence[Best], published: dict[str, tuple[float, str]]) -
     return pd.DataFrame(rows)
 
 
-def describe_record_settings(record: RunRecord) -> str:
-    """A record's model settings and main training settings, as ``field=value`` pairs."""
-    model = record.config.get("model", {})
-    train = record.config.get("train", {})
-    parts = [f"{k}={dashed(v)}" for k, v in model.items()]
-    for key in ("optimizer", "learning_rate", "epochs", "batch_size"):
-        if key in train:
-            parts.append(f"{key}={train[key]}")
-    return ", ".join(parts)
+def reproducing_line(record: RunRecord) -> str:
+    """What gives a record's number again: the line that trains it (its ``command``, written
+    by :meth:`keras_fcn.family.Family.command_for`), its seed as ``S``; for a record without
+    one (the classical baselines), every setting of its config as ``field=value``."""
+    if record.command:
+        return f"`{record.command.replace(f' --seed {record.seed}', ' --seed S')}`"
+    return ", ".join(
+        f"{k}={flag_value(v)}"
+        for section in record.config.values()
+        if isinstance(section, dict)
+        for k, v in section.items()
+    )
 
 
 def mcnemar_table(bests: Sequence[Best], y_test_for: Callable[[str], np.ndarray]) -> pd.DataFrame:

@@ -6,7 +6,9 @@ function returns one and writes nothing, :func:`save_figure` does the writing.
 
 from __future__ import annotations
 
+import math
 import os
+import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +20,10 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 from keras_fcn.idx import N_CLASSES
 from keras_fcn.record import RunRecord
+
+CURVE_KEYS = ("loss", "val_accuracy")  # the histories drawn: training loss, validation accuracy
+LEGEND_WIDTH = 48  # characters per line of a label in a legend
+LEGEND_COLUMNS = 3  # labels side by side under the curves
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
@@ -54,10 +60,17 @@ def plot_confusion(
     return fig
 
 
+def has_curves(records: Sequence[RunRecord]) -> bool:
+    """Whether any of ``records`` has a per-epoch history to draw (the classical baselines
+    have none)."""
+    return any(r.history.get(key) for r in records for key in CURVE_KEYS)
+
+
 def plot_learning_curves(
     records: Mapping[str, RunRecord | Sequence[RunRecord]], title: str = ""
 ) -> Figure:
-    """Training loss and validation accuracy against epoch, one line per label.
+    """Training loss and validation accuracy against epoch, one line per label (labels
+    without a history are left out: call :func:`has_curves` first to skip an empty figure).
 
     Args:
         records: label -> a record, or several records (seeds) drawn as their mean with a
@@ -68,7 +81,9 @@ def plot_learning_curves(
     ax_loss, ax_acc = fig.subplots(1, 2)
     for label, runs in records.items():
         runs = [runs] if isinstance(runs, RunRecord) else list(runs)
-        for ax, key in ((ax_loss, "loss"), (ax_acc, "val_accuracy")):
+        # a long label (a whole config) on one line would squeeze the axes to nothing
+        label = textwrap.fill(label, LEGEND_WIDTH)
+        for ax, key in zip((ax_loss, ax_acc), CURVE_KEYS, strict=True):
             curves = [r.history.get(key, []) for r in runs if r.history.get(key)]
             if not curves:
                 continue
@@ -86,8 +101,14 @@ def plot_learning_curves(
     ax_acc.set(xlabel="epoch", ylabel="validation accuracy", title="Validation accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-    if records:
-        ax_acc.legend(fontsize="small", loc="lower right")
+    handles, labels = ax_acc.get_legend_handles_labels()
+    if handles:
+        # below the axes, the figure taller by its height: inside them, a table of many
+        # rows would cover the curves or squeeze the axes to nothing
+        ncols = min(LEGEND_COLUMNS, len(handles))
+        lines = sum(label.count("\n") + 1 for label in labels)
+        fig.set_figheight(fig.get_figheight() + 0.3 + 0.2 * math.ceil(lines / ncols))
+        fig.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize="small")
     if title:
         fig.suptitle(title)
     return fig

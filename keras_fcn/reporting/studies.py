@@ -13,7 +13,7 @@ import pandas as pd
 
 from keras_fcn import layout
 from keras_fcn.record import RunRecord
-from keras_fcn.reporting.figures import plot_learning_curves, save_figure
+from keras_fcn.reporting.figures import has_curves, plot_learning_curves, save_figure
 from keras_fcn.reporting.records import read_runs
 from keras_fcn.reporting.tables import format_side_by_side, save_table
 from keras_fcn.study import aggregate, compare
@@ -133,17 +133,18 @@ def _settings(values: Mapping[str, Any], dashed: Callable[[Any], Any]) -> str:
 
 
 def _save_curves(name: str, result: Any, folder: Path) -> None:
-    """One table's learning curves, one line (mean over seeds) per row."""
+    """One table's learning curves, one line (mean over seeds) per row; no figure for a
+    table without curves (a classical baseline), and none left from an earlier run."""
     curves = {
         f"{row}: {result.labels.get(row, row)}": recs
         for row, recs in result.records.items()
-        if recs
+        if has_curves(recs)
     }
+    path = folder / f"curves_{result.spec.name}.png"
     if curves:
-        save_figure(
-            plot_learning_curves(curves, title=f"{name}: {result.spec.title}"),
-            folder / f"curves_{result.spec.name}.png",
-        )
+        save_figure(plot_learning_curves(curves, title=f"{name}: {result.spec.title}"), path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _significance(result: Any, test_labels: Callable[[RunRecord], np.ndarray]) -> list[str]:

@@ -55,9 +55,9 @@ def test_missing_data_lists_every_place_searched(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(data_sources, "DEBIAN_DIR", tmp_path / "debian")
     with pytest.raises(DataError) as info:
-        datasets.load("mnist", data_dir=tmp_path / "flag", download=False)
+        datasets.load("mnist", download=False)
     message = str(info.value)
-    for place in ("flag", "env", "debian", "keras"):
+    for place in ("env", "debian", "keras"):
         assert str(tmp_path / place) in message
     assert "\n" not in message
 
@@ -82,8 +82,25 @@ def test_failed_download_says_where_it_looked(tmp_path, monkeypatch):
         raise OSError("network unreachable")
 
     monkeypatch.setattr(data_sources, "_download", offline)
-    with pytest.raises(DataError, match="looked in .*; the download failed too"):
-        datasets.load("mnist", data_dir=tmp_path)
+    with pytest.raises(DataError, match="looked in .*; the download failed too") as info:
+        datasets.load("mnist")
+    # why it failed, on the same line
+    assert str(info.value).endswith("the download failed too: OSError: network unreachable")
+
+
+def test_failed_download_without_a_message_names_the_exception(monkeypatch):
+    monkeypatch.delenv(data_sources.ENV_VAR, raising=False)
+
+    def broken(name):
+        raise ValueError("checksum\nmismatch") if name == "fashion_mnist" else KeyError()
+
+    monkeypatch.setattr(data_sources, "_download", broken)
+    with pytest.raises(DataError) as info:
+        datasets.load("fashion_mnist")
+    assert str(info.value).endswith("failed too: ValueError: checksum mismatch")
+    with pytest.raises(DataError) as info:
+        datasets.load("mnist")
+    assert str(info.value).endswith("failed too: KeyError")
 
 
 def test_unknown_dataset_is_rejected():
@@ -222,3 +239,45 @@ def test_file_compressed_twice_is_named(tiny):
         lambda path: path.write_bytes(gzip.compress(path.read_bytes())),
     )
     assert "most likely a file compressed twice" in message and "decompress it once more" in message
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("missing", "does not exist; give the folder holding the IDX files of Fashion-MNIST"),
+        ("a file", "is a file; give the folder holding the IDX files of Fashion-MNIST"),
+        ("empty", "holds no copy of Fashion-MNIST: looked for train-images-idx3-ubyte, "),
+        ("wrong files", "holds no copy of Fashion-MNIST: looked for "),
+        ("the other dataset only", "holds no copy of Fashion-MNIST: looked for "),
+    ],
+)
+def test_an_explicit_data_folder_without_the_dataset_is_an_error(tiny, tmp_path, kind, message):
+    """A folder named on purpose is never skipped for the next place, though the environment
+    variable's folder (``tiny``'s ``env``, holding it here) would have it."""
+    shutil.copytree(tiny, tmp_path / "env")
+    folder = tmp_path / "given"
+    if kind == "a file":
+        folder.write_text("not a folder")
+    elif kind != "missing":
+        folder.mkdir()
+    if kind == "wrong files":
+        for name in ("train-images.png", "readme.txt", "t10k-labels-idx1-ubyte.zip"):
+            (folder / name).write_text("x")
+    if kind == "the other dataset only":
+        shutil.copytree(tiny / "mnist", folder / "mnist")
+    assert datasets.load("fashion_mnist", validation=1).source == str(
+        tmp_path / "env/fashion-mnist"
+    )
+    error = _load_error(folder)
+    assert error.startswith(f"data folder {folder} (--data-dir) ") and message in error
+    if "looked for" in message:
+        assert f"in {folder / 'fashion-mnist'}, {folder};" in error
+        for stem in idx.FILES:
+            assert stem in error
+
+
+def test_an_explicit_data_folder_holding_the_dataset_is_used(tiny):
+    assert data_sources.check_data_dir(tiny) == tiny
+    assert data_sources.check_data_dir(tiny / "mnist", ("mnist",)) == tiny / "mnist"
+    data = datasets.load("mnist", validation=1, data_dir=tiny / "mnist")
+    assert data.source == str(tiny / "mnist")

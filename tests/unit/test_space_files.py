@@ -100,9 +100,10 @@ MALFORMED = [
     ("dropout = [0.1, 2.0]\n", "dropout=2.0 is invalid"),
     ('activation = ["relu", "swish"]\n', "activation='swish' is invalid"),
     ('batch_size = "16.5..64"\n', "batch_size takes whole numbers"),
-    ('optimizer = "adam..sgd"\n', "is not a number"),
+    ('optimizer = "adam..sgd"\n', "'adam..sgd' is not a range; write a range 'LOW..HIGH'"),
+    ('learning_rate = "1e-4...1e-2 log"\n', "'1e-4...1e-2 log' is not a range"),
     ('activation = "1..3"\n', "activation: a range needs a numeric field"),
-    ('learning_rate = "1e-4..1e-1 log step 2"\n', "is not LOW..HIGH"),
+    ('learning_rate = "1e-4..1e-1 log step 2"\n', "or 'LOW..HIGH log', with numbers"),
     ("l2 = { values = [0.0], bogus = 1 }\n", "unknown key 'bogus'"),
     (
         "[layers]\nwidth = [64]\n",
