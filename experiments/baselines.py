@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from experiments._cli import Parser, check_out, run_main
+from experiments._cli import Parser, add_wait_arg, check_out, run_main
 from keras_fcn import layout
 from keras_fcn.cluster import add_engine_args, engine_from
 
@@ -42,6 +42,7 @@ def build_parser() -> Parser:
         help="results folder (default: %(default)s)",
     )
     parser.add_argument("--data-dir", help="folder holding the IDX files")
+    add_wait_arg(parser)
     add_engine_args(parser)
     return parser
 
@@ -51,10 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_out(args.out)
     out = check_out(args.out + ("-quick" if args.quick else ""))
     engine = engine_from(args.jobs, args.threads_per_run, args.ray_address)
-    if engine is None:
-        return selections(args, out, None)
-    with engine:
-        return selections(args, out, engine)
+    from keras_fcn.lock import folder_lock
+
+    with folder_lock(out, wait=args.wait):  # one command at a time appends to runs.jsonl
+        if engine is None:
+            return selections(args, out, None)
+        with engine:
+            return selections(args, out, engine)
 
 
 def selections(args, out, engine) -> int:
@@ -108,7 +112,7 @@ def _select_here(baseline, name, data, data_config, store, out):
         flush=True,
     )
     record, selection = select_and_test(baseline, data, data_config)
-    store.append(record)
+    store.append_once(record)
     save_table(selection, out / f"selection_{name}_{dataset}", index=False)
     print(f"  chosen on validation: {settings_text(record.config['model'])}")
     print(
@@ -172,7 +176,7 @@ def select_on(engine, args, datasets, names, store, out) -> None:
         record, selection = result
         if record.config.get("search_id") in done:
             continue  # recorded once only
-        store.append(record)
+        store.append_once(record)
         done.add(record.config.get("search_id"))
         save_table(selection, out / f"selection_{name}_{dataset}", index=False)
         print(

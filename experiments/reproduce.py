@@ -21,7 +21,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from experiments import _families
-from experiments._cli import Parser, add_set_arg, run_main, settings_from
+from experiments._cli import (
+    Parser,
+    add_set_arg,
+    add_wait_arg,
+    check_out,
+    run_main,
+    settings_from,
+)
 from keras_fcn import layout
 from keras_fcn.cluster import (
     AUTO_JOBS,
@@ -86,6 +93,7 @@ def build_parser() -> Parser:
         help="records of experiments.baselines shown beside the published baselines (default: %(default)s)",
     )
     add_set_arg(parser)
+    add_wait_arg(parser)
     add_engine_args(
         parser,
         jobs_default=f"{AUTO_JOBS} for batches of at most {AUTO_JOBS_MAX_BATCH} where Ray is "
@@ -135,22 +143,40 @@ def _engine_for(args, protocol):
 
 def run_one(protocol, args, engine=None) -> float:
     """Run (or with ``--dry-run`` list) one study, on ``engine`` if given (started here,
-    stopped at the end); returns the estimated seconds left."""
-    if engine is None:
-        return _study(protocol, args, None)
-    with engine:
-        return _study(protocol, args, engine)
+    stopped at the end), holding its folder's lock; returns the estimated seconds left."""
+    _families.family(protocol.family).run_config(settings_from(args))  # a bad --set: now
+    with _hold(_folder(protocol, args), args):
+        if engine is None:
+            return _study(protocol, args, None)
+        with engine:
+            return _study(protocol, args, engine)
+
+
+def _folder(protocol, args) -> Path:
+    """The study's folder under ``--out``."""
+    suffix = ("-quick" if args.quick else "") + ("-grid" if args.grid else "")
+    return Path(args.out) / (protocol.name + suffix)
+
+
+def _hold(folder: Path, args):
+    """The study folder's lock (:mod:`keras_fcn.lock`), taken before the engine starts; none
+    for ``--dry-run``, which writes nothing."""
+    import contextlib
+
+    from keras_fcn.lock import folder_lock
+
+    if args.dry_run:
+        return contextlib.nullcontext()
+    check_out(folder / layout.RUNS)  # one line naming the store if it cannot be written
+    return folder_lock(folder, wait=args.wait)
 
 
 def _study(protocol, args, engine) -> float:
     """:func:`run_one` on a started engine, or ``None``."""
     family = _families.family(protocol.family)
     overrides = settings_from(args)
-    family.run_config(overrides)  # reject a bad --set before anything runs
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    folder = Path(args.out) / (
-        protocol.name + ("-quick" if args.quick else "") + ("-grid" if args.grid else "")
-    )
+    folder = _folder(protocol, args)
 
     from keras_fcn.record import RunStore
     from keras_fcn.replication import reproduce
