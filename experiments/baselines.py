@@ -4,7 +4,8 @@
 
 Records go to ``--out/runs.jsonl`` (a baseline already recorded for the same data is not
 refitted); every setting's validation accuracy to ``selection_NAME_DATASET.csv``; the table
-of all baselines to ``baselines.csv``/``.md``.
+of all baselines to ``baselines.csv``/``.md``. One command at a time writes ``--out``: a
+second stops in one line naming the first, or waits for it with ``--wait SECONDS``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@
 
 Records go to ``--out/STUDY/runs.jsonl``; rerunning the same command skips finished runs,
 so an interrupted study resumes, and so does a study whose records are committed
-(``--records``): they are put back into its store first. ``--dry-run`` lists the runs and
+(``--records``): they are put back into its store first. One command at a time writes a
+study's folder: a second stops in one line naming the first, or waits for it with
+``--wait SECONDS``. ``--dry-run`` lists the runs and
 estimates the time of those left from the measured speed of each network and batch size.
 The comparison is written as ``comparison.csv``/``.md`` with one learning-curve figure per
 table.

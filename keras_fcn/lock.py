@@ -40,9 +40,7 @@ from pathlib import Path
 from typing import TextIO
 
 from keras_fcn.errors import ConfigError, FolderInUse, ResultsError
-
-LOCK = "keras-fcn.lock"
-"""The lock file's name in a results folder."""
+from keras_fcn.layout import LOCK
 
 POLL_S = 0.5
 """How often a waiting command tries the lock again."""

@@ -3,8 +3,9 @@
 A record carries everything needed to read a run without rerunning it: the full config and
 seed, per-epoch history, test metrics and predictions, the confusion matrix, timings, and
 library versions. Studies append records to ``runs.jsonl``; each line is written with a
-single ``write`` and flushed to disk, and a reader skips a torn last line with a warning, so
-a killed study loses at most the run it was in.
+single ``write`` under an exclusive ``flock`` of the file and flushed to disk, and a reader
+skips a torn last line with a warning, so a killed study loses at most the run it was in and
+two processes appending at once write whole lines, each run once with ``append_once``.
 """
 
 from __future__ import annotations
