@@ -169,7 +169,9 @@ def _hold(folder: Path, args):
 
     if args.dry_run:
         return contextlib.nullcontext()
-    check_out(folder / layout.RUNS)  # one line naming the store if it cannot be written
+    store = folder / layout.RUNS
+    if not store.is_file():  # one line naming the store if its folder cannot be made
+        check_out(store)
     return folder_lock(folder, wait=args.wait)
 
 
