@@ -45,7 +45,7 @@ from keras_fcn.layout import LOCK
 POLL_S = 0.5
 """How often a waiting command tries the lock again."""
 
-# (pid, folder) -> how many times this process holds the folder's lock now, and its file
+# (pid, folder) -> [how many times this process holds the folder's lock now, its open file]
 _held: dict[tuple[int, Path], list] = {}
 _held_guard = threading.Lock()
 
@@ -279,10 +279,10 @@ def _try(path: Path) -> tuple[int | None, Owner | None]:
 def _read_owner(fd: int) -> Owner | None:
     """The owner a lock file names, or None when it is empty or unreadable."""
     try:
-        text = os.pread(fd, 4096, 0).decode()
-        return Owner(**json.loads(text)) if text.strip() else None
-    except (OSError, ValueError, TypeError):
+        owner = Owner(**json.loads(os.pread(fd, 4096, 0).decode()))
+    except (OSError, ValueError, TypeError):  # empty, cut, or not a lock file of ours
         return None
+    return owner if isinstance(owner.pid, int) and isinstance(owner.host, str) else None
 
 
 def _write_owner(path: Path, fd: int, stale: Owner | None, command: str | None, stream) -> None:
