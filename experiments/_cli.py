@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -109,6 +110,31 @@ def records_folder(text: str | None, *, written: bool = False) -> Path | None:
             f"under it); {what}"
         )
     return path
+
+
+def add_wait_arg(parser: argparse.ArgumentParser) -> None:
+    """``--wait SECONDS``: what the command does when another one is writing its results
+    folder (:mod:`keras_fcn.lock`)."""
+    parser.add_argument(
+        "--wait",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another command is writing the same results folder, wait up to this long for "
+        "it to end, then go on (inf: as long as it takes; default: stop at once, naming it)",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if math.isnan(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give seconds, 0 or more (inf: as long as it takes)"
+        )
+    return seconds
 
 
 def settings_from(args: argparse.Namespace) -> dict[str, str]:

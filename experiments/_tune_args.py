@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments._cli import Parser, add_data_args, add_set_arg
+from experiments._cli import Parser, add_data_args, add_set_arg, add_wait_arg
 from keras_fcn import layout
 
 
@@ -140,6 +140,7 @@ def _add_process_args(parser: Parser) -> None:
     parser.add_argument(
         "--out", default=str(layout.folder("tune")), help="results folder (default: %(default)s)"
     )
+    add_wait_arg(parser)
 
 
 def check_numbers(args) -> None:

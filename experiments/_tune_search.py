@@ -3,9 +3,9 @@ folder (known by its definition), the workers, and KerasTuner's search itself.""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -35,9 +35,8 @@ def searched_space(family, args, fixed: dict):
 
 
 def search_folder(args, base, space) -> tuple[dict, Path]:
-    """The search's identity and its folder, emptied with ``--fresh``; the chief says whether
-    it resumes the search or starts one."""
-    from keras_fcn import tuning, workers
+    """The search's identity and its folder."""
+    from keras_fcn import tuning
 
     identity = tuning.search_identity(
         args.tuner,
@@ -51,11 +50,24 @@ def search_folder(args, base, space) -> tuple[dict, Path]:
     )
     folder = Path(args.out) / tuning.search_folder_name(identity, quick=args.quick)
     check_out(folder)  # one line now, not a traceback once the data are loaded
-    if workers.role() != "worker":
-        if args.fresh and folder.exists():
-            shutil.rmtree(folder)  # trials, final runs, summary, plots: nothing of it is kept
-        print(search_note(folder, identity), flush=True)
     return identity, folder
+
+
+@contextlib.contextmanager
+def hold_folder(args, folder: Path, identity: dict):
+    """The search folder's lock (:mod:`keras_fcn.lock`), held by the chief or the lone process
+    for the whole command, the folder emptied first with ``--fresh``; the chief says whether
+    it resumes the search or starts one. A worker shares its chief's folder: it holds nothing."""
+    from keras_fcn import lock, workers
+
+    if workers.role() == "worker":
+        yield
+        return
+    with lock.folder_lock(folder, wait=args.wait):
+        if args.fresh:
+            lock.empty(folder)  # trials, final runs, summary, plots: nothing of it is kept
+        print(search_note(folder, identity), flush=True)
+        yield
 
 
 def start_workers(args, argv: Sequence[str] | None):

@@ -4,7 +4,8 @@
 
 Records go to ``--out/runs.jsonl`` (a baseline already recorded for the same data is not
 refitted); every setting's validation accuracy to ``selection_NAME_DATASET.csv``; the table
-of all baselines to ``baselines.csv``/``.md``.
+of all baselines to ``baselines.csv``/``.md``. One command at a time writes ``--out``: a
+second stops in one line naming the first, or waits for it with ``--wait SECONDS``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from experiments._cli import Parser, add_data_dir_arg, check_out, run_main
+from experiments._cli import Parser, add_data_dir_arg, add_wait_arg, check_out, run_main
 from keras_fcn import layout
 from keras_fcn.cluster import add_engine_args, engine_from
 
@@ -42,6 +43,7 @@ def build_parser() -> Parser:
         help="results folder (default: %(default)s)",
     )
     add_data_dir_arg(parser)
+    add_wait_arg(parser)
     add_engine_args(parser)
     return parser
 
@@ -51,10 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_out(args.out)
     out = check_out(args.out + ("-quick" if args.quick else ""))
     engine = engine_from(args.jobs, args.threads_per_run, args.ray_address)
-    if engine is None:
-        return selections(args, out, None)
-    with engine:
-        return selections(args, out, engine)
+    from keras_fcn.lock import folder_lock
+
+    with folder_lock(out, wait=args.wait):  # one command at a time appends to runs.jsonl
+        if engine is None:
+            return selections(args, out, None)
+        with engine:
+            return selections(args, out, engine)
 
 
 def selections(args, out, engine) -> int:
@@ -108,7 +113,7 @@ def _select_here(baseline, name, data, data_config, store, out):
         flush=True,
     )
     record, selection = select_and_test(baseline, data, data_config)
-    store.append(record)
+    store.append_once(record)
     save_table(selection, out / f"selection_{name}_{dataset}", index=False)
     print(f"  chosen on validation: {settings_text(record.config['model'])}")
     print(
@@ -172,7 +177,7 @@ def select_on(engine, args, datasets, names, store, out) -> None:
         record, selection = result
         if record.config.get("search_id") in done:
             continue  # recorded once only
-        store.append(record)
+        store.append_once(record)
         done.add(record.config.get("search_id"))
         save_table(selection, out / f"selection_{name}_{dataset}", index=False)
         print(

@@ -7,9 +7,11 @@
 
 Records go to ``--out/STUDY/runs.jsonl``; rerunning the same command skips finished runs,
 so an interrupted study resumes, and so does a study whose records are committed
-(``--records``): they are put back into its store first. ``--dry-run`` lists the runs, each
-stage planned from the same records a real run would resume from (``--out`` and committed),
-and estimates the time of those left from the measured speed of each network and batch size.
+(``--records``): they are put back into its store first. One command at a time writes a
+study's folder: a second stops in one line naming the first, or waits for it with
+``--wait SECONDS``. ``--dry-run`` lists the runs, each stage planned from the same records a
+real run would resume from (``--out`` and committed), and estimates the time of those left
+from the measured speed of each network and batch size.
 The comparison is written as ``comparison.csv``/``.md`` with one learning-curve figure per
 table.
 """
@@ -27,6 +29,8 @@ from experiments._cli import (
     add_data_dir_arg,
     add_records_arg,
     add_set_arg,
+    add_wait_arg,
+    check_out,
     records_folder,
     run_main,
     settings_from,
@@ -91,6 +95,7 @@ def build_parser() -> Parser:
         help="records of experiments.baselines shown beside the published baselines (default: %(default)s)",
     )
     add_set_arg(parser)
+    add_wait_arg(parser)
     add_engine_args(
         parser,
         jobs_default=f"{AUTO_JOBS} for batches of at most {AUTO_JOBS_MAX_BATCH} where Ray is "
@@ -141,22 +146,42 @@ def _engine_for(args, protocol):
 
 def run_one(protocol, args, engine=None) -> float:
     """Run (or with ``--dry-run`` list) one study, on ``engine`` if given (started here,
-    stopped at the end); returns the estimated seconds left."""
-    if engine is None:
-        return _study(protocol, args, None)
-    with engine:
-        return _study(protocol, args, engine)
+    stopped at the end), holding its folder's lock; returns the estimated seconds left."""
+    _families.family(protocol.family).run_config(settings_from(args))  # a bad --set: now
+    with _hold(_folder(protocol, args), args):
+        if engine is None:
+            return _study(protocol, args, None)
+        with engine:
+            return _study(protocol, args, engine)
+
+
+def _folder(protocol, args) -> Path:
+    """The study's folder under ``--out``."""
+    suffix = ("-quick" if args.quick else "") + ("-grid" if args.grid else "")
+    return Path(args.out) / (protocol.name + suffix)
+
+
+def _hold(folder: Path, args):
+    """The study folder's lock (:mod:`keras_fcn.lock`), taken before the engine starts; none
+    for ``--dry-run``, which writes nothing."""
+    import contextlib
+
+    from keras_fcn.lock import folder_lock
+
+    if args.dry_run:
+        return contextlib.nullcontext()
+    store = folder / layout.RUNS
+    if not store.is_file():  # one line naming the store if its folder cannot be made
+        check_out(store)
+    return folder_lock(folder, wait=args.wait)
 
 
 def _study(protocol, args, engine) -> float:
     """:func:`run_one` on a started engine, or ``None``."""
     family = _families.family(protocol.family)
     overrides = settings_from(args)
-    family.run_config(overrides)  # reject a bad --set before anything runs
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    folder = Path(args.out) / (
-        protocol.name + ("-quick" if args.quick else "") + ("-grid" if args.grid else "")
-    )
+    folder = _folder(protocol, args)
 
     from keras_fcn.record import RunStore
     from keras_fcn.replication import reproduce_views

@@ -22,7 +22,13 @@ from experiments._cli import run_main, settings_from
 from experiments._tune_args import build_parser as _build_parser
 from experiments._tune_args import check_numbers, fixed_values, without_workers
 from experiments._tune_results import finish
-from experiments._tune_search import run_search, search_folder, searched_space, start_workers
+from experiments._tune_search import (
+    hold_folder,
+    run_search,
+    search_folder,
+    searched_space,
+    start_workers,
+)
 
 
 def build_parser():
@@ -56,11 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = family.run_config(settings)
     space = searched_space(family, args, fixed_values(family, args))
     identity, folder = search_folder(args, base, space)
-    pool = start_workers(args, argv)
-    tuner, data, search_time = run_search(args, family, base, space, identity, folder, pool, watch)
-    if workers.role() == "worker":
-        return 0
-    return finish(args, family, base, space, tuner, data, folder, search_time)
+    with hold_folder(args, folder, identity):
+        pool = start_workers(args, argv)
+        tuner, data, search_time = run_search(
+            args, family, base, space, identity, folder, pool, watch
+        )
+        if workers.role() == "worker":
+            return 0
+        return finish(args, family, base, space, tuner, data, folder, search_time)
 
 
 if __name__ == "__main__":

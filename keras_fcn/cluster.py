@@ -8,7 +8,9 @@
 The driver reads each dataset once and puts it in Ray's object store, so the nodes need
 keras-fcn installed but no copy of the data. Tasks only compute: they return records and
 never write; :func:`keras_fcn.study.run_study` appends them, in the driver, each run once,
-so ``runs.jsonl`` and its exactly-once guarantee stay as they are without Ray.
+so ``runs.jsonl`` and its exactly-once guarantee stay as they are without Ray. The driver
+holds the results folder's lock (:mod:`keras_fcn.lock`) for the whole study; the tasks,
+which may run on other machines, write nothing there and take no lock.
 
 A task whose worker or node dies is retried by Ray up to ``max_retries`` times; after that
 the run comes back as a ``failed`` record with Ray's reason, like a run that raised, and the
@@ -89,7 +91,8 @@ def call_task(threads: int, fn: Callable[..., Any], *args: Any) -> Any:
 
 def train_task(family: Family, run: RunConfig, data: Any, trainer: Trainer | None) -> RunRecord:
     """Train one run as :func:`keras_fcn.study.run_study` does in-process: an exception
-    becomes a ``failed`` record (and is not retried by Ray)."""
+    becomes a ``failed`` record (and is not retried by Ray). It returns the record to the
+    driver, which appends it under the folder's lock: a task never writes results."""
     if trainer is None:
         from keras_fcn.train import train_record as trainer
     started = time.perf_counter()

@@ -19,3 +19,15 @@ class ResultsError(KerasFcnError):
 
 class ChiefError(KerasFcnError):
     """A distributed search's chief that does not answer, or went away during a call."""
+
+
+class FolderInUse(ResultsError):
+    """A results folder another process is writing (:mod:`keras_fcn.lock`).
+
+    Attributes:
+        owner: the process holding the folder's lock, as its lock file names it.
+    """
+
+    def __init__(self, message: str, owner: object = None) -> None:
+        super().__init__(message)
+        self.owner = owner

@@ -5,13 +5,17 @@ on its training set. The seconds per image come from records of earlier runs of 
 network and batch size when there are any (their fit time over their epochs), and otherwise
 from a short timed fit on random images on this machine, once per network and batch size.
 A run with early stopping is counted at its most epochs, so its time is an upper bound.
+
+:class:`Progress` tells, as a study goes, how many runs are left and how long they will take.
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
+import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig
@@ -105,3 +109,28 @@ def duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+class Progress:
+    """Prints one line per finished run: runs done and left, and the time left."""
+
+    def __init__(self, total: int, already: int, stream: TextIO | None = None) -> None:
+        self.total, self.done, self.stream = total, already, stream or sys.stderr
+        self.started, self.new = time.perf_counter(), 0
+
+    def update(self, label: str, record: RunRecord, running: int | None = None) -> None:
+        """One line for a finished run; ``running``, from an engine that trains several runs at
+        once, says how many of the runs left are in training now."""
+        self.done += 1
+        self.new += 1
+        left = self.total - self.done
+        per_run = (time.perf_counter() - self.started) / self.new
+        accuracy = "n/a" if record.test_accuracy is None else f"{record.test_accuracy:.4f}"
+        status = "" if record.status == "ok" else f" [{record.status}]"
+        print(
+            f"[{self.done}/{self.total}] {label}: test {accuracy}{status} in {record.wall_time_s:.0f} s; "
+            f"{left} left{'' if running is None else f' ({running} running)'}, "
+            f"about {duration(per_run * left)} to go",
+            file=self.stream,
+            flush=True,
+        )

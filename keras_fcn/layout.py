@@ -76,6 +76,10 @@ GRID_FACTORS = "grid_factors.md"
 """A re-run study's grid, factor by factor (the spread of the mean over each factor's
 values), in the study's folder; for studies that ran a grid."""
 
+LOCK = "keras-fcn.lock"
+"""The lock of a results folder a command is writing, naming that command
+(:mod:`keras_fcn.lock`); gone when the command ends."""
+
 REPORT = "report.md"
 """The report's document, in the report's folder."""
 

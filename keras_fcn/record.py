@@ -3,8 +3,9 @@
 A record carries everything needed to read a run without rerunning it: the full config and
 seed, per-epoch history, test metrics and predictions, the confusion matrix, timings, and
 library versions. Studies append records to ``runs.jsonl``; each line is written with a
-single ``write`` and flushed to disk, and a reader skips a torn last line with a warning, so
-a killed study loses at most the run it was in.
+single ``write`` under an exclusive ``flock`` of the file and flushed to disk, and a reader
+skips a torn last line with a warning, so a killed study loses at most the run it was in and
+two processes appending at once write whole lines, each run once with ``append_once``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import fcntl
 import hashlib
 import json
 import os
@@ -181,10 +183,17 @@ def _jsonable(value: Any) -> Any:
 
 
 class RunStore:
-    """Run records as JSON lines in one file, appended one whole line at a time."""
+    """Run records as JSON lines in one file, appended one whole line at a time.
+
+    Appends are serialized between processes by an exclusive ``flock`` on the file, held for
+    the one ``write`` of the line; :meth:`append_once` checks under it that no other
+    process recorded the run meanwhile.
+    """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self._scanned = (None, 0)  # (file identity, bytes read) of what _settled holds
+        self._settled: set[str] = set()
 
     def check_writable(self) -> None:
         """Fail now, with one line, if records cannot be written here.
@@ -208,12 +217,44 @@ class RunStore:
             ResultsError: the write failed (disk full, read-only); the file keeps every
                 complete line it had.
         """
+        self._append(record, once=False)
+
+    def append_once(self, record: RunRecord) -> bool:
+        """Append ``record`` unless a record of its run that did not fail is on disk
+        already; whether it was appended.
+
+        The check and the write are made under the file's lock: two processes appending the
+        same run write it once.
+
+        Raises:
+            ResultsError: as :meth:`append`.
+        """
+        return self._append(record, once=True)
+
+    def recorded(self, run_id: str) -> bool:
+        """Whether a record of ``run_id`` that did not fail is on disk now (reading only
+        what was appended since the last look)."""
+        self._scan()
+        return run_id in self._settled
+
+    def _append(self, record: RunRecord, once: bool) -> bool:
         line = json.dumps(record.to_dict(), separators=(",", ":")).encode() + b"\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
             raise ResultsError(f"cannot write results to {self.path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released by close; a reader needs none
+            if once and self.recorded(record.run_id):
+                return False
+            self._write(fd, line)
+            return True
+        finally:
+            os.close(fd)
+
+    def _write(self, fd: int, line: bytes) -> None:
+        """Write ``line`` at the end of the locked file, whole or not at all."""
         try:
             size = os.fstat(fd).st_size
             if size and not self._ends_with_newline(size):
@@ -229,8 +270,31 @@ class RunStore:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)  # drop a partial line so the file stays readable
             raise ResultsError(f"cannot write results to {self.path}: {exc.strerror}") from exc
-        finally:
-            os.close(fd)
+
+    def _scan(self) -> None:
+        """Add to ``_settled`` the run ids of the whole lines appended since the last scan."""
+        try:
+            with open(self.path, "rb") as f:
+                stat = os.fstat(f.fileno())
+                identity, offset = self._scanned
+                if identity != (stat.st_dev, stat.st_ino) or stat.st_size < offset:
+                    self._settled, offset = set(), 0  # another file, or cut: from the start
+                f.seek(offset)
+                data = f.read()
+        except FileNotFoundError:
+            self._scanned, self._settled = (None, 0), set()
+            return
+        except OSError as exc:
+            raise ResultsError(f"cannot read results from {self.path}: {exc.strerror}") from exc
+        end = data.rfind(b"\n") + 1  # a line still being written is read next time
+        for line in data[:end].splitlines():
+            try:
+                values = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                continue  # a torn line: __iter__ warns about it
+            if isinstance(values, dict) and values.get("status") != "failed":
+                self._settled.add(values.get("run_id"))
+        self._scanned = ((stat.st_dev, stat.st_ino), offset + end)
 
     def _ends_with_newline(self, size: int) -> bool:
         with open(self.path, "rb") as f:

@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TextIO
@@ -22,8 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from keras_fcn.estimate import duration
+from keras_fcn.estimate import Progress
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.lock import folder_lock
 from keras_fcn.record import RunRecord, RunStore, now
 
 Trainer = Callable[[Family, RunConfig, Any], RunRecord]
@@ -49,31 +49,6 @@ def config_key(config: Mapping[str, Any]) -> str:
         for part, values in config.items()
     }
     return hashlib.sha1(json.dumps(unseeded, sort_keys=True).encode()).hexdigest()[:12]
-
-
-class Progress:
-    """Prints one line per finished run: runs done and left, and the time left."""
-
-    def __init__(self, total: int, already: int, stream: TextIO | None = None) -> None:
-        self.total, self.done, self.stream = total, already, stream or sys.stderr
-        self.started, self.new = time.perf_counter(), 0
-
-    def update(self, label: str, record: RunRecord, running: int | None = None) -> None:
-        """One line for a finished run; ``running``, from an engine that trains several runs at
-        once, says how many of the runs left are in training now."""
-        self.done += 1
-        self.new += 1
-        left = self.total - self.done
-        per_run = (time.perf_counter() - self.started) / self.new
-        accuracy = "n/a" if record.test_accuracy is None else f"{record.test_accuracy:.4f}"
-        status = "" if record.status == "ok" else f" [{record.status}]"
-        print(
-            f"[{self.done}/{self.total}] {label}: test {accuracy}{status} in {record.wall_time_s:.0f} s; "
-            f"{left} left{'' if running is None else f' ({running} running)'}, "
-            f"about {duration(per_run * left)} to go",
-            file=self.stream,
-            flush=True,
-        )
 
 
 def failed_record(run: RunConfig, note: str, wall_time_s: float, command: str = "") -> RunRecord:
@@ -126,7 +101,10 @@ def run_study(
     """Train every run of ``runs`` that ``store`` does not hold yet; return all their records.
 
     A run that raises is recorded with status ``failed`` (and retried by the next call);
-    the study goes on. ``KeyboardInterrupt`` stops it with every finished run kept.
+    the study goes on. ``KeyboardInterrupt`` stops it with every finished run kept. The
+    store's folder is locked while it runs (:func:`keras_fcn.lock.folder_lock`; a command
+    that holds it already keeps it): a study of another process on the same folder stops
+    with :class:`~keras_fcn.errors.FolderInUse`, and no run is trained or recorded twice.
 
     Args:
         families: family name -> :class:`Family`.
@@ -143,16 +121,33 @@ def run_study(
     Returns:
         One record per run, in the order of ``runs``.
     """
-    if engine is not None:
-        return _run_on_engine(engine, families, runs, store, load, trainer, label, stream)
+    store.check_writable()
+    with folder_lock(store.path.parent):  # held already by a command around its study
+        if engine is not None:
+            return _run_on_engine(engine, families, runs, store, load, trainer, label, stream)
+        return _run_here(families, runs, store, load, trainer, label, stream)
+
+
+def _run_here(
+    families: Mapping[str, Family],
+    runs: Sequence[RunConfig],
+    store: RunStore,
+    load: Callable[[Any], Any],
+    trainer: Trainer | None,
+    label: Callable[[RunConfig], str] | None,
+    stream: TextIO | None,
+) -> list[RunRecord]:
+    """:func:`run_study` in this process, one run after the other."""
     if trainer is None:
         from keras_fcn.train import train_record as trainer
-    store.check_writable()
     done = {r.run_id: r for r in store if r.status != "failed"}
     todo = [run for run in runs if run.run_id not in done]
     progress = Progress(len(runs), len(runs) - len(todo), stream)
     datasets: dict[Any, Any] = {}
     for run in todo:
+        if store.recorded(run.run_id):  # by a process that does not hold the folder's lock
+            _keep(store, None, done)
+            continue
         if run.data not in datasets:
             datasets[run.data] = load(run.data)
         started = time.perf_counter()
@@ -167,10 +162,18 @@ def run_study(
                 time.perf_counter() - started,
                 command=families[run.family].command_for(run),
             )
-        store.append(record)
-        done[record.run_id] = record
+        _keep(store, record, done)
         progress.update(label(run) if label else run.run_id, record)
     return [done[run.run_id] for run in runs if run.run_id in done]
+
+
+def _keep(store: RunStore, record: RunRecord | None, done: dict[str, RunRecord]) -> None:
+    """Append ``record`` and put it in ``done``, unless its run is on disk already (written
+    by another process meanwhile): then ``done`` gets the records on disk."""
+    if record is not None and store.append_once(record):
+        done[record.run_id] = record
+    else:
+        done.update({r.run_id: r for r in store if r.status != "failed"})
 
 
 def _run_on_engine(
@@ -186,7 +189,6 @@ def _run_on_engine(
     """:func:`run_study` with the training done by ``engine``; the records are appended here
     alone, each run once: a record of a run already recorded in this call or on disk (a
     retried task finishing late, a run listed twice) is dropped."""
-    store.check_writable()
     done = {r.run_id: r for r in store if r.status != "failed"}
     todo = list({run.run_id: run for run in runs if run.run_id not in done}.values())
     progress = Progress(len(runs), len(runs) - len(todo), stream)
@@ -194,9 +196,8 @@ def _run_on_engine(
     for run, record in engine.map(families, todo, load=load, trainer=trainer):
         if run.run_id in recorded or run.run_id in done and done[run.run_id].status != "failed":
             continue
-        store.append(record)
+        _keep(store, record, done)
         recorded.add(run.run_id)
-        done[run.run_id] = record
         progress.update(label(run) if label else run.run_id, record, running=engine.running)
     return [done[run.run_id] for run in runs if run.run_id in done]
 
