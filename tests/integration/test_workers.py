@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_fcn.workers import IP_VAR, PORT_VAR, ROLE_VAR, free_port
+from keras_fcn.tuning.workers import IP_VAR, PORT_VAR, ROLE_VAR, free_port
 from tests.helpers import ROOT, TINY_SEARCH
 
 
