@@ -53,6 +53,7 @@ def start(tmp_path) -> Callable[..., subprocess.Popen]:
             *TINY_SEARCH,
             "--out",
             str(tmp_path),
+            "--verbose",  # Keras's epoch lines: the tests see a worker train
             *extra,
         ]
         with (
