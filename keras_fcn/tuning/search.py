@@ -101,16 +101,7 @@ def run_search(
     if base is None:
         base = family.run_config({"epochs": options.max_epochs, "seed": options.seed})
     space = space_for(options.tuner, family.space if space is None else space)
-    identity = search_identity(
-        options.tuner,
-        base,
-        space,
-        max_epochs=options.max_epochs,
-        factor=options.factor,
-        trials=options.trials,
-        executions=options.executions,
-        seed=options.seed,
-    )
+    identity = _identity(options, base, space)
     command = options.command or python_call(family.name, options)
     # the one place a search's folder is opened: the chief's (or lone process's) work on
     # it is everything from here to the end of this function
@@ -122,6 +113,19 @@ def run_search(
     if workers.role() == "worker":
         return None
     return final.finish(searched, data, folder, identity, options, command, seconds)
+
+
+def _identity(options: SearchOptions, base: RunConfig, space: Space) -> dict[str, Any]:
+    return search_identity(
+        options.tuner,
+        base,
+        space,
+        max_epochs=options.max_epochs,
+        factor=options.factor,
+        trials=options.trials,
+        executions=options.executions,
+        seed=options.seed,
+    )
 
 
 def open_search_folder(identity: dict[str, Any], options: SearchOptions, command: str) -> Path:

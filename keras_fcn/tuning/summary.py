@@ -72,7 +72,7 @@ def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
             ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize="small")
         ax.scatter(x, done[OBJECTIVE], s=18, alpha=0.7)
         if best is not None:
-            bx = float(best[name]) if numeric else x.loc[best.name]
+            bx = x.loc[best.name]  # NaN where the best trial has no such layer
             ax.scatter(
                 [bx], [best[OBJECTIVE]], marker="*", s=160, color="crimson", zorder=3, label="best"
             )

@@ -15,6 +15,7 @@ from keras_fcn.family import DENSE
 from keras_fcn.params import Param
 from keras_fcn.record import RunStore
 from keras_fcn.space import Space
+from keras_fcn.tuning import summary as search_summary
 from keras_fcn.tuning import trials as trial_table
 from tests.helpers import SPACES
 from tests.unit.test_tuning import StubHyperModel
@@ -157,6 +158,9 @@ def test_the_trial_table_holds_integers_and_empty_cells(tmp_path):
     assert all(cell.isdigit() for cell in (r[column] for r in units[1:])), "128, not 128.0"
     assert str(table["units_3"].dtype) == "Int64" and str(table["epochs_trained"].dtype) == "Int64"
     assert read["trial_id"].tolist() == sorted(tuner.oracle.trials)  # "0", as its folder
+    # the plots take the missing layers too
+    figure = search_summary.plot_along_each(table, space)
+    assert len([ax for ax in figure.axes if ax.get_visible()]) == len(space.searched())
 
 
 def test_hyperband_continues_a_trial_with_its_optimizer_state(tmp_path):
