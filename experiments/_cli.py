@@ -14,7 +14,7 @@ from typing import Any
 from experiments._quiet import quiet_start_up
 from keras_fcn import hardware, layout
 from keras_fcn.config import DATASET_NAMES, parse_assignment
-from keras_fcn.errors import ConfigError, KerasFcnError, ResultsError
+from keras_fcn.errors import ConfigError, KerasFcnError
 
 
 def one_line(message: str) -> str:
@@ -143,29 +143,9 @@ def settings_from(args: argparse.Namespace) -> dict[str, str]:
 
 
 def check_out(out: str | os.PathLike, flag: str = "--out") -> Path:
-    """``out`` as a path, once it is known that a folder can be written there; writes nothing.
-
-    A command calls this right after parsing, so that an unusable results folder stops it
-    before any data are loaded or anything is measured, and leaves no folder behind.
-
-    Raises:
-        ResultsError: ``out`` is empty, is (or lies under) a file, or lies under a folder that
-            cannot be written to.
-    """
-    if not str(out).strip():
-        raise ResultsError(f"{flag} {str(out)!r}: give the path of a results folder")
-    path = Path(out)
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent  # the nearest folder that would hold the new ones
-    if not existing.is_dir():
-        why = "it is a file" if existing == path else f"{existing} is a file"
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        why = f"{existing} is not writable"
-    else:
-        return path
-    # worded as RunStore.check_writable words it, so that both failures read alike
-    raise ResultsError(f"cannot write results to {path}: {why}; choose another {flag}")
+    """``out`` as a path, once it is known that a folder can be written there; writes nothing
+    (:func:`keras_fcn.layout.writable_folder`)."""
+    return layout.writable_folder(out, flag)
 
 
 STORAGE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)

@@ -1,5 +1,6 @@
-"""The command line of ``experiments.tune``: its arguments, and the values of ``--fix``,
-``--only`` and ``--param`` typed for the family's fields."""
+"""The command line of ``experiments.tune``: its arguments, the space they narrow (the
+values of ``--fix``, ``--only`` and ``--param`` typed for the family's fields), and the
+:class:`~keras_fcn.tuning.SearchOptions` they describe."""
 
 from __future__ import annotations
 
@@ -130,7 +131,18 @@ def _add_process_args(parser: Parser) -> None:
         "--fresh", action="store_true", help="start the search over instead of resuming it"
     )
     parser.add_argument(
-        "--top", type=int, default=10, help="trials shown at the end (default: %(default)s)"
+        "--top", type=int, default=5, help="best trials shown at the end (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--keep-models",
+        action="store_true",
+        help="keep every final run's model in final_models/, not only best_model.keras",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Keras's line per epoch, KerasTuner's display of each trial, and the kept "
+        "model's confusion matrix",
     )
     parser.add_argument(
         "--quick",
@@ -141,24 +153,6 @@ def _add_process_args(parser: Parser) -> None:
         "--out", default=str(layout.folder("tune")), help="results folder (default: %(default)s)"
     )
     add_wait_arg(parser)
-
-
-def check_numbers(args) -> None:
-    """Refuse counts and timeouts out of range, in one line each."""
-    from keras_fcn.errors import ConfigError
-
-    for flag in ("max_epochs", "trials", "executions", "final_seeds", "factor", "patience"):
-        if getattr(args, flag) < (2 if flag == "factor" else 1):
-            raise ConfigError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: too small")
-    if args.workers is not None and args.workers < 1:
-        # no --workers is one process; an explicit count below 1 is a mistake, not a request
-        raise ConfigError(
-            f"--workers {args.workers}: must be 1 or more (leave it out to search in one process)"
-        )
-    if not 0 < args.chief_timeout < float("inf"):  # also refuses nan
-        raise ConfigError(
-            f"--chief-timeout {args.chief_timeout:g}: must be a number of seconds above 0"
-        )
 
 
 def fixed_values(family, args) -> dict:
@@ -229,9 +223,9 @@ def read_space(family, args):
     return family.parse_space(mapping, source=args.space or f"the {family.name} space")
 
 
-def command(args) -> str:
-    """The command that repeats this search (``--fresh`` left out)."""
-    return "python -m experiments.tune " + " ".join(args.argv)
+def command(argv: Sequence[str]) -> str:
+    """The command that repeats a search."""
+    return "python -m experiments.tune " + " ".join(argv)
 
 
 def without_workers(argv: Sequence[str], keep_workers: bool = False) -> list[str]:
@@ -251,3 +245,49 @@ def without_workers(argv: Sequence[str], keep_workers: bool = False) -> list[str
             continue  # the chief alone decides whether to start over
         out.append(item)
     return out
+
+
+def searched_space(family, args):
+    """The family's space (or ``--space``) with ``--param``, narrowed by ``--search``,
+    ``--fix`` and ``--only``."""
+    space = read_space(family, args)
+    if args.search:
+        space = space.select([name.strip() for name in args.search.split(",") if name.strip()])
+    if args.quick:
+        space = space.without("epochs")  # every trial trains at most --max-epochs
+    return space.narrow(
+        fixed=fixed_values(family, args), choices=choices(family, args.only), accept=family.accepts
+    )
+
+
+def search_options(args, argv: Sequence[str]):
+    """The :class:`~keras_fcn.tuning.SearchOptions` of the command line ``argv``."""
+    from keras_fcn.errors import ConfigError
+    from keras_fcn.tuning.options import SearchOptions
+
+    if args.workers is not None and args.workers < 1:
+        # no --workers is one process; an explicit count below 1 is a mistake, not a request
+        raise ConfigError(
+            f"--workers {args.workers}: must be 1 or more (leave it out to search in one process)"
+        )
+    return SearchOptions(
+        tuner=args.tuner,
+        max_epochs=args.max_epochs,
+        factor=args.factor,
+        trials=args.trials,
+        executions=args.executions,
+        seed=args.seed,
+        final_seeds=args.final_seeds,
+        out=args.out,
+        quick=args.quick,
+        fresh=args.fresh,
+        workers=args.workers or 0,
+        wait=args.wait,
+        worker_command=("-m", "experiments.tune", *without_workers(argv)),
+        chief_timeout=args.chief_timeout,
+        tensorboard=args.tensorboard,
+        keep_models=args.keep_models,
+        verbose=args.verbose,
+        data_dir=args.data_dir,
+        command=command(without_workers(argv, keep_workers=True)),
+    )

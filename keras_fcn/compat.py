@@ -53,11 +53,29 @@ def trial_display(oracle: Any) -> Any | None:
     return getattr(oracle, "_display", None)
 
 
-# Methods of keras_tuner.Tuner that keras-fcn's tuners override (keras_fcn.tuning):
+def set_trial_display(oracle: Any, display: Any) -> None:
+    """Give a KerasTuner oracle another display (a subclass of :func:`trial_display_class`).
+
+    Works around the display numbering trials from 1 while their ids, folders and TensorBoard
+    logs count from 0 (see :mod:`keras_fcn.tuning.tuner`); the oracle has no public hook.
+    """
+    oracle._display = display
+
+
+def trial_display_class() -> type:
+    """KerasTuner's class of an oracle's display (not exported by KerasTuner)."""
+    from keras_tuner.src.engine.oracle import Display
+
+    return Display
+
+
+# Methods of keras_tuner.Tuner that keras-fcn's tuners override (keras_fcn.tuning.tuner):
 # _build_and_fit_model, to seed each execution and free the traced steps of the last model;
 # _configure_tensorboard_dir, so that TensorBoard's HParams API is imported only when asked.
-TUNER_METHODS = ("_build_and_fit_model", "_configure_tensorboard_dir", "run_trial")
-DISPLAY_FIELDS = ("search_start", "trial_start", "trial_number")
+# run_trial, to keep every execution's value; on_trial_end, to print a line per trial.
+TUNER_METHODS = ("_build_and_fit_model", "_configure_tensorboard_dir", "run_trial", "on_trial_end")
+DISPLAY_FIELDS = ("search_start", "trial_start", "trial_number", "verbose")
+DISPLAY_METHODS = ("on_trial_begin", "show_hyperparameter_table", "get_state", "set_state")
 
 
 def missing_internals() -> list[str]:
@@ -80,5 +98,10 @@ def missing_internals() -> list[str]:
     else:
         missing += [
             f"keras_tuner Oracle._display.{f}" for f in DISPLAY_FIELDS if not hasattr(display, f)
+        ]
+        missing += [
+            f"keras_tuner Display.{m}"
+            for m in DISPLAY_METHODS
+            if not callable(getattr(display, m, None))
         ]
     return missing

@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from keras_fcn.errors import ResultsError
+
 ROOT = Path("results")
 """The results root the commands write under by default."""
 
@@ -126,3 +128,29 @@ def studies(root: str | os.PathLike = ROOT) -> list[Path]:
 def records(root: str | os.PathLike = ROOT) -> list[Path]:
     """Every store of run records under ``root`` (what the report reads), by path."""
     return sorted(Path(root).glob("**/*.jsonl"))
+
+
+def writable_folder(out: str | os.PathLike, flag: str = "--out") -> Path:
+    """``out`` as a path, once it is known that a folder can be written there; writes nothing.
+
+    A command calls this right after parsing, so that an unusable results folder stops it
+    before any data are loaded or anything is measured, and leaves no folder behind.
+
+    Raises:
+        ResultsError: ``out`` is empty, is (or lies under) a file, or lies under a folder that
+            cannot be written to.
+    """
+    if not str(out).strip():
+        raise ResultsError(f"{flag} {str(out)!r}: give the path of a results folder")
+    path = Path(out)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # the nearest folder that would hold the new ones
+    if not existing.is_dir():
+        why = "it is a file" if existing == path else f"{existing} is a file"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        why = f"{existing} is not writable"
+    else:
+        return path
+    # worded as RunStore.check_writable words it, so that both failures read alike
+    raise ResultsError(f"cannot write results to {path}: {why}; choose another {flag}")

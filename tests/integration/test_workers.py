@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_fcn.workers import IP_VAR, PORT_VAR, ROLE_VAR, free_port
+from keras_fcn.tuning.workers import IP_VAR, PORT_VAR, ROLE_VAR, free_port
 from tests.helpers import ROOT, TINY_SEARCH
 
 
@@ -53,6 +53,7 @@ def start(tmp_path) -> Callable[..., subprocess.Popen]:
             *TINY_SEARCH,
             "--out",
             str(tmp_path),
+            "--verbose",  # Keras's epoch lines: the tests see a worker train
             *extra,
         ]
         with (

@@ -8,11 +8,14 @@ import pytest
 
 from experiments import tune
 from experiments._cli import run_main
-from keras_fcn import search_summary, trial_table, tuning
+from keras_fcn import tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.params import Param
 from keras_fcn.space import Space
+from keras_fcn.tuning import hypermodel as hypermodel_module
+from keras_fcn.tuning import summary as search_summary
+from keras_fcn.tuning import trials as trial_table
 
 SPACE = Space(
     (
@@ -47,9 +50,8 @@ def _tuner(tmp_path, name="grid", executions=1):
     hypermodel = StubHyperModel(
         DENSE, DENSE.run_config({"hidden": (4,), "epochs": 2}), SPACE, use_ranges=name != "grid"
     )
-    return tuning.make_tuner(
-        name, hypermodel, tmp_path, "p", executions_per_trial=executions, max_trials=3
-    )
+    options = tuning.SearchOptions(tuner=name, executions=executions, trials=3)
+    return tuning.make_tuner(hypermodel, tmp_path, options, project_name="p")
 
 
 def _search(tuner):
@@ -181,7 +183,7 @@ def test_each_trial_trains_with_its_own_learning_rate_schedule(monkeypatch):
         calls.append((train, x, y, kwargs))
         return kwargs["callbacks"]
 
-    monkeypatch.setattr(tuning, "fit_model", fit_model)
+    monkeypatch.setattr(hypermodel_module, "fit_model", fit_model)
     for schedule, expected in (("constant", 0), ("cosine", 1)):
         hp = kt.HyperParameters()
         hp.Fixed("lr_schedule", schedule)

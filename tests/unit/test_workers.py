@@ -9,7 +9,14 @@ from concurrent import futures
 import pytest
 
 from keras_fcn.errors import ChiefError
-from keras_fcn.workers import CHIEF_PID_VAR, IP_VAR, PORT_VAR, ROLE_VAR, ChiefWatch, free_port
+from keras_fcn.tuning.workers import (
+    CHIEF_PID_VAR,
+    IP_VAR,
+    PORT_VAR,
+    ROLE_VAR,
+    ChiefWatch,
+    free_port,
+)
 
 
 @pytest.fixture

@@ -40,27 +40,30 @@ def role() -> str | None:
     return "chief" if "chief" in tuner_id else "worker"
 
 
+def own_command() -> list[str]:
+    """This process's command, as arguments of ``python``: ``-m MODULE ARGS`` when it was
+    started as a module, else ``SCRIPT ARGS``."""
+    import __main__
+
+    spec = getattr(__main__, "__spec__", None)
+    if spec is not None and spec.name:
+        return ["-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]]
+    return list(sys.argv)
+
+
 class WorkerPool:
-    """Workers running ``python -m MODULE ARGV`` against a chief at 127.0.0.1:port.
+    """Workers running ``python COMMAND`` against a chief at 127.0.0.1:port.
 
     Args:
-        module: the command's module, e.g. ``experiments.tune``.
-        argv: its arguments (without the ones that start workers).
+        command: what each worker runs, as arguments of ``python``
+            (``["-m", "experiments.tune", ...]``, without the ones that start workers).
         n: number of workers.
         port: the chief's port.
         max_restarts: restarts allowed per worker before it is given up.
     """
 
-    def __init__(
-        self, module: str, argv: Sequence[str], n: int, port: int, max_restarts: int = 3
-    ) -> None:
-        self.module, self.argv, self.n, self.port, self.max_restarts = (
-            module,
-            list(argv),
-            n,
-            port,
-            max_restarts,
-        )
+    def __init__(self, command: Sequence[str], n: int, port: int, max_restarts: int = 3) -> None:
+        self.command, self.n, self.port, self.max_restarts = list(command), n, port, max_restarts
         self.processes: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, int] = {}
         self._stop = threading.Event()
@@ -74,9 +77,7 @@ class WorkerPool:
             PORT_VAR: str(self.port),
             CHIEF_PID_VAR: str(os.getpid()),
         }
-        self.processes[tuner_id] = subprocess.Popen(
-            [sys.executable, "-m", self.module, *self.argv], env=env
-        )
+        self.processes[tuner_id] = subprocess.Popen([sys.executable, *self.command], env=env)
 
     def start(self) -> WorkerPool:
         for i in range(self.n):
@@ -98,14 +99,27 @@ class WorkerPool:
                     self._spawn(tuner_id)
 
     def stop(self, timeout: float = 60.0) -> None:
-        """Stop watching and wait for the workers (killing any still running after ``timeout``)."""
+        """Stop watching and wait for the workers (killing any still running after
+        ``timeout``); this process is no longer a chief."""
         self._stop.set()
+        for var in (ROLE_VAR, IP_VAR, PORT_VAR):
+            os.environ.pop(var, None)
         deadline = time.monotonic() + timeout
         for process in self.processes.values():
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def start_workers(n: int, command: Sequence[str] = ()) -> WorkerPool:
+    """Make this process KerasTuner's chief on a free port of 127.0.0.1 and start ``n``
+    workers running ``command`` (this process's own command if empty) against it."""
+    port = free_port()
+    os.environ.update({ROLE_VAR: "chief", IP_VAR: "127.0.0.1", PORT_VAR: str(port)})
+    pool = WorkerPool(list(command) or own_command(), n, port).start()
+    print(f"chief on 127.0.0.1:{port} with {n} workers", flush=True)
+    return pool
 
 
 class ChiefWatch:

@@ -1,10 +1,12 @@
 """What a search's results say: the best setting as text, warnings when a best value sits
-on the edge of the space, and validation accuracy plotted along each hyperparameter."""
+on the edge of the space, validation accuracy plotted along each hyperparameter, and what
+the search left on disk."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +15,7 @@ from matplotlib.figure import Figure
 
 from keras_fcn.params import encode_value
 from keras_fcn.space import Space
-from keras_fcn.tuning import OBJECTIVE
+from keras_fcn.tuning.hypermodel import OBJECTIVE
 
 
 def edge_warnings(space: Space, best: Mapping[str, Any]) -> list[str]:
@@ -70,7 +72,7 @@ def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
             ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize="small")
         ax.scatter(x, done[OBJECTIVE], s=18, alpha=0.7)
         if best is not None:
-            bx = float(best[name]) if numeric else x.loc[best.name]
+            bx = x.loc[best.name]  # NaN where the best trial has no such layer
             ax.scatter(
                 [bx], [best[OBJECTIVE]], marker="*", s=160, color="crimson", zorder=3, label="best"
             )
@@ -88,3 +90,26 @@ def describe_searched(settings: Mapping[str, Any], names: Sequence[str]) -> str:
         return f"{value:.3g}" if isinstance(value, float) else str(encode_value(value))
 
     return ", ".join(f"{n}={text(settings[n])}" for n in names if n in settings)
+
+
+def size_text(n_bytes: int) -> str:
+    """A size as people read it: ``812 B``, ``4.0 KB``, ``34.1 MB``."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{n_bytes} B"
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def saved_line(folder: Path) -> str:
+    """``saved: FOLDER (SIZE): NAME SIZE, FOLDER/ SIZE, ...``: every file and folder of a
+    search's folder with its size, largest first."""
+    entries = sorted(folder.iterdir(), key=lambda p: (-disk_usage(p), p.name))
+    parts = [f"{p.name}{'/' if p.is_dir() else ''} {size_text(disk_usage(p))}" for p in entries]
+    return f"saved: {folder}/ ({size_text(disk_usage(folder))}): {', '.join(parts)}"
