@@ -18,6 +18,8 @@ from keras_fcn.families import (
 )
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord
+from keras_fcn.tuning.options import SearchOptions
+from keras_fcn.tuning.search import SearchResult, run_search
 
 __version__ = "0.1.0"
 
@@ -31,12 +33,15 @@ __all__ = [
     "Reproduction",
     "RunConfig",
     "RunRecord",
+    "SearchOptions",
+    "SearchResult",
     "TrainConfig",
     "families",
     "get_family",
     "register_family",
     "reproduce_study",
     "resolve_run",
+    "run_search",
     "run_seeds",
     "summarize",
     "train_run",

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from keras_fcn import layout, lock
+from keras_fcn.families import get_family
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, write_json
 from keras_fcn.space import Space
@@ -59,7 +60,7 @@ class SearchResult:
 
 
 def run_search(
-    family: Family,
+    family: Family | str,
     space: Space | None = None,
     *,
     base: RunConfig | None = None,
@@ -76,7 +77,7 @@ def run_search(
     ``out``. Prints one line per trial, then the final runs' progress.
 
     Args:
-        family: the model family searched.
+        family: the model family searched, or its name.
         space: the space searched (already narrowed); the family's own if ``None``.
             Hyperband owns the epoch budget: its ``epochs`` is left out.
         base: the run every trial starts from; the family's defaults with
@@ -94,6 +95,7 @@ def run_search(
         ResultsError: the search's folder cannot be written.
         ChiefError: a worker's chief does not answer.
     """
+    family = get_family(family)
     options = (options or SearchOptions()).with_settings(settings)
     watch = None
     if workers.role() == "worker":

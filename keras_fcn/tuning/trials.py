@@ -149,5 +149,5 @@ def trial_line(space: Space, trial: kt.engine.trial.Trial, result: Mapping[str, 
     epochs = result["epochs_trained"]
     return (
         f"trial {trial.trial_id}: {OBJECTIVE} {result[OBJECTIVE]:.4f}{std}, "
-        f"{epochs:g} epochs, {result['wall_time_s']:.1f} s; {values}"
+        f"{epochs:g} epoch{'s' * (epochs != 1)}, {result['wall_time_s']:.1f} s; {values}"
     )
