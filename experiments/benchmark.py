@@ -38,9 +38,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from experiments import _families
 from experiments._cli import Parser, add_data_dir_arg, check_out, run_main
-from keras_fcn import layout
+from keras_fcn import layout, registry
 
 LIMITS = "limits"  # the --case of the child process that measures the machine's limits
 PROFILE = "profile"  # --case profile:MODEL:FRAMEWORK times the parts of one training step
@@ -118,7 +117,7 @@ def _limits(args) -> dict[str, Any]:
 
     measured = {}
     for model in _models(args):
-        family = _families.family(model)
+        family = registry.get_family(model)
         run = family.run_config({"seed": args.seed})
         keras.utils.set_random_seed(args.seed)
         network = family.build(run.model)
@@ -135,7 +134,7 @@ def _one_case(args) -> int:
         from experiments.bench import profile
 
         _, model, framework = args.case.split(":")
-        family = _families.family(model)
+        family = registry.get_family(model)
         run = family.run_config({"seed": args.seed})
         measure = profile.profile_tensorflow if framework == "tensorflow" else profile.profile_torch
         times = measure(family, run, _data(family, args), budget_s=0.2 if args.quick else 2.0)
@@ -145,7 +144,7 @@ def _one_case(args) -> int:
         from experiments.bench.measure import run_case
 
         case = find_case(args.case)
-        family = _families.family(case.model)
+        family = registry.get_family(case.model)
         data = _data(family, args)
         measured = run_case(case, family, data, epochs=_epochs(args, case.model), seed=args.seed)
         result = dataclasses.asdict(measured)
@@ -199,7 +198,7 @@ def _check(args) -> tuple[list[str], Path]:
     if args.trials < 0:
         raise ConfigError(f"--trials {args.trials}: must be 0 or more")
     for model in {*models, *(["dense"] if args.trials else [])}:  # the trials train dense
-        _families.family(model).run_config({"seed": args.seed})  # a bad --seed fails here
+        registry.get_family(model).run_config({"seed": args.seed})  # a bad --seed fails here
     return models, check_out(args.out)  # fails here, before anything is measured
 
 
@@ -340,7 +339,7 @@ def _trials(args, out: Path):
     if not args.trials:
         return None
     trial_count = min(args.trials, 3) if args.quick else args.trials
-    family = _families.family("dense")
+    family = registry.get_family("dense")
     data = _data(family, args)
     small = dataclasses.replace(
         data,

@@ -24,7 +24,7 @@ from keras_fcn.errors import ConfigError
 
 
 def build_parser(prog: str, default_dataset: str, family: str = "dense") -> Parser:
-    from keras_fcn.families import get_family
+    from keras_fcn.registry import get_family
 
     train = get_family(family).train
     parser = Parser(
@@ -68,8 +68,8 @@ def main(
         if getattr(args, flag) is not None:
             overrides[flag] = getattr(args, flag)
 
-    from keras_fcn.families import get_family, resolve_run
     from keras_fcn.presets import quick
+    from keras_fcn.registry import get_family, resolve_run
     from keras_fcn.single import run_and_report
 
     model_family = get_family(family)

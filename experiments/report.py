@@ -150,9 +150,9 @@ class _Data:
 
 def _command(record) -> str | None:
     """The line that trains a record's config, without its seed; None for no network family."""
-    from experiments import _families
+    from keras_fcn import registry
 
-    family = _families.families().get(record.family)
+    family = registry.families().get(record.family)
     if family is None:
         return None
     line = family.command_for(family.from_dict(record.config))
@@ -164,7 +164,7 @@ def missing_lines(root: Path) -> list[str]:
     (seed 42) when it has none, and each network family's configuration chosen on
     Fashion-MNIST, over the same seeds, on MNIST (a classical baseline has no twin to train:
     ``experiments.baselines`` runs both datasets)."""
-    from experiments import _families
+    from keras_fcn import registry
     from keras_fcn.reporting.best import best_per_family
     from keras_fcn.reporting.records import find_records, full_data
     from keras_fcn.reporting.transfer import on_mnist
@@ -172,11 +172,11 @@ def missing_lines(root: Path) -> list[str]:
     records = [r for r in find_records(root) if full_data(r)]
     done = {r.run_id for r in records}
     lines = []
-    for family in _families.families().values():
+    for family in registry.families().values():
         if family.run_config().run_id not in done:
             lines.append(family.command_for(family.run_config()))
     for best in best_per_family(records):
-        family = _families.families().get(best.family)  # None: a classical baseline
+        family = registry.families().get(best.family)  # None: a classical baseline
         if best.dataset != "fashion_mnist" or family is None:
             continue
         for record in best.records:
@@ -209,12 +209,12 @@ def _run_missing(args, records: Path | None) -> None:
 def _save_records(results: str, records: Path) -> None:
     """Add the full-data records under ``results`` to the committed records, each with the
     line that trains it again (which changes when its family's defaults do)."""
-    from experiments import _families
     from experiments.bench.page import save_runs
+    from keras_fcn import registry
     from keras_fcn.reporting.archive import refresh, save
 
     def complete(record):
-        family = _families.families().get(record.family)
+        family = registry.families().get(record.family)
         if family is not None:
             record.command = family.command_for(family.from_dict(record.config))
         return record
@@ -227,10 +227,10 @@ def _save_records(results: str, records: Path) -> None:
 
 
 def _rebuild_studies(root: Path, test_labels) -> None:
-    from experiments import _families
+    from keras_fcn import registry
     from keras_fcn.reporting.studies import rebuild_studies
 
-    rebuild_studies(root, _families.families(), test_labels)
+    rebuild_studies(root, registry.families(), test_labels)
 
 
 def _readings() -> dict[str, str]:
@@ -242,21 +242,21 @@ def _readings() -> dict[str, str]:
 
 def _defaults() -> dict[str, dict]:
     """Family name -> its default ``RunConfig.to_dict()``."""
-    from experiments import _families
+    from keras_fcn import registry
 
-    return {name: f.run_config().to_dict() for name, f in _families.families().items()}
+    return {name: f.run_config().to_dict() for name, f in registry.families().items()}
 
 
 def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, test_labels) -> int:
     """Write the results, configs, study and speed pages into ``out``."""
-    from experiments import _families
     from experiments.bench.page import SPEED_PAGE, readme_block, single_runs, speed_page
+    from keras_fcn import registry
     from keras_fcn.replication import all_studies
     from keras_fcn.reporting import readme
     from keras_fcn.reporting.pages import write_pages
 
     sources = {name: p.source for name, p in all_studies().items()}
-    families = _families.families()
+    families = registry.families()
     pages = write_pages(root, out, _defaults(), families, sources, readme_file, _readings())
     runs = single_runs(root)
     (out / SPEED_PAGE).write_text(speed_page(records, runs, test_labels))

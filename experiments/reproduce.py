@@ -23,7 +23,6 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments import _families
 from experiments._cli import (
     Parser,
     add_data_dir_arg,
@@ -35,7 +34,7 @@ from experiments._cli import (
     run_main,
     settings_from,
 )
-from keras_fcn import layout
+from keras_fcn import layout, registry
 from keras_fcn.cluster import (
     AUTO_JOBS,
     AUTO_JOBS_MAX_BATCH,
@@ -116,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError("--only and --grid work on one study, not on all")
     studies = list(all_studies().values())
     for protocol in studies:  # reject a bad --set before anything runs
-        _families.family(protocol.family).run_config(settings_from(args))
+        registry.get_family(protocol.family).run_config(settings_from(args))
     left = 0.0
     for protocol in studies:
         print(f"\n=== {protocol.name}")
@@ -133,7 +132,7 @@ def _engine_for(args, protocol):
         return None
     jobs, address = args.jobs, args.ray_address or os.environ.get("RAY_ADDRESS")
     if jobs is None and not (args.quick or args.threads_per_run or address):
-        family = _families.family(protocol.family)
+        family = registry.get_family(protocol.family)
         batch = family.run_config({**protocol.settings, **settings_from(args)}).train.batch_size
         jobs = auto_jobs(batch)
         if jobs > 1:
@@ -147,7 +146,7 @@ def _engine_for(args, protocol):
 def run_one(protocol, args, engine=None) -> float:
     """Run (or with ``--dry-run`` list) one study, on ``engine`` if given (started here,
     stopped at the end), holding its folder's lock; returns the estimated seconds left."""
-    _families.family(protocol.family).run_config(settings_from(args))  # a bad --set: now
+    registry.get_family(protocol.family).run_config(settings_from(args))  # a bad --set: now
     with _hold(_folder(protocol, args), args):
         if engine is None:
             return _study(protocol, args, None)
@@ -178,7 +177,7 @@ def _hold(folder: Path, args):
 
 def _study(protocol, args, engine) -> float:
     """:func:`run_one` on a started engine, or ``None``."""
-    family = _families.family(protocol.family)
+    family = registry.get_family(protocol.family)
     overrides = settings_from(args)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     folder = _folder(protocol, args)

@@ -19,10 +19,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from experiments import _families
 from experiments._cli import run_main, settings_from
 from experiments._tune_args import build_parser as _build_parser
 from experiments._tune_args import search_options, searched_space
+from keras_fcn import registry
 
 
 def build_parser():
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.max_epochs, args.trials = min(args.max_epochs, 4), min(args.trials, 4)
     options = search_options(args, argv)
-    family = _families.family(args.family)
+    family = registry.get_family(args.family)
     settings = {
         "dataset": args.dataset,
         "patience": args.patience,

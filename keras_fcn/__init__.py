@@ -8,7 +8,9 @@ the package does not import TensorFlow; training does.
 from keras_fcn.api import Reproduction, reproduce_study, run_seeds, summarize, train_run
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
-from keras_fcn.families import (
+from keras_fcn.family import Family, RunConfig
+from keras_fcn.record import RunRecord
+from keras_fcn.registry import (
     DEFAULT_SEED,
     DEFAULT_SEEDS,
     families,
@@ -16,8 +18,6 @@ from keras_fcn.families import (
     register_family,
     resolve_run,
 )
-from keras_fcn.family import Family, RunConfig
-from keras_fcn.record import RunRecord
 from keras_fcn.tuning.options import SearchOptions
 from keras_fcn.tuning.search import SearchResult, run_search
 

@@ -22,9 +22,9 @@ from typing import Any
 import pandas as pd
 
 from keras_fcn import layout
-from keras_fcn.families import DEFAULT_SEEDS, get_family, resolve_run
 from keras_fcn.family import RunConfig
 from keras_fcn.record import RunRecord, RunStore
+from keras_fcn.registry import DEFAULT_SEEDS, get_family, resolve_run
 
 
 def train_run(
@@ -33,7 +33,7 @@ def train_run(
     """Train one run on its dataset and test it once.
 
     Args:
-        run: what to train (:func:`~keras_fcn.families.resolve_run` makes one).
+        run: what to train (:func:`~keras_fcn.registry.resolve_run` makes one).
         data_dir: a folder holding the dataset's IDX files; ``None`` looks where the commands
             look (``KERAS_FCN_DATA_DIR``, then docs/data.md's folders).
         verbose: Keras's progress display (0 silent, 1 a bar, 2 a line per epoch).

@@ -43,7 +43,7 @@ class Case:
         (keras-fcn's ``precision=auto`` resolved from the CPU's flags)."""
         default = "float32"
         if self.framework == "keras-fcn":
-            from experiments._families import family
+            from keras_fcn.registry import get_family as family
 
             default = family(self.model).train.precision
         policy, _ = hardware.resolve_precision(self.settings.get("precision", default))

@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 
 from keras_fcn import presets
-from keras_fcn.families import resolve_run
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, RunStore
+from keras_fcn.registry import resolve_run
 from keras_fcn.replication.protocol import (
     Protocol,
     PublishedRow,

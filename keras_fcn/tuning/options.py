@@ -15,7 +15,7 @@ from typing import Any
 
 from keras_fcn import layout
 from keras_fcn.errors import ConfigError
-from keras_fcn.families import DEFAULT_SEED
+from keras_fcn.registry import DEFAULT_SEED
 
 TUNER_NAMES = ("hyperband", "random", "bayesian", "grid")
 

@@ -23,9 +23,9 @@ from typing import Any
 import pandas as pd
 
 from keras_fcn import layout, lock
-from keras_fcn.families import get_family
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, write_json
+from keras_fcn.registry import get_family
 from keras_fcn.space import Space
 from keras_fcn.tuning import workers
 from keras_fcn.tuning.identity import search_folder_name, search_identity, space_for

@@ -41,13 +41,13 @@ def test_unknown_case_is_one_clear_error():
 
 def test_no_two_cases_of_a_model_train_the_same_way():
     # a setting equal to the default would measure the defaults twice under another name
-    from experiments import _families
+    from keras_fcn import registry
 
     trained = {
         (
             c.model,
             c.framework,
-            _families.family(c.model).run_config(c.settings),
+            registry.get_family(c.model).run_config(c.settings),
             tuple(sorted(c.env.items())),
         )
         for c in CASES

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from experiments import _families, report
-from keras_fcn import layout
+from experiments import report
+from keras_fcn import layout, registry
 from keras_fcn.reporting import archive
 from tests.helpers import ROOT
 
@@ -53,7 +53,7 @@ def test_every_committed_run_keeps_the_id_and_the_command_its_config_gives():
     value earlier runs had) must leave it unchanged, or every study would train again. Its
     command must train that config again: when a family's default changes, the commands of
     its earlier runs say the old value (``python -m experiments.report --save-records``)."""
-    families = _families.families()
+    families = registry.families()
     checked = 0
     for path in sorted((ROOT / "docs" / "records").glob("**/*.jsonl.gz")):
         for record in archive.read_archived(path):

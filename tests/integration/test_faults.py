@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments import _families, reproduce
+from experiments import reproduce
 from experiments._cli import settings_from
+from keras_fcn import registry
 from keras_fcn.record import RunStore
 from keras_fcn.replication import get_study
 from keras_fcn.replication import reproduce as reproduce_protocol
@@ -38,7 +39,7 @@ def _expected_run_ids(argv: list[str]) -> set[str]:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     results = reproduce_protocol(
         protocol,
-        _families.family(protocol.family),
+        registry.get_family(protocol.family),
         RunStore(Path(args.out) / "dry.jsonl"),
         seeds=seeds,
         load=None,

@@ -10,8 +10,9 @@ import pytest
 from cnn.config import LeNetConfig
 from cnn.family import LENET, LENET_SPACE
 from cnn.model import build_lenet5
-from experiments import _families, fashion_cnn, reproduce
+from experiments import fashion_cnn, reproduce
 from experiments._cli import run_main
+from keras_fcn import registry
 from keras_fcn.config import ACTIVATIONS, INITIALIZERS, DataConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.record import RunStore
@@ -242,7 +243,7 @@ def test_family_defaults_are_the_reports_training():
         loop="epoch",
     )
     assert run.data == DataConfig(validation=5000)
-    assert _families.family("lenet") is LENET
+    assert registry.get_family("lenet") is LENET
 
 
 def test_space_defaults_are_the_family_defaults_and_names_are_fields():
@@ -296,9 +297,9 @@ def test_protocol_reruns_the_published_final_network(tmp_path):
     [result] = results
     [(row, run)] = result.rows
     assert row.values["test_accuracy"][0] == pytest.approx(0.8996)
-    # the published row is the family's default run, trained by fit as every study's run is:
-    # the CSV, the protocol and the defaults agree
-    assert run.model == LeNetConfig() and run == LENET.run_config({"loop": "fit"})
+    # the published row is the family's default run (by the epoch loop, as every study's
+    # run): the CSV, the protocol and the defaults agree
+    assert run.model == LeNetConfig() and run == LENET.run_config()
     assert {r.table for r in read_published(protocol.path("lenet.csv"))} == {"final"}
 
 

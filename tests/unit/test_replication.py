@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import _families
 from experiments import reproduce as reproduce_command
 from experiments._cli import run_main
+from keras_fcn import registry
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore
@@ -39,7 +39,7 @@ def test_every_study_builds_its_runs_without_training(name, tmp_path):
     protocol = get_study(name)
     results = reproduce(
         protocol,
-        _families.family(protocol.family),
+        registry.get_family(protocol.family),
         RunStore(tmp_path / "r.jsonl"),
         seeds=[1, 2],
         load=lambda d: pytest.fail("a dry run loads no data"),

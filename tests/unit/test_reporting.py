@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import _families
 from experiments import report as report_command
 from experiments._cli import run_main
+from keras_fcn import registry
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore, encode_predictions
@@ -27,7 +27,7 @@ from keras_fcn.reporting.tables import unpadded_markdown
 from tests.helpers import ROOT
 
 PUBLISHED = STUDIES_DIR
-DEFAULTS = {name: f.run_config().to_dict() for name, f in _families.families().items()}
+DEFAULTS = {name: f.run_config().to_dict() for name, f in registry.families().items()}
 N_TEST = 200
 
 
@@ -271,7 +271,7 @@ def test_results_page_is_written_from_the_records(results, tmp_path):
     baseline = next(line for line in page.splitlines() if line.startswith("| baseline "))
     assert " 85.68 | 85.00 ± 0.00 |" in baseline  # published, ours
     assert str(tmp_path) not in page  # paths as the commands print them, not this machine's
-    assert (tmp_path / "docs" / "configs.md").read_text() == configs_page(_families.families())
+    assert (tmp_path / "docs" / "configs.md").read_text() == configs_page(registry.families())
 
 
 def test_a_study_in_the_readme_is_its_key_rows_and_its_verdicts_counted(tmp_path):
@@ -309,12 +309,12 @@ def test_results_page_without_records_says_what_to_run(tmp_path):
 
 def test_committed_configs_page_is_what_the_generator_writes():
     """docs/configs.md is generated: regenerate it with `python -m experiments.report --docs`."""
-    assert (ROOT / "docs" / "configs.md").read_text() == configs_page(_families.families())
+    assert (ROOT / "docs" / "configs.md").read_text() == configs_page(registry.families())
 
 
 def test_every_config_field_is_documented_on_the_configs_page():
-    page = configs_page(_families.families())
-    for family in _families.families().values():
+    page = configs_page(registry.families())
+    for family in registry.families().values():
         for cls in family.fields():
             docs = field_docs(cls)
             for name in (f.name for f in dataclasses.fields(cls)):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from experiments import _families, reproduce
+from experiments import reproduce
 from experiments._cli import run_main
+from keras_fcn import registry
 from keras_fcn.record import RunRecord, RunStore
 from keras_fcn.replication import ENV_VAR, all_studies, get_study
 from keras_fcn.replication import reproduce as rerun
@@ -37,7 +38,7 @@ def test_all_refuses_flags_of_one_study(flag, capsys, tmp_path):
 
 def test_dry_run_counts_the_committed_runs_and_estimates_the_others(capsys, tmp_path):
     protocol = get_study("dense-l2")
-    family = _families.family(protocol.family)
+    family = registry.get_family(protocol.family)
     store = RunStore(tmp_path / "unused.jsonl")
     (table,) = rerun(protocol, family, store, seeds=[42], load=None, dry_run=True)
     run = table.rows[0][1]
@@ -61,7 +62,7 @@ def test_dry_run_plans_later_stages_from_the_committed_records(capsys, monkeypat
     toy study publishes Adam above SGD, but its committed runs found SGD better."""
     monkeypatch.setenv(ENV_VAR, str(ROOT / "tests" / "example_study"))
     protocol = get_study("toy")
-    family = _families.family(protocol.family)
+    family = registry.get_family(protocol.family)
     seeds = [42, 43]
 
     first = rerun(

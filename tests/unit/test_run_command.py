@@ -7,9 +7,9 @@ import shlex
 
 import pytest
 
-from experiments import _families
 from experiments._cli import settings_from
 from experiments.fashion_dense import build_parser
+from keras_fcn import registry
 from keras_fcn.presets import quick
 from keras_fcn.record import RunStore
 from keras_fcn.replication import all_studies
@@ -20,16 +20,16 @@ def rebuilt(line: str):
     """The run config that ``line`` (``python -m COMMAND ...``) trains."""
     words = shlex.split(line)
     assert words[:2] == ["python", "-m"]
-    name = {f.command: f.name for f in _families.families().values()}[words[2]]
+    name = {f.command: f.name for f in registry.families().values()}[words[2]]
     args = build_parser(words[2], "fashion_mnist", name).parse_args(words[3:])
     settings = {"dataset": args.dataset, **settings_from(args), "seed": args.seed}
-    return _families.family(name).run_config(settings)
+    return registry.get_family(name).run_config(settings)
 
 
 def study_runs():
     """Every run of every published study's tables, quick and full, over two seeds."""
     for protocol in all_studies().values():
-        family = _families.family(protocol.family)
+        family = registry.get_family(protocol.family)
         for is_quick in (False, True):
             results = reproduce(
                 protocol,
@@ -48,13 +48,13 @@ def test_every_study_run_is_rebuilt_by_its_command():
     runs = list(study_runs())
     assert len(runs) > 100
     for run in runs:
-        line = _families.family(run.family).command_for(run)
+        line = registry.get_family(run.family).command_for(run)
         assert rebuilt(line).run_id == run.run_id, line
 
 
 @pytest.mark.parametrize("family", ["dense", "lenet"])
 def test_default_run_needs_no_settings_and_other_data_are_named(family):
-    fam = _families.family(family)
+    fam = registry.get_family(family)
     assert fam.command_for(fam.run_config()) == f"python -m {fam.command} --seed 42"
     run = fam.run_config({"dataset": "mnist", "seed": 7, **quick("single")})
     line = fam.command_for(run)
