@@ -90,6 +90,9 @@ class Protocol:
             that ran one.
         grid_settings: settings the grid's runs keep over :attr:`settings` (the grid's
             committed runs were trained before a protocol change; see the study's notes).
+        crosscheck: the rows also trained by a plain PyTorch loop, for a study written in
+            PyTorch (:mod:`keras_fcn.replication.crosscheck`): ``TABLE`` for every row of a
+            table, ``TABLE/ROW`` for one row.
         folder: the folder of its module, CSV and grid; set by the registry
             (:func:`keras_fcn.replication.all_studies`).
     """
@@ -105,6 +108,7 @@ class Protocol:
     reading: str = ""
     grid: str | None = None
     grid_settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    crosscheck: tuple[str, ...] = ()
     folder: Path | None = None
 
     @property

@@ -47,6 +47,7 @@ PROTOCOL = Protocol(
         TableSpec("mnist_final", "Final configuration on MNIST (Section 5)"),
         TableSpec("knn", "KNN with 5 neighbours (Section 5)", classical="knn-5"),
     ),
+    crosscheck=("baseline", "final", "mnist_final"),
     reading=(
         "Most rows land one to two points under the published figures, baseline and final alike, "
         "while the study's rankings largely hold; the offset is not isolated (the study states "

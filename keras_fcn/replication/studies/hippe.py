@@ -54,6 +54,7 @@ PROTOCOL = Protocol(
             classical="nearest_subspace",
         ),
     ),
+    crosscheck=("table1/1", "final", "mnist_final"),
     reading=(
         "Table 1 reproduces on validation, most rows within two points and its failures at "
         "lr 0.1 included (Adam fails in some of our seeds); the separately tuned final network "

@@ -49,6 +49,7 @@ PROTOCOL = Protocol(
     grid="lybbert.toml",
     # its 150 committed runs were trained with Keras's defaults and fit (2.2 h to train again)
     grid_settings={"defaults": "keras", "loop": "fit"},
+    crosscheck=("table1", "table2"),
     reading=(
         "The Xavier and Kaiming rows land within a point of the published means, inside their "
         "published spread; random-normal weights without batch normalization collapse far below "
