@@ -30,6 +30,7 @@ def check_study(
     dry_run: bool,
     data_dir: str | None,
     records: str,
+    threads: int | None = None,
 ) -> None:
     """Train (with ``dry_run``, list) ``protocol``'s cross-checked rows in PyTorch over
     ``seeds`` into ``folder``, then print them beside ours and the paper.
@@ -43,6 +44,7 @@ def check_study(
         dry_run: list the runs and what is recorded; train nothing.
         data_dir: folder of the IDX files, or ``None``.
         records: the committed records (``--records``), or ``none``.
+        threads: PyTorch's threads (``--threads-per-run``); ``None`` leaves its default.
     """
     from keras_fcn.record import RunStore
     from keras_fcn.replication.crosscheck import checked_rows, train_crosscheck
@@ -60,8 +62,12 @@ def check_study(
         return
     if not quick:  # ours were restored by the command, as for any re-run
         _restore(store, folder.name, records)
+    from keras_fcn import pytorch_loop
     from keras_fcn.reporting.studies import write_crosscheck
     from keras_fcn.train import load_dataset
+
+    if threads is not None:
+        pytorch_loop.use_threads(threads)
 
     train_crosscheck(
         protocol,

@@ -70,7 +70,8 @@ def build_parser() -> Parser:
         "--pytorch",
         action="store_true",
         help="train the rows the study checks against PyTorch with a plain PyTorch loop "
-        "instead, and print them beside ours and the paper (pip install -e .[bench])",
+        "instead, and print them beside ours and the paper (pip install -e .[bench]); "
+        "--threads-per-run N sets PyTorch's threads",
     )
     parser.add_argument(
         "--max-runs", type=int, help="with --grid: a random sample of this many grid settings"
@@ -106,7 +107,8 @@ def build_parser() -> Parser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _check_flags(args)
-    engine_from(args.jobs, args.threads_per_run, args.ray_address)  # bad flags stop here
+    if not args.pytorch:
+        engine_from(args.jobs, args.threads_per_run, args.ray_address)  # bad flags stop here
     if args.study != "all":
         run_one(get_study(args.study), args, _engine_for(args, get_study(args.study)))
         return 0
@@ -194,6 +196,7 @@ def _study(protocol, args, engine) -> float:
             dry_run=args.dry_run,
             data_dir=args.data_dir,
             records=args.records,
+            threads=args.threads_per_run,
         )
         return 0.0
     if args.grid:
@@ -237,14 +240,13 @@ def _check_flags(args) -> None:
     elif args.only:
         raise ConfigError("--only picks tables; --grid runs the whole grid: use one of them")
     if args.pytorch:
-        engine = args.jobs is not None or args.threads_per_run or args.ray_address
         for flag, given in (("grid", args.grid), ("only", args.only), ("set", args.settings)):
             if given:
                 raise ConfigError(f"--pytorch checks the study's own rows: drop --{flag}")
-        if engine:
-            raise ConfigError(
-                "--pytorch trains in this process: drop --jobs, --threads-per-run and --ray-address"
-            )
+        if args.jobs is not None or args.ray_address:
+            raise ConfigError("--pytorch trains in this process: drop --jobs and --ray-address")
+        if args.threads_per_run is not None and args.threads_per_run < 1:
+            raise ConfigError(f"--threads-per-run {args.threads_per_run}: must be at least 1")
     if args.max_runs is not None and args.max_runs < 1:
         raise ConfigError(f"--max-runs {args.max_runs}: must be at least 1")
 

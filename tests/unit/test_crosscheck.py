@@ -230,6 +230,7 @@ def test_the_command_lists_the_checked_runs_without_pytorch(tmp_path, capsys):
         (["--only", "final"], "drop --only"),
         (["--set", "epochs=2"], "drop --set"),
         (["--jobs", "2"], "trains in this process"),
+        (["--threads-per-run", "0"], "must be at least 1"),
     ],
 )
 def test_the_command_refuses_flags_the_check_would_ignore(flags, message):

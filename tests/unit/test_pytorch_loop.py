@@ -241,3 +241,19 @@ def test_only_dense_runs_in_float32_are_trained(loop):
 
     with pytest.raises(ConfigError, match="dense family only"):
         loop.check_run(LENET, LENET.run_config())
+
+
+def test_the_command_trains_the_checked_rows_once_and_prints_them(tmp_path, capsys):
+    from experiments import reproduce
+
+    flags = ["chenab", "--pytorch", "--quick", "--seeds", "1", "--out", str(tmp_path)]
+    reproduce.main([*flags, "--threads-per-run", "1"])
+    store = RunStore(tmp_path / "chenab-quick" / "pytorch_runs.jsonl")
+    records = store.records()
+    assert len(records) == 3  # baseline, final, final on MNIST
+    assert {r.framework for r in records} == {"pytorch"}
+    assert {r.versions["torch_threads"] for r in records} == {"1"}
+    assert records[0].command.startswith("python -m experiments.reproduce chenab --pytorch")
+    assert "| mnist_final |" in capsys.readouterr().out
+    reproduce.main(flags)
+    assert len(store.records()) == 3  # resumed: nothing trained again
