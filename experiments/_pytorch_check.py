@@ -31,6 +31,7 @@ def check_study(
     data_dir: str | None,
     records: str,
     threads: int | None = None,
+    differing: bool = False,
 ) -> None:
     """Train (with ``dry_run``, list) ``protocol``'s cross-checked rows in PyTorch over
     ``seeds`` into ``folder``, then print them beside ours and the paper.
@@ -45,16 +46,22 @@ def check_study(
         data_dir: folder of the IDX files, or ``None``.
         records: the committed records (``--records``), or ``none``.
         threads: PyTorch's threads (``--threads-per-run``); ``None`` leaves its default.
+        differing: also the rows where ours differ from the paper beyond the seed spread
+            (``--differing``), by the Keras records here and committed.
     """
     from keras_fcn.record import RunStore
     from keras_fcn.replication.crosscheck import checked_rows, train_crosscheck
+
+    entries = None
+    if differing and protocol.crosscheck:
+        entries = _with_differing(protocol, family, folder, seeds, records)
 
     if not protocol.crosscheck:
         print(f"{protocol.name}: no rows to check against PyTorch (its protocol names none)")
         return
     store = RunStore(folder / layout.PYTORCH_RUNS)
     if dry_run:
-        for row in checked_rows(protocol, family, store, seeds, quick=quick):
+        for row in checked_rows(protocol, family, store, seeds, quick=quick, entries=entries):
             print(
                 f"  {row.spec.name} {row.row.row}: {row.label}: {len(row.runs)} runs, "
                 f"{len(row.records)} recorded in PyTorch -> {store.path}"
@@ -77,12 +84,30 @@ def check_study(
         load=lambda data: load_dataset(data, data_dir),
         quick=quick,
         command=lambda run: command_line(protocol.name, run.train.seed, quick),
+        entries=entries,
     )
     path = write_crosscheck(folder, protocol, family, quick=quick)
     if path is not None:
         print()
         print(path.read_text())
         print(f"saved: {store.path}, {path}")
+
+
+def _with_differing(protocol, family, folder: Path, seeds: Sequence[int], records: str) -> list:
+    """The protocol's checked rows and those where our records (here and committed) differ
+    from the paper beyond the seed spread."""
+    from keras_fcn.record import RunStore
+    from keras_fcn.replication.crosscheck import differing
+    from keras_fcn.reporting.archive import archived, read_archived
+
+    ours = RunStore(folder / layout.RUNS).records()
+    if records.lower() != "none":
+        ours += read_archived(
+            archived(layout.study(folder.name) / layout.RUNS, records, layout.ROOT)
+        )
+    more = [e for e in differing(protocol, family, ours, seeds) if e not in protocol.crosscheck]
+    print(f"{len(more)} more rows where ours differ from the paper: {', '.join(more) or 'none'}")
+    return [*protocol.crosscheck, *more]
 
 
 def _restore(store, study: str, records: str) -> None:

@@ -74,6 +74,12 @@ def build_parser() -> Parser:
         "--threads-per-run N sets PyTorch's threads",
     )
     parser.add_argument(
+        "--differing",
+        action="store_true",
+        help="with --pytorch: also the rows where ours differ from the paper beyond the seed "
+        "spread (by the Keras records on disk and committed)",
+    )
+    parser.add_argument(
         "--max-runs", type=int, help="with --grid: a random sample of this many grid settings"
     )
     parser.add_argument(
@@ -197,6 +203,7 @@ def _study(protocol, args, engine) -> float:
             data_dir=args.data_dir,
             records=args.records,
             threads=args.threads_per_run,
+            differing=args.differing,
         )
         return 0.0
     if args.grid:
@@ -247,6 +254,8 @@ def _check_flags(args) -> None:
             raise ConfigError("--pytorch trains in this process: drop --jobs and --ray-address")
         if args.threads_per_run is not None and args.threads_per_run < 1:
             raise ConfigError(f"--threads-per-run {args.threads_per_run}: must be at least 1")
+    elif args.differing:
+        raise ConfigError("--differing works only with --pytorch")
     if args.max_runs is not None and args.max_runs < 1:
         raise ConfigError(f"--max-runs {args.max_runs}: must be at least 1")
 

@@ -53,15 +53,18 @@ class CheckedRow:
     records: tuple[RunRecord, ...]
 
 
-def selection(protocol: Protocol) -> list[tuple[str, str | None]]:
-    """``(table, row)`` for each entry of ``protocol.crosscheck`` (``None``: every row).
+def selection(
+    protocol: Protocol, entries: Sequence[str] | None = None
+) -> list[tuple[str, str | None]]:
+    """``(table, row)`` for each entry of ``entries`` (by default ``protocol.crosscheck``;
+    row ``None``: every row of the table).
 
     Raises:
         ConfigError: an entry names a table or a row the study does not have.
     """
     rows = read_published(protocol.path(protocol.published))
     chosen = []
-    for entry in protocol.crosscheck:
+    for entry in protocol.crosscheck if entries is None else entries:
         table, _, row = entry.partition("/")
         protocol.table(table)  # an unknown table fails here, naming the known ones
         if row and not any(r.table == table and r.row == row for r in rows):
@@ -80,27 +83,71 @@ def checked_rows(
     seeds: Sequence[int],
     *,
     quick: bool = False,
+    entries: Sequence[str] | None = None,
+    recorded: bool = False,
 ) -> list[CheckedRow]:
-    """The rows the protocol cross-checks, at the settings the study carried, with their
-    runs over ``seeds`` and the records ``store`` holds of them (those of ``seeds`` only).
+    """The rows the protocol cross-checks (or ``entries``, as :func:`selection` reads them),
+    at the settings the study carried, with their runs over ``seeds`` and the records
+    ``store`` holds of them (those of ``seeds`` only); with ``recorded``, also every other
+    row of which ``store`` holds a record.
 
     The runs are resolved as :func:`keras_fcn.replication.reproduce` resolves them (one
     path to a run), so a row's runs have the run ids of the Keras re-run.
     """
-    chosen = selection(protocol)
+    chosen = selection(protocol, entries)
     results = reproduce(protocol, family, store, seeds=seeds, load=None, quick=quick, dry_run=True)
-    out = []
+    named, more = [], []
     for result in results:
         for row, run in result.rows:
-            if run is None or not any(
-                table == result.spec.name and want in (None, row.row) for table, want in chosen
-            ):
+            if run is None:
                 continue
             runs = tuple(with_seeds([run], seeds))
             ids = {r.run_id for r in runs}
             records = tuple(r for r in result.records.get(row.row, []) if r.run_id in ids)
-            out.append(CheckedRow(result.spec, row, result.labels[row.row], runs, records))
+            checked = CheckedRow(result.spec, row, result.labels[row.row], runs, records)
+            if any(t == result.spec.name and w in (None, row.row) for t, w in chosen):
+                named.append(checked)
+            elif recorded and records:
+                more.append(checked)
+    return named + _new_runs(more, named)
+
+
+def _new_runs(rows: Sequence[CheckedRow], seen: Sequence[CheckedRow]) -> list[CheckedRow]:
+    """``rows`` less those whose runs are those of an earlier row or of a row of ``seen``
+    (a study's baseline is often a row of several tables, trained once)."""
+    ids = {c.runs[0].run_id for c in seen}
+    out = []
+    for row in rows:
+        if row.runs[0].run_id not in ids:
+            ids.add(row.runs[0].run_id)
+            out.append(row)
     return out
+
+
+def differing(
+    protocol: Protocol, family: Family, ours: Iterable[RunRecord], seeds: Sequence[int]
+) -> list[str]:
+    """``TABLE/ROW`` of each row where our records differ from the published figure beyond
+    the seed spread (``ours higher`` or ``ours lower``), to be checked too; rows the
+    protocol checks already, or whose runs are theirs, are left out."""
+    ours = list(ours)
+    lines = pd.concat(
+        [
+            r.comparison
+            for r in reproduce(protocol, family, ours, seeds=seeds, load=None, dry_run=True)
+        ],
+        ignore_index=True,
+    )
+    beyond = lines[lines["verdict"].isin(("ours higher", "ours lower"))]
+    wanted = {(t, str(r)) for t, r in zip(beyond["table"], beyond["row"], strict=True)}
+    every = [t.name for t in protocol.tables if not t.classical]
+    rows = [
+        c
+        for c in checked_rows(protocol, family, ours, seeds, entries=every)
+        if (c.spec.name, c.row.row) in wanted
+    ]
+    declared = checked_rows(protocol, family, [], seeds)
+    return [f"{c.spec.name}/{c.row.row}" for c in _new_runs(rows, declared)]
 
 
 def train_crosscheck(
@@ -113,6 +160,7 @@ def train_crosscheck(
     quick: bool = False,
     command: Callable[[RunConfig], str] | None = None,
     trainer: Callable | None = None,
+    entries: Sequence[str] | None = None,
 ) -> list[RunRecord]:
     """Train the cross-checked rows' runs that ``store`` lacks with the PyTorch loop.
 
@@ -126,13 +174,15 @@ def train_crosscheck(
         command: a run -> the line that trains it again, for its record.
         trainer: ``(family, run, dataset) -> RunRecord``; by default
             :func:`keras_fcn.pytorch_loop.train_record` (tests pass a stub).
+        entries: the rows to train, as ``Protocol.crosscheck`` names them; by default the
+            protocol's own (:func:`differing` gives more).
 
     Returns:
         The records of every cross-checked run, in row order.
     """
     if trainer is None:
         from keras_fcn.pytorch_loop import train_record as trainer
-    rows = checked_rows(protocol, family, store, seeds, quick=quick)
+    rows = checked_rows(protocol, family, store, seeds, quick=quick, entries=entries)
     names = {
         run.run_id: f"{protocol.name}/{c.spec.name} {c.row.row} seed {run.train.seed} (PyTorch)"
         for c in rows
@@ -212,7 +262,8 @@ def crosscheck_table(
     *,
     quick: bool = False,
 ) -> pd.DataFrame:
-    """Per cross-checked row and published metric: the published value, ours and the PyTorch
+    """Per cross-checked row (the protocol's, and any other the PyTorch records hold) and
+    published metric: the published value, ours and the PyTorch
     loop's (mean, std, seeds, verdict against the paper), their difference with its 95 %
     interval, whether they agree, and the :func:`reading`.
 
@@ -224,10 +275,15 @@ def crosscheck_table(
         seeds: the seeds compared, the same on both sides.
         quick: the runs of ``reproduce``'s ``quick`` preset.
     """
-    keras_rows = checked_rows(protocol, family, ours, seeds, quick=quick)
-    torch_rows = checked_rows(protocol, family, pytorch, seeds, quick=quick)
+    torch_rows = checked_rows(protocol, family, pytorch, seeds, quick=quick, recorded=True)
+    shown = [f"{r.spec.name}/{r.row.row}" for r in torch_rows]
+    keras_rows = {
+        (r.spec.name, r.row.row): r
+        for r in checked_rows(protocol, family, ours, seeds, quick=quick, entries=shown)
+    }
     lines = []
-    for mine, theirs in zip(keras_rows, torch_rows, strict=True):
+    for theirs in torch_rows:
+        mine = keras_rows[theirs.spec.name, theirs.row.row]
         for k, t in zip(
             comparison_rows(mine.spec, mine.row, mine.label, mine.records),
             comparison_rows(theirs.spec, theirs.row, theirs.label, theirs.records),

@@ -21,6 +21,7 @@ from keras_fcn.replication.crosscheck import (
     checked_rows,
     crosscheck_table,
     difference_interval,
+    differing,
     train_crosscheck,
 )
 from keras_fcn.reporting.pages import _study_section
@@ -243,3 +244,27 @@ def test_without_pytorch_the_loop_says_how_to_install_it(monkeypatch):
     monkeypatch.delitem(sys.modules, "keras_fcn.pytorch_loop", raising=False)
     with pytest.raises(KerasFcnError, match=r"pip install -e \.\[bench\]"):
         importlib.import_module("keras_fcn.pytorch_loop")
+
+
+def test_rows_that_differ_from_the_paper_can_be_checked_and_are_then_shown(tmp_path):
+    protocol = get_study("chenab")
+    ours, _, _ = _stores(tmp_path, KERAS, PYTORCH)
+    # a dropout row of ours far under the paper, one within it, the others not run
+    rows = {r.row.row: r for r in checked_rows(protocol, DENSE, [], SEEDS, entries=("dropout",))}
+    for run, accuracy in zip(rows["2"].runs, (0.80, 0.801, 0.799), strict=True):
+        ours.append(_record(run, accuracy))
+    assert differing(protocol, DENSE, ours, SEEDS) == ["dropout/2"]  # final: checked already
+    pytorch = RunStore(tmp_path / "more.jsonl")
+    for run in rows["2"].runs:
+        pytorch.append(_record(run, 0.80, "pytorch"))
+    table = crosscheck_table(protocol, DENSE, ours, pytorch, SEEDS)
+    # the baseline's run is a row of three more tables, shown once
+    assert list(dict.fromkeys(table["table"])) == ["baseline", "final", "mnist_final", "dropout"]
+    dropout = table[table["table"] == "dropout"]
+    assert list(dropout["metric"]) == ["val_accuracy", "test_accuracy"]  # as published
+    assert set(dropout["row"]) == {"2"} and set(dropout["pytorch_n"]) == {3}
+
+
+def test_differing_rows_need_the_pytorch_flag():
+    with pytest.raises(ConfigError, match="--differing works only with --pytorch"):
+        reproduce_command.main(["chenab", "--differing", "--dry-run"])
