@@ -211,11 +211,13 @@ def _save_records(results: str, records: Path) -> None:
     line that trains it again (which changes when its family's defaults do)."""
     from experiments.bench.page import save_runs
     from keras_fcn import registry
+    from keras_fcn.record import DEFAULT_FRAMEWORK
     from keras_fcn.reporting.archive import refresh, save
 
     def complete(record):
         family = registry.families().get(record.family)
-        if family is not None:
+        # a PyTorch loop's record keeps its own line: the family's command trains in Keras
+        if family is not None and record.framework == DEFAULT_FRAMEWORK:
             record.command = family.command_for(family.from_dict(record.config))
         return record
 

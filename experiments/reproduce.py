@@ -4,6 +4,8 @@
     python -m experiments.reproduce all [--seeds 3] [--quick] [--dry-run]
         [--jobs N | --ray-address HOST:PORT]   (several runs at once on Ray; without
         these, 2 at once for batches of at most 64, where that was measured faster)
+    python -m experiments.reproduce STUDY --pytorch [--seeds 3]   (its cross-checked rows
+        trained by a plain PyTorch loop, beside ours and the paper; needs PyTorch)
 
 Records go to ``--out/STUDY/runs.jsonl``; rerunning the same command skips finished runs,
 so an interrupted study resumes, and so does a study whose records are committed
@@ -13,7 +15,8 @@ study's folder: a second stops in one line naming the first, or waits for it wit
 real run would resume from (``--out`` and committed), and estimates the time of those left
 from the measured speed of each network and batch size.
 The comparison is written as ``comparison.csv``/``.md`` with one learning-curve figure per
-table.
+table. ``--pytorch`` trains the rows a PyTorch study's protocol cross-checks with a plain
+PyTorch loop instead, into ``--out/STUDY/pytorch_runs.jsonl``, resumable the same way.
 """
 
 from __future__ import annotations
@@ -76,6 +79,19 @@ def build_parser() -> Parser:
         "--grid", action="store_true", help="run the study's full grid instead of its tables"
     )
     parser.add_argument(
+        "--pytorch",
+        action="store_true",
+        help="train the rows the study checks against PyTorch with a plain PyTorch loop "
+        "instead, and print them beside ours and the paper (pip install -e .[bench]); "
+        "--threads-per-run N sets PyTorch's threads",
+    )
+    parser.add_argument(
+        "--differing",
+        action="store_true",
+        help="with --pytorch: also the rows where ours differ from the paper beyond the seed "
+        "spread (by the Keras records on disk and committed)",
+    )
+    parser.add_argument(
         "--max-runs", type=int, help="with --grid: a random sample of this many grid settings"
     )
     parser.add_argument(
@@ -107,20 +123,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.records = records_folder(args.records)
     _check_flags(args)
-    engine_from(args.jobs, args.threads_per_run, args.ray_address)  # bad flags stop here
+    if not args.pytorch:
+        engine_from(args.jobs, args.threads_per_run, args.ray_address)  # bad flags stop here
     if args.study != "all":
         run_one(get_study(args.study), args, _engine_for(args, get_study(args.study)))
         return 0
     if args.only or args.grid:
         raise ConfigError("--only and --grid work on one study, not on all")
-    studies = list(all_studies().values())
+    studies = [p for p in all_studies().values() if p.crosscheck or not args.pytorch]
     for protocol in studies:  # reject a bad --set before anything runs
         registry.get_family(protocol.family).run_config(settings_from(args))
     left = 0.0
     for protocol in studies:
         print(f"\n=== {protocol.name}")
         left += run_one(protocol, args, _engine_for(args, protocol))
-    if args.dry_run and not args.quick:
+    if args.dry_run and not (args.quick or args.pytorch):
         print(f"\nall {len(studies)} studies: about {duration(left)} of training left")
     return 0
 
@@ -128,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _engine_for(args, protocol):
     """The engine the flags ask for; without any, what :func:`auto_jobs` measured faster for
     the study's batch size; ``None``: in this process (always for --dry-run and --quick)."""
-    if args.dry_run:
+    if args.dry_run or args.pytorch:
         return None
     jobs, address = args.jobs, args.ray_address or os.environ.get("RAY_ADDRESS")
     if jobs is None and not (args.quick or args.threads_per_run or address):
@@ -202,6 +219,22 @@ def _study(protocol, args, engine) -> float:
     for note in protocol.notes:
         print(f"  - {note}")
 
+    if args.pytorch:
+        from experiments._pytorch_check import check_study
+
+        check_study(
+            protocol,
+            family,
+            folder,
+            seeds,
+            quick=args.quick,
+            dry_run=args.dry_run,
+            data_dir=args.data_dir,
+            records=args.records,
+            threads=args.threads_per_run,
+            differing=args.differing,
+        )
+        return 0.0
     if args.grid:
         runs = _grid_runs(args, protocol, family, overrides, seeds, store)
         if args.dry_run:
@@ -244,6 +277,16 @@ def _check_flags(args) -> None:
                 raise ConfigError(f"--{flag.replace('_', '-')} works only with --grid")
     elif args.only:
         raise ConfigError("--only picks tables; --grid runs the whole grid: use one of them")
+    if args.pytorch:
+        for flag, given in (("grid", args.grid), ("only", args.only), ("set", args.settings)):
+            if given:
+                raise ConfigError(f"--pytorch checks the study's own rows: drop --{flag}")
+        if args.jobs is not None or args.ray_address:
+            raise ConfigError("--pytorch trains in this process: drop --jobs and --ray-address")
+        if args.threads_per_run is not None and args.threads_per_run < 1:
+            raise ConfigError(f"--threads-per-run {args.threads_per_run}: must be at least 1")
+    elif args.differing:
+        raise ConfigError("--differing works only with --pytorch")
     if args.max_runs is not None and args.max_runs < 1:
         raise ConfigError(f"--max-runs {args.max_runs}: must be at least 1")
 

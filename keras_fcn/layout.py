@@ -53,6 +53,15 @@ SEARCH_SUMMARY = "summary.json"
 FINAL_RUNS = "final_runs.jsonl"
 """The records of a search's best setting retrained over seeds, in the search's folder."""
 
+PYTORCH_RUNS = "pytorch_runs.jsonl"
+"""The records of a study's rows trained again by the plain PyTorch loop
+(``experiments.reproduce STUDY --pytorch``), beside its ``runs.jsonl``: the same run ids,
+trained by another framework."""
+
+CROSSCHECK = "pytorch.md"
+"""A study's rows checked against the PyTorch loop (ours, PyTorch's and the paper's), in the
+study's folder."""
+
 SIDE_BY_SIDE = "side_by_side.md"
 """A re-run study's tables beside the published numbers, in the study's folder."""
 

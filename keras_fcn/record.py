@@ -31,6 +31,9 @@ from keras_fcn.errors import ResultsError
 
 STATUSES = ("ok", "diverged", "failed")
 
+DEFAULT_FRAMEWORK = "keras"
+"""What trains a run unless its record says otherwise (:attr:`RunRecord.framework`)."""
+
 
 @dataclasses.dataclass
 class RunRecord:
@@ -65,6 +68,10 @@ class RunRecord:
         created: UTC time of the record.
         command: the one line that trains this run again (same config, same run id).
         note: what happened, in words, when it is not a plain success.
+        framework: what trained the run: ``keras`` (keras-fcn's own training), or
+            ``pytorch`` (:mod:`keras_fcn.pytorch_loop`, the same config trained by a plain
+            PyTorch loop, which gives the same run id). Left out of the JSON while it is
+            ``keras``, so records written before the field existed read and write the same.
     """
 
     run_id: str
@@ -89,10 +96,14 @@ class RunRecord:
     created: str = ""
     command: str = ""
     note: str = ""
+    framework: str = DEFAULT_FRAMEWORK
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as JSON-ready values."""
-        return _jsonable(dataclasses.asdict(self))
+        """The record as JSON-ready values (``framework`` only when it is not ``keras``)."""
+        values = dataclasses.asdict(self)
+        if values["framework"] == DEFAULT_FRAMEWORK:
+            del values["framework"]
+        return _jsonable(values)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunRecord:

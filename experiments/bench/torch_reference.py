@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
 
 import numpy as np
 
+from keras_fcn.config import DenseConfig
 from keras_fcn.errors import KerasFcnError
 
 INSTALL_HINT = (
@@ -38,10 +38,10 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     raise KerasFcnError(INSTALL_HINT) from None
 
+from keras_fcn import pytorch_loop  # noqa: E402 (after the check that says how to install)
 
-def seed(value: int) -> None:
-    """Seed PyTorch's generator: the initial weights and every epoch's order."""
-    torch.manual_seed(value)
+seed = pytorch_loop.seed
+"""Seed PyTorch's generator: the initial weights and every epoch's order."""
 
 
 def keras_initialization(model: nn.Module) -> nn.Module:
@@ -55,14 +55,9 @@ def keras_initialization(model: nn.Module) -> nn.Module:
 
 
 def dense_network(hidden: tuple[int, ...]) -> nn.Module:
-    """``784 -> hidden... -> 10`` with ReLU, initialized as Keras does."""
-    layers: list[nn.Module] = [nn.Flatten()]
-    width = 28 * 28
-    for units in hidden:
-        layers += [nn.Linear(width, units), nn.ReLU()]
-        width = units
-    layers.append(nn.Linear(width, 10))
-    return keras_initialization(nn.Sequential(*layers))
+    """``784 -> hidden... -> 10`` with ReLU, initialized as Keras does (the PyTorch loop's
+    network, :func:`keras_fcn.pytorch_loop.dense_network`, with Keras's defaults)."""
+    return pytorch_loop.dense_network(DenseConfig(hidden=hidden, initializer="default"))
 
 
 def lenet5() -> nn.Module:
@@ -89,13 +84,7 @@ def make_optimizer(
     model: nn.Module, name: str, learning_rate: float, momentum: float = 0.0, l2: float = 0.0
 ) -> torch.optim.Optimizer:
     """SGD or Adam over ``model``; ``l2`` as Keras's regularizer on the ``Linear`` weights."""
-    decayed = [m.weight for m in model.modules() if isinstance(m, nn.Linear)] if l2 else []
-    ids = {id(p) for p in decayed}
-    groups: list[dict[str, Any]] = [
-        {"params": [p for p in model.parameters() if id(p) not in ids], "weight_decay": 0.0}
-    ]
-    if decayed:
-        groups.append({"params": decayed, "weight_decay": 2 * l2})
+    groups = pytorch_loop.parameter_groups(model, l2)
     if name == "sgd":
         return torch.optim.SGD(groups, lr=learning_rate, momentum=momentum)
     if name == "adam":

@@ -95,6 +95,9 @@ class Protocol:
             committed runs were trained before a protocol change; see the study's notes).
         variants: rows trained again with one setting read another way
             (:class:`keras_fcn.replication.variants.Variant`), shown beside them.
+        crosscheck: the rows also trained by a plain PyTorch loop, for a study written in
+            PyTorch (:mod:`keras_fcn.replication.crosscheck`): ``TABLE`` for every row of a
+            table, ``TABLE/ROW`` for one row.
         folder: the folder of its module, CSV and grid; set by the registry
             (:func:`keras_fcn.replication.all_studies`).
     """
@@ -111,6 +114,7 @@ class Protocol:
     grid: str | None = None
     grid_settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     variants: tuple[Any, ...] = ()
+    crosscheck: tuple[str, ...] = ()
     folder: Path | None = None
 
     @property

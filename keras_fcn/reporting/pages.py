@@ -133,6 +133,7 @@ def _study_section(folder: Path, source: str | None, reading: str = "") -> list[
     lines += ["", (folder / layout.SIDE_BY_SIDE).read_text().rstrip("\n"), ""]
     sections = {
         layout.SIGNIFICANCE: "Each table's best row on validation against its runner-up, over the same seeds",
+        layout.CROSSCHECK: "Checked against PyTorch itself",
         layout.PROCEDURE: "The procedure re-chosen on validation: where our own choices lead",
         layout.VARIANTS: "What the settings the study leaves unsaid change",
         layout.GRID_FACTORS: "Its grid, factor by factor",

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from keras_fcn import layout
-from keras_fcn.record import RunRecord, RunStore
+from keras_fcn.record import DEFAULT_FRAMEWORK, RunRecord, RunStore
 
 
 def read_runs(path: str | os.PathLike) -> list[RunRecord]:
@@ -16,11 +16,14 @@ def read_runs(path: str | os.PathLike) -> list[RunRecord]:
 
 
 def find_records(results: str | os.PathLike) -> list[RunRecord]:
-    """Every complete record in every ``*.jsonl`` store under ``results`` (failed runs left out)."""
+    """Every complete record of keras-fcn's training in every ``*.jsonl`` store under
+    ``results`` (failed runs left out, and the runs of the PyTorch loop, which share their
+    run ids with ours and are read only beside them)."""
     records: dict[str, RunRecord] = {}
     for path in layout.records(results):
         for record in RunStore(path):
-            if record.status != "failed" and record.test_accuracy is not None:
+            ours = record.framework == DEFAULT_FRAMEWORK
+            if ours and record.status != "failed" and record.test_accuracy is not None:
                 records[record.run_id] = record
     return list(records.values())
 

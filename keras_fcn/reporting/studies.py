@@ -15,7 +15,7 @@ from keras_fcn import layout
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.figures import has_curves, plot_learning_curves, save_figure
 from keras_fcn.reporting.records import read_runs
-from keras_fcn.reporting.tables import format_side_by_side, save_table
+from keras_fcn.reporting.tables import format_side_by_side, plus_minus, save_table
 from keras_fcn.study import aggregate, compare
 
 
@@ -164,6 +164,79 @@ def _significance(result: Any, test_labels: Callable[[RunRecord], np.ndarray]) -
     ]
 
 
+def crosscheck_markdown(table: pd.DataFrame, name: str, seeds: Sequence[int]) -> str:
+    """A study's rows checked against the PyTorch loop, as its page shows them.
+
+    Args:
+        table: :func:`keras_fcn.replication.crosscheck.crosscheck_table`'s lines.
+        name: the study's name, for the command that trains the PyTorch side.
+        seeds: the seeds compared.
+    """
+    from keras_fcn.replication.crosscheck import RULE
+
+    rows = [
+        {
+            "table": line["table"],
+            "row": line["row"],
+            "metric": str(line["metric"]).replace("_accuracy", ""),
+            "published %": plus_minus(line["published"], line["published_std"]),
+            "ours (Keras) %": _with_seeds(line, "ours"),
+            "PyTorch loop %": _with_seeds(line, "pytorch"),
+            "ours − PyTorch (95 % CI)": _interval(line),
+            "reading": line["reading"],
+        }
+        for _, line in table.iterrows()
+    ]
+    listed = ", ".join(map(str, seeds))
+    return (
+        "The rows below were trained again by a plain PyTorch loop (`keras_fcn.pytorch_loop`): "
+        "the same configuration, split and arrays, PyTorch's own layers, initializers and "
+        f"optimizers, over the same seeds ({listed}), printed by `python -m experiments.reproduce "
+        f"{name} --pytorch --seeds {len(seeds)}`. Where ours differ from the paper, this says "
+        f"whether the difference is the port's or the paper's. {RULE}\n\n"
+        + pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
+        + "\n"
+    )
+
+
+def _with_seeds(line: Mapping[str, Any], side: str) -> str:
+    """A side's mean ± std over its seeds, and how many (``not run`` without any)."""
+    if not line[f"{side}_n"]:
+        return "not run"
+    return f"{plus_minus(line[side], line[f'{side}_std'])} ({line[f'{side}_n']})"
+
+
+def _interval(line: Mapping[str, Any]) -> str:
+    """The difference in points and its 95 % interval (the difference alone without one)."""
+    if pd.isna(line["difference"]):
+        return ""
+    text = f"{100 * line['difference']:+.2f}"
+    if not pd.isna(line["low"]):
+        text += f" ({100 * line['low']:+.2f}, {100 * line['high']:+.2f})"
+    return text
+
+
+def write_crosscheck(
+    folder: str | os.PathLike, protocol: Any, family: Any, *, quick: bool = False
+) -> Path | None:
+    """Write a study folder's check against the PyTorch loop (:data:`keras_fcn.layout.CROSSCHECK`)
+    from its two stores, over the seeds of its PyTorch records (``quick``: the runs of the
+    quick preset); ``None`` (nothing written) when it has no PyTorch records or its protocol
+    cross-checks no row."""
+    from keras_fcn.replication.crosscheck import crosscheck_table
+
+    folder = Path(folder)
+    pytorch = read_runs(folder / layout.PYTORCH_RUNS)
+    seeds = sorted({r.seed for r in pytorch})
+    if not seeds or not protocol.crosscheck:
+        return None
+    ours = read_runs(folder / layout.RUNS)
+    table = crosscheck_table(protocol, family, ours, pytorch, seeds, quick=quick)
+    path = folder / layout.CROSSCHECK
+    path.write_text(crosscheck_markdown(table, protocol.name, seeds))
+    return path
+
+
 def study_seeds(folder: str | os.PathLike) -> list[int]:
     """The seeds of the complete runs recorded in a study's folder."""
     return sorted({r.seed for r in read_runs(Path(folder) / layout.RUNS)})
@@ -216,6 +289,7 @@ def rebuild_studies(
         write_study_outputs(
             protocol.name, results, folder, test_labels, views.procedure, views.variants
         )
+        write_crosscheck(folder, protocol, families[protocol.family])
         tables[protocol.name] = {r.spec.name: r.records for r in results}
         written.append(folder)
     if written:

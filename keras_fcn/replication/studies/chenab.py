@@ -63,6 +63,7 @@ PROTOCOL = Protocol(
             (("init", "4"),),
         ),
     ),
+    crosscheck=("baseline", "final", "mnist_final"),
     reading=(
         "Most rows land one to two points under the published figures, baseline and final alike, "
         "while the study's rankings largely hold; the offset is not isolated (the study states "

@@ -65,6 +65,7 @@ PROTOCOL = Protocol(
         ),
     ),
     variants=framework_variants((("table1", "1"), ("final", "1"), ("mnist_final", "1"))),
+    crosscheck=("table1/1", "final", "mnist_final"),
     reading=(
         "Table 1, compared on test as its text says, lands mostly one to two points under the "
         "published figures (nearer our validation), failures at lr 0.1 included; the final "

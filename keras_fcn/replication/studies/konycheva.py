@@ -69,6 +69,7 @@ PROTOCOL = Protocol(
         TableSpec("final", "The configuration chosen stage by stage (Section III-E)", varies=()),
     ),
     variants=framework_variants((("topology", "T4"), ("final", "1"))),
+    crosscheck=("topology/T4", "final"),
     reading=(
         "The topology stage reproduces within about a point; at the optimizer stage Adam at lr "
         "0.01 trails SGD by three points here, so our choices on validation keep SGD and the "

@@ -60,6 +60,7 @@ PROTOCOL = Protocol(
             (("table1", "ID 123"), ("table2", "ID 129")),
         ),
     ),
+    crosscheck=("table1", "table2"),
     reading=(
         "The Xavier and Kaiming rows land within a point of the published means, inside their "
         "published spread; random-normal weights without batch normalization collapse far below "
