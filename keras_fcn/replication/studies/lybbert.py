@@ -60,7 +60,7 @@ PROTOCOL = Protocol(
             (("table1", "ID 123"), ("table2", "ID 129")),
         ),
     ),
-    crosscheck=("table1", "table2"),
+    crosscheck=("table1/ID 111", "table2/ID 117", "table2/ID 129"),
     reading=(
         "The Xavier and Kaiming rows land within a point of the published means, inside their "
         "published spread; random-normal weights without batch normalization collapse far below "
