@@ -76,6 +76,10 @@ VARIANTS = "variants.md"
 """A study's rows trained again with an unsaid setting read another way, beside them, in its
 folder (for studies that declare variants)."""
 
+DIFFERENCES = "differences.md"
+"""A re-run study's published rows outside the spread, with the cause its checks found, in
+its folder."""
+
 CLAIMS = "claims.md"
 """The published claims judged on a re-run study's runs, in its folder (all of them in the
 ``reproduce`` folder)."""

@@ -147,6 +147,9 @@ def _study_section(folder: Path, source: str | None, reading: str = "") -> list[
             "The verdicts are explained in [results.md](../results.md#the-published-claims).",
             "",
         ]
+    if (folder / layout.DIFFERENCES).exists():
+        text = (folder / layout.DIFFERENCES).read_text().rstrip("\n")
+        lines += ["## Where ours differs, and why", "", text, ""]
     return lines
 
 

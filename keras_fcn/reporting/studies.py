@@ -216,13 +216,12 @@ def _interval(line: Mapping[str, Any]) -> str:
     return text
 
 
-def write_crosscheck(
+def crosscheck_of(
     folder: str | os.PathLike, protocol: Any, family: Any, *, quick: bool = False
-) -> Path | None:
-    """Write a study folder's check against the PyTorch loop (:data:`keras_fcn.layout.CROSSCHECK`)
-    from its two stores, over the seeds of its PyTorch records (``quick``: the runs of the
-    quick preset); ``None`` (nothing written) when it has no PyTorch records or its protocol
-    cross-checks no row."""
+) -> tuple[pd.DataFrame, list[int]] | None:
+    """A study folder's check against the PyTorch loop, from its two stores, over the seeds
+    of its PyTorch records (``quick``: the runs of the quick preset), and those seeds;
+    ``None`` when it has no PyTorch records or its protocol cross-checks no row."""
     from keras_fcn.replication.crosscheck import crosscheck_table
 
     folder = Path(folder)
@@ -231,10 +230,30 @@ def write_crosscheck(
     if not seeds or not protocol.crosscheck:
         return None
     ours = read_runs(folder / layout.RUNS)
-    table = crosscheck_table(protocol, family, ours, pytorch, seeds, quick=quick)
-    path = folder / layout.CROSSCHECK
-    path.write_text(crosscheck_markdown(table, protocol.name, seeds))
+    return crosscheck_table(protocol, family, ours, pytorch, seeds, quick=quick), seeds
+
+
+def write_crosscheck(
+    folder: str | os.PathLike, protocol: Any, family: Any, *, quick: bool = False
+) -> Path | None:
+    """Write a study folder's check against the PyTorch loop (:data:`keras_fcn.layout.CROSSCHECK`,
+    :func:`crosscheck_of`); ``None`` (nothing written) when there is none."""
+    checked = crosscheck_of(folder, protocol, family, quick=quick)
+    if checked is None:
+        return None
+    path = Path(folder) / layout.CROSSCHECK
+    path.write_text(crosscheck_markdown(checked[0], protocol.name, checked[1]))
     return path
+
+
+def write_differences(folder: Path, views: Any, crosscheck: pd.DataFrame | None) -> None:
+    """Write where a study differs from its published rows and why
+    (:mod:`keras_fcn.reporting.differences`) to :data:`keras_fcn.layout.DIFFERENCES`."""
+    from keras_fcn.reporting.differences import differences, differences_markdown
+
+    comparison = pd.concat([r.comparison for r in views.published], ignore_index=True)
+    table = differences(comparison, views.variants, crosscheck)
+    (folder / layout.DIFFERENCES).write_text(differences_markdown(table))
 
 
 def study_seeds(folder: str | os.PathLike) -> list[int]:
@@ -290,6 +309,8 @@ def rebuild_studies(
             protocol.name, results, folder, test_labels, views.procedure, views.variants
         )
         write_crosscheck(folder, protocol, families[protocol.family])
+        checked = crosscheck_of(folder, protocol, families[protocol.family])
+        write_differences(folder, views, None if checked is None else checked[0])
         tables[protocol.name] = {r.spec.name: r.records for r in results}
         written.append(folder)
     if written:

@@ -43,7 +43,7 @@ def test_the_pytorch_studies_check_their_baseline_and_final_rows():
         "chenab": ("baseline", "final", "mnist_final"),
         "hippe": ("table1/1", "final", "mnist_final"),
         "konycheva": ("topology/T4", "final"),
-        "lybbert": ("table1", "table2"),
+        "lybbert": ("table1/ID 111", "table2/ID 117", "table2/ID 129"),
     }
 
 

@@ -1,0 +1,106 @@
+"""Where a re-run study differs from the published numbers, and why, as far as tested.
+
+Every published row whose verdict is *ours lower* or *ours higher* gets a line: the gap, and
+what the checks run on that row say of its cause. The checks are the study's variants (the
+row trained again with an unsaid setting read another way: :mod:`keras_fcn.replication.variants`)
+and the plain PyTorch loop (:mod:`keras_fcn.replication.crosscheck`). A variant that lands
+within the published spread *closes* the gap: the unsaid setting is the likely cause. A
+PyTorch loop that lands with ours puts the gap in the study; one that lands with the paper
+puts it in the port. A row no check reaches, or that none explains, is *not isolated*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from keras_fcn.replication.rerun import verdict
+from keras_fcn.study import aggregate
+
+DIFFERENT = ("ours lower", "ours higher")
+
+
+def differences(
+    comparison: pd.DataFrame, variants: Sequence[Any] = (), crosscheck: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One line per published row and metric outside the spread, with its tested cause.
+
+    Args:
+        comparison: the study's side by side (:class:`~keras_fcn.replication.TableResult`
+            ``comparison`` frames, concatenated), at the study's own settings.
+        variants: its :class:`~keras_fcn.replication.variants.VariantRow` list.
+        crosscheck: its :func:`~keras_fcn.replication.crosscheck.crosscheck_table`, if any.
+    """
+    lines = []
+    for _, line in comparison[comparison["verdict"].isin(DIFFERENT)].iterrows():
+        causes = _variant_causes(line, variants) + _crosscheck_causes(line, crosscheck)
+        if not causes:
+            causes = ["not isolated: no check was run on this row"]
+        elif not any(cause.startswith(("closed", "the study's", "the port's")) for cause in causes):
+            causes.append("not isolated: no check closes the gap")
+        lines.append(
+            {
+                "row": f"{line['table']} {line['row']}",
+                "metric": str(line["metric"]).replace("_accuracy", ""),
+                "gap (points)": f"{100 * line['difference']:+.2f}",
+                "what was tested, and what it says": "; ".join(causes),
+            }
+        )
+    return pd.DataFrame(lines)
+
+
+def _variant_causes(line: pd.Series, variants: Sequence[Any]) -> list[str]:
+    causes = []
+    for item in variants:
+        if (item.table, item.row) != (line["table"], line["row"]) or not item.records:
+            continue
+        if item.variant.versus:  # compared with another variant, not with the paper
+            continue
+        agg = aggregate(item.records, by=[]).iloc[0]
+        prefix = "test" if str(line["metric"]).startswith("test") else "val"
+        mean, std = agg[f"{prefix}_mean"], agg[f"{prefix}_std"]
+        within = verdict(
+            line["published"], mean, std, int(agg["n"]), 0, line.get("published_std", float("nan"))
+        )
+        where = f"{item.variant.name} gives {100 * mean:.2f}"
+        if within == "within seed spread":
+            causes.append(f"closed by {where}, within the published spread")
+        else:
+            causes.append(f"{where}: does not close it")
+    return causes
+
+
+def _crosscheck_causes(line: pd.Series, crosscheck: pd.DataFrame | None) -> list[str]:
+    if crosscheck is None or crosscheck.empty:
+        return []
+    match = crosscheck[
+        (crosscheck["table"] == line["table"])
+        & (crosscheck["row"] == line["row"])
+        & (crosscheck["metric"] == line["metric"])
+    ]
+    if match.empty or not match.iloc[0]["pytorch_n"]:
+        return []
+    check = match.iloc[0]
+    text = f"a plain PyTorch loop gives {100 * check['pytorch']:.2f}"
+    reading = check["reading"]
+    if "the paper's difference" in reading:
+        return [f"the study's: {text}, with ours"]
+    if "the port's" in reading:
+        return [f"the port's: {text}; {reading}"]
+    return [f"{text}: {reading}"]
+
+
+def differences_markdown(table: pd.DataFrame) -> str:
+    """The table of :func:`differences` with the rule above it, or a sentence when no row
+    differs."""
+    if table.empty:
+        return "Every published row lies within the combined spread of ours and the study's.\n"
+    rule = (
+        "Each row outside the combined spread, with what the checks run on it say: a variant "
+        "that lands within the published spread closes the gap (the unsaid setting it reads "
+        "another way is the likely cause); a plain PyTorch loop that lands with ours puts the "
+        "gap in the study, one that lands with the paper puts it in our port."
+    )
+    return f"{rule}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n"
