@@ -72,7 +72,7 @@ class LeNetConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.filters, list | tuple) or len(self.filters) != 3:
-            fail("filters", self.filters, "must be three filter counts, e.g. 6,16,120")
+            fail("filters", self.filters, "must be three filter counts, e.g. 6-16-120")
         for count in self.filters:
             check_int("filters", count, 1)
         freeze(self, "filters", tuple(self.filters))

@@ -67,7 +67,7 @@ def add_set_arg(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="set any config field, e.g. --set optimizer=adam --set hidden=256,128 (repeatable)",
+        help="set any config field, e.g. --set optimizer=adam --set hidden=256-128 (repeatable)",
     )
 
 

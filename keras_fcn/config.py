@@ -131,7 +131,7 @@ class DenseConfig:
     defaults: str = "keras"
 
     def __post_init__(self) -> None:
-        check_layer_sizes(self, "hidden", "512,256")
+        check_layer_sizes(self, "hidden", "512-256")
         check_choice("activation", self.activation, ACTIVATIONS)
         if isinstance(self.dropout, list | tuple):
             if len(self.dropout) != len(self.hidden):
@@ -333,7 +333,8 @@ def coerce(cls: type, field: str, value: Any) -> Any:
     """Turn a value typed by a person (a string) into the type ``cls.field`` declares.
 
     Non-string values are returned unchanged (the constructor checks them). Lists are given
-    as ``512,256`` or ``[512, 256]``; ``none`` means None where a field allows it.
+    as ``512-256``, one value per layer (a comma separates choices, so ``512,256`` is an error
+    that shows this form); ``none`` means None where a field allows it.
     """
     if not isinstance(value, str):
         return value
@@ -348,12 +349,15 @@ def coerce(cls: type, field: str, value: Any) -> Any:
     sequence = [k for k in kinds if typing.get_origin(k) is tuple]
     scalars = [k for k in kinds if typing.get_origin(k) is not tuple]
     inner = text.strip("[]() ")
-    # lists: "512,256", "[512, 256]" or "512-256" (a dash not part of an exponent such as 1e-5)
+    if sequence and "," in inner:
+        # a comma separates choices (``--only``, space files), never the layers of one value
+        fixed = "-".join(p.strip() for p in inner.split(",") if p.strip())
+        fail(field, value, f"write one value per layer joined by '-', e.g. {field}={fixed}")
+    # lists: "512-256" (a dash not part of an exponent such as 1e-5)
     dashed = re.search(r"(?<![eE])-", inner.lstrip("+-")) is not None
-    if sequence and ("," in inner or dashed or not scalars):
+    if sequence and (dashed or not scalars):
         item = typing.get_args(sequence[0])[0]
-        separator = r"[,\s]+" if "," in inner or not dashed else r"(?<![eE])-"
-        parts = [p for p in re.split(separator, inner) if p]
+        parts = [p for p in re.split(r"(?<![eE])-", inner) if p]
         return tuple(_parse_scalar(item, p, field) for p in parts)
     if set(scalars) == {float, int}:
         is_int = re.fullmatch(r"[+-]?\d+", text) is not None

@@ -80,12 +80,11 @@ def test_configs_are_frozen_and_lists_become_tuples():
 @pytest.mark.parametrize(
     ("cls", "field", "text", "expected"),
     [
-        (DenseConfig, "hidden", "256,128", (256, 128)),
-        (DenseConfig, "hidden", "[1024, 512]", (1024, 512)),
         (DenseConfig, "hidden", "300-200", (300, 200)),
+        (DenseConfig, "hidden", "[300-200]", (300, 200)),
         (DenseConfig, "hidden", "128", (128,)),
         (DenseConfig, "dropout", "0.2", 0.2),
-        (DenseConfig, "dropout", "0.3,0.5", (0.3, 0.5)),
+        (DenseConfig, "dropout", "0.3-0.5", (0.3, 0.5)),
         (DenseConfig, "l2", "1e-05", 1e-05),
         (DenseConfig, "batch_norm", "True", True),
         (TrainConfig, "patience", "none", None),
@@ -96,6 +95,17 @@ def test_configs_are_frozen_and_lists_become_tuples():
 )
 def test_coerce_parses_what_people_type(cls, field, text, expected):
     assert cfg.coerce(cls, field, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "shown"),
+    [("hidden", "256,128", "hidden=256-128"), ("hidden", "[1024, 512]", "hidden=1024-512"),
+     ("dropout", "0.3,0.5", "dropout=0.3-0.5")],
+)  # fmt: skip
+def test_a_comma_in_one_value_is_an_error_that_shows_the_dashed_form(field, text, shown):
+    # a comma separates choices (--only, spaces); the layers of one value are joined by '-'
+    with pytest.raises(ConfigError, match=f"write one value per layer joined by '-', e.g. {shown}"):
+        cfg.coerce(DenseConfig, field, text)
 
 
 def test_apply_routes_each_setting_to_its_config():
