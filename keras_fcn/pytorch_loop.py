@@ -21,7 +21,7 @@ What it mirrors, piece by piece:
 - each epoch shuffled, its loss and accuracy the batch means weighted by batch size, then
   the validation split; early stopping as Keras's ``EarlyStopping(monitor="val_accuracy",
   restore_best_weights=True)`` (:class:`EarlyStopping`); a non-finite loss stops training and
-  the run is tested on the weights of its last finite epoch, as :func:`keras_fcn.train.train_run`
+  the run is tested on the weights of its last finite epoch, as :func:`keras_fcn.train.train_model`
   does.
 
 It sits beside :mod:`keras_fcn.train`, its Keras peer, with the same trainer signature

@@ -1,6 +1,6 @@
 """One training run: seed, build, compile, fit, evaluate on the test set once, record.
 
-:func:`train_run` is the only place a network is trained; studies, the tuner's final
+:func:`train_model` is the only place a network is trained; studies, the tuner's final
 retraining and the commands all call it, so every run yields the same
 :class:`~keras_fcn.record.RunRecord`.
 """
@@ -250,13 +250,13 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
 
 @dataclasses.dataclass
 class TrainedRun:
-    """What :func:`train_run` returns: the run's record and the trained model."""
+    """What :func:`train_model` returns: the run's record and the trained model."""
 
     record: RunRecord
     model: keras.Model
 
 
-def train_run(
+def train_model(
     family: Family,
     run: RunConfig,
     data: Dataset,
@@ -515,5 +515,5 @@ def train_record(
     verbose: int | str = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> RunRecord:
-    """:func:`train_run`'s record alone, the model left to be freed (what studies keep)."""
-    return train_run(family, run, data, verbose=verbose, callbacks=callbacks).record
+    """:func:`train_model`'s record alone, the model left to be freed (what studies keep)."""
+    return train_model(family, run, data, verbose=verbose, callbacks=callbacks).record

@@ -107,13 +107,13 @@ def timing_split(data: Dataset) -> Dataset:
 
 
 def measure_keras(family: Family, run: RunConfig, data: Dataset) -> Measurement:
-    """Train ``run`` with :func:`~keras_fcn.train.train_run`, timing every epoch."""
+    """Train ``run`` with :func:`~keras_fcn.train.train_model`, timing every epoch."""
     import keras
 
-    from keras_fcn.train import EpochTimes, train_run
+    from keras_fcn.train import EpochTimes, train_model
 
     timer = EpochTimes()
-    record = train_run(family, run, timing_split(data), callbacks=[timer]).record
+    record = train_model(family, run, timing_split(data), callbacks=[timer]).record
     backend = keras.backend.backend()
     return Measurement.of_one_process(
         family, "keras-fcn", backend, data, timer.times, record.test_accuracy, record.versions

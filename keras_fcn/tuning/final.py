@@ -19,7 +19,7 @@ from keras_fcn.reporting.figures import save_figure
 from keras_fcn.single import outcome_line
 from keras_fcn.space import Space
 from keras_fcn.study import aggregate, run_study, with_seeds
-from keras_fcn.train import train_run
+from keras_fcn.train import train_model
 from keras_fcn.tuning import summary, trials
 from keras_fcn.tuning.options import SearchOptions
 from keras_fcn.tuning.search import SearchResult
@@ -57,7 +57,7 @@ def retrain_best(
     wanted = {run.run_id for run in runs}
 
     def train_and_keep(fam: Family, run: RunConfig, dataset: Any) -> RunRecord:
-        trained = train_run(fam, run, dataset)
+        trained = train_model(fam, run, dataset)
         record = trained.record
         if keep_models:
             (folder / FINAL_MODELS).mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from experiments.bench.trials import one_network, trial_costs
 from keras_fcn import hardware
 from keras_fcn.errors import ConfigError, KerasFcnError
 from keras_fcn.family import DENSE
-from keras_fcn.train import train_run
+from keras_fcn.train import train_model
 from tests.helpers import ROOT
 
 
@@ -116,7 +116,7 @@ def test_speed_settings_change_the_arithmetic_but_not_what_is_learned(fashion_sm
             settings["precision"] = "mixed_bfloat16"
         else:
             settings.update(find_case(f"dense/keras-fcn/{name.split()[0]}").settings)
-        trained = train_run(DENSE, DENSE.run_config(settings), fashion_small)
+        trained = train_model(DENSE, DENSE.run_config(settings), fashion_small)
         runs[name] = (trained.record, trained.model)
     (plain, plain_model), (xla, xla_model), (bf16, bf16_model) = runs.values()
     assert len(fashion_small.y_test) == 1000

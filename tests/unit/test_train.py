@@ -9,7 +9,7 @@ from sklearn.metrics import confusion_matrix
 
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
-from keras_fcn.train import cross_entropy, train_record, train_run
+from keras_fcn.train import cross_entropy, train_model, train_record
 
 FAST = {"epochs": 3, "batch_size": 128, "hidden": (64,)}
 # SGD with momentum at a learning rate of 1e6 takes this network to NaN within a few batches
@@ -27,7 +27,7 @@ DIVERGES = {
 
 def test_short_training_beats_seventy_percent(fashion_small):
     run = DENSE.run_config({**FAST, "optimizer": "adam", "learning_rate": 0.002})
-    trained = train_run(DENSE, run, fashion_small)
+    trained = train_model(DENSE, run, fashion_small)
     record, model = trained.record, trained.model
     assert record.status == "ok"
     assert record.test_accuracy > 0.70
@@ -114,7 +114,7 @@ def test_run_diverging_later_is_tested_on_its_last_epoch_with_a_finite_loss(fash
     # a sane rate for two epochs, then one that blows the weights up in the third
     blow_up = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.01 if epoch < 2 else 1e6)
     weights = _WeightsAfterEachEpoch()
-    trained = train_run(DENSE, run, data, callbacks=[blow_up, weights])
+    trained = train_model(DENSE, run, data, callbacks=[blow_up, weights])
     record, model = trained.record, trained.model
     assert record.status == "diverged" and record.epochs_run == 3
     assert np.isfinite(record.history["loss"][:2]).all()
