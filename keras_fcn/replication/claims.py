@@ -18,6 +18,8 @@ study, the section stating it, the claim in a few words) with the comparison tha
   in the range ``size`` (``LOW-HIGH`` in points, read to its rounding), tested the same way.
 * ``epoch_gain``: the ``subject`` row's validation accuracy at its final epoch is claimed
   better (``direction``) than at the epoch ``versus`` of the same runs.
+* ``converges``: the ``subject`` row is claimed to converge faster than the ``versus`` rows,
+  read as a higher validation accuracy after the first ``size`` epochs, judged as ``rows``.
 * ``untestable``: the ``note`` says why the study's own protocol cannot test it.
 
 Claims are judged on **test** accuracy, as the studies reported them (validation decides
@@ -51,6 +53,7 @@ from keras_fcn.replication.factor_claims import (
 )
 from keras_fcn.replication.history_claims import (
     check_epoch,
+    judge_converges,
     judge_epochs,
     judge_range,
     stated_range,
@@ -70,9 +73,10 @@ KINDS = (
     "gap",
     "final_val",
     "epoch_gain",
+    "converges",
     "untestable",
 )
-ROW_KINDS = ("rows", "not_better", "similar", "gap", "final_val", "epoch_gain")
+ROW_KINDS = ("rows", "not_better", "similar", "gap", "final_val", "epoch_gain", "converges")
 """The kinds whose ``subject`` is a row of a published table."""
 DEFAULT_MARGIN = 1.0
 """The margin, in points, of a claim of no difference whose study gives no size of its own."""
@@ -151,7 +155,7 @@ def _claim(line: Mapping[str, str], studies: Mapping[str, Protocol]) -> Claim:
     protocol = studies[line["study"]]
     if kind not in KINDS:
         raise ConfigError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
-    better = ("rows", "factor_level", "epoch_gain")
+    better = ("rows", "factor_level", "epoch_gain", "converges")
     direction = line["direction"] or ("better" if kind in better else "")
     if direction not in ("", "better", "worse"):
         raise ConfigError(f"direction must be better or worse, not {direction!r}")
@@ -177,7 +181,7 @@ def _check_rows(
     between rows is the rest of the table."""
     known = [(r.table, r.row) for r in read_published(protocol.path(protocol.published))]
     protocol.table(table)
-    between = kind in ("rows", "not_better", "similar")
+    between = kind in ("rows", "not_better", "similar", "converges")
     for t, r in ((table, subject), *(versus if between else ())):
         if (t, r) not in known:
             raise ConfigError(f"study {protocol.name!r} has no row {r!r} in table {t!r}")
@@ -203,8 +207,13 @@ def _sizes(kind: str, margin: str, size: str) -> tuple[float, str]:
         if not size:
             raise ConfigError(f"a {kind} claim needs its stated size, LOW-HIGH in points")
         stated_range(size)
+    elif kind == "converges":
+        if not size.isdigit() or int(size) < 1:
+            raise ConfigError(
+                f"a converges claim's size is an epoch number, 1 or more, not {size!r}"
+            )
     elif size:
-        raise ConfigError(f"a size is for gap and final_val claims, not {kind}")
+        raise ConfigError(f"a size is for gap, final_val and converges claims, not {kind}")
     return value, size
 
 
@@ -246,6 +255,8 @@ def judge(
             result = judge_range(claim, study)
         elif claim.kind == "epoch_gain":
             result = judge_epochs(claim, study)
+        elif claim.kind == "converges":
+            result = judge_converges(claim, study)
         elif claim.kind == "factor_spread":
             result = judge_spread(claim, grid_records, factors)
         elif claim.kind == "factor_matters":

@@ -12,6 +12,7 @@ over its batches, as the studies' own curves plotted it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -113,6 +114,31 @@ def judge_epochs(claim: Any, tables: Tables) -> dict[str, object]:
     if not sign:
         result["seeds_needed"] = seeds_needed(sample["sd"], abs(sample["effect"]), sides=2)
     return {"comparison": text, **result}
+
+
+def judge_converges(claim: Any, tables: Tables) -> dict[str, object]:
+    """``converges``: the ``subject`` row converges faster than the ``versus`` rows, read as
+    a higher validation accuracy after the first ``size`` epochs (the study states no
+    measure of its own); judged as a ``rows`` claim on that accuracy, against its strongest
+    competitor and paired over seeds."""
+    from keras_fcn.replication.row_claims import judge_rows
+
+    epoch = int(claim.size)
+    early = {
+        table: {row: [_at_epoch(r, epoch) for r in records] for row, records in rows.items()}
+        for table, rows in tables.items()
+    }
+    result = judge_rows(claim, early)
+    result["comparison"] += f"; validation accuracy after epoch {epoch}"
+    return result
+
+
+def _at_epoch(record: RunRecord, epoch: int) -> RunRecord:
+    """``record`` scored by its validation accuracy after ``epoch`` epochs (no score when it
+    stopped before)."""
+    values = (record.history or {}).get("val_accuracy", [])
+    score = float(values[epoch - 1]) if len(values) >= epoch else None
+    return dataclasses.replace(record, test_accuracy=score, test_predictions=None)
 
 
 def _few(found: Mapping) -> str:

@@ -189,7 +189,7 @@ def test_the_csv_gives_each_claim_of_no_difference_its_margin_and_each_size_clai
         ("not_better", "4", "5", "-1", "", "a margin is a positive number"),
         ("gap", "4", "", "", "", "a gap claim needs its stated size"),
         ("gap", "4", "", "", "2-1", "needs LOW below HIGH"),
-        ("rows", "4", "", "", "1-2", "a size is for gap and final_val claims"),
+        ("rows", "4", "", "", "1-2", "a size is for gap, final_val and converges claims"),
         ("epoch_gain", "4", "x", "", "", "versus is one epoch number"),
         ("gap", "4", "5", "", "1-2", "a gap claim compares no rows"),
     ],
@@ -204,3 +204,33 @@ def test_a_bad_margin_or_size_is_a_one_line_error(
     )
     with pytest.raises(ConfigError, match=f"claims.csv line 2: .*{message}"):
         read_claims(path, STUDIES)
+
+
+def test_faster_convergence_is_higher_validation_accuracy_after_the_stated_epochs():
+    def converges(direction="better"):
+        return Claim(
+            "x", "S", "fast", "converges", "t", "a", direction, (("t", "b"),), "", 1.0, "2"
+        )
+
+    fast = [history([0.5] * 3, [0.70, 0.84 + d, 0.86]) for d in (0.001, 0.003, 0.002)]
+    slow = [history([0.5] * 3, [0.60, 0.80 + d, 0.86]) for d in (0.002, 0.001, 0.0)]
+    tables = {"a": runs([0.86] * 3, histories=fast), "b": runs([0.86] * 3, histories=slow)}
+    row = judged(converges(), tables)
+    # the final test accuracies are equal: only the epoch-2 validation accuracy decides
+    assert row["verdict"] == "supported" and row["effect"] == pytest.approx(4.1)
+    assert row["comparison"].endswith("; validation accuracy after epoch 2")
+    assert judged(converges("worse"), tables)["verdict"] == "reversed"
+    short = {"a": runs([0.86] * 3, histories=[history([0.5], [0.7])] * 3), "b": tables["b"]}
+    assert judged(converges(), short)["verdict"] == "not run"  # stopped before epoch 2
+    line = {
+        "study": "chenab", "section": "S", "claim": "c", "kind": "converges", "table": "init",
+        "subject": "2", "direction": "", "versus": "1", "margin": "", "size": "0", "note": "",
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match="a converges claim's size is an epoch number"):
+        read_claims_line(line)
+
+
+def read_claims_line(line):
+    from keras_fcn.replication.claims import _claim
+
+    return _claim(line, STUDIES)
