@@ -20,6 +20,11 @@ study, the section stating it, the claim in a few words) with the comparison tha
   better (``direction``) than at the epoch ``versus`` of the same runs.
 * ``converges``: the ``subject`` row is claimed to converge faster than the ``versus`` rows,
   read as a higher validation accuracy after the first ``size`` epochs, judged as ``rows``.
+* ``larger_change``: of the two ``versus`` rows, each one change away from the ``subject``
+  row, the first is claimed to move its final validation accuracy more than the second.
+
+A row may be one the study's variants trained: ``TABLE~VARIANT`` names the rows of ``TABLE``
+under the variant ``VARIANT`` (``final~tanh:1``).
 * ``untestable``: the ``note`` says why the study's own protocol cannot test it.
 
 Claims are judged on **test** accuracy, as the studies reported them (validation decides
@@ -55,6 +60,7 @@ from keras_fcn.replication.history_claims import (
     check_epoch,
     judge_converges,
     judge_epochs,
+    judge_larger_change,
     judge_range,
     stated_range,
 )
@@ -74,9 +80,22 @@ KINDS = (
     "final_val",
     "epoch_gain",
     "converges",
+    "larger_change",
     "untestable",
 )
-ROW_KINDS = ("rows", "not_better", "similar", "gap", "final_val", "epoch_gain", "converges")
+ROW_KINDS = (
+    "rows",
+    "not_better",
+    "similar",
+    "gap",
+    "final_val",
+    "epoch_gain",
+    "converges",
+    "larger_change",
+)
+VARIANT_MARK = "~"
+"""``TABLE~VARIANT``: the rows of a table trained under one of the study's variants
+(:mod:`keras_fcn.replication.variants`), as a claim may name them."""
 """The kinds whose ``subject`` is a row of a published table."""
 DEFAULT_MARGIN = 1.0
 """The margin, in points, of a claim of no difference whose study gives no size of its own."""
@@ -180,11 +199,16 @@ def _check_rows(
     """The claim's rows checked against the study's CSV; an empty ``versus`` of a claim
     between rows is the rest of the table."""
     known = [(r.table, r.row) for r in read_published(protocol.path(protocol.published))]
-    protocol.table(table)
-    between = kind in ("rows", "not_better", "similar", "converges")
+    known += variant_rows_of(protocol)
+    protocol.table(table.split(VARIANT_MARK)[0])
+    between = kind in ("rows", "not_better", "similar", "converges", "larger_change")
     for t, r in ((table, subject), *(versus if between else ())):
         if (t, r) not in known:
             raise ConfigError(f"study {protocol.name!r} has no row {r!r} in table {t!r}")
+    if kind == "larger_change" and len(versus) != 2:
+        raise ConfigError(
+            "a larger_change claim's versus is two rows: the one said to change more, then the other"
+        )
     if kind == "epoch_gain":
         if len(versus) != 1:
             raise ConfigError("an epoch_gain claim's versus is one epoch number")
@@ -215,6 +239,15 @@ def _sizes(kind: str, margin: str, size: str) -> tuple[float, str]:
     elif size:
         raise ConfigError(f"a size is for gap, final_val and converges claims, not {kind}")
     return value, size
+
+
+def variant_rows_of(protocol: Protocol) -> list[tuple[str, str]]:
+    """The ``(TABLE~VARIANT, ROW)`` rows a claim may name: every row of every variant."""
+    return [
+        (f"{table}{VARIANT_MARK}{variant.name}", row)
+        for variant in protocol.variants
+        for table, row in variant.rows
+    ]
 
 
 def _check_factor(protocol: Protocol, factor: str) -> None:
@@ -257,6 +290,8 @@ def judge(
             result = judge_epochs(claim, study)
         elif claim.kind == "converges":
             result = judge_converges(claim, study)
+        elif claim.kind == "larger_change":
+            result = judge_larger_change(claim, study)
         elif claim.kind == "factor_spread":
             result = judge_spread(claim, grid_records, factors)
         elif claim.kind == "factor_matters":

@@ -133,6 +133,41 @@ def judge_converges(claim: Any, tables: Tables) -> dict[str, object]:
     return result
 
 
+def judge_larger_change(claim: Any, tables: Tables) -> dict[str, object]:
+    """``larger_change``: of the two ``versus`` rows, each one change away from the
+    ``subject`` row, the first moves the final validation accuracy more: per seed, the
+    first's absolute change minus the second's, in points, two-sided t-test."""
+    (first, second) = claim.versus
+    found = [
+        _histories(tables.get(t, {}).get(r, []))
+        for t, r in ((claim.table, claim.subject), first, second)
+    ]
+    seeds = sorted(set(found[0]) & set(found[1]) & set(found[2]))
+    final = [{s: 100 * h[s]["val_accuracy"][-1] for s in seeds} for h in found]
+    text = (
+        f"|{_ref(first, claim.table)} − row {claim.subject}| − |{_ref(second, claim.table)} − "
+        f"row {claim.subject}|, validation accuracy at the final epoch"
+    )
+    if len(seeds) < 2:
+        return {
+            "comparison": text,
+            "n": len(seeds),
+            "verdict": "too few seeds" if seeds else "not run",
+        }
+    diffs = [abs(final[1][s] - final[0][s]) - abs(final[2][s] - final[0][s]) for s in seeds]
+    sample = one_sample(diffs)
+    test = t_test(sample)
+    result = {k: test[k] for k in ("effect", "ci_low", "ci_high", "p")}
+    result |= {"n": sample["n"], "verdict": VERDICTS[test["sign"]]}
+    if not test["sign"]:
+        result["seeds_needed"] = seeds_needed(sample["sd"], abs(sample["effect"]), sides=2)
+    return {"comparison": text, **result}
+
+
+def _ref(key: tuple[str, str], table: str) -> str:
+    return f"row {key[1]}" if key[0] == table else f"{key[0]} row {key[1]}"
+
+
 def _at_epoch(record: RunRecord, epoch: int) -> RunRecord:
     """``record`` scored by its validation accuracy after ``epoch`` epochs (no score when it
     stopped before)."""

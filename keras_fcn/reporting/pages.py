@@ -135,7 +135,7 @@ def _study_section(folder: Path, source: str | None, reading: str = "") -> list[
         layout.SIGNIFICANCE: "Each table's best row on validation against its runner-up, over the same seeds",
         layout.CROSSCHECK: "Checked against PyTorch itself",
         layout.PROCEDURE: "The procedure re-chosen on validation: where our own choices lead",
-        layout.VARIANTS: "What the settings the study leaves unsaid change",
+        layout.VARIANTS: "Its rows with one setting changed: what the study leaves unsaid, and what it tried without numbers",
         layout.GRID_FACTORS: "Its grid, factor by factor",
         layout.CLAIMS: "What the study concludes, tested on our runs",
     }

@@ -312,6 +312,9 @@ def rebuild_studies(
         checked = crosscheck_of(folder, protocol, families[protocol.family])
         write_differences(folder, views, None if checked is None else checked[0])
         tables[protocol.name] = {r.spec.name: r.records for r in results}
+        for item in views.variants:  # claims name them TABLE~VARIANT
+            key = f"{item.table}~{item.variant.name}"
+            tables[protocol.name].setdefault(key, {})[item.row] = list(item.records)
         written.append(folder)
     if written:
         write_claims(root, known, families, tables)

@@ -3,6 +3,7 @@ the runs' histories, and the seeds estimate of an unresolved claim, on construct
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -234,3 +235,35 @@ def read_claims_line(line):
     from keras_fcn.replication.claims import _claim
 
     return _claim(line, STUDIES)
+
+
+def test_a_larger_change_compares_two_changes_from_one_row_paired_by_seed():
+    c = Claim("x", "S", "depth over width", "larger_change", "t", "a", "",
+              (("t~deeper", "a"), ("t~wider", "a")), "", 1.0)  # fmt: skip
+
+    def ending(*values):
+        return runs([0.9] * len(values), histories=[history([0.5], [v]) for v in values])
+
+    tables = {
+        "t": {"a": ending(0.880, 0.882, 0.879)},
+        "t~deeper": {"a": ending(0.900, 0.905, 0.898)},  # +2 points
+        "t~wider": {"a": ending(0.882, 0.880, 0.881)},  # about 0
+    }
+    row = judge([c], {"x": tables}).iloc[0]
+    assert row["verdict"] == "supported" and row["effect"] == pytest.approx(1.8, abs=0.1)
+    assert row["comparison"].startswith("|t~deeper row a − row a| − |t~wider row a − row a|")
+    swapped = dataclasses.replace(c, versus=c.versus[::-1])
+    assert judge([swapped], {"x": tables}).iloc[0]["verdict"] == "reversed"
+
+
+def test_claims_may_name_the_rows_of_a_studys_variants():
+    claims = {c.claim: c for c in read_claims(CLAIMS_CSV, STUDIES)}
+    tanh = claims["ReLU does as well as tanh"]
+    assert tanh.kind == "similar" and tanh.versus == (("final~tanh", "1"),)
+    line = {
+        "study": "dense-l2", "section": "S", "claim": "c", "kind": "similar", "table": "final",
+        "subject": "1", "direction": "", "versus": "final~nope:1", "margin": "", "size": "",
+        "note": "",
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match="has no row '1' in table 'final~nope'"):
+        read_claims_line(line)
