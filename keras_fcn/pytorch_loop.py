@@ -57,13 +57,11 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from keras_fcn.data import Dataset  # noqa: E402 (after the check that says how to install)
 from keras_fcn.family import Family, RunConfig  # noqa: E402
-from keras_fcn.record import RunRecord, encode_predictions, library_versions, now  # noqa: E402
-from keras_fcn.train import (  # noqa: E402 (the record's helpers, shared with Keras runs)
-    _best_validation,
-    _run_note,
-    _test_predictions,
+from keras_fcn.record import RunRecord, library_versions  # noqa: E402
+from keras_fcn.train import (  # noqa: E402 (the record, made as a Keras run's is)
     cosine_learning_rate,
     cross_entropy,
+    tested_record,
 )
 
 FRAMEWORK = "pytorch"
@@ -357,28 +355,19 @@ def train_record(family: Family, run: RunConfig, data: Dataset, *, command: str 
     x_test, _ = _tensors(data.x_test, data.y_test)
     logits = predict(model, x_test, run.train.eval_batch_size)
     predict_time = time.perf_counter() - predict_start
-    finite, predictions, matrix = _test_predictions(logits, data.y_test)
-    record = RunRecord(
-        run_id=run.run_id,
-        family=family.name,
-        config=run.to_dict(),
-        seed=run.train.seed,
-        status="ok" if kept is None else "diverged",
-        history=history,
-        epochs_run=len(history["loss"]),
-        test_accuracy=float(np.mean(predictions == data.y_test)) if finite else None,
-        test_loss=cross_entropy(logits, data.y_test) if finite else None,
-        confusion_matrix=np.asarray(matrix, dtype=int).tolist(),
-        test_predictions=encode_predictions(predictions),
+    record = tested_record(
+        family,
+        run,
+        history,
+        logits,
+        data.y_test,
+        kept,
         params=count_params(model),
         precision="float32",
         versions=versions(),
-        created=now(),
         command=command,
         framework=FRAMEWORK,
     )
-    record.best_val_accuracy, record.best_epoch = _best_validation(history)
-    record.note = _run_note(history, kept, predictions if finite else None)
     record.fit_time_s, record.predict_time_s = round(fit_time, 3), round(predict_time, 3)
     record.wall_time_s = round(time.perf_counter() - start, 3)
     return record

@@ -13,6 +13,7 @@ import gc
 import math
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -317,6 +318,34 @@ def _run_record(
 ) -> RunRecord:
     """The record of a trained run but for its timings (``kept``: the epoch whose weights
     were tested after a divergence, ``None`` when the run did not diverge)."""
+    return tested_record(
+        family,
+        run,
+        history,
+        logits,
+        y_test,
+        kept,
+        params=int(model.count_params()),
+        precision=precision_note(run.train.precision, model),
+        versions=library_versions(),
+        command=family.command_for(run),
+    )
+
+
+def tested_record(
+    family: Family,
+    run: RunConfig,
+    history: dict[str, list[float]],
+    logits: np.ndarray,
+    y_test: np.ndarray,
+    kept: int | None,
+    **fields: Any,
+) -> RunRecord:
+    """A trained run's record from its per-epoch history and test logits, whatever trained
+    it: status, test accuracy and loss, confusion matrix, predictions, best validation epoch
+    and note (``kept``: the epoch whose weights were tested after a divergence, ``None``
+    when the run did not diverge); ``fields`` fill the rest of :class:`RunRecord` (params,
+    precision, versions, command, framework)."""
     finite, predictions, matrix = _test_predictions(logits, y_test)
     record = RunRecord(
         run_id=run.run_id,
@@ -330,11 +359,8 @@ def _run_record(
         test_loss=cross_entropy(logits, y_test) if finite else None,
         confusion_matrix=np.asarray(matrix, dtype=int).tolist(),
         test_predictions=encode_predictions(predictions),
-        params=int(model.count_params()),
-        precision=precision_note(run.train.precision, model),
-        versions=library_versions(),
         created=now(),
-        command=family.command_for(run),
+        **fields,
     )
     record.best_val_accuracy, record.best_epoch = _best_validation(history)
     record.note = _run_note(history, kept, predictions if finite else None)
