@@ -24,20 +24,19 @@ from experiments import reproduce
 from experiments._cli import settings_from
 from keras_fcn import registry
 from keras_fcn.record import RunStore
-from keras_fcn.replication import get_study
-from keras_fcn.replication import reproduce as reproduce_protocol
-from keras_fcn.study import with_seeds
+from keras_fcn.replication import get_study, reproduce_views
 from tests.helpers import ROOT, TINY_SEARCH, children_with, study_argv
 
 # 1. Kill at any moment -------------------------------------------------------------------
 
 
 def _expected_run_ids(argv: list[str]) -> set[str]:
-    """The run ids the study command means to train, from a dry run of its protocol."""
+    """The run ids the study command means to train (its rows and their variants), from a
+    dry run of its protocol."""
     args = reproduce.build_parser().parse_args(argv)
     protocol = get_study(args.study)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    results = reproduce_protocol(
+    views = reproduce_views(
         protocol,
         registry.get_family(protocol.family),
         RunStore(Path(args.out) / "dry.jsonl"),
@@ -47,13 +46,7 @@ def _expected_run_ids(argv: list[str]) -> set[str]:
         dry_run=True,
         overrides=settings_from(args),
     )
-    return {
-        seeded.run_id
-        for result in results
-        for _, run in result.rows
-        if run is not None
-        for seeded in with_seeds([run], seeds)
-    }
+    return {run.run_id for run in views.planned_runs(seeds)}
 
 
 def _size(path: Path) -> int:
@@ -97,7 +90,7 @@ def _kill_and_resume(tmp_path: Path, seeds: int, kills: tuple[str, ...], seed: i
     folder = tmp_path / "dense-l2-quick"
     runs = folder / "runs.jsonl"
     expected = _expected_run_ids(argv)
-    assert len(expected) == seeds
+    assert len(expected) == 4 * seeds  # its final row, and the row's three variants
     rng = random.Random(seed)
     torn = 0
     for i, when in enumerate(kills):
@@ -106,7 +99,7 @@ def _kill_and_resume(tmp_path: Path, seeds: int, kills: tuple[str, ...], seed: i
         if when != "anytime":
             assert killed, f"kill {i} ({when}) came after the study had ended"
         if when == "training":
-            assert _size(runs) and len(runs.read_bytes().splitlines()) - torn < seeds, (
+            assert _size(runs) and len(runs.read_bytes().splitlines()) - torn < len(expected), (
                 f"kill {i} came after the last run"
             )
             if torn:  # this process read the store after the torn line was left in it

@@ -178,7 +178,8 @@ def test_two_reproduce_of_one_study_record_every_run_once(tmp_path, processes):
     assert _finish(first) == 0, _text(tmp_path, "first")[-2000:]
     assert _finish(third) == 0, _text(tmp_path, "third")[-2000:]
     ids = _ids(folder / "runs.jsonl")
-    assert len(ids) == 3 and set(ids.values()) == {1}
+    # the final row over 3 seeds, and the row's three variants (tanh, deeper, wider)
+    assert len(ids) == 3 * 4 and set(ids.values()) == {1}
     assert "[1/3]" in _text(tmp_path, "first") and "[1/3]" not in _text(tmp_path, "third")
     assert (folder / "side_by_side.md").exists() and not (folder / LOCK).exists()
 
