@@ -61,6 +61,8 @@ class TableSpec:
             of ``experiments.baselines`` (``knn-5``, say), whose records are shown as ours.
         show_val: show our validation accuracy beside each row compared on test, without a
             verdict: for a table whose caption and text disagree on what it reports.
+        also: for a classical table, other readings of the baseline the study names, each
+            shown as a row of its own (``ROW (READING)``) beside the published figure.
     """
 
     name: str
@@ -69,6 +71,7 @@ class TableSpec:
     carry: tuple[str, ...] = ()
     classical: str | None = None
     show_val: bool = False
+    also: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -362,4 +362,12 @@ def _table_result(spec, pairs, labels, seeded, done, baseline_records, carried) 
         for row, _ in pairs
         for line in comparison_rows(spec, row, labels[row.row], records.get(row.row, []))
     ]
+    for other in spec.also:  # another reading of the study's classical baseline
+        reading = dataclasses.replace(spec, classical=other)
+        for row, _ in pairs:
+            found = baseline_records_of(reading, row, baseline_records)
+            lines += [
+                {**line, "row": f"{row.row} ({other})"}
+                for line in comparison_rows(reading, row, other, found)
+            ]
     return TableResult(spec, pairs, records, pd.DataFrame(lines), dict(carried), labels)

@@ -332,3 +332,25 @@ def test_hippe_table_1_is_compared_on_test_with_our_validation_beside():
     # a table that does not ask for it shows no validation column
     plain = comparison_rows(protocol.table("final"), table1[0], "base", records)
     assert "ours val %" not in format_side_by_side(pd.DataFrame(plain))
+
+
+def test_another_reading_of_a_classical_baseline_is_a_row_of_its_own(tmp_path):
+    from keras_fcn.replication import get_study
+
+    protocol = get_study("hippe")
+    assert protocol.table("svd").also == ("svd_projection",)
+
+    def baseline(name, accuracy):
+        config = {"data": {"dataset": "fashion_mnist", "train_limit": None}}
+        record = RunRecord(f"{name}-run", name, config, 0)
+        return dataclasses.replace(record, test_accuracy=accuracy)
+
+    results = reproduce(
+        protocol, DENSE, RunStore(tmp_path / "r.jsonl"), seeds=[1], load=_no_data,
+        dry_run=True, only=["svd"],
+        baseline_records=[baseline("nearest_subspace", 0.80), baseline("svd_projection", 0.89)],
+    )  # fmt: skip
+    table = {r.spec.name: r.comparison for r in results}["svd"]
+    assert list(table["row"]) == ["1", "1 (svd_projection)"]
+    assert list(table["ours"]) == [pytest.approx(0.80), pytest.approx(0.89)]
+    assert list(table["published"]) == [pytest.approx(0.9128)] * 2
