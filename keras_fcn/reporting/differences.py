@@ -11,7 +11,7 @@ puts it in the port. A row no check reaches, or that none explains, is *not isol
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -23,7 +23,10 @@ DIFFERENT = ("ours lower", "ours higher")
 
 
 def differences(
-    comparison: pd.DataFrame, variants: Sequence[Any] = (), crosscheck: pd.DataFrame | None = None
+    comparison: pd.DataFrame,
+    variants: Sequence[Any] = (),
+    crosscheck: pd.DataFrame | None = None,
+    same_run: Mapping[tuple[str, str], str] | None = None,
 ) -> pd.DataFrame:
     """One line per published row and metric outside the spread, with its tested cause.
 
@@ -32,10 +35,20 @@ def differences(
             ``comparison`` frames, concatenated), at the study's own settings.
         variants: its :class:`~keras_fcn.replication.variants.VariantRow` list.
         crosscheck: its :func:`~keras_fcn.replication.crosscheck.crosscheck_table`, if any.
+        same_run: ``(table, row)`` -> the run id it trains, so that a check of one row
+            serves every row of another table that trains the same run (a study's baseline
+            repeated in its later tables).
     """
+    run_of = dict(same_run or {})
+
+    def key(table: str, row: str) -> Any:
+        return run_of.get((table, row), (table, row))
+
     lines = []
     for _, line in comparison[comparison["verdict"].isin(DIFFERENT)].iterrows():
-        causes = _variant_causes(line, variants) + _crosscheck_causes(line, crosscheck)
+        here = key(line["table"], line["row"])
+        causes = _variant_causes(line, variants, here, key)
+        causes += _crosscheck_causes(line, crosscheck, here, key)
         if not causes:
             causes = ["not isolated: no check was run on this row"]
         elif not any(cause.startswith(("closed", "the study's", "the port's")) for cause in causes):
@@ -51,10 +64,10 @@ def differences(
     return pd.DataFrame(lines)
 
 
-def _variant_causes(line: pd.Series, variants: Sequence[Any]) -> list[str]:
+def _variant_causes(line: pd.Series, variants: Sequence[Any], here: Any, key: Any) -> list[str]:
     causes = []
     for item in variants:
-        if (item.table, item.row) != (line["table"], line["row"]) or not item.records:
+        if key(item.table, item.row) != here or not item.records:
             continue
         if item.variant.versus:  # compared with another variant, not with the paper
             continue
@@ -72,13 +85,14 @@ def _variant_causes(line: pd.Series, variants: Sequence[Any]) -> list[str]:
     return causes
 
 
-def _crosscheck_causes(line: pd.Series, crosscheck: pd.DataFrame | None) -> list[str]:
+def _crosscheck_causes(
+    line: pd.Series, crosscheck: pd.DataFrame | None, here: Any, key: Any
+) -> list[str]:
     if crosscheck is None or crosscheck.empty:
         return []
+    same = [key(t, r) == here for t, r in zip(crosscheck["table"], crosscheck["row"], strict=True)]
     match = crosscheck[
-        (crosscheck["table"] == line["table"])
-        & (crosscheck["row"] == line["row"])
-        & (crosscheck["metric"] == line["metric"])
+        pd.Series(same, index=crosscheck.index) & (crosscheck["metric"] == line["metric"])
     ]
     if match.empty or not match.iloc[0]["pytorch_n"]:
         return []

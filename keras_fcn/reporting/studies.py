@@ -252,7 +252,13 @@ def write_differences(folder: Path, views: Any, crosscheck: pd.DataFrame | None)
     from keras_fcn.reporting.differences import differences, differences_markdown
 
     comparison = pd.concat([r.comparison for r in views.published], ignore_index=True)
-    table = differences(comparison, views.variants, crosscheck)
+    same_run = {
+        (result.spec.name, row.row): run.run_id
+        for result in views.published
+        for row, run in result.rows
+        if run is not None
+    }
+    table = differences(comparison, views.variants, crosscheck, same_run)
     (folder / layout.DIFFERENCES).write_text(differences_markdown(table))
 
 

@@ -61,3 +61,19 @@ def test_a_check_that_does_not_close_the_gap_says_so():
     assert "does not close it" in cause and cause.endswith("not isolated: no check closes the gap")
     within = differences(pd.DataFrame([_line("1", 0.8, 0.8, "within seed spread")]))
     assert differences_markdown(within).startswith("Every published row lies within")
+
+
+def test_a_check_of_one_row_serves_the_rows_of_other_tables_that_train_the_same_run():
+    comparison = pd.DataFrame([_line("1", 0.86, 0.85, "ours lower")])
+    comparison = pd.concat([comparison, comparison.assign(table="u")], ignore_index=True)
+    crosscheck = pd.DataFrame(
+        [{"table": "t", "row": "1", "metric": "test_accuracy", "pytorch": 0.85, "pytorch_n": 3,
+          "reading": "PyTorch and ours agree, both differ from the paper: the paper's difference"}]
+    )  # fmt: skip
+    same = {("t", "1"): "run-a", ("u", "1"): "run-a"}
+    causes = list(
+        differences(comparison, (), crosscheck, same)["what was tested, and what it says"]
+    )
+    assert all(cause.startswith("the study's: a plain PyTorch loop") for cause in causes)
+    alone = differences(comparison, (), crosscheck)["what was tested, and what it says"]
+    assert list(alone)[1] == "not isolated: no check was run on this row"
