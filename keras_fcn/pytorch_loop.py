@@ -17,7 +17,7 @@ What it mirrors, piece by piece:
   ``2 * l2`` on the Linear weights, and that term in the recorded losses, as Keras records it;
 - the optimizers with ``torch.optim``'s constants (Keras's where ``defaults=keras``, as far
   as ``torch.optim`` takes them), the cosine schedule per epoch
-  (:func:`keras_fcn.train.cosine_learning_rate`);
+  (:func:`keras_fcn.outcome.cosine_learning_rate`);
 - each epoch shuffled, its loss and accuracy the batch means weighted by batch size, then
   the validation split; early stopping as Keras's ``EarlyStopping(monitor="val_accuracy",
   restore_best_weights=True)`` (:class:`EarlyStopping`); a non-finite loss stops training and
@@ -57,12 +57,12 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from keras_fcn.data import Dataset  # noqa: E402 (after the check that says how to install)
 from keras_fcn.family import Family, RunConfig  # noqa: E402
-from keras_fcn.record import RunRecord, library_versions  # noqa: E402
-from keras_fcn.train import (  # noqa: E402 (the record, made as a Keras run's is)
+from keras_fcn.outcome import (  # noqa: E402 (the record, made as a Keras run's is)
     cosine_learning_rate,
     cross_entropy,
     tested_record,
 )
+from keras_fcn.record import RunRecord, library_versions  # noqa: E402
 
 FRAMEWORK = "pytorch"
 """The ``framework`` of the records this loop writes."""

@@ -14,8 +14,9 @@ from keras_fcn.config import DenseConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.model import build_dense
+from keras_fcn.outcome import cosine_learning_rate
 from keras_fcn.record import RunRecord, RunStore
-from keras_fcn.train import cosine_learning_rate, train_record
+from keras_fcn.train import train_record
 
 pytestmark = pytest.mark.bench
 

@@ -9,7 +9,8 @@ from sklearn.metrics import confusion_matrix
 
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
-from keras_fcn.train import cross_entropy, train_model, train_record
+from keras_fcn.outcome import cross_entropy
+from keras_fcn.train import train_model, train_record
 
 FAST = {"epochs": 3, "batch_size": 128, "hidden": (64,)}
 # SGD with momentum at a learning rate of 1e6 takes this network to NaN within a few batches
@@ -186,7 +187,7 @@ def test_objects_alive_before_a_run_are_left_out_of_garbage_collection(fashion_s
 
 
 def test_cosine_schedule_lowers_the_rate_each_epoch_and_constant_keeps_it(fashion_small):
-    from keras_fcn.train import cosine_learning_rate
+    from keras_fcn.outcome import cosine_learning_rate
 
     settings = {**FAST, "epochs": 4, "optimizer": "adam", "learning_rate": 0.002}
     cosine = train_record(
