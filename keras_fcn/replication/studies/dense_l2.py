@@ -61,8 +61,8 @@ PROTOCOL = Protocol(
     ),  # fmt: skip
     reading=(
         "Reproduces: the published figure lies within our seed spread. Of what the report "
-        "tried without numbers, tanh trails ReLU by half a point, and neither a third layer "
-        "nor doubled widths reach 90 % validation accuracy."
+        "tried without numbers, tanh trails ReLU, and neither a third layer nor doubled "
+        "widths reach 90 % validation accuracy."
     ),
     notes=(
         "first 5,000 training images as validation, batch 32 (Keras's default), as in the report's code",

@@ -71,12 +71,10 @@ PROTOCOL = Protocol(
     variants=framework_variants((("topology", "T4"), ("final", "1"))),
     crosscheck=("topology/T4", "final"),
     reading=(
-        "The topology stage reproduces within about a point, T4 two under. Trained at the "
-        "report's own choices (T4, Adam, lr 0.005), the later stages trail by two to four "
-        "points, and Adam at lr 0.05 and 0.1 diverges where the report kept 86-88 %; a plain "
-        "PyTorch loop of T4 and the final row lands with ours, so that gap is the report's, "
-        "whose early stopping watched the test set. Re-chosen on validation, the procedure "
-        "keeps SGD on 1024-512 and ends above the report's path."
+        "At the report's own choices (T4, Adam, lr 0.005) the later stages trail by two to "
+        "four points and Adam at lr 0.05 and 0.1 diverges; a plain PyTorch loop of T4 and the "
+        "final row lands with ours. Re-chosen on validation, the procedure keeps SGD on "
+        "1024-512."
     ),
     notes=(
         "each stage trains at the setting the report carried forward (T4, then Adam, then lr "

@@ -62,13 +62,10 @@ PROTOCOL = Protocol(
     ),
     crosscheck=("table1/ID 111", "table2/ID 117", "table2/ID 129"),
     reading=(
-        "The Xavier and Kaiming rows land within their published spread. Random-normal weights "
-        "without batch normalization collapse far below the published figure, and a plain "
-        "PyTorch loop collapses with ours; read as N(0, 0.05²) instead, the row lands near "
-        "the others, far above it: neither reading of the unstated spread gives the study's "
-        "figure. On 150 runs of its grid (trained with Keras's defaults and fit), random-normal "
-        "weights hurt and the optimizer matters, but initialization and batch normalization "
-        "move accuracy about equally: 'the most volatile' is not resolved."
+        "The Xavier and Kaiming rows land within their published spread. Random-normal "
+        "weights without batch normalization collapse, in a plain PyTorch loop too; read as "
+        "N(0, 0.05²) the row lands far above the figure instead. On its grid, 'the most "
+        "volatile' is not resolved."
     ),
     notes=(
         "batch size and validation split are not stated: batch 512 and a 10 % random split are used",
