@@ -7,6 +7,8 @@ both libraries at the releases these were verified with, and :func:`missing_inte
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 # Verified with keras-tuner 1.4.7-1.4.8 and TensorFlow 2.16-2.21 (the caps in setup.cfg).
@@ -78,12 +80,46 @@ DISPLAY_FIELDS = ("search_start", "trial_start", "trial_number", "verbose")
 DISPLAY_METHODS = ("on_trial_begin", "show_hyperparameter_table", "get_state", "set_state")
 
 
+def atomic_json_writes() -> None:
+    """Make KerasTuner write its JSON state (``oracle.json``, each ``trial.json``, the
+    tuner's) whole or not at all: to a file beside it, then renamed over it.
+
+    Works around a search that cannot resume: KerasTuner writes these files in place, so a
+    process killed during a write leaves a truncated ``oracle.json`` and the next run stops
+    in ``json.loads``. Local paths only; others (``gs://``) keep KerasTuner's own write.
+    Idempotent.
+    """
+    from keras_tuner.src import utils
+
+    if getattr(utils.save_json, "_atomic", False):
+        return
+    in_place = utils.save_json
+
+    def save_json(path: Any, obj: Any) -> str:
+        text = os.fspath(path)
+        if "://" in text:
+            return in_place(path, obj)
+        content = json.dumps(obj)
+        partial = f"{text}.{os.getpid()}.partial"
+        with open(partial, "w") as f:
+            f.write(content)
+        os.replace(partial, text)
+        return content
+
+    save_json._atomic = True
+    utils.save_json = save_json
+
+
 def missing_internals() -> list[str]:
     """What of the internals above the installed releases lack, one line each."""
     import keras_tuner as kt
     import tensorflow as tf
 
     missing = []
+    from keras_tuner.src import utils
+
+    if not callable(getattr(utils, "save_json", None)):
+        missing.append("keras_tuner.src.utils.save_json")
     if gradient_registry() is None:
         missing.append("tensorflow.python.framework.ops._gradient_registry._registry")
     if not hasattr(tf.function(lambda: 0), RETRACING_FLAG):

@@ -165,6 +165,7 @@ def make_tuner(
         overwrite: start over instead of resuming.
     """
     options = options or SearchOptions()
+    compat.atomic_json_writes()  # a kill mid-write must leave a search that resumes
     common = dict(
         directory=str(directory),
         project_name=project_name,
