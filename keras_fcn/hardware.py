@@ -1,10 +1,13 @@
-"""What the CPU can do, read at run time, and the compute precision chosen from it."""
+"""What the CPU can do, read at run time, and how a network computes on it: the precision
+chosen from it, and whether TensorFlow fuses its products with their bias and activation."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
+from typing import Any
 
 from keras_fcn.errors import ConfigError
 
@@ -114,3 +117,47 @@ def precision_used(precision: str) -> str:
     """What a run record says of its precision: the policy used, and why (``auto``)."""
     policy, why = resolve_precision(precision)
     return policy if precision != "auto" else f"{policy} ({why})"
+
+
+def fusion_of(model: Any) -> tuple[bool, str]:
+    """Whether TensorFlow fuses ``model``'s products with their bias and activation, and why
+    (:func:`fuse_ops` for its compute dtype and layers); other backends
+    are left as they are."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return True, "not TensorFlow"
+    convolutional = any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers)
+    return fuse_ops(model.compute_dtype, convolutional)
+
+
+def precision_note(precision: str, model: Any) -> str:
+    """What a record says of how ``model`` computed: its precision and why
+    (:func:`precision_used`), and where TensorFlow left its products
+    unfused (:func:`fusion_of`)."""
+    used = precision_used(precision)
+    fuse, why = fusion_of(model)
+    if not fuse:
+        used += f"; products unfused ({why})"
+    return used
+
+
+@contextlib.contextmanager
+def tensorflow_fusion(fuse: bool):
+    """Within it, TensorFlow fuses products with their bias and activation if ``fuse``
+    (its default; :func:`fusion_of` says when not to).
+
+    The setting is Grappler's ``remapping`` option, read by every ``tf.function`` call: a
+    function called inside is optimized without the fusion, one called after with it again.
+    """
+    if fuse:
+        yield
+        return
+    import tensorflow as tf
+
+    before = tf.config.optimizer.get_experimental_options().get("remapping", True)
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": before})

@@ -7,7 +7,6 @@ retraining and the commands all call it, so every run yields the same
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gc
 import time
@@ -16,11 +15,12 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from keras_fcn import compat, hardware
+from keras_fcn import compat
 from keras_fcn import data as datasets
 from keras_fcn.config import DataConfig, TrainConfig
 from keras_fcn.data import Dataset
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.hardware import fusion_of, precision_note, resolve_precision, tensorflow_fusion
 from keras_fcn.outcome import cosine_learning_rate, tested_record
 from keras_fcn.record import RunRecord, library_versions
 
@@ -87,11 +87,10 @@ def _freeze_library_objects() -> None:
     Before each model, ``keras.backend.clear_session``, KerasTuner and
     :func:`release_traced_steps` each run a full collection, which walks every object the
     process tracks: nearly all of them belong to the imported modules (TensorFlow's and
-    Keras's) and live as long as the process. Frozen (``gc.freeze``), they are skipped, and a
-    collection walks only what was created since (``python -m experiments.benchmark`` prints
-    what a tuning trial costs). Frozen objects are still freed when nothing refers to them;
-    only cycles among them are never collected. Called just after a collection, so that no
-    garbage is frozen.
+    Keras's) and live as long as the process. Frozen (``gc.freeze``), they are skipped: a
+    collection walks only what was created since. Frozen objects are still freed when nothing
+    refers to them; only cycles among them are never collected. Called just after a
+    collection, so that no garbage is frozen.
     """
     global _library_objects_frozen
     if not _library_objects_frozen:
@@ -140,7 +139,7 @@ def build_compiled(family: Family, run: RunConfig) -> keras.Model:
 
     The dtype policy is global in Keras: it is set for the build only, then put back.
     """
-    policy, _ = hardware.resolve_precision(run.train.precision)
+    policy, _ = resolve_precision(run.train.precision)
     keras.mixed_precision.set_global_policy(policy)
     try:
         return compile_model(family.build(run.model), run.train, run.model.defaults)
@@ -387,48 +386,6 @@ def fit_model(
             shuffle=True,
             verbose=verbose,
         )
-
-
-def fusion_of(model: keras.Model) -> tuple[bool, str]:
-    """Whether TensorFlow fuses ``model``'s products with their bias and activation, and why
-    (:func:`keras_fcn.hardware.fuse_ops` for its compute dtype and layers); other backends
-    are left as they are."""
-    if keras.backend.backend() != "tensorflow":
-        return True, "not TensorFlow"
-    convolutional = any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers)
-    return hardware.fuse_ops(model.compute_dtype, convolutional)
-
-
-def precision_note(precision: str, model: keras.Model) -> str:
-    """What a record says of how ``model`` computed: its precision and why
-    (:func:`keras_fcn.hardware.precision_used`), and where TensorFlow left its products
-    unfused (:func:`fusion_of`)."""
-    used = hardware.precision_used(precision)
-    fuse, why = fusion_of(model)
-    if not fuse:
-        used += f"; products unfused ({why})"
-    return used
-
-
-@contextlib.contextmanager
-def tensorflow_fusion(fuse: bool):
-    """Within it, TensorFlow fuses products with their bias and activation if ``fuse``
-    (its default; :func:`fusion_of` says when not to).
-
-    The setting is Grappler's ``remapping`` option, read by every ``tf.function`` call: a
-    function called inside is optimized without the fusion, one called after with it again.
-    """
-    if fuse:
-        yield
-        return
-    import tensorflow as tf
-
-    before = tf.config.optimizer.get_experimental_options().get("remapping", True)
-    tf.config.optimizer.set_experimental_options({"remapping": False})
-    try:
-        yield
-    finally:
-        tf.config.optimizer.set_experimental_options({"remapping": before})
 
 
 def train_record(
