@@ -22,7 +22,6 @@ PyTorch loop instead, into ``--out/STUDY/pytorch_runs.jsonl``, resumable the sam
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -201,6 +200,7 @@ def _study(protocol, args, engine) -> float:
 
     from keras_fcn.record import RunStore
     from keras_fcn.replication import reproduce_views
+    from keras_fcn.reporting.archive import restored
     from keras_fcn.train import load_dataset
 
     store = RunStore(folder / "runs.jsonl")
@@ -208,9 +208,9 @@ def _study(protocol, args, engine) -> float:
     if committed and not args.dry_run:
         from keras_fcn.reporting.archive import restore
 
-        restored = restore(store, committed)
-        if restored:
-            print(f"{restored} runs taken from the committed records ({committed})")
+        count = restore(store, committed)
+        if count:
+            print(f"{count} runs taken from the committed records ({committed})")
 
     def load(data_config):
         return load_dataset(data_config, args.data_dir)
@@ -223,17 +223,10 @@ def _study(protocol, args, engine) -> float:
         from experiments._pytorch_check import check_study
 
         check_study(
-            protocol,
-            family,
-            folder,
-            seeds,
-            quick=args.quick,
-            dry_run=args.dry_run,
-            data_dir=args.data_dir,
-            records=args.records,
-            threads=args.threads_per_run,
+            protocol, family, folder, seeds, quick=args.quick, dry_run=args.dry_run,
+            data_dir=args.data_dir, records=args.records, threads=args.threads_per_run,
             differing=args.differing,
-        )
+        )  # fmt: skip
         return 0.0
     if args.grid:
         runs = _grid_runs(args, protocol, family, overrides, seeds, store)
@@ -255,7 +248,7 @@ def _study(protocol, args, engine) -> float:
         baseline_records=RunStore(args.baselines).records(),
         engine=engine,
         # a dry run plans each stage from the records a real run would resume from
-        resumed=_resumable(store, committed) if args.dry_run else (),
+        resumed=restored(store, committed) if args.dry_run else (),
     )
     if args.dry_run:
         _print_planned(views.published, "published")
@@ -293,27 +286,20 @@ def _check_flags(args) -> None:
 
 def _grid_runs(args, protocol, family, overrides, seeds, store) -> list:
     """The runs of the study's grid (or ``--max-runs`` settings of it drawn at random)."""
-    from keras_fcn.presets import quick
-    from keras_fcn.study import with_seeds
+    from keras_fcn.replication.grid import grid_runs
 
     if protocol.grid is None:
         raise ConfigError(
             f"study {protocol.name!r} has no grid; --grid works for: "
             + ", ".join(p.name for p in all_studies().values() if p.grid)
         )
-    grid = family.read_space(protocol.path(protocol.grid))
-    settings = grid.grid()
-    if args.max_runs is not None and args.max_runs < len(settings):
-        settings = random.Random(args.grid_seed or 0).sample(settings, args.max_runs)
-    extra = {**(quick("reproduce") if args.quick else {}), **overrides}
-    runs = with_seeds(
-        [
-            family.run_config({**protocol.settings, **protocol.grid_settings, **s, **extra})
-            for s in settings
-        ],
-        seeds,
+    runs = grid_runs(
+        protocol, family, seeds, quick=args.quick, overrides=overrides,
+        max_runs=args.max_runs, sample_seed=args.grid_seed or 0,
+    )  # fmt: skip
+    print(
+        f"grid: {len(runs) // len(seeds)} settings x {len(seeds)} seeds = {len(runs)} runs -> {store.path}"
     )
-    print(f"grid: {len(settings)} settings x {len(seeds)} seeds = {len(runs)} runs -> {store.path}")
     if args.dry_run:
         for run in runs[:50]:
             print(f"  {run.run_id} {run.values()}")
@@ -322,12 +308,12 @@ def _grid_runs(args, protocol, family, overrides, seeds, store) -> list:
 
 def _run_grid(protocol, family, runs, store, load, folder: Path, engine=None) -> None:
     """Train the grid's runs not yet recorded, and print its table, best on validation first."""
+    from keras_fcn.replication.grid import grid_table
     from keras_fcn.reporting.tables import save_table
-    from keras_fcn.study import aggregate, run_study
+    from keras_fcn.study import run_study
 
-    names = list(family.read_space(protocol.path(protocol.grid)).names)
     records = run_study({family.name: family}, runs, store, load=load, engine=engine)
-    table = aggregate(records, by=names).sort_values("val_mean", ascending=False)
+    table = grid_table(protocol, family, records)
     save_table(table, folder / "grid")
     print(table.head(20).to_string(index=False))
 
@@ -382,23 +368,12 @@ def _committed(args, folder: Path) -> Path | None:
     return path if path.exists() else None
 
 
-def _resumable(store, committed: Path | None) -> list:
-    """The records a real run resumes from: the store's (``--out``), then the committed ones
-    it lacks, as :func:`keras_fcn.reporting.archive.restore` would add them."""
-    from keras_fcn.reporting.archive import read_archived
-
-    records = store.records()
-    have = {r.run_id for r in records}
-    return records + [
-        r for r in (read_archived(committed) if committed else []) if r.run_id not in have
-    ]
-
-
 def _estimate(args, family, runs, store, committed) -> float:
     """Print how many of ``runs`` are recorded and the estimated time of the others."""
     from keras_fcn.estimate import Estimator
+    from keras_fcn.reporting.archive import restored
 
-    records = _resumable(store, committed)
+    records = restored(store, committed)
     done = {r.run_id for r in records if r.status != "failed"}
     unique = {run.run_id: run for run in runs}
     left = [run for run_id, run in unique.items() if run_id not in done]

@@ -164,6 +164,15 @@ def restore(store: RunStore, archive_path: str | os.PathLike) -> int:
     return len(missing)
 
 
+def restored(store: RunStore, archive_path: str | os.PathLike | None) -> list[RunRecord]:
+    """The records ``store`` would hold after :func:`restore` from ``archive_path``, without
+    writing them (what a dry run plans from)."""
+    records = store.records()
+    have = {r.run_id for r in records}
+    archived_ = read_archived(archive_path) if archive_path else []
+    return records + [r for r in archived_ if r.run_id not in have]
+
+
 def _append(path: Path, records: Iterable[RunRecord]) -> None:
     store = RunStore(path)
     have = store.done_ids()
