@@ -188,6 +188,12 @@ class TrainConfig:
             one compiled call (:mod:`keras_fcn.epoch_loop`; on TensorFlow only, other
             backends train with ``fit``). The two draw their batches in different orders,
             so one seed gives different, equally likely results in each.
+        label_smoothing: the weight of the uniform distribution mixed into each one-hot
+            target (0.1: the true class 0.91, each other 0.01), in [0, 1).
+        weight_decay: decoupled weight decay of the kernels (biases and batch
+            normalization's scales and offsets are not decayed): each step multiplies a
+            kernel by ``1 - learning_rate * weight_decay``. With Adam it is AdamW
+            (Loshchilov and Hutter, 2019); unlike ``l2`` it is not part of the loss.
     """
 
     optimizer: str = "sgd"
@@ -203,6 +209,8 @@ class TrainConfig:
     steps_per_execution: int = 8
     precision: str = "float32"
     loop: str = "fit"
+    label_smoothing: float = 0.0
+    weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -219,6 +227,8 @@ class TrainConfig:
         check_int("steps_per_execution", self.steps_per_execution, 1)
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("loop", self.loop, LOOPS)
+        check_float("label_smoothing", self.label_smoothing, 0.0, 1.0, open_high=True)
+        check_float("weight_decay", self.weight_decay, 0.0, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,6 +243,11 @@ class DataConfig:
         standardize: inputs as ``(x - 0.5) / 0.5`` instead of [0, 1].
         train_limit: train on a random subset of this many images (quick runs and tests).
         test_limit: evaluate on the first this many test images.
+        translate: training images shifted at random by up to this fraction of their side,
+            in each direction (0.1: up to 2.8 pixels), with Keras's ``RandomTranslation``.
+        rotate: training images rotated at random by up to this many degrees either way,
+            with Keras's ``RandomRotation``. Both are layers in front of the network,
+            active in training only: validation and test images are never changed.
     """
 
     dataset: str = "fashion_mnist"
@@ -241,6 +256,8 @@ class DataConfig:
     standardize: bool = False
     train_limit: int | None = None
     test_limit: int | None = None
+    translate: float = 0.0
+    rotate: float = 0.0
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASET_NAMES)
@@ -250,6 +267,8 @@ class DataConfig:
         for field in ("train_limit", "test_limit"):
             if getattr(self, field) is not None:
                 check_int(field, getattr(self, field), 1)
+        check_float("translate", self.translate, 0.0, 0.5)
+        check_float("rotate", self.rotate, 0.0, 180.0)
 
     def _check_validation(self) -> None:
         v = self.validation

@@ -24,7 +24,15 @@ from keras_fcn.space_syntax import parse_entry
 
 SPEED_FIELDS = ("jit_compile", "steps_per_execution", "eval_batch_size")
 
-LATER_FIELDS = {"input_dropout": 0.0, "loop": "fit", "defaults": "keras"}
+LATER_FIELDS = {
+    "input_dropout": 0.0,
+    "loop": "fit",
+    "defaults": "keras",
+    "label_smoothing": 0.0,
+    "weight_decay": 0.0,
+    "translate": 0.0,
+    "rotate": 0.0,
+}
 """Fields added after run records were committed, with the value every earlier run had.
 
 A run id leaves such a field out while it holds that value, so adding a field does not

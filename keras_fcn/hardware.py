@@ -119,6 +119,16 @@ def precision_used(precision: str) -> str:
     return policy if precision != "auto" else f"{policy} ({why})"
 
 
+def all_layers(model: Any) -> list[Any]:
+    """Every layer of ``model``, those of nested models included."""
+    layers = []
+    for layer in model.layers:
+        layers.append(layer)
+        if hasattr(layer, "layers"):
+            layers.extend(all_layers(layer))
+    return layers
+
+
 def fusion_of(model: Any) -> tuple[bool, str]:
     """Whether TensorFlow fuses ``model``'s products with their bias and activation, and why
     (:func:`fuse_ops` for its compute dtype and layers); other backends
@@ -127,7 +137,7 @@ def fusion_of(model: Any) -> tuple[bool, str]:
 
     if keras.backend.backend() != "tensorflow":
         return True, "not TensorFlow"
-    convolutional = any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers)
+    convolutional = any(isinstance(layer, keras.layers.Conv2D) for layer in all_layers(model))
     return fuse_ops(model.compute_dtype, convolutional)
 
 

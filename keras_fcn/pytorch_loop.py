@@ -320,7 +320,8 @@ def fit(
 
 
 def check_run(family: Family, run: RunConfig) -> None:
-    """Refuse what the loop does not train: another family, or bfloat16 compute."""
+    """Refuse what the loop does not train: another family, bfloat16 compute, or a setting
+    it does not implement (label smoothing, weight decay, augmentation)."""
     if not isinstance(run.model, DenseConfig):
         raise ConfigError(
             f"the PyTorch loop trains the dense family only, not {family.name!r}: "
@@ -331,6 +332,12 @@ def check_run(family: Family, run: RunConfig) -> None:
             "precision='mixed_bfloat16': the PyTorch loop computes in float32; "
             "set precision=float32"
         )
+    values = run.values()
+    for name in ("label_smoothing", "weight_decay", "translate", "rotate"):
+        if values[name]:
+            raise ConfigError(
+                f"{name}={values[name]}: the PyTorch loop does not implement it; set {name}=0"
+            )
 
 
 def train_record(family: Family, run: RunConfig, data: Dataset, *, command: str = "") -> RunRecord:

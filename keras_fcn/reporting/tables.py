@@ -34,6 +34,11 @@ def unpadded_markdown(frame: pd.DataFrame) -> str:
     return "\n".join([line(frame.columns), rule, *map(line, frame.itertuples(index=False))])
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 seed``, ``3 seeds``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def percent(value: float | None, digits: int = 2) -> str:
     """A fraction as a percentage without the sign; empty for a missing value."""
     return "" if value is None or pd.isna(value) else f"{100 * value:.{digits}f}"

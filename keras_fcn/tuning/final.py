@@ -16,6 +16,7 @@ from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.confusion import format_confusion
 from keras_fcn.reporting.figures import save_figure
+from keras_fcn.reporting.tables import plural
 from keras_fcn.single import outcome_line
 from keras_fcn.space import Space
 from keras_fcn.study import aggregate, run_study, with_seeds
@@ -122,7 +123,7 @@ def finish(
     }
     write_json(folder / layout.SEARCH_SUMMARY, content)
     print(
-        f"retraining the best setting with {options.final_seeds} seeds for up to "
+        f"retraining the best setting with {plural(options.final_seeds, 'seed')} for up to "
         f"{options.max_epochs} epochs",
         flush=True,
     )
@@ -161,9 +162,10 @@ def closing_text(result: SearchResult, top: int = 5, confusion: bool = False) ->
     lines += [f"  warning: {line}" for line in result.edge_warnings]
     agg = aggregate(result.final_records, by=[]).iloc[0]
     diverged = f" ({int(agg['n_diverged'])} diverged)" if agg["n_diverged"] else ""
+    spread = f" ± {agg['test_std']:.4f}" if agg["n"] > 1 else ""
     lines.append(
-        f"test accuracy over {int(agg['n'])} seeds: "
-        f"{agg['test_mean']:.4f} ± {agg['test_std']:.4f}{diverged}"
+        f"test accuracy over {plural(int(agg['n']), 'seed')}: "
+        f"{agg['test_mean']:.4f}{spread}{diverged}"
     )
     lines.append(
         f"model kept (best validation accuracy, seed {chosen.seed}): {outcome_line(chosen)}"
