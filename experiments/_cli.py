@@ -102,7 +102,7 @@ def records_folder(text: str | None, *, written: bool = False) -> Path | None:
         return path
     if not path.is_dir():
         raise ConfigError(f"--records {text}: no such folder; {what}")
-    from keras_fcn.reporting.archive import SUFFIX
+    from experiments.reporting.archive import SUFFIX
 
     if not any(path.glob(f"**/*.jsonl{SUFFIX}")):
         raise ConfigError(

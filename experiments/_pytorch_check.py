@@ -69,8 +69,8 @@ def check_study(
         return
     if not quick:  # ours were restored by the command, as for any re-run
         _restore(store, folder.name, records)
+    from experiments.reporting.studies import write_crosscheck
     from keras_fcn import pytorch_loop
-    from keras_fcn.reporting.studies import write_crosscheck
     from keras_fcn.train import load_dataset
 
     if threads is not None:
@@ -98,9 +98,9 @@ def _with_differing(
 ) -> list:
     """The protocol's checked rows and those where our records (here and committed) differ
     from the paper beyond the seed spread."""
+    from experiments.reporting.archive import archived, read_archived
     from keras_fcn.record import RunStore
     from keras_fcn.replication.crosscheck import differing
-    from keras_fcn.reporting.archive import archived, read_archived
 
     ours = RunStore(folder / layout.RUNS).records()
     if records is not None:
@@ -117,7 +117,7 @@ def _restore(store, study: str, records: Path | None) -> None:
     they hold are skipped."""
     if records is None:
         return
-    from keras_fcn.reporting.archive import archived, restore
+    from experiments.reporting.archive import archived, restore
 
     path = archived(layout.study(study) / layout.PYTORCH_RUNS, records, layout.ROOT)
     if path.exists():

@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.save_records:
         _save_records(args.results, records)
 
-    from keras_fcn.reporting.archive import assemble
+    from experiments.reporting.archive import assemble
 
     with tempfile.TemporaryDirectory(prefix="keras-fcn-report-") as tmp:
         root = assemble(records, args.results, tmp)
@@ -120,8 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _readme(args, root)
         if args.docs:
             return _docs(root, out, readme_file, records, data.test_labels)
+        from experiments.reporting.document import write_report
         from keras_fcn.replication import STUDIES_DIR
-        from keras_fcn.reporting.document import write_report
 
         source = "the committed ones and those the commands left under --results"
         path = write_report(
@@ -164,10 +164,10 @@ def missing_lines(root: Path) -> list[str]:
     (seed 42) when it has none, and each network family's configuration chosen on
     Fashion-MNIST, over the same seeds, on MNIST (a classical baseline has no twin to train:
     ``experiments.baselines`` runs both datasets)."""
+    from experiments.reporting.best import best_per_family
+    from experiments.reporting.transfer import on_mnist
     from keras_fcn import registry
-    from keras_fcn.reporting.best import best_per_family
     from keras_fcn.reporting.records import find_records, full_data
-    from keras_fcn.reporting.transfer import on_mnist
 
     records = [r for r in find_records(root) if full_data(r)]
     done = {r.run_id for r in records}
@@ -192,7 +192,7 @@ def _run_missing(args, records: Path | None) -> None:
     import subprocess
     import sys
 
-    from keras_fcn.reporting.archive import assemble
+    from experiments.reporting.archive import assemble
 
     with tempfile.TemporaryDirectory(prefix="keras-fcn-report-") as tmp:
         lines = missing_lines(assemble(records, args.results, tmp))
@@ -210,9 +210,9 @@ def _save_records(results: str, records: Path) -> None:
     """Add the full-data records under ``results`` to the committed records, each with the
     line that trains it again (which changes when its family's defaults do)."""
     from experiments.bench.page import save_runs
+    from experiments.reporting.archive import refresh, save
     from keras_fcn import registry
     from keras_fcn.record import DEFAULT_FRAMEWORK
-    from keras_fcn.reporting.archive import refresh, save
 
     def complete(record):
         family = registry.families().get(record.family)
@@ -229,8 +229,8 @@ def _save_records(results: str, records: Path) -> None:
 
 
 def _rebuild_studies(root: Path, test_labels) -> None:
+    from experiments.reporting.studies import rebuild_studies
     from keras_fcn import registry
-    from keras_fcn.reporting.studies import rebuild_studies
 
     rebuild_studies(root, registry.families(), test_labels)
 
@@ -252,10 +252,10 @@ def _defaults() -> dict[str, dict]:
 def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, test_labels) -> int:
     """Write the results, configs, study and speed pages into ``out``."""
     from experiments.bench.page import SPEED_PAGE, readme_block, single_runs, speed_page
+    from experiments.reporting import readme
+    from experiments.reporting.pages import write_pages
     from keras_fcn import registry
     from keras_fcn.replication import all_studies
-    from keras_fcn.reporting import readme
-    from keras_fcn.reporting.pages import write_pages
 
     sources = {name: p.source for name, p in all_studies().items()}
     families = registry.families()
@@ -272,7 +272,7 @@ def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, 
 
 def _readme(args, root: Path) -> int:
     """Print the README's results block, then each ``--study``'s side-by-side table."""
-    from keras_fcn.reporting import readme
+    from experiments.reporting import readme
 
     print(readme.block(root, _defaults(), _readings()))
     for study in args.study:

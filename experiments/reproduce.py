@@ -198,15 +198,15 @@ def _study(protocol, args, engine) -> float:
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     folder = _folder(protocol, args)
 
+    from experiments.reporting.archive import restored
     from keras_fcn.record import RunStore
     from keras_fcn.replication import reproduce_views
-    from keras_fcn.reporting.archive import restored
     from keras_fcn.train import load_dataset
 
     store = RunStore(folder / "runs.jsonl")
     committed = _committed(args, folder)
     if committed and not args.dry_run:
-        from keras_fcn.reporting.archive import restore
+        from experiments.reporting.archive import restore
 
         count = restore(store, committed)
         if count:
@@ -362,7 +362,7 @@ def _committed(args, folder: Path) -> Path | None:
     """The committed records of the study in ``folder``, if there are any (never for --quick)."""
     if args.quick or args.records is None:
         return None
-    from keras_fcn.reporting.archive import archived
+    from experiments.reporting.archive import archived
 
     path = archived(layout.study(folder.name) / layout.RUNS, args.records, layout.ROOT)
     return path if path.exists() else None
@@ -370,8 +370,8 @@ def _committed(args, folder: Path) -> Path | None:
 
 def _estimate(args, family, runs, store, committed) -> float:
     """Print how many of ``runs`` are recorded and the estimated time of the others."""
+    from experiments.reporting.archive import restored
     from keras_fcn.estimate import Estimator
-    from keras_fcn.reporting.archive import restored
 
     records = restored(store, committed)
     done = {r.run_id for r in records if r.status != "failed"}

@@ -27,7 +27,7 @@ ROOT = Path("results")
 """The results root the commands write under by default."""
 
 ARCHIVE = Path("docs/records")
-"""The committed copy of the records behind the published figures (:mod:`keras_fcn.reporting.archive`)."""
+"""The committed copy of the records behind the published figures, kept by the report command."""
 
 FOLDERS = (
     "fashion_dense",

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from experiments import report
+from experiments.reporting import archive
 from keras_fcn import layout, registry
-from keras_fcn.reporting import archive
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.real_data

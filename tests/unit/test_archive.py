@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from experiments.reporting import archive, readme
 from keras_fcn import estimate
 from keras_fcn.record import RunRecord, RunStore
-from keras_fcn.reporting import archive, readme
 
 
 def record(i: int, *, limit=None, status="ok", family="dense", fit=10.0) -> RunRecord:

@@ -11,6 +11,8 @@ import sys
 import pytest
 
 from experiments import reproduce as reproduce_command
+from experiments.reporting.pages import _study_section
+from experiments.reporting.studies import crosscheck_markdown, rebuild_studies, write_crosscheck
 from keras_fcn import layout, registry
 from keras_fcn.errors import ConfigError, KerasFcnError
 from keras_fcn.family import DENSE
@@ -23,9 +25,7 @@ from keras_fcn.replication.crosscheck import (
     differing,
     train_crosscheck,
 )
-from keras_fcn.reporting.pages import _study_section
 from keras_fcn.reporting.records import find_records
-from keras_fcn.reporting.studies import crosscheck_markdown, rebuild_studies, write_crosscheck
 from keras_fcn.study import with_seeds
 
 SEEDS = [42, 43, 44]

@@ -86,7 +86,7 @@ STUBS = (
     "keras_fcn.single.load_dataset",
     "keras_fcn.data.load",
     "experiments.benchmark._measure_in_child",
-    "keras_fcn.reporting.archive.assemble",
+    "experiments.reporting.archive.assemble",
 )
 
 EXPECTED = {
@@ -144,7 +144,7 @@ def test_a_folder_flag_that_names_no_usable_folder_is_one_line(case, kind, name)
 @pytest.mark.parametrize(("command", "flag"), CASES)
 def test_a_folder_flag_naming_a_usable_folder_gets_to_the_work(command, flag, synthetic_data):
     """The same flags, given a folder that holds what they read, get as far as the work."""
-    from keras_fcn.reporting.archive import write_archived
+    from experiments.reporting.archive import write_archived
 
     module = importlib.import_module(f"experiments.{COMMANDS[command][0]}")
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:

@@ -9,9 +9,9 @@ import warnings
 
 import pytest
 
+from experiments.reporting.best import Best, best_table, reproducing_line
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord
-from keras_fcn.reporting.best import Best, best_table, reproducing_line
 from keras_fcn.reporting.figures import has_curves, plot_learning_curves
 from keras_fcn.reporting.studies import _save_curves
 

@@ -14,15 +14,15 @@ import pytest
 
 from experiments import report as report_command
 from experiments._cli import run_main
+from experiments.reporting import glance, readme
+from experiments.reporting.config_page import configs_page, field_docs
+from experiments.reporting.document import write_report
 from keras_fcn import registry
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore, encode_predictions
 from keras_fcn.replication import STUDIES_DIR
-from keras_fcn.reporting import glance, readme
-from keras_fcn.reporting.config_page import configs_page, field_docs
 from keras_fcn.reporting.confusion import format_confusion, most_confused
-from keras_fcn.reporting.document import write_report
 from keras_fcn.reporting.tables import unpadded_markdown
 from tests.helpers import ROOT
 
@@ -301,7 +301,7 @@ def test_a_study_in_the_readme_is_its_key_rows_and_its_verdicts_counted(tmp_path
 
 
 def test_results_page_without_records_says_what_to_run(tmp_path):
-    from keras_fcn.reporting.pages import results_page
+    from experiments.reporting.pages import results_page
 
     page = results_page(tmp_path / "none", DEFAULTS)
     assert glance.NO_RESULTS in page and "## The report" in page and "study, re-run" not in page
@@ -433,9 +433,9 @@ def test_the_readme_shows_one_run_of_a_config_whatever_its_compute_settings():
 
 
 def test_a_field_added_since_a_record_was_made_shows_at_its_earlier_value():
+    from experiments.reporting.glance import changed_settings
     from keras_fcn.family import DENSE
     from keras_fcn.record import RunRecord
-    from keras_fcn.reporting.glance import changed_settings
 
     run = DENSE.run_config({"loop": "fit"})
     record = RunRecord(run.run_id, "dense", run.to_dict(), 42)

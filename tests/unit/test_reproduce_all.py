@@ -9,11 +9,11 @@ import pytest
 
 from experiments import reproduce
 from experiments._cli import run_main
+from experiments.reporting.archive import write_archived
 from keras_fcn import registry
 from keras_fcn.record import RunRecord, RunStore
 from keras_fcn.replication import ENV_VAR, all_studies, get_study
 from keras_fcn.replication import reproduce as rerun
-from keras_fcn.reporting.archive import write_archived
 from tests.helpers import ROOT
 
 

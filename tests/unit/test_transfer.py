@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from experiments.reporting.best import best_per_family
+from experiments.reporting.transfer import on_mnist, transfer_table
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord
-from keras_fcn.reporting.best import best_per_family
-from keras_fcn.reporting.transfer import on_mnist, transfer_table
 
 
 def record(seed, dataset, lr, test, val=None):

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from experiments.reporting.best import Best
 from keras_fcn import layout
 from keras_fcn.record import RunRecord
-from keras_fcn.reporting.best import Best
 from keras_fcn.reporting.tables import mean_std, plus_minus
 from keras_fcn.study import config_key
 

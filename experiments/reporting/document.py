@@ -14,21 +14,21 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from keras_fcn import layout
-from keras_fcn.config import DATASET_NAMES
-from keras_fcn.idx import N_CLASSES
-from keras_fcn.reporting import figures as plots
-from keras_fcn.reporting import glance
-from keras_fcn.reporting.best import (
+from experiments.reporting import glance
+from experiments.reporting.best import (
     Best,
     best_per_family,
     best_table,
     mcnemar_table,
     published_best,
 )
+from experiments.reporting.transfer import transfer_table
+from keras_fcn import layout
+from keras_fcn.config import DATASET_NAMES
+from keras_fcn.idx import N_CLASSES
+from keras_fcn.reporting import figures as plots
 from keras_fcn.reporting.confusion import most_confused, per_class_scores
 from keras_fcn.reporting.records import find_records, full_data
-from keras_fcn.reporting.transfer import transfer_table
 
 Loader = Callable[[str], Any]
 """Dataset name -> :class:`keras_fcn.data.Dataset` with its full test set."""

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from experiments.reporting import glance, readme
+from experiments.reporting.config_page import configs_page
+from experiments.reporting.studies import study_seeds
 from keras_fcn import layout
-from keras_fcn.reporting import glance, readme
-from keras_fcn.reporting.config_page import configs_page
-from keras_fcn.reporting.studies import study_seeds
 
 RESULTS_PAGE = "results.md"
 CONFIGS_PAGE = "configs.md"
