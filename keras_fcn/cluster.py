@@ -42,8 +42,8 @@ _threads_set: int | None = None
 
 
 # A study whose runs have at most this batch size trains AUTO_JOBS runs at once on a local
-# Ray instance when --jobs is not given: where `python -m experiments.bench.jobs` measured
-# that faster on a two-core machine than one run with both cores (docs/cluster.md).
+# Ray instance when --jobs is not given: where the benchmark's jobs measurement found that
+# faster on a two-core machine than one run with both cores (docs/cluster.md).
 AUTO_JOBS = 2
 AUTO_JOBS_MAX_BATCH = 64
 

@@ -3,7 +3,7 @@
 Keras's ``Model.fit`` pays, on every step, for its data iterator (an array adapter that
 shuffles and slices through ``tf.data``), its metric objects and a return to Python every
 ``steps_per_execution`` steps. On the dense network in bfloat16 that was about a quarter of
-a step (``python -m experiments.benchmark`` times a step in parts). Here the training arrays
+a step (the benchmark command times a step in parts). Here the training arrays
 are tensors for the whole run; an epoch is one call of a ``tf.function`` that shuffles the
 indices with a stateless seed (the run's seed and the epoch), takes each batch by
 ``tf.gather``, steps the model's own optimizer on the model's own compiled loss (with its

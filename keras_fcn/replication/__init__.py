@@ -7,7 +7,7 @@
 - :mod:`~keras_fcn.replication.registry`: the studies by name.
 - :mod:`keras_fcn.replication.studies`: one module per study, each with its CSV beside it.
 
-``python -m experiments.reproduce STUDY`` is the command; docs/published-studies.md says how
+The reproduce command re-runs a study (docs/commands.md); docs/published-studies.md says how
 to add a study.
 """
 

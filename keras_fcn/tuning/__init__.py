@@ -2,7 +2,7 @@
 
 :func:`run_search` runs a whole search (resumable, one folder per search, in one process
 or as KerasTuner's chief and workers), then retrains the best setting over seeds and tests
-it once; ``python -m experiments.tune`` is that call plus its command line. The package is
+it once; the tune command (docs/commands.md) is that call plus its command line. The package is
 split by role, as KerasTuner's engine is:
 
 - :mod:`~keras_fcn.tuning.options`: :class:`SearchOptions`, how a search runs;
