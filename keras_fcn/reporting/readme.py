@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from keras_fcn import layout
-from keras_fcn.family import SPEED_FIELDS
+from keras_fcn.identity import SPEED_FIELDS
 from keras_fcn.reporting import glance
 from keras_fcn.reporting.studies import study_seeds
 from keras_fcn.reporting.tables import plus_minus, unpadded_markdown
