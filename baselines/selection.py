@@ -21,9 +21,10 @@ from sklearn.metrics import confusion_matrix
 from baselines.estimators import make_knn, make_nearest_subspace, make_svd_projection
 from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig
+from keras_fcn.identity import digest
 from keras_fcn.idx import N_CLASSES
 from keras_fcn.params import Param
-from keras_fcn.record import RunRecord, encode_predictions, library_versions, now, run_id
+from keras_fcn.record import RunRecord, encode_predictions, library_versions, now
 from keras_fcn.space import Space
 
 
@@ -111,11 +112,11 @@ def select_and_test(
     predict_time = time.perf_counter() - t0
     config = {
         "model": dict(settings),
-        "data": cfg.to_dict(data_config),
+        "data": data_settings(data_config),
         "search_id": selection_id(baseline, data_config),
     }
     record = RunRecord(
-        run_id=run_id(baseline.name, config),
+        run_id=digest({"family": baseline.name, "config": config}),
         family=baseline.name,
         config=config,
         seed=0,
@@ -172,13 +173,18 @@ def _fit_each(baseline: Baseline, data: Any) -> tuple[list[dict[str, Any]], tupl
 
 def selection_id(baseline: Baseline, data_config: DataConfig) -> str:
     """An id for a baseline's whole selection on one data config: the same search is not rerun."""
-    return run_id(
-        baseline.name,
-        {
-            "search": [{k: str(v) for k, v in s.items()} for s in baseline.space.grid()],
-            "data": cfg.to_dict(data_config),
-        },
-    )
+    search = [{k: str(v) for k, v in s.items()} for s in baseline.space.grid()]
+    config = {"search": search, "data": data_settings(data_config)}
+    return digest({"family": baseline.name, "config": config})
+
+
+DATA_FIELDS = ("dataset", "validation", "split_seed", "standardize", "train_limit", "test_limit")
+"""The data settings a baseline reads: the networks' augmentation is not among them."""
+
+
+def data_settings(data_config: DataConfig) -> dict[str, Any]:
+    """The part of ``data_config`` a baseline's record and selection id keep."""
+    return {k: v for k, v in cfg.to_dict(data_config).items() if k in DATA_FIELDS}
 
 
 def settings_text(settings: Mapping[str, Any]) -> str:

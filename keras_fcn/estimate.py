@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig
-from keras_fcn.family import LATER_FIELDS, Family, RunConfig
+from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import RunRecord
 
 _NOT_SPEED = ("activation", "initializer", "l2", "dropout", "input_dropout", "seed")
@@ -39,7 +39,7 @@ def speed_key(family: str, config: dict[str, Any]) -> tuple:
         tuple(sorted(model.items())),
         train["batch_size"],
         train.get("precision"),
-        train.get("loop", LATER_FIELDS["loop"]),
+        train["loop"],
     )
 
 

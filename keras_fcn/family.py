@@ -15,34 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from keras_fcn import config as cfg
+from keras_fcn import identity
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig, flag_value
 from keras_fcn.errors import ConfigError
 from keras_fcn.params import LayerParam, Layers, Param
-from keras_fcn.record import run_id
 from keras_fcn.space import Space
 from keras_fcn.space_syntax import parse_entry
-
-SPEED_FIELDS = ("jit_compile", "steps_per_execution", "eval_batch_size")
-
-LATER_FIELDS = {
-    "input_dropout": 0.0,
-    "loop": "fit",
-    "defaults": "keras",
-    "label_smoothing": 0.0,
-    "weight_decay": 0.0,
-    "translate": 0.0,
-    "rotate": 0.0,
-}
-"""Fields added after run records were committed, with the value every earlier run had.
-
-A run id leaves such a field out while it holds that value, so adding a field does not
-change the id of any run made before it (the committed records stay the same runs)."""
-
-
-def without_later_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` (one part of a config) less any of :data:`LATER_FIELDS` at the value runs
-    had before the field existed: what a run made before it and one made since share."""
-    return {k: v for k, v in values.items() if k not in LATER_FIELDS or v != LATER_FIELDS[k]}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,20 +41,18 @@ class RunConfig:
         }
 
     def result_settings(self) -> dict[str, Any]:
-        """:meth:`to_dict` less the speed settings, which leave the results unchanged, and
-        less any of :data:`LATER_FIELDS` at the value runs had before it existed."""
-        config = self.to_dict()
-        config["train"] = {k: v for k, v in config["train"].items() if k not in SPEED_FIELDS}
-        return {part: without_later_defaults(values) for part, values in config.items()}
+        """:meth:`to_dict` as the run id sees it (:func:`keras_fcn.identity.result_settings`):
+        less the speed settings, which leave the results unchanged, ``precision="auto"``
+        resolved for this machine."""
+        return identity.result_settings(self.to_dict())
 
     @property
     def run_id(self) -> str:
-        """The id a record of this run carries.
+        """The id a record of this run carries (:func:`keras_fcn.identity.run_id`).
 
-        Speed settings are left out (:meth:`result_settings`), so turning them does not make
-        a study redo its runs.
+        Speed settings are left out, so turning them does not make a study redo its runs.
         """
-        return run_id(self.family, self.result_settings())
+        return identity.run_id(self.family, self.to_dict())
 
     def with_settings(self, settings: Mapping[str, Any]) -> RunConfig:
         """A copy with fields set by name, whichever config owns them (values may be strings)."""

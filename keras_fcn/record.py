@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import datetime
 import fcntl
-import hashlib
 import json
 import os
 import platform
@@ -28,8 +27,9 @@ import numpy as np
 
 from keras_fcn.config import dashed
 from keras_fcn.errors import ResultsError
+from keras_fcn.identity import SCHEMA, Status, jsonable, migrate
 
-STATUSES = ("ok", "diverged", "failed")
+STATUSES = tuple(Status)
 
 DEFAULT_FRAMEWORK = "keras"
 """What trains a run unless its record says otherwise (:attr:`RunRecord.framework`)."""
@@ -40,8 +40,9 @@ class RunRecord:
     """One finished run.
 
     Attributes:
-        run_id: a hash of ``family`` and ``config`` (which includes the seed): the same
-            run always has the same id, which is how a study knows what it has done.
+        run_id: a hash of ``family`` and ``config`` (which includes the seed;
+            :func:`keras_fcn.identity.run_id`): the same run always has the same id, which
+            is how a study knows what it has done.
         family: ``dense``, ``lenet``, ``knn``, ...
         config: ``{"model": {...}, "train": {...}, "data": {...}}``.
         seed: the training seed (also inside ``config``).
@@ -72,6 +73,8 @@ class RunRecord:
             ``pytorch`` (:mod:`keras_fcn.pytorch_loop`, the same config trained by a plain
             PyTorch loop, which gives the same run id). Left out of the JSON while it is
             ``keras``, so records written before the field existed read and write the same.
+        schema: the version of the record's layout (:mod:`keras_fcn.identity`); older
+            records are read as the current one.
     """
 
     run_id: str
@@ -97,17 +100,20 @@ class RunRecord:
     command: str = ""
     note: str = ""
     framework: str = DEFAULT_FRAMEWORK
+    schema: int = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready values (``framework`` only when it is not ``keras``)."""
         values = dataclasses.asdict(self)
         if values["framework"] == DEFAULT_FRAMEWORK:
             del values["framework"]
-        return _jsonable(values)
+        return jsonable(values)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunRecord:
-        """Read a record written by :meth:`to_dict`, ignoring fields it does not know."""
+        """Read a record written by :meth:`to_dict` (of any schema, :func:`migrate`),
+        ignoring fields it does not know."""
+        values = migrate(values)
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
@@ -134,12 +140,6 @@ class RunRecord:
             predict_time_s=self.predict_time_s,
         )
         return row
-
-
-def run_id(family: str, config: dict[str, Any]) -> str:
-    """A stable id for a run: the hash of its family and full config."""
-    text = json.dumps({"family": family, "config": _jsonable(config)}, sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def encode_predictions(predictions: Iterable[int]) -> str:
@@ -179,18 +179,6 @@ def library_versions() -> dict[str, str]:
 def now() -> str:
     """The current UTC time in ISO format."""
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None if np.isnan(value) else (1e308 if value > 0 else -1e308)
-    return value
 
 
 class RunStore:
@@ -303,8 +291,8 @@ class RunStore:
                 values = json.loads(line)
             except (ValueError, UnicodeDecodeError):
                 continue  # a torn line: __iter__ warns about it
-            if isinstance(values, dict) and values.get("status") != "failed":
-                self._settled.add(values.get("run_id"))
+            if isinstance(values, dict) and values.get("status") != Status.FAILED:
+                self._settled.add(migrate(values).get("run_id"))
         self._scanned = ((stat.st_dev, stat.st_ino), offset + end)
 
     def _ends_with_newline(self, size: int) -> bool:
@@ -346,7 +334,7 @@ def write_json(path: str | os.PathLike, value: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(_jsonable(value), indent=2) + "\n")
+        tmp.write_text(json.dumps(jsonable(value), indent=2) + "\n")
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

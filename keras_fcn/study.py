@@ -10,8 +10,6 @@ more than seed-to-seed noise.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,6 +21,7 @@ from scipy import stats
 
 from keras_fcn.estimate import Progress
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.identity import record_group_key
 from keras_fcn.lock import folder_lock
 from keras_fcn.record import RunRecord, RunStore, now
 
@@ -38,17 +37,6 @@ def with_seeds(runs: Iterable[RunConfig], seeds: Sequence[int]) -> list[RunConfi
             seeded = run.with_settings({"seed": seed})
             out.setdefault(seeded.run_id, seeded)
     return list(out.values())
-
-
-def config_key(config: Mapping[str, Any]) -> str:
-    """An id of a record's config with the seed left out: the group of its seeds."""
-    unseeded = {
-        part: {k: v for k, v in values.items() if k not in SEED_FIELDS}
-        if isinstance(values, dict)
-        else values
-        for part, values in config.items()
-    }
-    return hashlib.sha1(json.dumps(unseeded, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def failed_record(run: RunConfig, note: str, wall_time_s: float, command: str = "") -> RunRecord:
@@ -207,7 +195,7 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
     rows = []
     for record in records:
         row = record.flat()
-        row["config_key"] = config_key(record.config)
+        row["config_key"] = record_group_key(record)
         row["final_val_accuracy"] = (record.history.get("val_accuracy") or [None])[-1]
         rows.append(row)
     return pd.DataFrame(rows)

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from keras_fcn import layout
-from keras_fcn.family import LATER_FIELDS, without_later_defaults
+from keras_fcn.identity import group_key
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.records import full_data
 from keras_fcn.reporting.tables import unpadded_markdown
-from keras_fcn.study import compare, config_key
+from keras_fcn.study import compare
 
 FOLDER = "benchmark"
 """The committed benchmark runs' folder, under the records' archive."""
@@ -248,7 +248,7 @@ def _compared_value(record: RunRecord, setting: str) -> str:
     (``fit`` for records made before the loop was a setting)."""
     if setting == "precision":
         return "float32" if record.precision.startswith("float32") else "bfloat16"
-    return record.config["train"].get(setting, LATER_FIELDS.get(setting))
+    return record.config["train"][setting]
 
 
 def setting_pairs(
@@ -262,8 +262,9 @@ def setting_pairs(
             continue  # a baseline, a run on part of the data, or one that did not finish
         config = json.loads(json.dumps(record.config))
         config["train"].pop(setting, None)
-        config = {part: without_later_defaults(values) for part, values in config.items()}
-        groups[record.family + config_key(config)][_compared_value(record, setting)].append(record)
+        groups[group_key(record.family, config, record.precision)][
+            _compared_value(record, setting)
+        ].append(record)
     first, second = COMPARED[setting]
     return [(g[first], g[second]) for g in groups.values() if g[first] and g[second]]
 

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from keras_fcn.config import DATASET_NAMES, flag_value
+from keras_fcn.identity import record_group_key
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.tables import plus_minus
-from keras_fcn.study import aggregate, compare, config_key
+from keras_fcn.study import aggregate, compare
 
 
 @dataclasses.dataclass
@@ -42,7 +43,7 @@ def best_per_family(records: Sequence[RunRecord]) -> list[Best]:
             {
                 "family": r.family,
                 "dataset": r.config.get("data", {}).get("dataset"),
-                "key": config_key(r.config),
+                "key": record_group_key(r),
                 "record": r,
             }
             for r in records
@@ -64,7 +65,7 @@ def best_per_family(records: Sequence[RunRecord]) -> list[Best]:
         runs = [
             r
             for r in group["record"]
-            if config_key(r.config) == chosen["config_key"] and r.status == "ok"
+            if record_group_key(r) == chosen["config_key"] and r.status == "ok"
         ]
         out.append(Best(family, dataset, runs, chosen))
     return out

@@ -16,11 +16,10 @@ import pandas as pd
 
 from keras_fcn import layout
 from keras_fcn.config import flag_value
-from keras_fcn.family import LATER_FIELDS
+from keras_fcn.identity import ADDED_FIELDS, record_group_key
 from keras_fcn.record import RunRecord
-from keras_fcn.reporting.records import read_runs
+from keras_fcn.reporting.records import final_records, read_runs
 from keras_fcn.reporting.tables import mean_std, unpadded_markdown
-from keras_fcn.study import config_key
 
 COLUMNS = ("result", "dataset", "value", "command")
 
@@ -48,7 +47,7 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
         ]
         groups: dict[str, list[RunRecord]] = {}
         for r in records:
-            groups.setdefault(config_key(r.config), []).append(r)
+            groups.setdefault(record_group_key(r), []).append(r)
         for group in groups.values():
             latest = {r.seed: r for r in group}  # the last record of each seed
             seeds = sorted(latest)
@@ -79,17 +78,15 @@ def _settings(changed: Mapping[str, Any]) -> str:
 
 def changed_settings(record: RunRecord, defaults: Mapping[str, Any]) -> dict[str, Any]:
     """The settings of a record that differ from ``defaults`` (a ``RunConfig.to_dict()``, or
-    some of its parts), as ``--set`` takes them; the seed and dataset left out. A field
-    added since the record was made had the value :data:`~keras_fcn.family.LATER_FIELDS`
-    gives it."""
+    some of its parts), as ``--set`` takes them; the seed and dataset left out."""
     changed = {}
     for part, values in record.config.items():
         if part not in defaults:
             continue
         for key in dict.fromkeys([*values, *defaults[part]]):
-            if key in ("seed", "dataset") or (key not in values and key not in LATER_FIELDS):
+            if key in ("seed", "dataset") or key not in values:
                 continue
-            value = values.get(key, LATER_FIELDS.get(key))
+            value = values[key]
             if defaults[part].get(key) != value:
                 changed[key] = flag_value(value)
     return changed
@@ -109,14 +106,13 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
     for search in layout.searches(results):
         summary = json.loads((search / layout.SEARCH_SUMMARY).read_text())
         # the search's own final runs only: its folder may hold runs of an earlier best
-        wanted = set(summary.get("final_run_ids", []))
-        finals = [r for r in read_runs(search / layout.FINAL_RUNS) if r.run_id in wanted]
+        finals = final_records(search, summary)
         family_defaults = defaults.get(summary["family"], {})
         changed = changed_settings(finals[0], family_defaults) if finals else {}
         changed = {  # not what the search chose: its data and fields added since
             k: v
             for k, v in changed.items()
-            if k in family_defaults.get("data", {}) or k in LATER_FIELDS
+            if k in family_defaults.get("data", {}) or k in ADDED_FIELDS
         }
         flags = "".join(
             f" --set {k}={v}" for k, v in changed.items() if f"{k}=" not in summary["command"]

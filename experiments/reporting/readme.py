@@ -17,7 +17,7 @@ import pandas as pd
 from experiments.reporting import glance
 from experiments.reporting.studies import study_seeds
 from keras_fcn import layout
-from keras_fcn.family import SPEED_FIELDS
+from keras_fcn.identity import SPEED_FIELDS
 from keras_fcn.reporting.tables import plus_minus, unpadded_markdown
 
 BEGIN = "<!-- results: written by `python -m experiments.report --docs`; do not edit -->"

@@ -17,9 +17,9 @@ import pandas as pd
 
 from experiments.reporting.best import Best
 from keras_fcn import layout
+from keras_fcn.identity import record_group_key
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.tables import mean_std, plus_minus
-from keras_fcn.study import config_key
 
 Command = Callable[[RunRecord], str | None]
 """A record (with its config changed) -> the line that trains it; None for a record of no
@@ -45,8 +45,8 @@ def family_rows(
         line = command(twin)
         if line is None:
             continue
-        key = config_key(twin.config)
-        mnist = [r for r in records if r.status == "ok" and config_key(r.config) == key]
+        key = record_group_key(twin)
+        mnist = [r for r in records if r.status == "ok" and record_group_key(r) == key]
         rows.append(
             {
                 "chosen on Fashion-MNIST": f"{b.family}: best mean validation accuracy",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from keras_fcn import layout
+from keras_fcn.identity import SCHEMA, schema1_run_id
 from keras_fcn.record import DEFAULT_FRAMEWORK, RunRecord, RunStore
 
 
@@ -13,6 +16,19 @@ def read_runs(path: str | os.PathLike) -> list[RunRecord]:
     """The records of one ``runs.jsonl``, failed runs left out; none if it does not exist."""
     path = Path(path)
     return [r for r in RunStore(path) if r.status != "failed"] if path.exists() else []
+
+
+def final_records(folder: str | os.PathLike, summary: Mapping[str, Any]) -> list[RunRecord]:
+    """A finished search's own final runs (its folder may hold runs of an earlier best): those
+    its ``summary`` names, by their id, or by the id they had under schema 1 when the
+    summary is that old (:func:`keras_fcn.identity.schema1_run_id`)."""
+    wanted = set(summary.get("final_run_ids", []))
+    old = summary.get("schema", 1) < SCHEMA
+
+    def named(r: RunRecord) -> bool:
+        return (schema1_run_id(r.family, r.config) if old else r.run_id) in wanted
+
+    return [r for r in read_runs(Path(folder) / layout.FINAL_RUNS) if named(r)]
 
 
 def find_records(results: str | os.PathLike) -> list[RunRecord]:

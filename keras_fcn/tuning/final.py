@@ -13,6 +13,7 @@ from typing import Any
 
 from keras_fcn import idx, layout
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.identity import SCHEMA
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.confusion import format_confusion
 from keras_fcn.reporting.figures import save_figure
@@ -120,6 +121,7 @@ def finish(
         "command": command,
         # the report reads these final runs only, whatever else the folder holds
         "final_run_ids": [run.run_id for run in runs],
+        "schema": SCHEMA,
     }
     write_json(folder / layout.SEARCH_SUMMARY, content)
     print(

@@ -18,7 +18,7 @@ def record(i: int, *, limit=None, status="ok", family="dense", fit=10.0) -> RunR
         family=family,
         config={
             "model": {"hidden": [64], "activation": "relu"},
-            "train": {"seed": i, "batch_size": 100, "precision": "float32"},
+            "train": {"seed": i, "batch_size": 100, "precision": "float32", "loop": "fit"},
             "data": {"dataset": "mnist", "validation": 0.1, "train_limit": limit},
         },
         seed=i,

@@ -136,11 +136,11 @@ def test_round_trip_through_dicts():
         cfg.from_dict(DenseConfig, {"width": 3})
 
 
-def test_input_dropout_enters_a_run_id_only_when_used():
+def test_input_dropout_enters_the_run_id():
     from keras_fcn.family import DENSE
 
     run = DENSE.run_config()
-    assert "input_dropout" not in run.result_settings()["model"]
+    assert run.result_settings()["model"]["input_dropout"] == 0.0
     used = run.with_settings({"input_dropout": "0.2"})
     assert used.result_settings()["model"]["input_dropout"] == 0.2
     assert used.run_id != run.run_id

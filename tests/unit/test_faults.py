@@ -25,8 +25,9 @@ from keras_fcn import single
 from keras_fcn import train as train_module
 from keras_fcn.errors import ResultsError
 from keras_fcn.family import DENSE
+from keras_fcn.identity import record_group_key
 from keras_fcn.record import RunRecord, RunStore, write_json
-from keras_fcn.study import aggregate, compare, config_key, run_study, with_seeds
+from keras_fcn.study import aggregate, compare, run_study, with_seeds
 from tests.helpers import study_argv
 
 TIMING_FIELDS = ("wall_time_s", "fit_time_s", "predict_time_s", "created")
@@ -342,7 +343,7 @@ def test_diverging_and_degenerate_runs_are_recorded_and_counted_apart(tmp_path):
     assert np.count_nonzero(np.array(rec["healthy"].confusion_matrix).sum(axis=0)) > 1
 
     table = aggregate(on_disk.values(), by=["learning_rate", "batch_size"]).set_index("config_key")
-    row = {name: table.loc[config_key(r.config)] for name, r in rec.items()}
+    row = {name: table.loc[record_group_key(r)] for name, r in rec.items()}
     assert row["diverges"]["n"] == 0 and row["diverges"]["n_diverged"] == 1
     assert np.isnan(row["diverges"]["test_mean"])
     assert row["diverges"]["diverged_test_mean"] == pytest.approx(diverged.test_accuracy)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from keras_fcn.errors import ResultsError
-from keras_fcn.record import RunRecord, RunStore, encode_predictions, run_id, write_json
+from keras_fcn.identity import run_id
+from keras_fcn.record import RunRecord, RunStore, encode_predictions, write_json
 
 
 def _record(i: int) -> RunRecord:

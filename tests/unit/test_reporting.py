@@ -20,6 +20,7 @@ from experiments.reporting.document import write_report
 from keras_fcn import registry
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
+from keras_fcn.identity import SCHEMA
 from keras_fcn.record import RunRecord, RunStore, encode_predictions
 from keras_fcn.replication import STUDIES_DIR
 from keras_fcn.reporting.confusion import format_confusion, most_confused
@@ -171,6 +172,7 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
                 "best": "hidden=512-256",
                 "command": command,
                 "final_run_ids": [raw.run_id],
+                "schema": SCHEMA,
             }
         )
     )
@@ -438,8 +440,9 @@ def test_a_field_added_since_a_record_was_made_shows_at_its_earlier_value():
     from keras_fcn.record import RunRecord
 
     run = DENSE.run_config({"loop": "fit"})
-    record = RunRecord(run.run_id, "dense", run.to_dict(), 42)
-    del record.config["train"]["loop"]  # made before loop was a setting: it trained by fit
+    written = RunRecord(run.run_id, "dense", run.to_dict(), 42).to_dict()
+    del written["schema"], written["config"]["train"]["loop"]  # before loop was a setting
+    record = RunRecord.from_dict(written)  # read as the current schema: it trained by fit
     assert changed_settings(record, DENSE.run_config().to_dict()) == {"loop": "fit"}
     record.config["train"]["loop"] = "epoch"
     assert changed_settings(record, DENSE.run_config().to_dict()) == {}
