@@ -16,6 +16,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from experiments._cli import (
     Parser,
@@ -159,11 +160,11 @@ def _command(record) -> str | None:
     return line.replace(f" --seed {record.seed}", "")
 
 
-def missing_lines(root: Path) -> list[str]:
-    """The lines that train what the report lacks under ``root``: each family's default run
+def missing_runs(root: Path) -> list[tuple[Any, Any]]:
+    """``(family, run)`` for what the report lacks under ``root``: each family's default run
     (seed 42) when it has none, and each network family's configuration chosen on
     Fashion-MNIST, over the same seeds, on MNIST (a classical baseline has no twin to train:
-    ``experiments.baselines`` runs both datasets)."""
+    ``experiments.baselines`` runs both datasets). Each run once."""
     from experiments.reporting.best import best_per_family
     from experiments.reporting.transfer import on_mnist
     from keras_fcn import registry
@@ -171,39 +172,37 @@ def missing_lines(root: Path) -> list[str]:
 
     records = [r for r in find_records(root) if full_data(r)]
     done = {r.run_id for r in records}
-    lines = []
+    wanted = {}
     for family in registry.families().values():
-        if family.run_config().run_id not in done:
-            lines.append(family.command_for(family.run_config()))
+        wanted[family.run_config().run_id] = (family, family.run_config())
     for best in best_per_family(records):
         family = registry.families().get(best.family)  # None: a classical baseline
         if best.dataset != "fashion_mnist" or family is None:
             continue
         for record in best.records:
             twin = family.from_dict(on_mnist(record).config)
-            if twin.run_id not in done:
-                lines.append(family.command_for(twin))
-    return list(dict.fromkeys(lines))
+            wanted.setdefault(twin.run_id, (family, twin))
+    return [pair for run_id, pair in wanted.items() if run_id not in done]
+
+
+def missing_lines(root: Path) -> list[str]:
+    """The command line of each of :func:`missing_runs`."""
+    return [family.command_for(run) for family, run in missing_runs(root)]
 
 
 def _run_missing(args, records: Path | None) -> None:
-    """Train, one process after the other, what the report lacks."""
-    import shlex
-    import subprocess
-    import sys
-
+    """Train, one after the other, what the report lacks, each into the folder of the
+    command that trains its family (its line is printed first)."""
     from experiments.reporting.archive import assemble
+    from keras_fcn.single import run_and_report
 
     with tempfile.TemporaryDirectory(prefix="keras-fcn-report-") as tmp:
-        lines = missing_lines(assemble(records, args.results, tmp))
-    print(f"{len(lines)} runs missing" + (": training them one by one" if lines else ""))
-    for line in lines:
-        print(line, flush=True)
-        words = shlex.split(line)[1:]  # "python" is this interpreter
-        if args.data_dir:
-            words += ["--data-dir", args.data_dir]
-        out = ["--out", str(layout.folder(words[1].split(".")[-1], args.results))]
-        subprocess.run([sys.executable, *words, *out, "--verbose", "0"], check=True)
+        runs = missing_runs(assemble(records, args.results, tmp))
+    print(f"{len(runs)} runs missing" + (": training them one by one" if runs else ""))
+    for family, run in runs:
+        print(family.command_for(run), flush=True)
+        out = layout.folder(family.command.split(".")[-1], args.results)
+        run_and_report(family, run, out=out, data_dir=args.data_dir, verbose=0)
 
 
 def _save_records(results: str, records: Path) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from experiments.reporting.best import best_per_family
 from experiments.reporting.transfer import on_mnist, transfer_table
 from keras_fcn.family import DENSE
-from keras_fcn.record import RunRecord
+from keras_fcn.record import RunRecord, RunStore
 
 
 def record(seed, dataset, lr, test, val=None):
@@ -94,3 +95,28 @@ def test_records_of_no_network_family_have_no_transfer_row(tmp_path):
         tmp_path, best_per_family(records), records, lambda r: None if r.family == "knn" else "x"
     )
     assert list(table["chosen on Fashion-MNIST"]) == ["dense: best mean validation accuracy"]
+
+
+def test_report_run_missing_trains_each_missing_run_in_this_process(tmp_path, monkeypatch):
+    import experiments.report as report_command
+    import keras_fcn.single
+    from experiments._cli import run_main
+
+    trained = []
+
+    def fake_train(family, run, *, out, data_dir=None, verbose=2):
+        trained.append((family.name, run.data.dataset, run.train.seed, str(out)))
+
+    monkeypatch.setattr(keras_fcn.single, "run_and_report", fake_train)
+    monkeypatch.setattr("subprocess.run", lambda *a, **k: pytest.fail("a subprocess was started"))
+    RunStore(tmp_path / "fashion_dense" / "runs.jsonl").append(
+        record(43, "fashion_mnist", 0.1, 0.88, 0.90)
+    )
+    args = ["--records", "none", "--results", str(tmp_path), "--run-missing", "--readme"]
+    with pytest.raises(SystemExit):
+        run_main(report_command.main, args)
+    assert trained == [
+        ("dense", "fashion_mnist", 42, str(tmp_path / "fashion_dense")),
+        ("lenet", "fashion_mnist", 42, str(tmp_path / "fashion_cnn")),
+        ("dense", "mnist", 43, str(tmp_path / "fashion_dense")),
+    ]
