@@ -46,6 +46,7 @@ from keras_fcn.cluster import (
 )
 from keras_fcn.errors import ConfigError
 from keras_fcn.estimate import duration
+from keras_fcn.identity import Status
 from keras_fcn.replication import all_studies, get_study
 
 
@@ -374,7 +375,7 @@ def _estimate(args, family, runs, store, committed) -> float:
     from keras_fcn.estimate import Estimator
 
     records = restored(store, committed)
-    done = {r.run_id for r in records if r.status != "failed"}
+    done = {r.run_id for r in records if r.status != Status.FAILED}
     unique = {run.run_id: run for run in runs}
     left = [run for run_id, run in unique.items() if run_id not in done]
     if args.quick:

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord
 
 _NOT_SPEED = ("activation", "initializer", "l2", "dropout", "input_dropout", "seed")
@@ -57,7 +58,7 @@ def measured_speeds(records: Iterable[RunRecord]) -> dict[tuple, float]:
     """Seconds per training image of each network and batch size the records ran (median)."""
     seen: dict[tuple, list[float]] = {}
     for r in records:
-        if r.status == "ok" and r.epochs_run and r.fit_time_s:
+        if r.status == Status.OK and r.epochs_run and r.fit_time_s:
             images = train_images(cfg.from_dict(DataConfig, r.config["data"])) * r.epochs_run
             seen.setdefault(speed_key(r.family, r.config), []).append(r.fit_time_s / images)
     return {key: statistics.median(values) for key, values in seen.items()}
@@ -126,7 +127,7 @@ class Progress:
         left = self.total - self.done
         per_run = (time.perf_counter() - self.started) / self.new
         accuracy = "n/a" if record.test_accuracy is None else f"{record.test_accuracy:.4f}"
-        status = "" if record.status == "ok" else f" [{record.status}]"
+        status = "" if record.status == Status.OK else f" [{record.status}]"
         print(
             f"[{self.done}/{self.total}] {label}: test {accuracy}{status} in {record.wall_time_s:.0f} s; "
             f"{left} left{'' if running is None else f' ({running} running)'}, "

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.identity import Status
 from keras_fcn.idx import N_CLASSES
 from keras_fcn.record import RunRecord, encode_predictions, now
 
@@ -54,7 +55,7 @@ def tested_record(
         family=family.name,
         config=run.to_dict(),
         seed=run.train.seed,
-        status="ok" if kept is None else "diverged",
+        status=Status.OK if kept is None else Status.DIVERGED,
         history=history,
         epochs_run=len(history.get("loss", [])),
         test_accuracy=float(np.mean(predictions == y_test)) if finite else None,

@@ -81,7 +81,7 @@ class RunRecord:
     family: str
     config: dict[str, Any]
     seed: int
-    status: str = "ok"
+    status: str = Status.OK
     history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     epochs_run: int = 0
     best_epoch: int | None = None

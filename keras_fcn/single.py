@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.confusion import format_confusion, per_class_scores
 from keras_fcn.reporting.figures import plot_confusion, plot_learning_curves, save_figure
@@ -23,7 +24,7 @@ def outcome_line(record: RunRecord) -> str:
     text += (
         f", {record.epochs_run} epochs in {record.fit_time_s:.1f} s, {record.params:,} parameters"
     )
-    if record.status != "ok":
+    if record.status != Status.OK:
         text = f"{record.status.upper()}: {record.note}; {text}"
     return text
 

@@ -21,7 +21,7 @@ from scipy import stats
 
 from keras_fcn.estimate import Progress
 from keras_fcn.family import Family, RunConfig
-from keras_fcn.identity import record_group_key
+from keras_fcn.identity import Status, record_group_key
 from keras_fcn.lock import folder_lock
 from keras_fcn.record import RunRecord, RunStore, now
 
@@ -46,7 +46,7 @@ def failed_record(run: RunConfig, note: str, wall_time_s: float, command: str = 
         family=run.family,
         config=run.to_dict(),
         seed=run.train.seed,
-        status="failed",
+        status=Status.FAILED,
         note=note[:500],
         created=now(),
         wall_time_s=round(wall_time_s, 3),
@@ -128,7 +128,7 @@ def _run_here(
     """:func:`run_study` in this process, one run after the other."""
     if trainer is None:
         from keras_fcn.train import train_record as trainer
-    done = {r.run_id: r for r in store if r.status != "failed"}
+    done = {r.run_id: r for r in store if r.status != Status.FAILED}
     todo = [run for run in runs if run.run_id not in done]
     progress = Progress(len(runs), len(runs) - len(todo), stream)
     datasets: dict[Any, Any] = {}
@@ -161,7 +161,7 @@ def _keep(store: RunStore, record: RunRecord | None, done: dict[str, RunRecord])
     if record is not None and store.append_once(record):
         done[record.run_id] = record
     else:
-        done.update({r.run_id: r for r in store if r.status != "failed"})
+        done.update({r.run_id: r for r in store if r.status != Status.FAILED})
 
 
 def _run_on_engine(
@@ -177,12 +177,16 @@ def _run_on_engine(
     """:func:`run_study` with the training done by ``engine``; the records are appended here
     alone, each run once: a record of a run already recorded in this call or on disk (a
     retried task finishing late, a run listed twice) is dropped."""
-    done = {r.run_id: r for r in store if r.status != "failed"}
+    done = {r.run_id: r for r in store if r.status != Status.FAILED}
     todo = list({run.run_id: run for run in runs if run.run_id not in done}.values())
     progress = Progress(len(runs), len(runs) - len(todo), stream)
     recorded: set[str] = set()
     for run, record in engine.map(families, todo, load=load, trainer=trainer):
-        if run.run_id in recorded or run.run_id in done and done[run.run_id].status != "failed":
+        if (
+            run.run_id in recorded
+            or run.run_id in done
+            and done[run.run_id].status != Status.FAILED
+        ):
             continue
         _keep(store, record, done)
         recorded.add(run.run_id)
@@ -230,13 +234,13 @@ def aggregate(records: Iterable[RunRecord], by: Sequence[str] | None = None) -> 
         by = varying_fields(frame)
     rows = []
     for key, group in frame.groupby("config_key", sort=False):
-        ok = group[group["status"] == "ok"]
+        ok = group[group["status"] == Status.OK]
         row = {field: group[field].iloc[0] for field in by}
         row.update(
             config_key=key,
             n=len(ok),
-            n_diverged=int((group["status"] == "diverged").sum()),
-            n_failed=int((group["status"] == "failed").sum()),
+            n_diverged=int((group["status"] == Status.DIVERGED).sum()),
+            n_failed=int((group["status"] == Status.FAILED).sum()),
         )
         for metric, column in (("test", "test_accuracy"), ("val", "best_val_accuracy")):
             values = ok[column].dropna().astype(float).tolist()
@@ -245,7 +249,7 @@ def aggregate(records: Iterable[RunRecord], by: Sequence[str] | None = None) -> 
                 float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
             )
             row[f"{metric}_ci95"] = t_interval(values)
-        diverged = group[group["status"] == "diverged"]["test_accuracy"].dropna()
+        diverged = group[group["status"] == Status.DIVERGED]["test_accuracy"].dropna()
         row["diverged_test_mean"] = float(diverged.mean()) if len(diverged) else float("nan")
         row["epochs_mean"] = float(ok["epochs_run"].mean()) if len(ok) else float("nan")
         row["fit_time_mean_s"] = float(ok["fit_time_s"].mean()) if len(ok) else float("nan")
@@ -371,5 +375,5 @@ def _usable_by_seed(records: Iterable[RunRecord]) -> dict[int, RunRecord]:
     return {
         r.seed: r
         for r in records
-        if r.status == "ok" and r.test_accuracy is not None and r.test_predictions
+        if r.status == Status.OK and r.test_accuracy is not None and r.test_predictions
     }

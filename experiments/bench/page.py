@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from keras_fcn import layout
-from keras_fcn.identity import group_key
+from keras_fcn.identity import Status, group_key
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.records import full_data
 from keras_fcn.reporting.tables import unpadded_markdown
@@ -258,7 +258,7 @@ def setting_pairs(
     :data:`COMPARED`): ``(runs with the first, runs with the second)`` per config."""
     groups: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
-        if "train" not in record.config or not full_data(record) or record.status != "ok":
+        if "train" not in record.config or not full_data(record) or record.status != Status.OK:
             continue  # a baseline, a run on part of the data, or one that did not finish
         config = json.loads(json.dumps(record.config))
         config["train"].pop(setting, None)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from keras_fcn import layout
+from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord, RunStore
 from keras_fcn.reporting.records import full_data
 
@@ -66,7 +67,7 @@ def write_archived(path: str | os.PathLike, records: Iterable[RunRecord]) -> Non
 
 def _kept(record: RunRecord) -> bool:
     """Whether a record belongs in the archive: a finished run on the full data."""
-    return record.status != "failed" and full_data(record)
+    return record.status != Status.FAILED and full_data(record)
 
 
 def _stores(results: Path) -> list[Path]:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from keras_fcn.config import DATASET_NAMES, flag_value
-from keras_fcn.identity import record_group_key
+from keras_fcn.identity import Status, record_group_key
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.tables import plus_minus
 from keras_fcn.study import aggregate, compare
@@ -65,7 +65,7 @@ def best_per_family(records: Sequence[RunRecord]) -> list[Best]:
         runs = [
             r
             for r in group["record"]
-            if record_group_key(r) == chosen["config_key"] and r.status == "ok"
+            if record_group_key(r) == chosen["config_key"] and r.status == Status.OK
         ]
         out.append(Best(family, dataset, runs, chosen))
     return out

@@ -16,7 +16,7 @@ import pandas as pd
 
 from keras_fcn import layout
 from keras_fcn.config import flag_value
-from keras_fcn.identity import ADDED_FIELDS, record_group_key
+from keras_fcn.identity import ADDED_FIELDS, Status, record_group_key
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.records import final_records, read_runs
 from keras_fcn.reporting.tables import mean_std, unpadded_markdown
@@ -123,7 +123,7 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
                 f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials): test accuracy over "
                 f"{len(finals)} final seeds; {summary['best']}",
                 "dataset": summary["dataset"],
-                "value": mean_std([r.test_accuracy for r in finals if r.status == "ok"]),
+                "value": mean_std([r.test_accuracy for r in finals if r.status == Status.OK]),
                 "command": summary["command"] + flags,
             }
         )

@@ -17,7 +17,7 @@ import pandas as pd
 
 from experiments.reporting.best import Best
 from keras_fcn import layout
-from keras_fcn.identity import record_group_key
+from keras_fcn.identity import Status, record_group_key
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.tables import mean_std, plus_minus
 
@@ -46,7 +46,7 @@ def family_rows(
         if line is None:
             continue
         key = record_group_key(twin)
-        mnist = [r for r in records if r.status == "ok" and record_group_key(r) == key]
+        mnist = [r for r in records if r.status == Status.OK and record_group_key(r) == key]
         rows.append(
             {
                 "chosen on Fashion-MNIST": f"{b.family}: best mean validation accuracy",

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import stats
 
+from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord
 
 ALPHA = 0.05
@@ -32,7 +33,7 @@ Sample = Mapping[str, float]
 
 def counted(records: Sequence[RunRecord]) -> list[RunRecord]:
     """The runs that count: not failed, with a test accuracy."""
-    return [r for r in records if r.status != "failed" and r.test_accuracy is not None]
+    return [r for r in records if r.status != Status.FAILED and r.test_accuracy is not None]
 
 
 def scores(records: Sequence[RunRecord]) -> dict[int, float]:

@@ -24,6 +24,7 @@ from scipy import stats
 
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord, RunStore
 from keras_fcn.replication.protocol import Protocol, PublishedRow, TableSpec, read_published
 from keras_fcn.replication.rerun import comparison_rows, reproduce
@@ -249,7 +250,7 @@ def _values(records: Sequence[RunRecord], metric: str) -> list[float]:
     """A metric of the finished runs (``test_accuracy``, or the best epoch's validation
     accuracy for ``val_accuracy``), as the side by side averages them."""
     field = "test_accuracy" if metric.startswith("test") else "best_val_accuracy"
-    values = [getattr(r, field) for r in records if r.status == "ok"]
+    values = [getattr(r, field) for r in records if r.status == Status.OK]
     return [float(v) for v in values if v is not None]
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from keras_fcn.errors import ConfigError
+from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord
 from keras_fcn.replication.claim_stats import (
     ALPHA,
@@ -57,7 +58,9 @@ def _half_unit(printed: str) -> float:
 def _histories(records: Sequence[RunRecord]) -> dict[int, dict[str, list[float]]]:
     """Seed -> history of the finished runs that recorded one."""
     return {
-        r.seed: r.history for r in records if r.status == "ok" and r.history.get("val_accuracy")
+        r.seed: r.history
+        for r in records
+        if r.status == Status.OK and r.history.get("val_accuracy")
     }
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from keras_fcn import presets
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord, RunStore
 from keras_fcn.registry import resolve_run
 from keras_fcn.replication.protocol import (
@@ -52,7 +53,9 @@ class TableResult:
 def _val_scores(records: Sequence[RunRecord]) -> list[float]:
     """The best validation accuracies of the finished runs."""
     return [
-        r.best_val_accuracy for r in records if r.status == "ok" and r.best_val_accuracy is not None
+        r.best_val_accuracy
+        for r in records
+        if r.status == Status.OK and r.best_val_accuracy is not None
     ]
 
 
@@ -260,7 +263,7 @@ def reproduce(
     for name in only:
         protocol.table(name)
     published = read_published(protocol.path(protocol.published))
-    done = {r.run_id: r for r in [*resumed, *store] if r.status != "failed"}
+    done = {r.run_id: r for r in [*resumed, *store] if r.status != Status.FAILED}
     carried: dict[str, Any] = {}
     results = []
     for spec in protocol.tables:
@@ -338,8 +341,8 @@ def reproduce_views(
             label=lambda run: f"{protocol.name} variant {run.values()}",
             engine=options.get("engine"),
         )
-    done = {r.run_id: r for r in options.get("resumed", ()) if r.status != "failed"}
-    done.update({r.run_id: r for r in store if r.status != "failed"})
+    done = {r.run_id: r for r in options.get("resumed", ()) if r.status != Status.FAILED}
+    done.update({r.run_id: r for r in store if r.status != Status.FAILED})
     return StudyViews(
         views["published"],
         views.get("validation"),

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from keras_fcn import layout
-from keras_fcn.identity import SCHEMA, schema1_run_id
+from keras_fcn.identity import SCHEMA, Status, schema1_run_id
 from keras_fcn.record import DEFAULT_FRAMEWORK, RunRecord, RunStore
 
 
 def read_runs(path: str | os.PathLike) -> list[RunRecord]:
     """The records of one ``runs.jsonl``, failed runs left out; none if it does not exist."""
     path = Path(path)
-    return [r for r in RunStore(path) if r.status != "failed"] if path.exists() else []
+    return [r for r in RunStore(path) if r.status != Status.FAILED] if path.exists() else []
 
 
 def final_records(folder: str | os.PathLike, summary: Mapping[str, Any]) -> list[RunRecord]:
@@ -39,7 +39,7 @@ def find_records(results: str | os.PathLike) -> list[RunRecord]:
     for path in layout.records(results):
         for record in RunStore(path):
             ours = record.framework == DEFAULT_FRAMEWORK
-            if ours and record.status != "failed" and record.test_accuracy is not None:
+            if ours and record.status != Status.FAILED and record.test_accuracy is not None:
                 records[record.run_id] = record
     return list(records.values())
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from keras_fcn import idx, layout
 from keras_fcn.family import Family, RunConfig
-from keras_fcn.identity import SCHEMA
+from keras_fcn.identity import SCHEMA, Status
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.confusion import format_confusion
 from keras_fcn.reporting.figures import save_figure
@@ -34,7 +34,7 @@ def best_of(records: Sequence[RunRecord]) -> RunRecord:
     """The final run kept: the best on validation of those that trained to the end (the
     first of them on a tie); the first run when none did."""
     return max(
-        (r for r in records if r.status == "ok"),
+        (r for r in records if r.status == Status.OK),
         key=lambda r: r.best_val_accuracy or 0,
         default=records[0],
     )
@@ -64,8 +64,8 @@ def retrain_best(
         if keep_models:
             (folder / FINAL_MODELS).mkdir(parents=True, exist_ok=True)
             trained.model.save(folder / FINAL_MODELS / f"{record.run_id}.keras")
-        earlier = [r for r in store if r.run_id in wanted and r.status == "ok"]
-        if record.status == "ok" and best_of([*earlier, record]) is record:
+        earlier = [r for r in store if r.run_id in wanted and r.status == Status.OK]
+        if record.status == Status.OK and best_of([*earlier, record]) is record:
             trained.model.save(folder / BEST_MODEL)
         return record
 
