@@ -118,7 +118,7 @@ class DenseConfig:
         defaults: the framework whose defaults fill what a study leaves unsaid; under
             ``pytorch``, biases are drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) instead of
             zeros, batch normalization has momentum 0.9 and epsilon 1e-5, and the optimizers
-            take PyTorch's constants (:func:`keras_fcn.train.make_optimizer`).
+            take PyTorch's constants (:func:`keras_fcn.compiled.make_optimizer`).
     """
 
     hidden: tuple[int, ...] = (512, 256)

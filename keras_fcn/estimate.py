@@ -74,7 +74,8 @@ def time_per_image(family: Family, run: RunConfig, steps: int = 20) -> float:
     import keras
     import numpy as np
 
-    from keras_fcn.train import EpochTimes, build_compiled, fit_model
+    from keras_fcn.compiled import build_compiled
+    from keras_fcn.train import EpochTimes, fit_model
 
     keras.backend.clear_session()
     model = build_compiled(family, run)

@@ -174,7 +174,7 @@ def make_optimizer(model: nn.Module, run: RunConfig) -> torch.optim.Optimizer:
     """``run``'s optimizer over ``model`` with the constants of its ``defaults``.
 
     PyTorch's Adam takes no momentum; under Keras's defaults ``momentum`` > 0 is Adam's
-    first beta, as :func:`keras_fcn.train.make_optimizer` sets it.
+    first beta, as :func:`keras_fcn.compiled.make_optimizer` sets it.
     """
     train, defaults = run.train, run.model.defaults
     groups = parameter_groups(model, run.model.l2)

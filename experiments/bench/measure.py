@@ -164,8 +164,8 @@ def measure_tf_loop(family: Family, run: RunConfig, data: Dataset) -> Measuremen
     import numpy as np
     import tensorflow as tf
 
+    from keras_fcn.compiled import make_optimizer
     from keras_fcn.record import library_versions
-    from keras_fcn.train import make_optimizer
 
     keras.utils.set_random_seed(run.train.seed)
     model = family.build(run.model)

@@ -66,8 +66,8 @@ def profile_tensorflow(
     import keras
     import tensorflow as tf
 
+    from keras_fcn.compiled import build_compiled, use_jit
     from keras_fcn.hardware import fusion_of, tensorflow_fusion
-    from keras_fcn.train import build_compiled, use_jit
 
     keras.utils.set_random_seed(run.train.seed)
     model = build_compiled(family, run)

@@ -11,10 +11,11 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from keras_fcn.compiled import build_compiled
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.space import Space
-from keras_fcn.train import build_compiled, fit_model, schedule_callbacks, stopping_callbacks
+from keras_fcn.train import fit_model, schedule_callbacks, stopping_callbacks
 
 OBJECTIVE = "val_accuracy"
 HYPERBAND_KEYS = (

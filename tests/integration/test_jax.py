@@ -26,7 +26,7 @@ from pathlib import Path
 from experiments.fashion_dense import main
 from keras_fcn.config import DenseConfig, TrainConfig
 from keras_fcn.model import build_dense
-from keras_fcn.train import use_jit
+from keras_fcn.compiled import use_jit
 
 records = []
 for name in ("a", "b"):

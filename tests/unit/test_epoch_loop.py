@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from keras_fcn import epoch_loop
+from keras_fcn.compiled import build_compiled
 from keras_fcn.family import DENSE
 from keras_fcn.outcome import cross_entropy
-from keras_fcn.train import build_compiled, fit_model, train_record
+from keras_fcn.train import fit_model, train_record
 
 FAST = {"epochs": 3, "batch_size": 128, "hidden": (64,), "precision": "float32"}
 

@@ -49,8 +49,8 @@ def test_products_are_left_unfused_only_in_bfloat16_on_a_cpu_with_amx():
 
 def test_a_convolutional_network_keeps_the_fusion_in_bfloat16(monkeypatch):
     from cnn.family import LENET
+    from keras_fcn.compiled import build_compiled
     from keras_fcn.hardware import fusion_of
-    from keras_fcn.train import build_compiled
 
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"amx_bf16"}))
     for family, fused in ((LENET, True), (DENSE, False)):

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
+from keras_fcn.compiled import compile_model, make_optimizer, use_jit
 from keras_fcn.config import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, DenseConfig, TrainConfig
 from keras_fcn.model import build_dense
-from keras_fcn.train import compile_model, make_optimizer, use_jit
 from tests.helpers import INITIALIZER_CLASSES
 
 

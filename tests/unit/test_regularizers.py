@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from cnn.family import LENET
+from keras_fcn.compiled import augmented, build_compiled, make_loss, make_optimizer, use_jit
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.model import build_dense
 from keras_fcn.pytorch_loop import check_run
-from keras_fcn.train import augmented, build_compiled, make_loss, make_optimizer, use_jit
 
 
 @pytest.mark.parametrize(
