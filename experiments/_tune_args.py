@@ -45,6 +45,20 @@ def _add_tuner_args(parser: Parser) -> None:
         help="trials of random and bayesian search (default: %(default)s)",
     )
     parser.add_argument(
+        "--epoch-budget",
+        type=int,
+        default=0,
+        help="random and bayesian start no trial once their trials have trained this many "
+        "epochs (default: no budget)",
+    )
+    parser.add_argument(
+        "--compare-tuners",
+        type=int,
+        metavar="SEEDS",
+        help="compare hyperband, random and bayesian: each with SEEDS search seeds, the "
+        "latter two at Hyperband's budget of epochs (docs/tuning.md)",
+    )
+    parser.add_argument(
         "--executions",
         type=int,
         default=1,
@@ -275,6 +289,7 @@ def search_options(args, argv: Sequence[str]):
         max_epochs=args.max_epochs,
         factor=args.factor,
         trials=args.trials,
+        epoch_budget=args.epoch_budget,
         executions=args.executions,
         seed=args.seed,
         final_seeds=args.final_seeds,

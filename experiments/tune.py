@@ -52,9 +52,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from keras_fcn import tuning
 
+    if args.compare_tuners is not None:
+        return _compare(family, space, base, options, args.compare_tuners)
     result = tuning.run_search(family, space, base=base, options=options)
     if result is not None:  # None in a worker: its chief reports
         print("\n" + tuning.closing_text(result, top=args.top, confusion=args.verbose))
+    return 0
+
+
+def _compare(family, space, base, options, seeds: int) -> int:
+    """Hyperband, random and Bayesian search at one budget, over ``seeds`` search seeds."""
+    from keras_fcn import tuning
+    from keras_fcn.errors import ConfigError
+
+    if seeds < 1:
+        raise ConfigError(f"--compare-tuners {seeds}: give 1 or more search seeds")
+    # each search records the call that repeats it alone, not this comparison's line
+    comparison = tuning.compare_tuners(
+        family, space, base=base, options=options.with_settings({"command": ""}), seeds=seeds
+    )
+    print("\n" + comparison.table.to_string(index=False))
+    print(f"saved: {comparison.folder}/ (comparison.csv, comparison.md, comparison.png)")
     return 0
 
 

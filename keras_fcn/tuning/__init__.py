@@ -14,7 +14,8 @@ split by role, as KerasTuner's engine is:
 - :mod:`~keras_fcn.tuning.summary`: edge warnings, plots, sizes on disk;
 - :mod:`~keras_fcn.tuning.final`: the best setting retrained and tested once;
 - :mod:`~keras_fcn.tuning.workers`: KerasTuner's chief and workers on one machine;
-- :mod:`~keras_fcn.tuning.search`: :func:`run_search` and :class:`SearchResult`.
+- :mod:`~keras_fcn.tuning.search`: :func:`run_search` and :class:`SearchResult`;
+- :mod:`~keras_fcn.tuning.compare`: :func:`compare_tuners`, the tuners at one budget.
 
 Names are loaded when first used, so that importing the options or the workers does not
 start TensorFlow.
@@ -42,6 +43,8 @@ _HOMES = {
     "make_tuner": "tuner",
     "SpaceGridOracle": "tuner",
     "closing_text": "final",
+    "compare_tuners": "compare",
+    "TunerComparison": "compare",
 }
 
 __all__ = sorted(_HOMES)

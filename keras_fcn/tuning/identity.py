@@ -47,6 +47,7 @@ def search_identity(
     trials: int,
     executions: int,
     seed: int,
+    epoch_budget: int = 0,
 ) -> dict[str, Any]:
     """Everything that defines a search, as JSON-ready data.
 
@@ -65,12 +66,15 @@ def search_identity(
         trials: trials of random and Bayesian search.
         executions: trainings per trial.
         seed: seed of the oracle and of every training.
+        epoch_budget: the epochs after which random and Bayesian searches stop (0: none).
     """
     settings: dict[str, Any] = {"executions": executions, "seed": seed}
     if tuner_name == "hyperband":
         settings.update(max_epochs=max_epochs, factor=factor)
     elif tuner_name in ("random", "bayesian"):
         settings.update(trials=trials)
+        if epoch_budget:
+            settings.update(epoch_budget=epoch_budget)
     return {
         "family": base.family,
         "tuner": tuner_name,

@@ -128,6 +128,7 @@ def _identity(options: SearchOptions, base: RunConfig, space: Space) -> dict[str
         trials=options.trials,
         executions=options.executions,
         seed=options.seed,
+        epoch_budget=options.epoch_budget,
     )
 
 

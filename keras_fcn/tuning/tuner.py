@@ -196,8 +196,37 @@ def make_tuner(
             base = kt.RandomSearch if options.tuner == "random" else kt.BayesianOptimization
             tuner = _tuner_class(base)(hypermodel, max_trials=options.trials, **common, **searching)
     tuner.seed_base = options.seed
+    if options.epoch_budget and options.tuner in ("random", "bayesian"):
+        limit_epochs(tuner.oracle, options.epoch_budget)
     _number_trials_by_id(tuner.oracle)
     return tuner
+
+
+def epochs_spent(oracle: kt.Oracle) -> int:
+    """Epochs the oracle's finished trials trained (per execution: a trial's mean)."""
+    finished = kt.engine.trial.TrialStatus.COMPLETED
+    return int(
+        round(
+            sum(
+                t.metrics.get_last_value("epochs_trained") or 0.0
+                for t in oracle.trials.values()
+                if t.status == finished
+            )
+        )
+    )
+
+
+def limit_epochs(oracle: kt.Oracle, budget: int) -> None:
+    """Make ``oracle`` start no trial once its finished trials have trained ``budget``
+    epochs (a trial that starts before then runs to its end)."""
+    populate = oracle.populate_space
+
+    def within_budget(trial_id: str) -> dict[str, Any]:
+        if epochs_spent(oracle) >= budget:
+            return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
+        return populate(trial_id)
+
+    oracle.populate_space = within_budget
 
 
 def _number_trials_by_id(oracle: Any) -> None:
