@@ -18,9 +18,7 @@ from keras_fcn import config as cfg
 from keras_fcn import identity
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig, flag_value
 from keras_fcn.errors import ConfigError
-from keras_fcn.params import LayerParam, Layers, Param
-from keras_fcn.space import Space
-from keras_fcn.space_syntax import parse_entry
+from keras_fcn.space import LayerParam, Layers, Param, Space, parse_entry
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,8 +5,7 @@ import pytest
 from keras_fcn import hardware
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
-from keras_fcn.params import Param
-from keras_fcn.space import Space
+from keras_fcn.space import Param, Space
 from keras_fcn.train import train_record
 from keras_fcn.tuning import FamilyHyperModel
 

@@ -6,8 +6,7 @@ import pytest
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE, DENSE_SPACE
-from keras_fcn.params import Param
-from keras_fcn.space import Space
+from keras_fcn.space import Param, Space
 
 
 def test_grid_of_a_two_by_three_space_has_six_configs_in_a_stable_order():

@@ -1,8 +1,8 @@
 """A search space declared on KerasTuner's ``HyperParameters``.
 
 Values KerasTuner cannot hold (tuples such as hidden layer sizes) are passed as strings
-(:func:`keras_fcn.params.encode_value`) and decoded back; each layer's values are declared
-under the depth (``hp.conditional_scope``).
+(:func:`keras_fcn.space.params.encode_value`) and decoded back; each layer's values are
+declared under the depth (``hp.conditional_scope``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from keras_fcn.params import Param, encode_value
+from keras_fcn.space.params import Param, encode_value
 
 if TYPE_CHECKING:
     from keras_fcn.space import Space

@@ -1,0 +1,26 @@
+"""Search spaces, declared once as data, by concept.
+
+- :mod:`keras_fcn.space.params`: one hyperparameter (:class:`Param`), a value of each layer
+  (:class:`LayerParam`) and a searched number of layers (:class:`Layers`);
+- :mod:`keras_fcn.space.space`: the :class:`Space` they make up, and what is derived from it
+  (the grid, the sweep, narrowing, its identity as data);
+- :mod:`keras_fcn.space.syntax`: one entry as written in a space's TOML file;
+- :mod:`keras_fcn.space.hp`: a space declared on KerasTuner's ``HyperParameters``.
+
+Importing the package imports neither TensorFlow nor KerasTuner.
+"""
+
+from keras_fcn.space.params import LayerParam, Layers, Param, describe_values, encode_value
+from keras_fcn.space.space import Space
+from keras_fcn.space.syntax import FORMS, parse_entry
+
+__all__ = [
+    "FORMS",
+    "LayerParam",
+    "Layers",
+    "Param",
+    "Space",
+    "describe_values",
+    "encode_value",
+    "parse_entry",
+]
