@@ -5,11 +5,13 @@
 - :mod:`keras_fcn.space.space`: the :class:`Space` they make up, and what is derived from it
   (the grid, the sweep, narrowing, its identity as data);
 - :mod:`keras_fcn.space.syntax`: one entry as written in a space's TOML file;
-- :mod:`keras_fcn.space.hp`: a space declared on KerasTuner's ``HyperParameters``.
+- :mod:`keras_fcn.space.hp`: a space declared on KerasTuner's ``HyperParameters``
+  (:func:`declare_space`); it imports the space, never the other way round.
 
 Importing the package imports neither TensorFlow nor KerasTuner.
 """
 
+from keras_fcn.space.hp import declare_space
 from keras_fcn.space.params import LayerParam, Layers, Param, describe_values, encode_value
 from keras_fcn.space.space import Space
 from keras_fcn.space.syntax import FORMS, parse_entry
@@ -22,5 +24,6 @@ __all__ = [
     "Space",
     "describe_values",
     "encode_value",
+    "declare_space",
     "parse_entry",
 ]

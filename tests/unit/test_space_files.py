@@ -15,6 +15,7 @@ from keras_fcn import tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.replication import STUDIES_DIR
+from keras_fcn.space import declare_space
 from tests.helpers import SPACES
 
 
@@ -31,7 +32,7 @@ def test_depth_space_declares_each_layer_under_the_depth_on_keras_tuner():
     space = DENSE.read_space(SPACES / "dense_depth.toml")
     hp = keras_tuner.HyperParameters()
     hp.Fixed("depth", 2)
-    settings = space.to_hp(hp)
+    settings = declare_space(space, hp)
     assert len(settings["hidden"]) == len(settings["dropout"]) == 2
     assert hp.is_active("units_2") and not hp.is_active("units_3")
     assert {hp.get("units_1"), settings["hidden"][0]} <= {64, 128, 256, 512, 1024}
