@@ -205,7 +205,7 @@ def read_space(family, args):
     """The space of ``--space`` (or the family's own) with the ``--param`` entries."""
     from keras_fcn.config import parse_assignment
     from keras_fcn.errors import ConfigError
-    from keras_fcn.family import read_toml
+    from keras_fcn.space import read_toml
 
     mapping = read_toml(Path(args.space)) if args.space else read_toml(family.space_file)
     for item in args.param:
