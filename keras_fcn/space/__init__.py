@@ -15,7 +15,14 @@ Importing the package imports neither TensorFlow nor KerasTuner.
 
 from keras_fcn.space.hp import declare_space
 from keras_fcn.space.params import LayerParam, Layers, Param, describe_values, encode_value
-from keras_fcn.space.parse import family_space, parse_space, read_space, read_toml
+from keras_fcn.space.parse import (
+    family_space,
+    parse_space,
+    read_space,
+    read_toml,
+    typed_values,
+    with_entry,
+)
 from keras_fcn.space.space import Space
 from keras_fcn.space.syntax import FORMS, parse_entry
 
@@ -33,4 +40,6 @@ __all__ = [
     "parse_space",
     "read_space",
     "read_toml",
+    "typed_values",
+    "with_entry",
 ]

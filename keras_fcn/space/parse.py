@@ -4,7 +4,9 @@ every value checked before anything trains.
 The grammar of one entry is :mod:`keras_fcn.space.syntax`; here an entry becomes a
 :class:`~keras_fcn.space.Param` of the family's field (a range's ends as the field's numbers,
 its default the family's value), a ``[layers]`` table becomes :class:`~keras_fcn.space.Layers`,
-and each value must make a valid run. A family is anything with the attributes and methods of
+and each value must make a valid run. An entry added to a file's (:func:`with_entry`, as
+``--param`` does) and the values that narrow a space (:func:`typed_values`, as ``--fix`` and
+``--only`` do) are typed here too. A family is anything with the attributes and methods of
 :class:`keras_fcn.family.Family` used here (``fields``, ``run_config``, ``layer_fields``,
 ``fixed_depth``, ``name``, ``space_file``).
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import tomllib
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +72,63 @@ def parse_space(family: Family, mapping: Mapping[str, Any], source: str = "space
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     return space
+
+
+def with_entry(family: Family, mapping: Mapping[str, Any], name: str, entry: Any) -> dict:
+    """``mapping`` (a space as read from TOML) with one entry added or replaced, as a line
+    of the file would give it.
+
+    Args:
+        family: the family the space is for.
+        mapping: the space's entries; left unchanged.
+        name: a field, or ``layers.NAME`` for a value of each layer: then the family's
+            whole-network entry of that field gives way (``layers.units`` drops ``hidden``).
+        entry: the entry as :func:`keras_fcn.space.syntax.parse_entry` reads it.
+
+    Raises:
+        ConfigError: a name that is neither ``FIELD`` nor ``layers.NAME``.
+    """
+    table, _, key = name.rpartition(".")
+    if table not in ("", "layers"):
+        raise ConfigError("a name is FIELD or layers.NAME")
+    out = dict(mapping)
+    if not table:
+        out[key] = entry
+        return out
+    out.pop(family.layer_fields.get(key, ""), None)  # searched per layer now
+    layers = out.get("layers", {})
+    # anything but a table is left for parse_space to refuse with its own message
+    out["layers"] = {**layers, key: entry} if isinstance(layers, Mapping) else layers
+    return out
+
+
+def typed_values(
+    family: Family, name: str, texts: Sequence[str], source: str | None = None
+) -> list[Any]:
+    """Values written as text (``--fix``, ``--only``) typed for ``name`` of ``family``'s
+    space: a config field as its config declares it, ``depth`` and a per-layer name
+    (``units``) as numbers.
+
+    Args:
+        family: the family whose fields and layers are named.
+        name: a config field, ``depth`` or a per-layer name.
+        texts: the values as written.
+        source: the values as the user wrote them, named by the error of a layer's value
+            that is not a number (default ``NAME=V1,V2``).
+
+    Raises:
+        ConfigError: an unknown name (with the known fields), a value its field rejects, or
+            a layer's value that is not a number.
+    """
+    is_field = any(name in cfg.field_names(cls) for cls in family.fields())
+    if not is_field and (name == "depth" or name in family.layer_fields):
+        try:
+            return [int(t) if t.strip().lstrip("+-").isdigit() else float(t) for t in texts]
+        except ValueError:
+            where = f"{name}={','.join(texts)}" if source is None else source
+            raise ConfigError(f"{where!r}: {name} takes numbers") from None
+    cls = cfg.owner(name, family.fields())  # an unknown name, with the list of known fields
+    return [cfg.coerce(cls, name, text) for text in texts]
 
 
 _SPACES: dict[str, Space] = {}
