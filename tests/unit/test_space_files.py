@@ -3,6 +3,7 @@ one-line error for every malformed space."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import keras_tuner
@@ -16,7 +17,7 @@ from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.replication import STUDIES_DIR
 from keras_fcn.space import declare_space, typed_values, with_entry
-from tests.helpers import SPACES
+from tests.helpers import ROOT, SPACES
 
 
 def test_one_layer_space_is_a_width_range_with_steps_and_three_learning_rates():
@@ -205,3 +206,12 @@ def test_space_identity_of_a_search_holds_the_whole_space():
     )
     assert tuning.search_key(identity) != tuning.search_key(other)
     assert identity["space"]["layers"]["units"]["values"] == [64, 128, 256, 512, 1024]
+
+
+def test_the_python_example_of_the_spaces_page_runs(capsys):
+    page = (ROOT / "docs" / "spaces.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", page, re.S)
+    exec(compile(code, "docs/spaces.md", "exec"), {})
+    size, grid = capsys.readouterr().out.splitlines()
+    assert size == "24"
+    assert grid.count("'hidden': (64,)") == 4 and "'depth'" not in grid
