@@ -23,9 +23,8 @@ from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig
 from keras_fcn.identity import digest
 from keras_fcn.idx import N_CLASSES
-from keras_fcn.params import Param
 from keras_fcn.record import RunRecord, encode_predictions, library_versions, now
-from keras_fcn.space import Space
+from keras_fcn.space import Param, Space
 
 
 @dataclasses.dataclass(frozen=True)

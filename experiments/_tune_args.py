@@ -1,6 +1,7 @@
 """The command line of ``experiments.tune``: its arguments, the space they narrow (the
-values of ``--fix``, ``--only`` and ``--param`` typed for the family's fields), and the
-:class:`~keras_fcn.tuning.SearchOptions` they describe."""
+values of ``--fix``, ``--only`` and ``--param`` split here, typed for the family's fields by
+:mod:`keras_fcn.space.parse`), and the :class:`~keras_fcn.tuning.SearchOptions` they
+describe."""
 
 from __future__ import annotations
 
@@ -186,27 +187,14 @@ def fixed_values(family, args) -> dict:
 
 def choices(family, items: Sequence[str]) -> dict[str, list]:
     """``FIELD=V1,V2`` of ``--fix``/``--only`` as typed values (``;`` separates values that
-    hold commas). ``depth`` and per-layer names (``units``) take numbers."""
-    from keras_fcn.config import coerce, field_names, owner, parse_assignment
-    from keras_fcn.errors import ConfigError
+    hold commas); :func:`keras_fcn.space.typed_values` types them for the family."""
+    from keras_fcn.config import parse_assignment
+    from keras_fcn.space import typed_values
 
-    fields = {name for cls in family.fields() for name in field_names(cls)}
     out = {}
     for item in items:
         field, text = parse_assignment(item)
-        parts = values_of(text)
-        if field in fields:
-            cls = owner(field, family.fields())
-            out[field] = [coerce(cls, field, p) for p in parts]
-        elif field == "depth" or field in family.layer_fields:
-            try:
-                out[field] = [
-                    int(p) if p.strip().lstrip("+-").isdigit() else float(p) for p in parts
-                ]
-            except ValueError:
-                raise ConfigError(f"{item!r}: {field} takes numbers") from None
-        else:
-            owner(field, family.fields())  # the unknown field, with the list of known ones
+        out[field] = typed_values(family, field, values_of(text), source=item)
     return out
 
 
@@ -216,24 +204,20 @@ def values_of(text: str) -> list[str]:
 
 
 def read_space(family, args):
-    """The space of ``--space`` (or the family's own) with the ``--param`` entries."""
+    """The space of ``--space`` (or the family's own) with the ``--param`` entries
+    (:func:`keras_fcn.space.with_entry`)."""
     from keras_fcn.config import parse_assignment
     from keras_fcn.errors import ConfigError
-    from keras_fcn.family import read_toml
+    from keras_fcn.space import read_toml, with_entry
 
     mapping = read_toml(Path(args.space)) if args.space else read_toml(family.space_file)
     for item in args.param:
         name, text = parse_assignment(item)
         parts = values_of(text)
-        entry = parts[0] if len(parts) == 1 else parts
-        table, _, key = name.rpartition(".")
-        if table not in ("", "layers"):
-            raise ConfigError(f"--param {item!r}: a name is FIELD or layers.NAME")
-        if table:
-            # searched per layer now: the family's whole-network value gives way
-            mapping.pop(family.layer_fields.get(key, ""), None)
-        target = mapping.setdefault("layers", {}) if table else mapping
-        target[key] = entry
+        try:
+            mapping = with_entry(family, mapping, name, parts[0] if len(parts) == 1 else parts)
+        except ConfigError as exc:
+            raise ConfigError(f"--param {item!r}: {exc}") from None
     return family.parse_space(mapping, source=args.space or f"the {family.name} space")
 
 

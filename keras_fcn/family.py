@@ -8,8 +8,6 @@ way.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
-import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,9 +16,8 @@ from keras_fcn import config as cfg
 from keras_fcn import identity
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig, flag_value
 from keras_fcn.errors import ConfigError
-from keras_fcn.params import LayerParam, Layers, Param
 from keras_fcn.space import Space
-from keras_fcn.space_syntax import parse_entry
+from keras_fcn.space import parse as space_parse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +96,8 @@ class Family:
 
     @property
     def space(self) -> Space:
-        """The family's own search space, read from :attr:`space_file`."""
-        return _read_space_cached(self)
+        """The family's own search space, read from :attr:`space_file` (once)."""
+        return space_parse.family_space(self)
 
     def run_config(self, settings: Mapping[str, Any] | None = None) -> RunConfig:
         """The family's default run, with ``settings`` applied by field name."""
@@ -139,31 +136,25 @@ class Family:
         return (self.config_cls, TrainConfig, DataConfig)
 
     def read_space(self, path: str | Path) -> Space:
-        """A space from a TOML file, typed and checked against this family's configs.
+        """A space from a TOML file, typed and checked against this family's configs
+        (:func:`keras_fcn.space.parse.read_space`).
 
         Raises:
             ConfigError: the file cannot be read or parsed, or a value is invalid (the
                 message names the file).
         """
-        path = Path(path)
-        return self.parse_space(read_toml(path), source=str(path))
+        return space_parse.read_space(self, path)
 
     def parse_space(self, mapping: Mapping[str, Any], source: str = "space") -> Space:
         """A space from its entries (a parsed TOML file, ``--param`` values), each typed for
-        its config field and checked before anything trains.
-
-        A parameter's default is the family's value when the space allows it. Every value
-        must be valid for its field with the others at their defaults, or with one of them
-        at another of its values (``padding="valid"`` needs a smaller kernel, say).
+        its config field and checked before anything trains
+        (:func:`keras_fcn.space.parse.parse_space`).
 
         Raises:
             ConfigError: an unknown field, an empty range, a step that does not divide it,
                 a value a config rejects, or layers this family cannot search.
         """
-        try:
-            return _parse_space(self, mapping)
-        except ConfigError as exc:
-            raise ConfigError(f"{source}: {exc}") from None
+        return space_parse.parse_space(self, mapping, source)
 
     def accepts(self, name: str, value: Any) -> bool:
         """Whether ``name=value`` makes a valid run of this family, the rest at defaults."""
@@ -172,144 +163,6 @@ class Family:
         except ConfigError:
             return False
         return True
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file as a dict, or a one-line :class:`ConfigError`."""
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except OSError as exc:
-        raise ConfigError(f"cannot read the space {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-
-
-_SPACES: dict[str, Space] = {}
-
-
-def _read_space_cached(family: Family) -> Space:
-    key = f"{family.name}:{family.space_file}"
-    if key not in _SPACES:
-        _SPACES[key] = family.read_space(family.space_file)
-    return _SPACES[key]
-
-
-def _numeric_kind(cls: type, field: str) -> type | None:
-    """``int`` or ``float`` for a field (or the items of a tuple field), else None."""
-    hint = typing.get_type_hints(cls)[field]
-    kinds = list(typing.get_args(hint)) or [hint]
-    for kind in list(kinds):
-        if typing.get_origin(kind) is tuple:
-            kinds.append(typing.get_args(kind)[0])
-    if float in kinds:
-        return float
-    return int if int in kinds else None
-
-
-def _make_param(
-    name: str, entry: Any, kind: type | None, typed: Callable[[Any], Any], default: Any
-) -> Param:
-    """One entry of a space, its values typed by ``typed`` (a range's ends by ``kind``), its
-    default the family's ``default`` unless the entry gives one or does not allow it."""
-    raw = parse_entry(name, entry)  # the grammar, ranges and steps
-    table = entry if isinstance(entry, Mapping) else {}
-    span: dict[str, Any] = {}
-    listed = raw.values
-    if raw.is_range:
-        ends = [raw.low, raw.high, *([] if raw.step is None else [raw.step])]
-        if kind is None:
-            raise ConfigError(f"{name}: a range needs a numeric field")
-        if kind is int and not all(isinstance(v, int) for v in ends):
-            raise ConfigError(f"{name} takes whole numbers: write its range with whole numbers")
-        step = None if raw.step is None else kind(raw.step)
-        span = dict(low=kind(raw.low), high=kind(raw.high), log=raw.log, step=step)
-        listed = table.get("values", ())  # the others are derived from the range again
-    values = tuple(typed(v) for v in listed)
-    if "default" in table:
-        return Param(name, values, typed(table["default"]), **span)
-    param = Param(name, values, None, **span)
-    if default in param.values or param.within(default):
-        return Param(name, values, default, **span)
-    return param
-
-
-def _field_param(family: Family, name: str, entry: Any) -> Param:
-    cls = cfg.owner(name, family.fields())  # an unknown field, with the list of known ones
-
-    def typed(value: Any) -> Any:
-        if isinstance(value, str):
-            return cfg.coerce(cls, name, value)
-        return tuple(value) if isinstance(value, list) else value
-
-    default = family.run_config().values()[name]
-    return _make_param(name, entry, _numeric_kind(cls, name), typed, default)
-
-
-def _check_values(family: Family, space: Space) -> None:
-    """Every value of every parameter is valid with the others at their defaults, or with
-    one other parameter at another of its values."""
-    base = space.defaults()
-    neighbours = [base] + [
-        {**base, q.name: v} for q in space.params for v in q.values if v != q.default
-    ]
-    for p in space.params:
-        for value in [*p.values, *((p.low, p.high) if p.is_range else ())]:
-            error = None
-            for settings in neighbours:
-                try:
-                    family.run_config({**settings, p.name: value})
-                    break
-                except ConfigError as exc:
-                    error = error or exc
-            else:
-                raise error
-
-
-def _parse_layers(family: Family, table: Any) -> Layers:
-    if not isinstance(table, Mapping):
-        raise ConfigError("layers must be a table: [layers] with depth and per-layer entries")
-    if not family.layer_fields:
-        raise ConfigError(f"the {family.name} family has no layers to search")
-    known = [*(["depth"] if family.fixed_depth is None else []), *family.layer_fields]
-    unknown = [name for name in table if name not in known]
-    if unknown:
-        raise ConfigError(
-            f"layers.{unknown[0]} is unknown: the {family.name} family's layers take "
-            + ", ".join(known)
-        )
-    default_run = family.run_config().values()
-    first_field = next(iter(family.layer_fields.values()))
-    if family.fixed_depth is not None:
-        depth = Param("depth", (family.fixed_depth,), family.fixed_depth)
-    else:
-        default = len(default_run[first_field])
-        depth = _make_param("depth", table.get("depth", default), int, int, default)
-    per_layer = []
-    for name, field in family.layer_fields.items():
-        if name in table:
-            kind = _numeric_kind(cfg.owner(field, family.fields()), field)
-            value = default_run[field]
-            own = value if isinstance(value, tuple) else (value,)  # one value, or one per layer
-            param = _make_param(name, table[name], kind, lambda v, k=kind: k(v), own[0])
-            per_layer.append(LayerParam(param, field, own))
-    layers = Layers(depth, tuple(per_layer))
-    # each value of a layer, in every layer of the shallowest network the space holds
-    size = family.fixed_depth or 1
-    defaults = {lp.field: (lp.param.default,) * size for lp in layers.per_layer}
-    for lp in layers.per_layer:
-        p = lp.param
-        for value in [*p.values, *((p.low, p.high) if p.is_range else ())]:
-            family.run_config({**defaults, lp.field: (value,) * size})
-    return layers
-
-
-def _parse_space(family: Family, mapping: Mapping[str, Any]) -> Space:
-    params = [_field_param(family, name, e) for name, e in mapping.items() if name != "layers"]
-    layers = _parse_layers(family, mapping["layers"]) if "layers" in mapping else None
-    space = Space(tuple(params), layers)
-    _check_values(family, space)
-    return space
 
 
 def _build_dense(config: DenseConfig) -> Any:

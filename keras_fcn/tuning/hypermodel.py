@@ -14,7 +14,7 @@ import keras_tuner as kt
 from keras_fcn.compiled import build_compiled
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
-from keras_fcn.space import Space
+from keras_fcn.space import Space, declare_space
 from keras_fcn.train import fit_model, schedule_callbacks, stopping_callbacks
 
 OBJECTIVE = "val_accuracy"
@@ -47,7 +47,7 @@ class FamilyHyperModel(kt.HyperModel):
 
     def run_config(self, hp: kt.HyperParameters) -> RunConfig:
         """The run a trial's hyperparameters describe."""
-        return self.base.with_settings(self.space.to_hp(hp, use_ranges=self.use_ranges))
+        return self.base.with_settings(declare_space(self.space, hp, use_ranges=self.use_ranges))
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         try:

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from keras_fcn.params import encode_value
-from keras_fcn.space import Space
+from keras_fcn.space import Space, encode_value
 from keras_fcn.tuning.hypermodel import OBJECTIVE
 
 

@@ -17,8 +17,7 @@ import keras_tuner as kt
 import pandas as pd
 
 from keras_fcn.errors import ConfigError
-from keras_fcn.params import encode_value
-from keras_fcn.space import Space
+from keras_fcn.space import Space, encode_value
 from keras_fcn.tuning.hypermodel import HYPERBAND_KEYS, OBJECTIVE, active_values
 from keras_fcn.tuning.summary import describe_searched
 

@@ -41,8 +41,7 @@ import numpy as np
 from keras_fcn import compat, train
 from keras_fcn.data import Dataset
 from keras_fcn.family import Family, RunConfig
-from keras_fcn.params import encode_value
-from keras_fcn.space import Space
+from keras_fcn.space import Space, encode_value
 from keras_fcn.train import release_traced_steps
 from keras_fcn.tuning import workers
 from keras_fcn.tuning.hypermodel import (

@@ -10,10 +10,9 @@ from baselines.selection import BASELINES, Baseline, select_and_test, selection_
 from keras_fcn.config import DataConfig
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
-from keras_fcn.params import Param
 from keras_fcn.record import RunStore
 from keras_fcn.replication import get_study, reproduce
-from keras_fcn.space import Space
+from keras_fcn.space import Param, Space
 
 
 def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

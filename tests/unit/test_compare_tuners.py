@@ -13,8 +13,7 @@ import pytest
 from keras_fcn import tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
-from keras_fcn.params import Param
-from keras_fcn.space import Space
+from keras_fcn.space import Param, Space
 from keras_fcn.tuning.compare import best_within, budget_curve, comparison_table
 
 SPACE = Space((Param("learning_rate", (0.001, 0.01, 0.1), 0.001),))

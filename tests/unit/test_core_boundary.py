@@ -63,3 +63,21 @@ def test_the_check_catches_each_crossing(tmp_path):
         "imports experiments._cli",
         "imports experiments.report",
     ]
+
+
+def test_the_space_package_knows_nothing_of_kerastuner():
+    """The space is data: its modules import no framework, and the ``Space`` module does not
+    import the adapter that declares it on KerasTuner (``hp`` imports ``Space``, one way)."""
+    imported = {
+        path.name: _imported(ast.parse(path.read_text(encoding="utf-8")))
+        for path in (CORE / "space").glob("*.py")
+    }
+    assert "keras_fcn.space.space" in imported["hp.py"]
+    assert not [name for name in imported["space.py"] if name.startswith("keras_fcn.space.hp")]
+    frameworks = [
+        name
+        for names in imported.values()
+        for name in names
+        if name.split(".")[0] in ("tensorflow", "keras", "keras_tuner")
+    ]
+    assert frameworks == []

@@ -5,8 +5,7 @@ import pytest
 from keras_fcn import hardware
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
-from keras_fcn.params import Param
-from keras_fcn.space import Space
+from keras_fcn.space import Param, Space, declare_space
 from keras_fcn.train import train_record
 from keras_fcn.tuning import FamilyHyperModel
 
@@ -98,7 +97,7 @@ def test_a_trial_builds_its_network_in_the_precision_it_asks_for():
     hypermodel = FamilyHyperModel(DENSE, DENSE.run_config({"hidden": (16,)}), space)
     for precision, compute in (("float32", "float32"), ("mixed_bfloat16", "bfloat16")):
         hp = kt.HyperParameters()
-        space.to_hp(hp)
+        declare_space(space, hp)
         hp.values["precision"] = precision
         model = hypermodel.build(hp)
         dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]

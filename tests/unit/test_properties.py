@@ -14,8 +14,7 @@ from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
-from keras_fcn.params import Param
-from keras_fcn.space import Space
+from keras_fcn.space import Param, Space
 
 CLASSES = (DenseConfig, TrainConfig, DataConfig)
 FIELDS = [(cls, f.name) for cls in CLASSES for f in dataclasses.fields(cls)]

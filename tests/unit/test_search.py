@@ -12,9 +12,8 @@ import pytest
 from keras_fcn import tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
-from keras_fcn.params import Param
 from keras_fcn.record import RunStore
-from keras_fcn.space import Space
+from keras_fcn.space import Param, Space
 from keras_fcn.tuning import summary as search_summary
 from keras_fcn.tuning import trials as trial_table
 from tests.helpers import SPACES

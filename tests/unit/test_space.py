@@ -6,8 +6,7 @@ import pytest
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE, DENSE_SPACE
-from keras_fcn.params import Param
-from keras_fcn.space import Space
+from keras_fcn.space import Param, Space, declare_space
 
 
 def test_grid_of_a_two_by_three_space_has_six_configs_in_a_stable_order():
@@ -85,14 +84,14 @@ def test_invalid_parameters_are_rejected(kwargs):
         Param("p", **kwargs)
 
 
-def test_to_hp_declares_names_as_config_fields_and_decodes_tuples():
+def test_declare_space_declares_names_as_config_fields_and_decodes_tuples():
     hp = keras_tuner.HyperParameters()
-    values = DENSE_SPACE.to_hp(hp)
+    values = declare_space(DENSE_SPACE, hp)
     assert set(hp.values) == set(DENSE_SPACE.names)
     assert values == DENSE_SPACE.defaults()  # first draw is every default
     assert hp.values["hidden"] == "512-256" and values["hidden"] == (512, 256)
     grid_hp = keras_tuner.HyperParameters()
-    DENSE_SPACE.to_hp(grid_hp, use_ranges=False)
+    declare_space(DENSE_SPACE, grid_hp, use_ranges=False)
     assert type(grid_hp._hps["learning_rate"][0]).__name__ == "Choice"
     assert type(hp._hps["learning_rate"][0]).__name__ == "Float"
 

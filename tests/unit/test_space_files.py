@@ -3,6 +3,7 @@ one-line error for every malformed space."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import keras_tuner
@@ -15,7 +16,8 @@ from keras_fcn import tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.replication import STUDIES_DIR
-from tests.helpers import SPACES
+from keras_fcn.space import declare_space, typed_values, with_entry
+from tests.helpers import ROOT, SPACES
 
 
 def test_one_layer_space_is_a_width_range_with_steps_and_three_learning_rates():
@@ -31,7 +33,7 @@ def test_depth_space_declares_each_layer_under_the_depth_on_keras_tuner():
     space = DENSE.read_space(SPACES / "dense_depth.toml")
     hp = keras_tuner.HyperParameters()
     hp.Fixed("depth", 2)
-    settings = space.to_hp(hp)
+    settings = declare_space(space, hp)
     assert len(settings["hidden"]) == len(settings["dropout"]) == 2
     assert hp.is_active("units_2") and not hp.is_active("units_3")
     assert {hp.get("units_1"), settings["hidden"][0]} <= {64, 128, 256, 512, 1024}
@@ -137,7 +139,9 @@ def test_every_malformed_space_is_one_line_and_exit_2(text, message, tmp_path, c
         (["--space", "no-such-file.toml"], "cannot read the space no-such-file.toml"),
         (["--family", "lenet", "--param", "layers.depth=1..2"], "layers.depth is unknown"),
         (["--param", "learning_rate=1e-4..1e-1 log", "--tuner", "grid"], "a grid needs values"),
-        (["--param", "bogus.units=3"], "a name is FIELD or layers.NAME"),
+        (["--param", "bogus.units=3"], "--param 'bogus.units=3': a name is FIELD or layers.NAME"),
+        (["--only", "units=64;wide"], "'units=64;wide': units takes numbers"),
+        (["--fix", "width=3"], "unknown field 'width'; known fields: activation,"),
         (["--param", "layers.units=32..512 step 32", "--only", "units=48"], "units=48 is outside"),
         (["--param", "layers.units=0..64 step 32"], "hidden=0 is invalid"),
     ],
@@ -153,6 +157,34 @@ def test_bad_space_arguments_are_one_line(argv, message, tmp_path, capsys, monke
         run_main(tune.main, [*argv, "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.count("\n") == 1 and message in err
+
+
+def test_an_entry_per_layer_replaces_the_whole_network_entry_and_leaves_the_file_unchanged():
+    mapping = {"hidden": ["512-256"], "learning_rate": [0.1], "layers": {"depth": "1..2"}}
+    added = with_entry(DENSE, mapping, "layers.units", ["32", "64"])
+    assert added == {"learning_rate": [0.1], "layers": {"depth": "1..2", "units": ["32", "64"]}}
+    assert with_entry(DENSE, {}, "layers.units", "32") == {"layers": {"units": "32"}}
+    assert list(with_entry(DENSE, mapping, "learning_rate", "0.5")) == list(mapping)
+    assert mapping["hidden"] == ["512-256"] and "units" not in mapping["layers"]
+    with pytest.raises(ConfigError, match="a name is FIELD or layers.NAME"):
+        with_entry(DENSE, mapping, "model.units", "32")
+
+
+def test_values_that_narrow_a_space_are_typed_for_the_family():
+    assert typed_values(DENSE, "hidden", ["512-256", "64"]) == [(512, 256), (64,)]
+    assert typed_values(DENSE, "batch_norm", ["true"]) == [True]
+    assert typed_values(DENSE, "depth", ["1", "+3"]) == [1, 3]
+    assert typed_values(DENSE, "units", ["64", "1e2"]) == [64, 100.0]
+    # a config field before a per-layer name: one rate per layer is a dropout field value
+    assert typed_values(DENSE, "dropout", ["0.5-0.2"]) == [(0.5, 0.2)]
+    with pytest.raises(ConfigError, match="^'units=64,x': units takes numbers$"):
+        typed_values(DENSE, "units", ["64", "x"])
+    with pytest.raises(ConfigError, match="^'--only u': units takes numbers$"):
+        typed_values(DENSE, "units", ["x"], source="--only u")
+    with pytest.raises(ConfigError, match="unknown field 'width'"):
+        typed_values(DENSE, "width", ["3"])
+    with pytest.raises(ConfigError, match="hidden"):
+        typed_values(DENSE, "hidden", ["512,256"])
 
 
 def test_only_may_name_a_value_outside_the_declared_choices_when_the_config_takes_it():
@@ -174,3 +206,12 @@ def test_space_identity_of_a_search_holds_the_whole_space():
     )
     assert tuning.search_key(identity) != tuning.search_key(other)
     assert identity["space"]["layers"]["units"]["values"] == [64, 128, 256, 512, 1024]
+
+
+def test_the_python_example_of_the_spaces_page_runs(capsys):
+    page = (ROOT / "docs" / "spaces.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", page, re.S)
+    exec(compile(code, "docs/spaces.md", "exec"), {})
+    size, grid = capsys.readouterr().out.splitlines()
+    assert size == "24"
+    assert grid.count("'hidden': (64,)") == 4 and "'depth'" not in grid

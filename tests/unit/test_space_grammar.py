@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
-from keras_fcn.space_syntax import FORMS, parse_entry
+from keras_fcn.space import FORMS, parse_entry
 
 SMALL_INTS = st.integers(-50, 50)
 FLOATS = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)

@@ -11,8 +11,7 @@ from experiments._cli import run_main
 from keras_fcn import tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
-from keras_fcn.params import Param
-from keras_fcn.space import Space
+from keras_fcn.space import Param, Space
 from keras_fcn.tuning import hypermodel as hypermodel_module
 from keras_fcn.tuning import summary as search_summary
 from keras_fcn.tuning import trials as trial_table

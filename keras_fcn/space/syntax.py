@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from keras_fcn.errors import ConfigError
-from keras_fcn.params import Param
+from keras_fcn.space.params import Param
 
 # A number as a range writes it: digits first (``0.5``, not ``.5``), so that a stray dot
 # cannot become part of a number ("1e-4...1e-2" is not 1e-4 to .1e-2).

@@ -1,8 +1,8 @@
 """The parameters of a search space: one hyperparameter (:class:`Param`), a value searched
 for each layer (:class:`LayerParam`) and a searched number of layers (:class:`Layers`).
 
-A :class:`keras_fcn.space.Space` is built from them; ``keras_fcn.space_syntax`` reads them
-as written in TOML and ``keras_fcn.space_hp`` declares them on KerasTuner.
+A :class:`keras_fcn.space.Space` is built from them; ``keras_fcn.space.syntax`` reads them
+as written in TOML and ``keras_fcn.space.hp`` declares them on KerasTuner.
 """
 
 from __future__ import annotations

@@ -1,19 +1,17 @@
 """A search space declared on KerasTuner's ``HyperParameters``.
 
 Values KerasTuner cannot hold (tuples such as hidden layer sizes) are passed as strings
-(:func:`keras_fcn.params.encode_value`) and decoded back; each layer's values are declared
-under the depth (``hp.conditional_scope``).
+(:func:`keras_fcn.space.params.encode_value`) and decoded back; each layer's values are
+declared under the depth (``hp.conditional_scope``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from keras_fcn.params import Param, encode_value
-
-if TYPE_CHECKING:
-    from keras_fcn.space import Space
+from keras_fcn.space.params import Param, encode_value
+from keras_fcn.space.space import Space
 
 
 def declare_param(
@@ -55,6 +53,7 @@ def declare_space(space: Space, hp: Any, *, use_ranges: bool = True) -> dict[str
     (``hp.conditional_scope``), so a layer that is absent has no value.
 
     Args:
+        space: the space to declare.
         hp: a ``keras_tuner.HyperParameters``.
         use_ranges: draw ``Float``/``Int`` from declared ranges; ``False`` (the grid
             tuner) uses the listed values only.

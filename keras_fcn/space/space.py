@@ -5,10 +5,13 @@ default) and, optionally, :class:`Layers`: a number of layers searched with the 
 filters, or dropout) of each layer present. From that one declaration come the full grid,
 the one-factor-at-a-time sweep of the published studies' tables, narrowing from the
 command line, and the mapping onto KerasTuner's ``hp`` (conditional hyperparameters for the
-layers). A field's name is also its ``hp`` name, its column in results tables and its label
-on plots; a layer's value is named ``NAME_I`` (``units_1``, ``units_2``, ...).
+layers), which :func:`keras_fcn.space.hp.declare_space` makes: that adapter knows the space,
+the space knows nothing of KerasTuner. A field's name is also its ``hp`` name, its column in
+results tables and its label on plots; a layer's value is named ``NAME_I`` (``units_1``,
+``units_2``, ...).
 
-A space is written as TOML (see :func:`keras_fcn.space_syntax.parse_entry` and ``docs/spaces.md``)::
+A space is written as TOML (see :func:`keras_fcn.space.syntax.parse_entry` and
+``docs/spaces.md``)::
 
     learning_rate = [0.01, 0.001, 0.0001]     # a choice
     l2 = "1e-6..1e-3 log"                     # a float range, sampled on a log scale
@@ -26,8 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from keras_fcn.errors import ConfigError
-from keras_fcn.params import LayerParam, Layers, Param, describe_values
-from keras_fcn.space_hp import declare_space
+from keras_fcn.space.params import LayerParam, Layers, Param, describe_values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,11 +220,6 @@ class Space:
                 raise ConfigError(
                     f"{name}={value!r} is outside the space: allowed {describe_values(p)}"
                 )
-
-    def to_hp(self, hp: Any, *, use_ranges: bool = True) -> dict[str, Any]:
-        """Declare every parameter on a KerasTuner ``HyperParameters`` and read its value
-        (see :func:`keras_fcn.space_hp.declare_space`)."""
-        return declare_space(self, hp, use_ranges=use_ranges)
 
     def to_dict(self) -> dict[str, Any]:
         """The space as JSON-ready data: each parameter's values, default and range, in order.
