@@ -94,10 +94,10 @@ class Command:
         return self.with_options(*((SET, f"{k}={flag_value(v)}") for k, v in settings.items()))
 
     def without(self, *flags: str) -> Command:
-        """A copy without the options named ``flags``."""
-        return dataclasses.replace(
-            self, options=tuple(o for o in self.options if o[0] not in flags)
-        )
+        """A copy without the options named ``flags``, given as ``--flag VALUE`` or
+        ``--flag=VALUE``."""
+        kept = [o for o in self.options if o[0].split("=", 1)[0] not in flags]
+        return dataclasses.replace(self, options=tuple(kept))
 
     def without_settings(self, *names: str) -> Command:
         """A copy without the ``--set`` options of the fields ``names``."""

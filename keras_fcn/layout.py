@@ -110,6 +110,16 @@ def folder(command: str, root: str | os.PathLike = ROOT) -> Path:
     return Path(root) / command
 
 
+def command_folder(module: str, root: str | os.PathLike = ROOT) -> Path:
+    """The folder the command of ``module`` (``experiments.fashion_dense``, a family's
+    :attr:`~keras_fcn.family.Family.command`) writes to under ``root``: its last name.
+
+    Raises:
+        KeyError: the command has no results folder.
+    """
+    return folder(module.rsplit(".", 1)[-1], root)
+
+
 def runs(command: str, root: str | os.PathLike = ROOT) -> Path:
     """The run records of ``command`` under ``root`` (its ``runs.jsonl``)."""
     return folder(command, root) / RUNS

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from keras_fcn import layout
+from keras_fcn.commands import Command
 from keras_fcn.identity import Status, group_key
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.records import full_data
@@ -302,10 +303,11 @@ def comparison_table(
             except ValueError:  # no seed with a usable run of both values
                 continue
             by_seed = {r.seed: r for r in first}, {r.seed: r for r in second}
+            line = Command.parse(first[0].command).without("--seed").without_settings(setting)
             rows.append(
                 {
                     "A / B": f"{a} / {b}",
-                    "command": re.sub(rf" --seed \d+| --set {setting}=\S+", "", first[0].command),
+                    "command": line.render(),
                     "seeds": ", ".join(map(str, result.seeds)),
                     **{
                         f"{name} %": ", ".join(
