@@ -150,15 +150,16 @@ class _Data:
         return self.load(record.config["data"]["dataset"]).y_test
 
 
-def _command(record) -> str | None:
-    """The line that trains a record's config, without its seed; None for no network family."""
+def _command(record):
+    """The line that trains a record's config, without its seed (a
+    :class:`keras_fcn.commands.Command`); None for no network family."""
     from keras_fcn import registry
     from keras_fcn.commands import run_command
 
     family = registry.families().get(record.family)
     if family is None:
         return None
-    return run_command(family, family.from_dict(record.config)).without("--seed").render()
+    return run_command(family, family.from_dict(record.config)).without("--seed")
 
 
 def missing_runs(root: Path) -> list[tuple[Any, Any]]:

@@ -89,6 +89,12 @@ class Command:
         """A copy with ``options`` appended."""
         return dataclasses.replace(self, options=self.options + tuple(options))
 
+    def with_value(self, flag: str, value: str | None) -> Command:
+        """A copy with the value of every ``flag`` option replaced, each in its place (none
+        added when the line has none)."""
+        options = tuple((f, value if f == flag else v) for f, v in self.options)
+        return dataclasses.replace(self, options=options)
+
     def with_settings(self, settings: Mapping[str, Any]) -> Command:
         """A copy with a ``--set`` appended per setting, each value as ``--set`` takes it."""
         return self.with_options(*((SET, f"{k}={flag_value(v)}") for k, v in settings.items()))

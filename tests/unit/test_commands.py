@@ -60,6 +60,10 @@ def test_a_line_renders_as_typed_and_reads_its_options():
         "--set l2=none"
     )
     assert command.without_settings("hidden", "l2").settings == {"batch_norm": "true"}
+    seeded = Command("m", (), (("--seed", "7"), ("--out", "x"), ("--seed", "8")))
+    assert seeded.with_value("--seed", "S").render() == "python -m m --seed S --out x --seed S"
+    assert command.with_value("--seed", "S") == command  # none added
+    assert Command("m", (), (("--out", "x"), ("--out=y", None))).without("--out") == Command("m")
 
 
 def test_a_word_needing_quotes_is_quoted_and_read_back():
