@@ -349,7 +349,7 @@ def _trials(args, out: Path):
         costs = trial_costs(family, base, small, trials=trial_count, seed=args.seed, space=space)
         searches.append(costs.assign(space=name))
     trials = pd.concat(searches, ignore_index=True)
-    save_table(trials, out / "trials", index=False)
+    save_table(trials, out / Path(layout.TRIALS).stem, index=False)
     print(trials_line(trials))  # the line docs/speed.md shows for a committed run
     return trials
 

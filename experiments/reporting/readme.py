@@ -130,7 +130,7 @@ def _counted(verdicts: pd.Series, order: tuple[str, ...]) -> str:
 def tally(folder: Path) -> str:
     """A re-run study's verdicts counted: its published rows against ours, and its claims
     (``Published rows: 10 within seed spread, 2 ours lower. Claims: 3 supported.``)."""
-    rows = pd.read_csv(folder / "comparison.csv")["verdict"]
+    rows = pd.read_csv(folder / layout.COMPARISON)["verdict"]
     text = f"Published rows: {_counted(rows, _ROW_VERDICTS)}."
     if (folder / layout.CLAIM_VERDICTS).exists():
         claims = pd.read_csv(folder / layout.CLAIM_VERDICTS)["verdict"]
@@ -156,7 +156,7 @@ def block(
         "rows and claims counted; every row and claim is on the study's page.",
     ]
     for folder in layout.studies(root):
-        comparison = pd.read_csv(folder / "comparison.csv")
+        comparison = pd.read_csv(folder / layout.COMPARISON)
         seeds = len(study_seeds(folder))
         lines += [
             "",

@@ -195,7 +195,7 @@ def write_claims(
 
     grids = {}
     for name, protocol in studies.items():
-        grid = layout.study(f"{name}-grid", root) / layout.RUNS
+        grid = layout.study(name, root, grid=True) / layout.RUNS
         if protocol.grid and grid.exists():
             factors = families[protocol.family].read_space(protocol.path(protocol.grid)).names
             grids[name] = (read_runs(grid), list(factors))

@@ -64,7 +64,7 @@ def study_rows(root: str | os.PathLike) -> list[dict[str, str]]:
     """Each re-run study's final configuration on Fashion-MNIST and retrained on MNIST."""
     rows = []
     for folder in layout.studies(root):
-        comparison = pd.read_csv(folder / "comparison.csv")
+        comparison = pd.read_csv(folder / layout.COMPARISON)
         test = comparison[comparison["metric"] == "test_accuracy"]
         final = test[test["table"] == "final"]
         mnist = test[test["table"] == "mnist_final"]
