@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from experiments import _commands as commands
 from keras_fcn import layout
 
 
 def command_line(study: str, seed: int, quick: bool) -> str:
     """The line that trains a cross-checked run again (with the study's other cross-checked
     rows at that seed)."""
-    line = f"python -m experiments.reproduce {study} --pytorch --seeds 1 --first-seed {seed}"
-    return line + (" --quick" if quick else "")
+    options = [("--pytorch", None), ("--seeds", "1"), ("--first-seed", str(seed))]
+    return commands.study(study, None, *options, *([("--quick", None)] if quick else [])).render()
 
 
 def check_study(

@@ -222,8 +222,11 @@ def read_space(family, args):
 
 
 def command(argv: Sequence[str]) -> str:
-    """The command that repeats a search."""
-    return "python -m experiments.tune " + " ".join(argv)
+    """The command that repeats a search: ``experiments.tune`` with ``argv``."""
+    from experiments._commands import TUNE
+    from keras_fcn.commands import Command
+
+    return Command.from_argv(TUNE, argv).render()
 
 
 def without_workers(argv: Sequence[str], keep_workers: bool = False) -> list[str]:
@@ -260,6 +263,8 @@ def searched_space(family, args):
 
 def search_options(args, argv: Sequence[str]):
     """The :class:`~keras_fcn.tuning.SearchOptions` of the command line ``argv``."""
+    from experiments._commands import TUNE
+    from keras_fcn.commands import Command
     from keras_fcn.errors import ConfigError
     from keras_fcn.tuning.options import SearchOptions
 
@@ -282,7 +287,7 @@ def search_options(args, argv: Sequence[str]):
         fresh=args.fresh,
         workers=args.workers or 0,
         wait=args.wait,
-        worker_command=("-m", "experiments.tune", *without_workers(argv)),
+        worker_command=tuple(Command.from_argv(TUNE, without_workers(argv)).argv()),
         chief_timeout=args.chief_timeout,
         tensorboard=args.tensorboard,
         keep_models=args.keep_models,

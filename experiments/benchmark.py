@@ -209,16 +209,10 @@ LOCAL_OPTIONS = ("--out", "--data-dir")
 def recorded_command(argv: Sequence[str]) -> str:
     """The command a run records and the pages print: ``argv`` without
     :data:`LOCAL_OPTIONS` and their values."""
-    kept: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in LOCAL_OPTIONS:
-            skip = True
-        elif arg.split("=", 1)[0] not in LOCAL_OPTIONS:
-            kept.append(arg)
-    return " ".join(["python -m experiments.benchmark", *kept])
+    from experiments._commands import BENCHMARK
+    from keras_fcn.commands import Command
+
+    return Command.from_argv(BENCHMARK, argv).without(*LOCAL_OPTIONS).render()
 
 
 def plan(models: Sequence[str], backends: Sequence[str | None]) -> list[tuple[Any, str | None]]:
@@ -355,7 +349,7 @@ def _trials(args, out: Path):
         costs = trial_costs(family, base, small, trials=trial_count, seed=args.seed, space=space)
         searches.append(costs.assign(space=name))
     trials = pd.concat(searches, ignore_index=True)
-    save_table(trials, out / "trials", index=False)
+    save_table(trials, out / Path(layout.TRIALS).stem, index=False)
     print(trials_line(trials))  # the line docs/speed.md shows for a committed run
     return trials
 

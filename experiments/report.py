@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from experiments import _commands as commands
 from experiments._cli import (
     Parser,
     add_data_dir_arg,
@@ -149,15 +150,16 @@ class _Data:
         return self.load(record.config["data"]["dataset"]).y_test
 
 
-def _command(record) -> str | None:
-    """The line that trains a record's config, without its seed; None for no network family."""
+def _command(record):
+    """The line that trains a record's config, without its seed (a
+    :class:`keras_fcn.commands.Command`); None for no network family."""
     from keras_fcn import registry
+    from keras_fcn.commands import run_command
 
     family = registry.families().get(record.family)
     if family is None:
         return None
-    line = family.command_for(family.from_dict(record.config))
-    return line.replace(f" --seed {record.seed}", "")
+    return run_command(family, family.from_dict(record.config)).without("--seed")
 
 
 def missing_runs(root: Path) -> list[tuple[Any, Any]]:
@@ -201,7 +203,7 @@ def _run_missing(args, records: Path | None) -> None:
     print(f"{len(runs)} runs missing" + (": training them one by one" if runs else ""))
     for family, run in runs:
         print(family.command_for(run), flush=True)
-        out = layout.folder(family.command.split(".")[-1], args.results)
+        out = layout.command_folder(family.command, args.results)
         run_and_report(family, run, out=out, data_dir=args.data_dir, verbose=0)
 
 
@@ -277,11 +279,7 @@ def _readme(args, root: Path) -> int:
     for study in args.study:
         path = layout.study(study, root) / layout.SIDE_BY_SIDE
         print(f"\n{study}:\n")
-        print(
-            path.read_text()
-            if path.exists()
-            else f"not run yet: python -m experiments.reproduce {study}"
-        )
+        print(path.read_text() if path.exists() else f"not run yet: {commands.study(study)}")
     return 0
 
 

@@ -173,8 +173,7 @@ def run_one(protocol, args, engine=None) -> float:
 
 def _folder(protocol, args) -> Path:
     """The study's folder under ``--out``."""
-    suffix = ("-quick" if args.quick else "") + ("-grid" if args.grid else "")
-    return Path(args.out) / (protocol.name + suffix)
+    return Path(args.out) / layout.variant(protocol.name, quick=args.quick, grid=args.grid)
 
 
 def _hold(folder: Path, args):
@@ -204,7 +203,7 @@ def _study(protocol, args, engine) -> float:
     from keras_fcn.replication import reproduce_views
     from keras_fcn.train import load_dataset
 
-    store = RunStore(folder / "runs.jsonl")
+    store = RunStore(folder / layout.RUNS)
     committed = _committed(args, folder)
     if committed and not args.dry_run:
         from experiments.reporting.archive import restore

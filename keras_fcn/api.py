@@ -136,7 +136,7 @@ def reproduce_study(
 
     protocol = get_study(name)
     root = layout.folder("reproduce") if out is None else Path(out)
-    folder = root / (protocol.name + ("-quick" if quick else ""))
+    folder = root / layout.variant(protocol.name, quick=quick)
     folder_data = None if data_dir is None else str(data_dir)
     views = reproduce_views(
         protocol,

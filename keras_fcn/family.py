@@ -14,7 +14,8 @@ from typing import Any
 
 from keras_fcn import config as cfg
 from keras_fcn import identity
-from keras_fcn.config import DataConfig, DenseConfig, TrainConfig, flag_value
+from keras_fcn.commands import run_command
+from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.space import Space
 from keras_fcn.space import parse as space_parse
@@ -81,7 +82,7 @@ class Family:
         fixed_depth: the number of layers when the family's depth is not searched (the
             three convolutions of LeNet-5).
         command: the module of the command that trains one run of the family
-            (``python -m COMMAND``); see :meth:`command_for`.
+            (``python -m COMMAND``), as data; see :meth:`command_for`.
     """
 
     name: str
@@ -114,22 +115,9 @@ class Family:
         )
 
     def command_for(self, run: RunConfig) -> str:
-        """The one line that trains ``run`` again, whatever command first trained it.
-
-        It is :attr:`command` with ``--dataset`` (unless Fashion-MNIST), ``--seed`` and a
-        ``--set`` for every other field that differs from the family's defaults, so the line
-        builds the same config, and the record it writes has the same run id.
-        """
-        default, values = self.run_config().values(), run.values()
-        dataset, seed = values.pop("dataset"), values.pop("seed")
-        line = f"python -m {self.command}" + (
-            f" --dataset {dataset}" if dataset != "fashion_mnist" else ""
-        )
-        line += f" --seed {seed}"
-        for name, value in values.items():
-            if value != default[name]:
-                line += f" --set {name}={flag_value(value)}"
-        return line
+        """The one line that trains ``run`` again, whatever command first trained it
+        (:func:`keras_fcn.commands.run_command`, rendered)."""
+        return run_command(self, run).render()
 
     def fields(self) -> tuple[type, type, type]:
         """The config classes a setting of this family may name."""

@@ -47,11 +47,41 @@ SINGLE_RUNS = ("fashion_dense", "mnist_dense", "fashion_cnn")
 RUNS = "runs.jsonl"
 """The store of run records in a command's (or a study's) folder."""
 
+QUICK = "-quick"
+"""The suffix of a folder of ``--quick`` runs (a study's, a search's, the baselines'): their
+runs saw a small part of the data, and the report and the archive leave them out."""
+
+GRID = "-grid"
+"""The suffix of a re-run study's folder of grid runs (``experiments.reproduce --grid``)."""
+
+SEARCH_IDENTITY = "search.json"
+"""What defines a search (its identity) and the command that runs it, in its folder from
+the start."""
+
 SEARCH_SUMMARY = "summary.json"
 """What ``experiments.tune`` leaves in a search's folder once the search is done."""
 
+TUNER_PROJECT = "search"
+"""KerasTuner's project folder (its trials), in a search's folder."""
+
+TRIALS = "trials.csv"
+"""The table of trials, one line per trial (beside it as ``.md``), in a search's folder and
+in a benchmark's."""
+
 FINAL_RUNS = "final_runs.jsonl"
 """The records of a search's best setting retrained over seeds, in the search's folder."""
+
+BEST_MODEL = "best_model.keras"
+"""The final model best on validation, in a search's folder."""
+
+BEST_CONFIG = "best_config.json"
+"""The config, seed and searched values of :data:`BEST_MODEL`, beside it."""
+
+FINAL_MODELS = "final_models"
+"""Every final run's model (``RUN_ID.keras``) when a search keeps them, in its folder."""
+
+COMPARISON = "comparison.csv"
+"""A re-run study's rows against the published ones (beside it as ``.md``), in its folder."""
 
 PYTORCH_RUNS = "pytorch_runs.jsonl"
 """The records of a study's rows trained again by the plain PyTorch loop
@@ -110,14 +140,37 @@ def folder(command: str, root: str | os.PathLike = ROOT) -> Path:
     return Path(root) / command
 
 
+def command_folder(module: str, root: str | os.PathLike = ROOT) -> Path:
+    """The folder the command of ``module`` (``experiments.fashion_dense``, a family's
+    :attr:`~keras_fcn.family.Family.command`) writes to under ``root``: its last name.
+
+    Raises:
+        KeyError: the command has no results folder.
+    """
+    return folder(module.rsplit(".", 1)[-1], root)
+
+
+def variant(name: str, *, quick: bool = False, grid: bool = False) -> str:
+    """The folder name of ``name``'s ``--quick`` and ``--grid`` runs: ``chenab-quick-grid``."""
+    return name + (QUICK if quick else "") + (GRID if grid else "")
+
+
+def is_quick(path: str | os.PathLike) -> bool:
+    """Whether ``path`` lies in a folder of ``--quick`` runs (:data:`QUICK`)."""
+    return any(part.endswith(QUICK) for part in Path(path).parts)
+
+
 def runs(command: str, root: str | os.PathLike = ROOT) -> Path:
     """The run records of ``command`` under ``root`` (its ``runs.jsonl``)."""
     return folder(command, root) / RUNS
 
 
-def study(name: str, root: str | os.PathLike = ROOT) -> Path:
-    """The folder of the re-run study ``name`` under ``root``."""
-    return folder("reproduce", root) / name
+def study(
+    name: str, root: str | os.PathLike = ROOT, *, quick: bool = False, grid: bool = False
+) -> Path:
+    """The folder of the re-run study ``name`` under ``root`` (of its ``quick`` or ``grid``
+    runs: :func:`variant`)."""
+    return folder("reproduce", root) / variant(name, quick=quick, grid=grid)
 
 
 def searches(root: str | os.PathLike = ROOT) -> list[Path]:
@@ -134,7 +187,7 @@ def studies(root: str | os.PathLike = ROOT) -> list[Path]:
     return sorted(
         p.parent
         for p in folder("reproduce", root).glob(f"*/{SIDE_BY_SIDE}")
-        if not p.parent.name.endswith("-quick")
+        if not p.parent.name.endswith(QUICK)
     )
 
 

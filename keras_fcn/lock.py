@@ -30,7 +30,6 @@ import fcntl
 import json
 import math
 import os
-import shlex
 import socket
 import sys
 import threading
@@ -39,6 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from keras_fcn.commands import process_line
 from keras_fcn.errors import ConfigError, FolderInUse, ResultsError
 from keras_fcn.layout import LOCK
 
@@ -93,11 +93,9 @@ UNKNOWN = Owner(0, "", "", "")
 
 
 def command_line() -> str:
-    """This process's command as it was typed: ``python -m MODULE ARGS`` for a module."""
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if spec is not None and spec.name:
-        return shlex.join(["python", "-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]])
-    return shlex.join(["python", *sys.argv])
+    """This process's command as it was typed: ``python -m MODULE ARGS`` for a module
+    (:func:`keras_fcn.commands.process_line`)."""
+    return process_line()
 
 
 def check_wait(wait: float | None) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from keras_fcn import layout
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord, RunStore, write_json
@@ -42,7 +43,7 @@ def run_and_report(
     Writes ``OUT/runs.jsonl`` (appended) and ``OUT/RUN_ID/`` with ``record.json``,
     ``learning_curves.png`` and ``confusion_matrix.png``.
     """
-    store = RunStore(Path(out) / "runs.jsonl")
+    store = RunStore(Path(out) / layout.RUNS)
     data = load_dataset(run.data, data_dir)
     store.check_writable()  # fail before training, not after (and after a data error: nothing)
     print(

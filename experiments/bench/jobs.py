@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experiments._cli import Parser, check_out, run_main
+from experiments._commands import JOBS
 from keras_fcn import layout
+from keras_fcn.commands import Command
 from keras_fcn.errors import KerasFcnError
 
 
@@ -159,9 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = pd.DataFrame(rows)
     save_table(table, out / "jobs", index=False)
     cpu = {**cpu_flags(), "cores": os.cpu_count()}
-    command = " ".join(
-        ["python -m experiments.bench.jobs", *(sys.argv[1:] if argv is None else argv)]
-    )
+    command = Command.from_argv(JOBS, sys.argv[1:] if argv is None else argv).render()
     meta = {"command": command, "created": now(), "cpu": cpu, "versions": library_versions()}
     write_json(out / "jobs.json", meta)
     print(describe_cpu(cpu, os.cpu_count()))

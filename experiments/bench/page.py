@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from keras_fcn import layout
+from keras_fcn.commands import Command
 from keras_fcn.identity import Status, group_key
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.records import full_data
@@ -112,8 +113,8 @@ def run_section(folder: Path) -> list[str]:
             _markdown(folder / "profile.csv"),
             "",
         ]
-    if (folder / "trials.csv").exists():
-        lines += [trials_line(pd.read_csv(folder / "trials.csv"))]
+    if (folder / layout.TRIALS).exists():
+        lines += [trials_line(pd.read_csv(folder / layout.TRIALS))]
     return [*lines, ""]
 
 
@@ -302,10 +303,11 @@ def comparison_table(
             except ValueError:  # no seed with a usable run of both values
                 continue
             by_seed = {r.seed: r for r in first}, {r.seed: r for r in second}
+            line = Command.parse(first[0].command).without("--seed").without_settings(setting)
             rows.append(
                 {
                     "A / B": f"{a} / {b}",
-                    "command": re.sub(rf" --seed \d+| --set {setting}=\S+", "", first[0].command),
+                    "command": line.render(),
                     "seeds": ", ".join(map(str, result.seeds)),
                     **{
                         f"{name} %": ", ".join(
@@ -341,7 +343,7 @@ def readme_block(
             continue  # a run of experiments.bench.jobs
         cases = pd.read_csv(folder / "benchmark.csv", keep_default_na=False)
         cases = cases[~cases["model"].isin(shown)]
-        has_trials = not trials_shown and (folder / "trials.csv").exists()
+        has_trials = not trials_shown and (folder / layout.TRIALS).exists()
         if cases.empty and not has_trials:
             continue
         run = json.loads((folder / RUN_FILE).read_text())
@@ -361,7 +363,7 @@ def readme_block(
             profile = pd.read_csv(folder / "profile.csv", keep_default_na=False)
             lines += profile_lines(profile, sorted(set(cases["model"])))
         if has_trials:
-            lines.append(trials_line(pd.read_csv(folder / "trials.csv")))
+            lines.append(trials_line(pd.read_csv(folder / layout.TRIALS)))
         shown |= set(cases["model"])
         trials_shown = trials_shown or has_trials
         machine_before = machine

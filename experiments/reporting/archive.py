@@ -72,9 +72,7 @@ def _kept(record: RunRecord) -> bool:
 
 def _stores(results: Path) -> list[Path]:
     """The stores of a results root worth archiving: not the quick studies' or searches'."""
-    return [
-        p for p in layout.records(results) if not any(part.endswith("-quick") for part in p.parts)
-    ]
+    return [p for p in layout.records(results) if not layout.is_quick(p)]
 
 
 def save(

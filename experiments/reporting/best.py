@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from keras_fcn.commands import Command
 from keras_fcn.config import DATASET_NAMES, flag_value
 from keras_fcn.identity import Status, record_group_key
 from keras_fcn.record import RunRecord
@@ -116,7 +117,7 @@ def reproducing_line(record: RunRecord) -> str:
     by :meth:`keras_fcn.family.Family.command_for`), its seed as ``S``; for a record without
     one (the classical baselines), every setting of its config as ``field=value``."""
     if record.command:
-        return f"`{record.command.replace(f' --seed {record.seed}', ' --seed S')}`"
+        return f"`{Command.parse(record.command).with_value('--seed', 'S')}`"
     return ", ".join(
         f"{k}={flag_value(v)}"
         for section in record.config.values()

@@ -57,7 +57,7 @@ def write_report(
     defaults: Mapping[str, dict[str, Any]],
     load: Loader | None = None,
     source: str | None = None,
-    command: Callable[[Any], str] | None = None,
+    command: Callable[[Any], Any] | None = None,
 ) -> Path:
     """Write ``out/report.md`` and its figures from the records under ``results``.
 
@@ -70,7 +70,8 @@ def write_report(
         load: dataset name -> :class:`keras_fcn.data.Dataset` (full test set) for the data
             section and example images; ``None`` leaves those parts out.
         source: where the records came from, as the document says it (default: ``results``).
-        command: a record -> the line that trains its config, for the MNIST transfer runs
+        command: a record -> the line that trains its config (a
+            :class:`keras_fcn.commands.Command`, without its seed), for the MNIST transfer runs
             not yet made; ``None`` leaves the transfer section out.
 
     Returns:

@@ -14,7 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from experiments import _commands as commands
 from keras_fcn import layout
+from keras_fcn.commands import Command
 from keras_fcn.config import flag_value
 from keras_fcn.identity import ADDED_FIELDS, Status, record_group_key
 from keras_fcn.record import RunRecord
@@ -52,10 +54,13 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
             latest = {r.seed: r for r in group}  # the last record of each seed
             seeds = sorted(latest)
             changed = changed_settings(group[0], defaults.get(group[0].family, {}))
-            flags = "".join(f" --set {k}={v}" for k, v in changed.items())
             dataset = group[0].config["data"]["dataset"]
+            line = Command(commands.of_folder(command))
             if dataset != defaults.get(group[0].family, {}).get("data", {}).get("dataset"):
-                flags = f" --dataset {dataset}{flags}"  # a transfer's runs: not the default's
+                line = line.with_options(("--dataset", dataset))  # a transfer's runs
+            line = line.with_settings(changed)
+            if seeds != [42]:
+                line = line.with_options(("--seed", "S"))
             seed_text = (
                 f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
             )
@@ -64,8 +69,7 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
                     "result": f"{group[0].family} {_settings(changed)}: test accuracy ({seed_text})",
                     "dataset": dataset,
                     "value": mean_std([latest[s].test_accuracy for s in seeds]),
-                    "command": f"python -m experiments.{command}{flags}"
-                    + (" --seed S" if seeds != [42] else ""),
+                    "command": line.render(),
                 }
             )
     return rows
@@ -114,9 +118,9 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
             for k, v in changed.items()
             if k in family_defaults.get("data", {}) or k in ADDED_FIELDS
         }
-        flags = "".join(
-            f" --set {k}={v}" for k, v in changed.items() if f"{k}=" not in summary["command"]
-        )
+        line = Command.parse(summary["command"])
+        named = {(value or "").split("=", 1)[0] for _, value in line.options}
+        line = line.with_settings({k: v for k, v in changed.items() if k not in named})
         rows.append(
             {
                 "result": f"tuned {summary['family']} ({summary['tuner']}, {summary['trials']} trials, "
@@ -124,7 +128,7 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
                 f"{len(finals)} final seeds; {summary['best']}",
                 "dataset": summary["dataset"],
                 "value": mean_std([r.test_accuracy for r in finals if r.status == Status.OK]),
-                "command": summary["command"] + flags,
+                "command": line.render(),
             }
         )
     return rows
@@ -145,7 +149,7 @@ def baseline_rows(results: str | os.PathLike) -> list[dict[str, str]]:
                 "result": f"{r.family} ({settings}; {how}): test accuracy",
                 "dataset": r.config["data"]["dataset"],
                 "value": mean_std([r.test_accuracy]),
-                "command": "python -m experiments.baselines --dataset both",
+                "command": Command(commands.BASELINES, (), (("--dataset", "both"),)).render(),
             }
         )
     return rows

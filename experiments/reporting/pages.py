@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from experiments import _commands as commands
 from experiments.reporting import glance, readme
 from experiments.reporting.config_page import configs_page
 from experiments.reporting.studies import study_seeds
@@ -115,9 +116,8 @@ def results_page(results: str | os.PathLike, defaults: Mapping[str, dict[str, An
 def _study_section(folder: Path, source: str | None, reading: str = "") -> list[str]:
     """A re-run study's tables side by side with the published ones, and their significance."""
     name, seeds = folder.name, study_seeds(folder)
-    command = f"python -m experiments.reproduce {name} --seeds {len(seeds)}"
-    if seeds and seeds[0] != 42:
-        command += f" --first-seed {seeds[0]}"
+    first = [("--first-seed", str(seeds[0]))] if seeds and seeds[0] != 42 else []
+    command = commands.study(name, len(seeds), *first)
     lines = [
         f"# The {name.capitalize()} study, re-run over {_count(len(seeds), 'seed')}",
         "",

@@ -14,9 +14,11 @@ from typing import Any
 
 import pandas as pd
 
+from experiments import _commands as commands
 from experiments.reporting import glance
 from experiments.reporting.studies import study_seeds
 from keras_fcn import layout
+from keras_fcn.commands import Command
 from keras_fcn.identity import SPEED_FIELDS
 from keras_fcn.reporting.tables import plus_minus, unpadded_markdown
 
@@ -41,8 +43,6 @@ COMPUTE_SETTINGS = (*SPEED_FIELDS, "precision", "loop")
 runs of one config that differ only in these, the one closest to the defaults (the others
 are compared on ``docs/speed.md`` and listed on ``docs/results.md``)."""
 
-_SET_FLAG = re.compile(r"--set (\S+?)=(\S+)")
-
 
 def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
     """The rows of the table at a glance the README shows: every single-run config (of
@@ -53,17 +53,19 @@ def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
     family = table["result"].str.split(" (", regex=False).str[0]  # "tuned dense"
     kept = pd.Series(True, index=table.index)
     single = pd.Series(True, index=table.index)  # not a search nor a baseline
-    for command, group in (
-        ("experiments.baselines", table["dataset"]),
-        ("experiments.tune", table["dataset"] + " " + family),
+    lines = table["command"].map(lambda command: Command.parse(command.strip("`")))
+    modules = lines.map(lambda line: line.module)
+    for module, group in (
+        (commands.BASELINES, table["dataset"]),
+        (commands.TUNE, table["dataset"] + " " + family),
     ):
-        rows = table["command"].str.contains(command, regex=False)
+        rows = modules == module
         best = accuracy[rows].groupby(group[rows]).idxmax()
         kept &= ~rows | table.index.isin(best.values)
         single &= ~rows
-    flags = table["command"].map(lambda command: _SET_FLAG.findall(command))
+    flags = lines.map(lambda line: list(line.settings.items()))
     compute = flags.map(lambda pairs: sum(key in COMPUTE_SETTINGS for key, _ in pairs))
-    config = table["command"].str.extract(r"-m (\S+)")[0] + " " + table["dataset"]
+    config = modules + " " + table["dataset"]
     config += flags.map(lambda pairs: str(sorted(p for p in pairs if p[0] not in COMPUTE_SETTINGS)))
     closest = compute[single].groupby(config[single]).idxmin()
     kept &= ~single | table.index.isin(closest.values)
@@ -128,7 +130,7 @@ def _counted(verdicts: pd.Series, order: tuple[str, ...]) -> str:
 def tally(folder: Path) -> str:
     """A re-run study's verdicts counted: its published rows against ours, and its claims
     (``Published rows: 10 within seed spread, 2 ours lower. Claims: 3 supported.``)."""
-    rows = pd.read_csv(folder / "comparison.csv")["verdict"]
+    rows = pd.read_csv(folder / layout.COMPARISON)["verdict"]
     text = f"Published rows: {_counted(rows, _ROW_VERDICTS)}."
     if (folder / layout.CLAIM_VERDICTS).exists():
         claims = pd.read_csv(folder / layout.CLAIM_VERDICTS)["verdict"]
@@ -154,12 +156,12 @@ def block(
         "rows and claims counted; every row and claim is on the study's page.",
     ]
     for folder in layout.studies(root):
-        comparison = pd.read_csv(folder / "comparison.csv")
+        comparison = pd.read_csv(folder / layout.COMPARISON)
         seeds = len(study_seeds(folder))
         lines += [
             "",
             f"**[{folder.name}](docs/{STUDY_PAGES}/{folder.name}.md)**: "
-            f"`python -m experiments.reproduce {folder.name} --seeds {seeds}`",
+            f"`{commands.study(folder.name, seeds)}`",
             "",
             study_table(comparison),
             "",

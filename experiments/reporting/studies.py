@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments import _commands as commands
 from keras_fcn import layout
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.records import read_runs
@@ -47,8 +48,8 @@ def crosscheck_markdown(table: pd.DataFrame, name: str, seeds: Sequence[int]) ->
     return (
         "The rows below were trained again by a plain PyTorch loop (`keras_fcn.pytorch_loop`): "
         "the same configuration, split and arrays, PyTorch's own layers, initializers and "
-        f"optimizers, over the same seeds ({listed}), printed by `python -m experiments.reproduce "
-        f"{name} --pytorch --seeds {len(seeds)}`. Where ours differ from the paper, this says "
+        f"optimizers, over the same seeds ({listed}), printed by "
+        f"`{commands.study(name, None, ('--pytorch', None), ('--seeds', str(len(seeds))))}`. Where ours differ from the paper, this says "
         f"whether the difference is the port's or the paper's. {RULE}\n\n"
         + pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
         + "\n"
@@ -195,7 +196,7 @@ def write_claims(
 
     grids = {}
     for name, protocol in studies.items():
-        grid = layout.study(f"{name}-grid", root) / layout.RUNS
+        grid = layout.study(name, root, grid=True) / layout.RUNS
         if protocol.grid and grid.exists():
             factors = families[protocol.family].read_space(protocol.path(protocol.grid)).names
             grids[name] = (read_runs(grid), list(factors))
@@ -203,8 +204,7 @@ def write_claims(
                 n = len(grids[name][0])
                 text = factor_table(*grids[name]).to_markdown(index=False, disable_numparse=True)
                 (layout.study(name, root) / layout.GRID_FACTORS).write_text(
-                    f"{n} runs of a seeded sample of its grid (`python -m experiments.reproduce "
-                    f"{name} --grid --max-runs N --seeds 1`): for each factor, the mean test accuracy at each of its "
+                    f"{n} runs of a seeded sample of its grid (`{_grid_line(name)}`): for each factor, the mean test accuracy at each of its "
                     f"values (runs at it), best first, and their spread; a factor set per layer is read "
                     f"as one factor per layer.\n\n{text}\n"
                 )
@@ -215,3 +215,10 @@ def write_claims(
         if len(mine):
             (layout.study(name, root) / layout.CLAIMS).write_text(claims_markdown(mine, False))
             mine.to_csv(layout.study(name, root) / layout.CLAIM_VERDICTS, index=False)
+
+
+def _grid_line(name: str) -> str:
+    """The line that runs a sample of a study's grid, its size left to the reader."""
+    return commands.study(
+        name, None, ("--grid", None), ("--max-runs", "N"), ("--seeds", "1")
+    ).render()

@@ -17,11 +17,12 @@ import pandas as pd
 
 from experiments.reporting.best import Best
 from keras_fcn import layout
+from keras_fcn.commands import Command
 from keras_fcn.identity import Status, record_group_key
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.tables import mean_std, plus_minus
 
-Command = Callable[[RunRecord], str | None]
+LineOf = Callable[[RunRecord], Command | None]
 """A record (with its config changed) -> the line that trains it; None for a record of no
 network family (a classical baseline), which has no transfer row."""
 
@@ -34,7 +35,7 @@ def on_mnist(record: RunRecord) -> RunRecord:
 
 
 def family_rows(
-    bests: Sequence[Best], records: Sequence[RunRecord], command: Command
+    bests: Sequence[Best], records: Sequence[RunRecord], command: LineOf
 ) -> list[dict[str, str]]:
     """Each family's chosen Fashion-MNIST configuration, and the same on MNIST."""
     rows = []
@@ -52,7 +53,7 @@ def family_rows(
                 "chosen on Fashion-MNIST": f"{b.family}: best mean validation accuracy",
                 "Fashion-MNIST test": mean_std([r.test_accuracy for r in b.records]),
                 "MNIST test, unchanged": mean_std([r.test_accuracy for r in mnist])
-                or f"not run: `{line} --seed S`",
+                or f"not run: `{line.with_options(('--seed', 'S'))}`",
                 "published": "",
             }
         )
@@ -63,7 +64,7 @@ def study_rows(root: str | os.PathLike) -> list[dict[str, str]]:
     """Each re-run study's final configuration on Fashion-MNIST and retrained on MNIST."""
     rows = []
     for folder in layout.studies(root):
-        comparison = pd.read_csv(folder / "comparison.csv")
+        comparison = pd.read_csv(folder / layout.COMPARISON)
         test = comparison[comparison["metric"] == "test_accuracy"]
         final = test[test["table"] == "final"]
         mnist = test[test["table"] == "mnist_final"]
@@ -89,7 +90,7 @@ def _ours(line: pd.Series) -> str:
 
 
 def transfer_table(
-    root: str | os.PathLike, bests: Sequence[Best], records: Sequence[RunRecord], command: Command
+    root: str | os.PathLike, bests: Sequence[Best], records: Sequence[RunRecord], command: LineOf
 ) -> pd.DataFrame:
     """The families' rows, then the studies'."""
     return pd.DataFrame(family_rows(bests, records, command) + study_rows(root))

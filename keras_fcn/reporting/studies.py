@@ -51,7 +51,7 @@ def write_study_outputs(
     if variants:
         (folder / layout.VARIANTS).write_text(variants_markdown(variants, test_labels))
     comparison = pd.concat([r.comparison for r in results], ignore_index=True)
-    save_table(comparison, folder / "comparison", index=False)
+    save_table(comparison, folder / Path(layout.COMPARISON).stem, index=False)
     readable = format_side_by_side(comparison)
     (folder / layout.SIDE_BY_SIDE).write_text(readable.to_markdown(index=False) + "\n")
     all_records = {

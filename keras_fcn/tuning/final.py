@@ -27,8 +27,6 @@ from keras_fcn.tuning.options import SearchOptions
 from keras_fcn.tuning.search import SearchResult
 from keras_fcn.tuning.summary import describe_searched
 
-BEST_MODEL, BEST_CONFIG, FINAL_MODELS = "best_model.keras", "best_config.json", "final_models"
-
 
 def best_of(records: Sequence[RunRecord]) -> RunRecord:
     """The final run kept: the best on validation of those that trained to the end (the
@@ -55,18 +53,18 @@ def retrain_best(
     keeps the best model of the runs it finished and needs no other. ``keep_models`` also
     keeps each run's model as ``final_models/RUN_ID.keras``.
     """
-    store = RunStore(folder / "final_runs.jsonl")
+    store = RunStore(folder / layout.FINAL_RUNS)
     wanted = {run.run_id for run in runs}
 
     def train_and_keep(fam: Family, run: RunConfig, dataset: Any) -> RunRecord:
         trained = train_model(fam, run, dataset)
         record = trained.record
         if keep_models:
-            (folder / FINAL_MODELS).mkdir(parents=True, exist_ok=True)
-            trained.model.save(folder / FINAL_MODELS / f"{record.run_id}.keras")
+            (folder / layout.FINAL_MODELS).mkdir(parents=True, exist_ok=True)
+            trained.model.save(folder / layout.FINAL_MODELS / f"{record.run_id}.keras")
         earlier = [r for r in store if r.run_id in wanted and r.status == Status.OK]
         if record.status == Status.OK and best_of([*earlier, record]) is record:
-            trained.model.save(folder / BEST_MODEL)
+            trained.model.save(folder / layout.BEST_MODEL)
         return record
 
     return run_study(
@@ -79,7 +77,7 @@ def write_best_config(
 ) -> None:
     """``best_config.json``: the config and seed of the kept model, and the searched values."""
     write_json(
-        folder / BEST_CONFIG,
+        folder / layout.BEST_CONFIG,
         {
             "family": family.name,
             **chosen.config,
@@ -103,7 +101,7 @@ def finish(
     hypermodel = tuner.hypermodel
     family, space = hypermodel.family, hypermodel.space
     table = trials.trials_frame(tuner, space)
-    trials.save_trials(table, folder / "trials")
+    trials.save_trials(table, folder / Path(layout.TRIALS).stem)
     save_figure(summary.plot_along_each(table, space), folder / "along_each.png")
     point = trials.best_point(tuner, space)
     final = hypermodel.base.with_settings({**space.to_config(point), "epochs": options.max_epochs})

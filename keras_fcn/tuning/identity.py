@@ -11,6 +11,7 @@ import hashlib
 import json
 from typing import Any
 
+from keras_fcn import layout
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import RunConfig
 from keras_fcn.space import Space
@@ -93,5 +94,5 @@ def search_key(identity: dict[str, Any]) -> str:
 def search_folder_name(identity: dict[str, Any], quick: bool = False) -> str:
     """``FAMILY-DATASET-TUNER[-quick]-HASH``: readable, and one folder per search."""
     dataset = identity["base"]["data"]["dataset"]
-    quick_tag = "-quick" if quick else ""
-    return f"{identity['family']}-{dataset}-{identity['tuner']}{quick_tag}-{search_key(identity)}"
+    name = layout.variant(f"{identity['family']}-{dataset}-{identity['tuner']}", quick=quick)
+    return f"{name}-{search_key(identity)}"

@@ -151,13 +151,13 @@ def hold_search_folder(
         if options.fresh:
             lock.empty(folder)  # trials, final runs, summary, plots: nothing of it is kept
         print(search_note(folder), flush=True)
-        write_json(folder / "search.json", {"command": command, **identity})
+        write_json(folder / layout.SEARCH_IDENTITY, {"command": command, **identity})
         yield
 
 
 def search_note(folder: Path) -> str:
     """One line: whether this call resumes its search or starts one, and where."""
-    trials = len(list((folder / "search").glob("trial_*/trial.json")))
+    trials = len(list((folder / layout.TUNER_PROJECT).glob("trial_*/trial.json")))
     if trials:
         return f"resuming the search in {folder} ({trials} trials on disk)"
     prefix = folder.name.rsplit("-", 1)[0]

@@ -38,7 +38,7 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from keras_fcn import compat, train
+from keras_fcn import compat, layout, train
 from keras_fcn.data import Dataset
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.space import Space, encode_value
@@ -148,7 +148,7 @@ def make_tuner(
     directory: str | Path,
     options: SearchOptions | None = None,
     *,
-    project_name: str = "search",
+    project_name: str = layout.TUNER_PROJECT,
     overwrite: bool = False,
 ) -> kt.Tuner:
     """The KerasTuner tuner ``options.tuner`` names, maximizing validation accuracy.
@@ -312,6 +312,6 @@ def run_tuner(
             pool.stop()
     seconds = time.perf_counter() - start
     if workers.role() != "worker":
-        for checkpoint in (folder / "search").glob("trial_*/checkpoint*"):
+        for checkpoint in (folder / layout.TUNER_PROJECT).glob("trial_*/checkpoint*"):
             checkpoint.unlink()
     return tuner, data, seconds

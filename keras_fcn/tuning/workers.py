@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from keras_fcn.commands import process_argv
 from keras_fcn.errors import ChiefError
 
 ROLE_VAR, IP_VAR, PORT_VAR = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
@@ -38,17 +39,6 @@ def role() -> str | None:
     if not tuner_id or not os.environ.get(IP_VAR):
         return None
     return "chief" if "chief" in tuner_id else "worker"
-
-
-def own_command() -> list[str]:
-    """This process's command, as arguments of ``python``: ``-m MODULE ARGS`` when it was
-    started as a module, else ``SCRIPT ARGS``."""
-    import __main__
-
-    spec = getattr(__main__, "__spec__", None)
-    if spec is not None and spec.name:
-        return ["-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]]
-    return list(sys.argv)
 
 
 class WorkerPool:
@@ -117,7 +107,7 @@ def start_workers(n: int, command: Sequence[str] = ()) -> WorkerPool:
     workers running ``command`` (this process's own command if empty) against it."""
     port = free_port()
     os.environ.update({ROLE_VAR: "chief", IP_VAR: "127.0.0.1", PORT_VAR: str(port)})
-    pool = WorkerPool(list(command) or own_command(), n, port).start()
+    pool = WorkerPool(list(command) or process_argv(), n, port).start()
     print(f"chief on 127.0.0.1:{port} with {n} workers", flush=True)
     return pool
 

@@ -1,7 +1,9 @@
-"""The library is the product: nothing under ``keras_fcn/`` names a command or parses one.
+"""The library is the product: nothing under ``keras_fcn/`` names a command or parses its
+arguments.
 
 The commands (``experiments/``) import the library, never the other way round; how a run is
-repeated is either a family's declared command module or text the caller passes in.
+repeated is either a family's declared command module or text the caller passes in, rendered
+and read back as data by :mod:`keras_fcn.commands`.
 """
 
 from __future__ import annotations

@@ -41,3 +41,24 @@ def test_the_report_reads_finished_searches_and_full_studies(tmp_path):
         (layout.study(name, tmp_path) / layout.SIDE_BY_SIDE).write_text("")
     assert [p.name for p in layout.searches(tmp_path)] == ["a-search", "b-search"]
     assert [p.name for p in layout.studies(tmp_path)] == ["chenab", "lenet"]
+
+
+def test_quick_and_grid_runs_have_folders_of_their_own():
+    assert layout.variant("chenab") == "chenab"
+    assert layout.variant("chenab", quick=True, grid=True) == "chenab-quick-grid"
+    assert layout.study("chenab", "r", grid=True).as_posix() == "r/reproduce/chenab-grid"
+    assert layout.is_quick("r/reproduce/chenab-quick/runs.jsonl")
+    assert layout.is_quick("r/baselines-quick/runs.jsonl")
+    assert not layout.is_quick("r/reproduce/chenab/runs.jsonl")
+
+
+@pytest.mark.parametrize("family", ["dense", "lenet"])
+def test_a_familys_command_writes_into_the_folder_of_its_name(family):
+    from keras_fcn.registry import get_family
+
+    module = get_family(family).command
+    folder = layout.command_folder(module, "r")
+    assert folder.parent.as_posix() == "r" and folder.name in layout.SINGLE_RUNS
+    assert module.endswith(f".{folder.name}")
+    with pytest.raises(KeyError, match="no results folder"):
+        layout.command_folder("experiments.nowhere")

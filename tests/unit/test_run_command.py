@@ -3,13 +3,12 @@ same config (the same run id), whichever command first trained it."""
 
 from __future__ import annotations
 
-import shlex
-
 import pytest
 
 from experiments._cli import settings_from
 from experiments.fashion_dense import build_parser
 from keras_fcn import registry
+from keras_fcn.commands import Command
 from keras_fcn.presets import quick
 from keras_fcn.record import RunStore
 from keras_fcn.replication import all_studies
@@ -18,10 +17,9 @@ from keras_fcn.replication.rerun import reproduce
 
 def rebuilt(line: str):
     """The run config that ``line`` (``python -m COMMAND ...``) trains."""
-    words = shlex.split(line)
-    assert words[:2] == ["python", "-m"]
-    name = {f.command: f.name for f in registry.families().values()}[words[2]]
-    args = build_parser(words[2], "fashion_mnist", name).parse_args(words[3:])
+    command = Command.parse(line)
+    name = {f.command: f.name for f in registry.families().values()}[command.module]
+    args = build_parser(command.module, "fashion_mnist", name).parse_args(command.words())
     settings = {"dataset": args.dataset, **settings_from(args), "seed": args.seed}
     return registry.get_family(name).run_config(settings)
 

@@ -7,6 +7,7 @@ import pytest
 
 from experiments.reporting.best import best_per_family
 from experiments.reporting.transfer import on_mnist, transfer_table
+from keras_fcn.commands import Command
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore
 
@@ -25,11 +26,11 @@ def test_the_chosen_config_is_found_on_mnist_or_its_line_is_given(tmp_path):
     records = chosen + other + on_other
     bests = best_per_family(records)
     table = transfer_table(
-        tmp_path, bests, records, lambda r: f"train {r.config['data']['dataset']}"
+        tmp_path, bests, records, lambda r: Command("train", (r.config["data"]["dataset"],))
     )
     (row,) = table.to_dict("records")
     assert row["Fashion-MNIST test"] == "88.00 ± 0.00 %"  # chosen on validation, not test
-    assert row["MNIST test, unchanged"] == "not run: `train mnist --seed S`"
+    assert row["MNIST test, unchanged"] == "not run: `python -m train mnist --seed S`"
     records.append(record(44, "mnist", 0.1, 0.98))
     table = transfer_table(tmp_path, best_per_family(records), records, str)
     assert table.iloc[0]["MNIST test, unchanged"] == "98.00 %"
@@ -92,7 +93,10 @@ def test_records_of_no_network_family_have_no_transfer_row(tmp_path):
     knn = RunRecord("k", "knn", {"data": {"dataset": "fashion_mnist"}}, 0, test_accuracy=0.85)
     records = [knn, record(42, "fashion_mnist", 0.1, 0.88)]
     table = transfer_table(
-        tmp_path, best_per_family(records), records, lambda r: None if r.family == "knn" else "x"
+        tmp_path,
+        best_per_family(records),
+        records,
+        lambda r: None if r.family == "knn" else Command("x"),
     )
     assert list(table["chosen on Fashion-MNIST"]) == ["dense: best mean validation accuracy"]
 
