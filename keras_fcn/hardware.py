@@ -65,6 +65,11 @@ def cpu_model(path: str = "/proc/cpuinfo") -> str:
     return platform.processor() or platform.machine()
 
 
+def machine_line() -> str:
+    """The CPU's model and the cores this process may use, e.g. ``AMD EPYC, 2 cores``."""
+    return f"{cpu_model() or 'unknown CPU'}, {len(os.sched_getaffinity(0))} cores"
+
+
 def resolve_precision(precision: str, flags: frozenset[str] | None = None) -> tuple[str, str]:
     """The Keras dtype policy a run uses for ``precision``, and why.
 

@@ -121,10 +121,12 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
         line = Command.parse(summary["command"])
         named = {(value or "").split("=", 1)[0] for _, value in line.options}
         line = line.with_settings({k: v for k, v in changed.items() if k not in named})
+        machine = f" on {summary['machine']}" if "machine" in summary else ""
         rows.append(
             {
                 "result": f"tuned {summary['family']} ({summary['tuner']}, {summary['trials']} trials, "
-                f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials): test accuracy over "
+                f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials"
+                f"{machine}): test accuracy over "
                 f"{len(finals)} final seeds; {summary['best']}",
                 "dataset": summary["dataset"],
                 "value": mean_std([r.test_accuracy for r in finals if r.status == Status.OK]),

@@ -13,6 +13,7 @@ from typing import Any
 
 from keras_fcn import idx, layout
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.hardware import machine_line
 from keras_fcn.identity import SCHEMA, Status
 from keras_fcn.record import RunRecord, RunStore, write_json
 from keras_fcn.reporting.confusion import format_confusion
@@ -115,6 +116,7 @@ def finish(
         "failed": int((table["status"] == "FAILED").sum()),
         "total_epochs": trials.total_epochs(table, options.executions),
         "trial_hours": float(table["wall_time_s"].fillna(0).sum() / 3600),
+        "machine": machine_line(),
         "best": summary.describe_searched(point, space.searched()),
         "command": command,
         # the report reads these final runs only, whatever else the folder holds

@@ -169,6 +169,7 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
                 "trials": 4,
                 "total_epochs": 8,
                 "trial_hours": 0.01,
+                "machine": "Some CPU, 2 cores",
                 "best": "hidden=512-256",
                 "command": command,
                 "final_run_ids": [raw.run_id],
@@ -197,6 +198,7 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
         "`python -m experiments.fashion_dense --set standardize=false`",
     ] in rows
     assert ["88.11 %", f"`{command} --set standardize=false`"] in [r[2:] for r in rows]
+    assert any("0.01 h of trials on Some CPU, 2 cores)" in r[0] for r in rows)
 
 
 def test_printed_confusion_matrix_names_each_class_once():

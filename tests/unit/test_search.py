@@ -12,6 +12,7 @@ import pytest
 from keras_fcn import tuning
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
+from keras_fcn.hardware import machine_line
 from keras_fcn.record import RunStore
 from keras_fcn.space import Param, Space
 from keras_fcn.tuning import summary as search_summary
@@ -89,6 +90,7 @@ def test_a_search_from_python_resumes_where_it_was_interrupted(tmp_path, capsys)
 
     summary = json.loads((folder / "summary.json").read_text())
     assert summary == result.summary and summary["trials"] == 4
+    assert summary["machine"] == machine_line()  # where its hours were spent
     finals = [r.run_id for r in RunStore(folder / "final_runs.jsonl")]
     assert finals == summary["final_run_ids"] == [r.run_id for r in result.final_records]
     assert result.best == trial_table.decode(GRID, result.best) and result.best_record.seed in (
