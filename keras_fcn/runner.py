@@ -164,7 +164,8 @@ def run_tasks(
 
 
 class _Runner:
-    """:func:`run_tasks`'s state: the records known, by every id they are found by."""
+    """:func:`run_tasks`'s state: the records known, by every id they are found by (those
+    that did not fail, and this call's failures)."""
 
     def __init__(
         self, job: Job, store: RunStore, resumed: Iterable[RunRecord], callback: RunnerCallback
@@ -183,9 +184,9 @@ class _Runner:
                 )
 
     def done(self, task_id: str) -> bool:
-        """Whether a record of the task that did not fail is known."""
-        record = self.records.get(task_id)
-        return record is not None and record.status != Status.FAILED
+        """Whether the task has a record: one that did not fail, or its failure in this call
+        (only those are read in, so that a task failed before runs again)."""
+        return task_id in self.records
 
     def run(self, tasks: Sequence[Any], engine: Engine | None) -> list[RunRecord]:
         ids = [self.job.task_id(task) for task in tasks]
