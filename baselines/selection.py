@@ -140,6 +140,13 @@ def select_and_test(
     return record, pd.DataFrame(rows)
 
 
+def run_selection(task: tuple[Baseline, DataConfig], data: Any) -> tuple[RunRecord, pd.DataFrame]:
+    """:func:`select_and_test` of the task ``(baseline, data_config)``: the work of a
+    selection run by :func:`keras_fcn.runner.run_tasks`, in this process or in a Ray task."""
+    baseline, data_config = task
+    return select_and_test(baseline, data, data_config)
+
+
 def _fit_each(baseline: Baseline, data: Any) -> tuple[list[dict[str, Any]], tuple]:
     """Fit every setting of ``baseline.space`` on the training split and measure it on the
     validation split: a row of each setting's accuracy and timings, and the best

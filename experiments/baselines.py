@@ -63,35 +63,50 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def selections(args, out, engine) -> int:
-    """Fit the baselines not yet recorded, on ``engine`` (several at once) if given."""
+    """Fit the baselines not yet recorded, on ``engine`` (several at once) if given.
 
+    Raises:
+        KerasFcnError: a selection could not finish (it raised, or its worker or node died
+            more often than Ray retries); the others are recorded first.
+    """
     import pandas as pd
 
-    from baselines.selection import BASELINES, selection_id
+    from baselines.selection import BASELINES, run_selection, selection_id
     from keras_fcn.config import DataConfig
+    from keras_fcn.errors import KerasFcnError
     from keras_fcn.presets import quick
     from keras_fcn.record import RunStore
     from keras_fcn.reporting.tables import save_table
+    from keras_fcn.runner import Job, run_tasks
     from keras_fcn.train import load_dataset
 
     store = RunStore(out / "runs.jsonl")
     datasets = ("fashion_mnist", "mnist") if args.dataset == "both" else (args.dataset,)
-    names = args.only or list(BASELINES)
-    start, rows = time.perf_counter(), []
-    if engine is not None:
-        select_on(engine, args, datasets, names, store, out)
-    for dataset in datasets:
-        data_config = DataConfig(dataset=dataset, **(quick("baselines") if args.quick else {}))
+    data_configs = [
+        DataConfig(dataset=dataset, **(quick("baselines") if args.quick else {}))
+        for dataset in datasets
+    ]
+    tasks = [(BASELINES[name], dc) for dc in data_configs for name in args.only or BASELINES]
+
+    def load(data_config):
         data = load_dataset(data_config, args.data_dir)
         store.check_writable()  # after the data: a dataset not found leaves no folder behind
-        done = {r.config.get("search_id"): r for r in store}
-        for name in names:
-            baseline = BASELINES[name]
-            record = done.get(selection_id(baseline, data_config))
-            if record is None:
-                record = _select_here(baseline, name, data, data_config, store, out)
-            rows.append(_row(dataset, name, record))
-    table = pd.DataFrame(rows)
+        return data
+
+    start = time.perf_counter()
+    job = Job(
+        work=run_selection,
+        task_id=lambda task: selection_id(*task),
+        data=lambda task: task[1],
+        load=load,
+    )
+    said = _Said(out)
+    records = run_tasks(job, tasks, store, engine=engine, callback=said)
+    if said.failures:
+        raise KerasFcnError("; ".join(said.failures) + ": rerun the same command to fit them again")
+    table = pd.DataFrame(
+        [_row(dc.dataset, b.name, r) for (b, dc), r in zip(tasks, records, strict=True)]
+    )
     save_table(table, out / "baselines", index=False)
     print(table.to_markdown(index=False))
     print(
@@ -101,27 +116,61 @@ def selections(args, out, engine) -> int:
     return 0
 
 
-def _select_here(baseline, name, data, data_config, store, out):
-    """Fit one baseline's selection in this process, record it, print what it chose."""
-    from baselines.selection import select_and_test, settings_text
-    from keras_fcn.reporting.confusion import format_confusion
-    from keras_fcn.reporting.tables import save_table
+class _Said:
+    """What the command prints as selections start and end, and saves beside each record:
+    its table of every setting (a :class:`keras_fcn.runner.RunnerCallback`)."""
 
-    dataset = data_config.dataset
-    print(
-        f"{dataset} / {name}: {baseline.description}; trying {baseline.space.size()} settings",
-        flush=True,
-    )
-    record, selection = select_and_test(baseline, data, data_config)
-    store.append_once(record)
-    save_table(selection, out / f"selection_{name}_{dataset}", index=False)
+    def __init__(self, out) -> None:
+        self.out, self.todo, self.ended, self.failures = out, 0, 0, []
+
+    def on_plan(self, total: int, todo: int) -> None:
+        self.todo = todo
+
+    def on_task_begin(self, task) -> None:
+        baseline, data_config = task
+        print(
+            f"{data_config.dataset} / {baseline.name}: {baseline.description}; "
+            f"trying {baseline.space.size()} settings",
+            flush=True,
+        )
+
+    def on_task_end(self, outcome) -> None:
+        from baselines.selection import settings_text
+        from keras_fcn.reporting.tables import save_table
+
+        (baseline, data_config), record = outcome.task, outcome.record
+        name, dataset = baseline.name, data_config.dataset
+        self.ended += 1
+        number = f"[{self.ended}/{self.todo}] " if outcome.running is not None else "  "
+        if outcome.note is not None:
+            self.failures.append(f"{dataset} / {name}: {outcome.note}")
+            print(f"{number}{self.failures[-1]}", flush=True)
+            return
+        save_table(outcome.extra, self.out / f"selection_{name}_{dataset}", index=False)
+        if outcome.running is None:
+            _chosen_here(record)
+            return
+        print(
+            f"{number}{dataset} / {name}: {settings_text(record.config['model'])}; "
+            f"validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
+            f"{outcome.running} running",
+            flush=True,
+        )
+
+
+def _chosen_here(record) -> None:
+    """What a selection fitted in this process chose, its scores and confusion matrix."""
+    from baselines.selection import settings_text
+    from keras_fcn import idx
+    from keras_fcn.reporting.confusion import format_confusion
+
+    class_names = idx.info(record.config["data"]["dataset"]).class_names
     print(f"  chosen on validation: {settings_text(record.config['model'])}")
     print(
         f"  validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
         f"fit {record.fit_time_s:.1f} s, predict test set {record.predict_time_s:.1f} s"
     )
-    print(format_confusion(record.confusion_matrix, data.class_names) + "\n")
-    return record
+    print(format_confusion(record.confusion_matrix, class_names) + "\n")
 
 
 def _row(dataset, name, record) -> dict:
@@ -138,56 +187,6 @@ def _row(dataset, name, record) -> dict:
         "predict s": record.predict_time_s,
         "selection s": record.wall_time_s,
     }
-
-
-def select_on(engine, args, datasets, names, store, out) -> None:
-    """Fit the selections not recorded yet as Ray tasks, several at once, the data read once
-    here and put in the object store; append each record here, as its task finishes, with
-    its selection table.
-
-    Raises:
-        KerasFcnError: a selection could not finish (its worker or node died more often than
-            Ray retries); the others are recorded first.
-    """
-    from baselines.selection import BASELINES, select_and_test, selection_id, settings_text
-    from keras_fcn.cluster import failure_note
-    from keras_fcn.config import DataConfig
-    from keras_fcn.errors import KerasFcnError
-    from keras_fcn.presets import quick
-    from keras_fcn.reporting.tables import save_table
-    from keras_fcn.train import load_dataset
-
-    store.check_writable()
-    done = {r.config.get("search_id") for r in store}
-    calls = []
-    for dataset in datasets:
-        data_config = DataConfig(dataset=dataset, **(quick("baselines") if args.quick else {}))
-        todo = [n for n in names if selection_id(BASELINES[n], data_config) not in done]
-        if todo:
-            data = engine.put(load_dataset(data_config, args.data_dir))
-            calls += [((dataset, n), (BASELINES[n], data, data_config)) for n in todo]
-    failures = []
-    for number, ((dataset, name), result, error, _) in enumerate(
-        engine.imap(select_and_test, calls), start=1
-    ):
-        if error is not None:
-            failures.append(f"{dataset} / {name}: {failure_note(error, engine.max_retries)}")
-            print(f"[{number}/{len(calls)}] {failures[-1]}", flush=True)
-            continue
-        record, selection = result
-        if record.config.get("search_id") in done:
-            continue  # recorded once only
-        store.append_once(record)
-        done.add(record.config.get("search_id"))
-        save_table(selection, out / f"selection_{name}_{dataset}", index=False)
-        print(
-            f"[{number}/{len(calls)}] {dataset} / {name}: {settings_text(record.config['model'])}; "
-            f"validation {record.best_val_accuracy:.4f}, test {record.test_accuracy:.4f}; "
-            f"{engine.running} running",
-            flush=True,
-        )
-    if failures:
-        raise KerasFcnError("; ".join(failures) + ": rerun the same command to fit them again")
 
 
 if __name__ == "__main__":

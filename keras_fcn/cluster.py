@@ -7,15 +7,15 @@
 
 The driver reads each dataset once and puts it in Ray's object store, so the nodes need
 keras-fcn installed but no copy of the data. Tasks only compute: they return records and
-never write; :func:`keras_fcn.study.run_study` appends them, in the driver, each run once,
-so ``runs.jsonl`` and its exactly-once guarantee stay as they are without Ray. The driver
-holds the results folder's lock (:mod:`keras_fcn.lock`) for the whole study; the tasks,
-which may run on other machines, write nothing there and take no lock.
+never write; the runner (:func:`keras_fcn.runner.run_tasks`) appends them, in the driver,
+each task once, so ``runs.jsonl`` and its exactly-once guarantee stay as they are without
+Ray. The driver holds the results folder's lock (:mod:`keras_fcn.lock`) for the whole study;
+the tasks, which may run on other machines, write nothing there and take no lock.
 
 A task whose worker or node dies is retried by Ray up to ``max_retries`` times; after that
-the run comes back as a ``failed`` record with Ray's reason, like a run that raised, and the
-next run of the command trains it again. Ray is imported only when an engine starts: a study
-without one runs in its own process and never loads it.
+the run comes back as a failure with Ray's reason, like a run that raised, and the next run
+of the command trains it again. Ray is imported only when an engine starts: a study without
+one runs in its own process and never loads it.
 """
 
 from __future__ import annotations
@@ -24,14 +24,11 @@ import collections
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from keras_fcn import hardware
 from keras_fcn.errors import ConfigError
-from keras_fcn.family import Family, RunConfig
-from keras_fcn.record import RunRecord
-from keras_fcn.study import Trainer, failed_record
 
 DEFAULT_MAX_RETRIES = 2
 FORWARDED_ENV = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", hardware.FUSION_VAR)
@@ -87,26 +84,6 @@ def call_task(threads: int, fn: Callable[..., Any], *args: Any) -> Any:
     """What a Ray task runs: ``fn(*args)`` with TensorFlow's threads set first."""
     set_threads(threads)
     return fn(*args)
-
-
-def train_task(family: Family, run: RunConfig, data: Any, trainer: Trainer | None) -> RunRecord:
-    """Train one run as :func:`keras_fcn.study.run_study` does in-process: an exception
-    becomes a ``failed`` record (and is not retried by Ray). It returns the record to the
-    driver, which appends it under the folder's lock: a task never writes results."""
-    if trainer is None:
-        from keras_fcn.train import train_record as trainer
-    started = time.perf_counter()
-    try:
-        return trainer(family, run, data)
-    except (KeyboardInterrupt, MemoryError):
-        raise
-    except Exception as exc:
-        return failed_record(
-            run,
-            f"{type(exc).__name__}: {exc}",
-            time.perf_counter() - started,
-            command=family.command_for(run),
-        )
 
 
 class RayEngine:
@@ -195,15 +172,17 @@ class RayEngine:
 
     def imap(
         self, fn: Callable[..., Any], calls: Sequence[tuple[Any, tuple[Any, ...]]]
-    ) -> Iterator[tuple[Any, Any, BaseException | None, float]]:
-        """Run ``fn(*args)`` for each ``(key, args)`` of ``calls`` as a Ray task.
+    ) -> Iterator[tuple[Any, Any, str | None, float]]:
+        """Run ``fn(*args)`` for each ``(key, args)`` of ``calls`` as a Ray task (the
+        :class:`keras_fcn.runner.Engine` of the runner).
 
         Arguments that are Ray object refs (:meth:`put`) reach ``fn`` as their values.
 
         Yields:
-            ``(key, result, error, seconds)`` as each call finishes: ``error`` is the Ray
-            exception of a call that could not finish (its worker or node died more than
-            ``max_retries`` times, or ``fn`` raised), ``result`` is then ``None``.
+            ``(key, result, note, seconds)`` as each call finishes: ``note`` says in one
+            line why a call could not finish (its worker or node died more than
+            ``max_retries`` times, or ``fn`` raised: :func:`failure_note`), ``result`` is
+            then ``None``.
         """
         import ray
 
@@ -224,10 +203,10 @@ class RayEngine:
                     key, started = pending.pop(ref)
                     self.running = len(pending)
                     try:
-                        result, error = ray.get(ref), None
+                        result, note = ray.get(ref), None
                     except ray.exceptions.RayError as exc:
-                        result, error = None, exc
-                    yield key, result, error, time.perf_counter() - started
+                        result, note = None, failure_note(exc, self.max_retries)
+                    yield key, result, note, time.perf_counter() - started
         finally:
             for ref in pending:  # interrupted: nothing left training for this driver
                 ray.cancel(ref, force=True)
@@ -238,28 +217,6 @@ class RayEngine:
         import ray
 
         return ray.put(value)
-
-    def map(
-        self,
-        families: Mapping[str, Family],
-        runs: Sequence[RunConfig],
-        *,
-        load: Callable[[Any], Any],
-        trainer: Trainer | None = None,
-    ) -> Iterator[tuple[RunConfig, RunRecord]]:
-        """Train ``runs`` as Ray tasks; yield ``(run, record)`` as each finishes (see
-        :class:`keras_fcn.study.Engine`)."""
-        refs: dict[Any, Any] = {}
-        for run in runs:  # each dataset read once, by the driver, into the object store
-            if run.data not in refs:
-                refs[run.data] = self.put(load(run.data))
-        calls = [(run, (families[run.family], run, refs[run.data], trainer)) for run in runs]
-        for run, record, error, seconds in self.imap(train_task, calls):
-            if error is not None:
-                note = failure_note(error, self.max_retries)
-                command = families[run.family].command_for(run)
-                record = failed_record(run, note, seconds, command=command)
-            yield run, record
 
 
 def failure_note(error: BaseException, max_retries: int) -> str:

@@ -13,7 +13,7 @@ them as schema 2: those fields at the value every such run had, and the id recom
 Adding a field to a config class is a new schema with its own step in :func:`migrate`.
 
 The ids of searches are in :mod:`keras_fcn.tuning.identity`; the selection id of a baseline
-in :mod:`baselines.selection`.
+in :mod:`baselines.selection` (a record of a selection is found by it too, :func:`record_keys`).
 """
 
 from __future__ import annotations
@@ -95,6 +95,15 @@ def group_key(family: str, config: Mapping[str, Any], precision_used: str | None
     if isinstance(settings.get("train"), dict):
         settings["train"].pop("seed", None)
     return digest({"family": family, "config": settings}, 12)
+
+
+def record_keys(run_id: str, config: Any) -> tuple[str, ...]:
+    """What a record is found by: its run id and, for a baseline's selection, the id of the
+    selection it is the result of (``config["search_id"]``, :mod:`baselines.selection`),
+    whichever setting it chose. A task of :mod:`keras_fcn.runner` is done when a record
+    found by its id is stored."""
+    search = config.get("search_id") if isinstance(config, Mapping) else None
+    return (run_id, search) if search else (run_id,)
 
 
 def record_group_key(record: Any) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 
 from keras_fcn.config import dashed
 from keras_fcn.errors import ResultsError
-from keras_fcn.identity import SCHEMA, Status, jsonable, migrate
+from keras_fcn.identity import SCHEMA, Status, jsonable, migrate, record_keys
 
 STATUSES = tuple(Status)
 
@@ -219,7 +219,8 @@ class RunStore:
         self._append(record, once=False)
 
     def append_once(self, record: RunRecord) -> bool:
-        """Append ``record`` unless a record of its run that did not fail is on disk
+        """Append ``record`` unless a record of its run (or, for a baseline, of its
+        selection: :func:`~keras_fcn.identity.record_keys`) that did not fail is on disk
         already; whether it was appended.
 
         The check and the write are made under the file's lock: two processes appending the
@@ -231,8 +232,9 @@ class RunStore:
         return self._append(record, once=True)
 
     def recorded(self, run_id: str) -> bool:
-        """Whether a record of ``run_id`` that did not fail is on disk now (reading only
-        what was appended since the last look)."""
+        """Whether a record found by ``run_id`` (a run id, or a baseline's selection id:
+        :func:`~keras_fcn.identity.record_keys`) that did not fail is on disk now (reading
+        only what was appended since the last look)."""
         self._scan()
         return run_id in self._settled
 
@@ -245,7 +247,7 @@ class RunStore:
             raise ResultsError(f"cannot write results to {self.path}: {exc.strerror}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # released by close; a reader needs none
-            if once and self.recorded(record.run_id):
+            if once and any(map(self.recorded, record_keys(record.run_id, record.config))):
                 return False
             self._write(fd, line)
             return True
@@ -292,7 +294,8 @@ class RunStore:
             except (ValueError, UnicodeDecodeError):
                 continue  # a torn line: __iter__ warns about it
             if isinstance(values, dict) and values.get("status") != Status.FAILED:
-                self._settled.add(migrate(values).get("run_id"))
+                values = migrate(values)
+                self._settled.update(record_keys(values.get("run_id"), values.get("config")))
         self._scanned = ((stat.st_dev, stat.st_ino), offset + end)
 
     def _ends_with_newline(self, size: int) -> bool:

@@ -1,8 +1,8 @@
 """Run many configs over seeds, resumably, and summarize them over seeds.
 
 :func:`run_study` trains every run not yet in the study's ``runs.jsonl`` and appends each
-record as it finishes, so a study killed at any point continues where it stopped when the
-same command runs again. :func:`aggregate` turns records into mean, standard deviation and
+record as it finishes (:mod:`keras_fcn.runner`), so a study killed at any point continues
+where it stopped when the same command runs again. :func:`aggregate` turns records into mean, standard deviation and
 95 % confidence interval per config; :func:`compare` says whether two configs differ by
 more than seed-to-seed noise.
 """
@@ -10,10 +10,10 @@ more than seed-to-seed noise.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Protocol, TextIO
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -22,8 +22,8 @@ from scipy import stats
 from keras_fcn.estimate import Progress
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.identity import Status, record_group_key
-from keras_fcn.lock import folder_lock
 from keras_fcn.record import RunRecord, RunStore, now
+from keras_fcn.runner import Engine, Job, Outcome, RunnerCallback, run_tasks
 
 Trainer = Callable[[Family, RunConfig, Any], RunRecord]
 SEED_FIELDS = ("seed",)
@@ -54,25 +54,29 @@ def failed_record(run: RunConfig, note: str, wall_time_s: float, command: str = 
     )
 
 
-class Engine(Protocol):
-    """Trains several runs at once elsewhere (see :mod:`keras_fcn.cluster`).
+def train_with(
+    families: Mapping[str, Family], trainer: Trainer | None, run: RunConfig, data: Any
+) -> RunRecord:
+    """Train ``run`` with ``trainer`` (default :func:`keras_fcn.train.train_record`): the
+    work of a study's task (:class:`keras_fcn.runner.Job`), in this process or on an engine."""
+    if trainer is None:
+        from keras_fcn.train import train_record as trainer
+    return trainer(families[run.family], run, data)
 
-    :meth:`map` yields ``(run, record)`` as each run finishes, in any order, one record per
-    run given (a run it could not train comes back as a :func:`failed_record`). It never
-    writes a record: :func:`run_study`, in the driver, alone appends them. ``running`` is the
-    number of runs in training at the moment.
-    """
 
-    running: int
+class StudyProgress(RunnerCallback):
+    """A study's progress: one line per finished run (:class:`keras_fcn.estimate.Progress`)."""
 
-    def map(
-        self,
-        families: Mapping[str, Family],
-        runs: Sequence[RunConfig],
-        *,
-        load: Callable[[Any], Any],
-        trainer: Trainer | None = None,
-    ) -> Iterator[tuple[RunConfig, RunRecord]]: ...
+    def __init__(self, label: Callable[[RunConfig], str] | None, stream: TextIO | None) -> None:
+        self.label, self.stream = label, stream
+
+    def on_plan(self, total: int, todo: int) -> None:
+        self.progress = Progress(total, total - todo, self.stream)
+
+    def on_task_end(self, outcome: Outcome) -> None:
+        run = outcome.task
+        label = self.label(run) if self.label else run.run_id
+        self.progress.update(label, outcome.record, running=outcome.running)
 
 
 def run_study(
@@ -88,11 +92,12 @@ def run_study(
 ) -> list[RunRecord]:
     """Train every run of ``runs`` that ``store`` does not hold yet; return all their records.
 
-    A run that raises is recorded with status ``failed`` (and retried by the next call);
-    the study goes on. ``KeyboardInterrupt`` stops it with every finished run kept. The
-    store's folder is locked while it runs (:func:`keras_fcn.lock.folder_lock`; a command
-    that holds it already keeps it): a study of another process on the same folder stops
-    with :class:`~keras_fcn.errors.FolderInUse`, and no run is trained or recorded twice.
+    The runs are the tasks of :func:`keras_fcn.runner.run_tasks`: a run that raises is
+    recorded with status ``failed`` (and retried by the next call); the study goes on.
+    ``KeyboardInterrupt`` stops it with every finished run kept. The store's folder is
+    locked while it runs (:func:`keras_fcn.lock.folder_lock`; a command that holds it
+    already keeps it): a study of another process on the same folder stops with
+    :class:`~keras_fcn.errors.FolderInUse`, and no run is trained or recorded twice.
 
     Args:
         families: family name -> :class:`Family`.
@@ -110,88 +115,16 @@ def run_study(
         One record per run, in the order of ``runs``.
     """
     store.check_writable()
-    with folder_lock(store.path.parent):  # held already by a command around its study
-        if engine is not None:
-            return _run_on_engine(engine, families, runs, store, load, trainer, label, stream)
-        return _run_here(families, runs, store, load, trainer, label, stream)
-
-
-def _run_here(
-    families: Mapping[str, Family],
-    runs: Sequence[RunConfig],
-    store: RunStore,
-    load: Callable[[Any], Any],
-    trainer: Trainer | None,
-    label: Callable[[RunConfig], str] | None,
-    stream: TextIO | None,
-) -> list[RunRecord]:
-    """:func:`run_study` in this process, one run after the other."""
-    if trainer is None:
-        from keras_fcn.train import train_record as trainer
-    done = {r.run_id: r for r in store if r.status != Status.FAILED}
-    todo = [run for run in runs if run.run_id not in done]
-    progress = Progress(len(runs), len(runs) - len(todo), stream)
-    datasets: dict[Any, Any] = {}
-    for run in todo:
-        if store.recorded(run.run_id):  # by a process that does not hold the folder's lock
-            _keep(store, None, done)
-            continue
-        if run.data not in datasets:
-            datasets[run.data] = load(run.data)
-        started = time.perf_counter()
-        try:
-            record = trainer(families[run.family], run, datasets[run.data])
-        except (KeyboardInterrupt, MemoryError):
-            raise
-        except Exception as exc:  # one bad run must not end a night of runs
-            record = failed_record(
-                run,
-                f"{type(exc).__name__}: {exc}",
-                time.perf_counter() - started,
-                command=families[run.family].command_for(run),
-            )
-        _keep(store, record, done)
-        progress.update(label(run) if label else run.run_id, record)
-    return [done[run.run_id] for run in runs if run.run_id in done]
-
-
-def _keep(store: RunStore, record: RunRecord | None, done: dict[str, RunRecord]) -> None:
-    """Append ``record`` and put it in ``done``, unless its run is on disk already (written
-    by another process meanwhile): then ``done`` gets the records on disk."""
-    if record is not None and store.append_once(record):
-        done[record.run_id] = record
-    else:
-        done.update({r.run_id: r for r in store if r.status != Status.FAILED})
-
-
-def _run_on_engine(
-    engine: Engine,
-    families: Mapping[str, Family],
-    runs: Sequence[RunConfig],
-    store: RunStore,
-    load: Callable[[Any], Any],
-    trainer: Trainer | None,
-    label: Callable[[RunConfig], str] | None,
-    stream: TextIO | None,
-) -> list[RunRecord]:
-    """:func:`run_study` with the training done by ``engine``; the records are appended here
-    alone, each run once: a record of a run already recorded in this call or on disk (a
-    retried task finishing late, a run listed twice) is dropped."""
-    done = {r.run_id: r for r in store if r.status != Status.FAILED}
-    todo = list({run.run_id: run for run in runs if run.run_id not in done}.values())
-    progress = Progress(len(runs), len(runs) - len(todo), stream)
-    recorded: set[str] = set()
-    for run, record in engine.map(families, todo, load=load, trainer=trainer):
-        if (
-            run.run_id in recorded
-            or run.run_id in done
-            and done[run.run_id].status != Status.FAILED
-        ):
-            continue
-        _keep(store, record, done)
-        recorded.add(run.run_id)
-        progress.update(label(run) if label else run.run_id, record, running=engine.running)
-    return [done[run.run_id] for run in runs if run.run_id in done]
+    job = Job(
+        work=functools.partial(train_with, families, trainer),
+        task_id=lambda run: run.run_id,
+        failed=lambda run, note, seconds: failed_record(
+            run, note, seconds, command=families[run.family].command_for(run)
+        ),
+        data=lambda run: run.data,
+        load=load,
+    )
+    return run_tasks(job, runs, store, engine=engine, callback=StudyProgress(label, stream))
 
 
 def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:

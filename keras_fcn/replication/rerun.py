@@ -24,7 +24,8 @@ from keras_fcn.replication.protocol import (
     settings_label,
 )
 from keras_fcn.replication.variants import VariantRow, variant_rows, variant_runs
-from keras_fcn.study import Engine, aggregate, run_study, with_seeds
+from keras_fcn.runner import Engine
+from keras_fcn.study import aggregate, run_study, with_seeds
 
 CARRY_SOURCES = ("published", "validation")
 

@@ -1,8 +1,10 @@
 """After a search: the best setting on validation retrained over seeds, each run tested
 once, and the model best on validation kept once (``best_model.keras``) with its config.
 
-The final runs are a study of their own (:func:`keras_fcn.study.run_study`): their records
-go to ``final_runs.jsonl`` and a rerun trains only the seeds missing there.
+The final runs are a study of their own (:func:`keras_fcn.study.run_study`, on the one
+resumable runner, :mod:`keras_fcn.runner`): their records go to ``final_runs.jsonl``, a rerun
+trains only the seeds missing there, and a run that raises is recorded ``failed`` and
+trained again by the next rerun.
 """
 
 from __future__ import annotations

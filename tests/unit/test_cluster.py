@@ -10,33 +10,36 @@ import sys
 
 import pytest
 
-from keras_fcn.cluster import RayEngine, engine_from, train_task
+from keras_fcn.cluster import RayEngine, engine_from
 from keras_fcn.errors import ConfigError
 from keras_fcn.record import RunStore
-from keras_fcn.study import failed_record, run_study
+from keras_fcn.study import run_study
 from tests.unit.test_study import FAMILIES, _runs, fake_trainer
 
 
 class FakeEngine:
-    """Trains in this process, in reverse order; hands back some records twice (a retried
-    task finishing late) and a run it lost as ``failed``."""
+    """Runs calls in this process, in reverse order; hands back some results twice (a
+    retried task finishing late) and a call it lost with Ray's kind of note."""
 
     def __init__(self, duplicate: int = 0, lose: int | None = None) -> None:
         self.duplicate, self.lose, self.running, self.given = duplicate, lose, 0, []
 
-    def map(self, families, runs, *, load, trainer=None):
-        self.given.append([run.run_id for run in runs])
+    def put(self, value):
+        return value
+
+    def imap(self, fn, calls):
+        self.given.append([key for key, _ in calls])
         finished = []
-        for number, run in enumerate(reversed(runs)):
-            self.running = len(runs) - number - 1
+        for number, (key, args) in enumerate(reversed(calls)):
+            self.running = len(calls) - number - 1
             if number == self.lose:
-                record = failed_record(run, "WorkerCrashedError: died (tried 3 times)", 1.0)
+                item = (key, None, "WorkerCrashedError: died (tried 3 times)", 1.0)
             else:
-                record = train_task(families[run.family], run, load(run.data), trainer)
-            finished.append((run, record))
-            yield run, record
+                item = (key, fn(*args), None, 1.0)
+            finished.append(item)
+            yield item
             if number < self.duplicate:
-                yield run, record  # the same run again, late
+                yield item  # the same call again, late
         yield from finished[: self.duplicate]  # and again at the very end
 
 
