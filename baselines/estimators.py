@@ -118,8 +118,8 @@ class NearestSubspaceClassifier(ClassifierMixin, BaseEstimator):
             if center:
                 means[k] = samples.mean(axis=0)
                 samples = samples - means[k]
-            # Exact thin SVD: 0.3 s (float32) to 0.8 s (float64) for a 5400x784 class, where
-            # a randomized solver was no faster at rank 50 and is only approximate.
+            # Exact thin SVD: a randomized solver was no faster at rank 50 and is only
+            # approximate (docs/baselines.md#how-they-are-computed).
             _, s, vt = linalg.svd(samples, full_matrices=False, check_finite=False)
             components[k] = vt[: self.rank]
             singular_values[k] = s[: self.rank]
@@ -244,7 +244,7 @@ def make_knn(
         # Brute force is a matrix product: far faster than trees in 784 (or 50) dimensions.
         algorithm="brute",
         # No joblib workers: the BLAS product already uses every core, and n_jobs=-1 was
-        # slower (4.5 s against 4.0 s for 2,000 Fashion-MNIST test images on two cores).
+        # slower (docs/baselines.md#how-they-are-computed).
     )
     return Pipeline([("project", _projection(projection, n_components, 0)), ("knn", knn)])
 

@@ -70,7 +70,7 @@ def release_traced_steps() -> int:
     ``tf.custom_gradient``: every trace of a training step registers its gradient function in
     TensorFlow's global gradient registry, which is never emptied, and that function holds the
     whole traced graph. ``keras.backend.clear_session()`` does not touch it, so each model
-    trained in one process kept about 5 MB (TensorFlow 2.21; a known leak of long loops of
+    trained in one process kept a few MB (docs/speed.md; a known leak of long loops of
     ``fit``). The entries are only used while their step is being traced, so they are dropped
     here before the next model is built, and the process's long-lived objects are frozen
     (:func:`_freeze_library_objects`). Returns how many were dropped (0 on other backends).
