@@ -18,11 +18,11 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord
+from keras_fcn.settings import from_dict
 
 _NOT_SPEED = ("activation", "initializer", "l2", "dropout", "input_dropout", "seed")
 """Model and training fields that leave the time of an epoch as it is."""
@@ -60,7 +60,7 @@ def measured_speeds(records: Iterable[RunRecord]) -> dict[tuple, float]:
     seen: dict[tuple, list[float]] = {}
     for r in records:
         if r.status == Status.OK and r.epochs_run and r.fit_time_s:
-            images = train_images(cfg.from_dict(DataConfig, r.config["data"])) * r.epochs_run
+            images = train_images(from_dict(DataConfig, r.config["data"])) * r.epochs_run
             seen.setdefault(speed_key(r.family, r.config), []).append(r.fit_time_s / images)
     return {key: statistics.median(values) for key, values in seen.items()}
 
