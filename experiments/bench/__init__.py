@@ -10,6 +10,8 @@ and the table that puts them together.
 - :mod:`.table`: median ratios to the PyTorch reference with their spread, GFLOP/s and the
   fraction of the limit;
 - :mod:`.trials`: the fixed cost and memory of tuning trials;
+- :mod:`.page` and :mod:`.compared`: ``docs/speed.md`` from the committed runs, and its
+  settings compared on full data;
 - :mod:`.torch_reference`: the plain PyTorch loop (PyTorch is optional).
 
 Importing this package imports neither TensorFlow nor PyTorch.
