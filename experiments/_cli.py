@@ -13,8 +13,9 @@ from typing import Any
 
 from experiments._quiet import quiet_start_up
 from keras_fcn import hardware, layout
-from keras_fcn.config import DATASET_NAMES, parse_assignment
+from keras_fcn.config import DATASET_NAMES
 from keras_fcn.errors import ConfigError, KerasFcnError
+from keras_fcn.settings import parse_assignment
 
 
 def one_line(message: str) -> str:

@@ -25,65 +25,72 @@ def check_study(
     protocol,
     family,
     folder: Path,
-    seeds: Sequence[int],
+    options,
     *,
-    quick: bool,
-    dry_run: bool,
-    data_dir: str | None,
-    records: Path | None,
+    records: Path | None = None,
     threads: int | None = None,
     differing: bool = False,
 ) -> None:
-    """Train (with ``dry_run``, list) ``protocol``'s cross-checked rows in PyTorch over
-    ``seeds`` into ``folder``, then print them beside ours and the paper.
+    """Train (with ``options.dry_run``, list) ``protocol``'s cross-checked rows in PyTorch
+    over ``options.seeds`` into ``folder``, then print them beside ours and the paper.
 
     Args:
         protocol: the study.
         family: its family.
         folder: the study's results folder (``--out/STUDY``).
-        seeds: the training seeds.
-        quick: the ``--quick`` preset.
-        dry_run: list the runs and what is recorded; train nothing.
-        data_dir: folder of the IDX files, or ``None``.
+        options: the :class:`~keras_fcn.replication.RerunOptions` of the command: its
+            seeds, data, ``quick`` preset and ``dry_run`` (list the runs and what is
+            recorded; train nothing).
         records: the folder of committed records (``--records``), or ``None`` for none.
         threads: PyTorch's threads (``--threads-per-run``); ``None`` leaves its default.
         differing: also the rows where ours differ from the paper beyond the seed spread
             (``--differing``), by the Keras records here and committed.
     """
     from keras_fcn.record import RunStore
-    from keras_fcn.replication.crosscheck import checked_rows, train_crosscheck
 
     entries = None
     if differing and protocol.crosscheck:
-        entries = _with_differing(protocol, family, folder, seeds, records)
+        entries = _with_differing(protocol, family, folder, options.seeds, records)
 
     if not protocol.crosscheck:
         print(f"{protocol.name}: no rows to check against PyTorch (its protocol names none)")
         return
     store = RunStore(folder / layout.PYTORCH_RUNS)
-    if dry_run:
-        for row in checked_rows(protocol, family, store, seeds, quick=quick, entries=entries):
-            print(
-                f"  {row.spec.name} {row.row.row}: {row.label}: {len(row.runs)} runs, "
-                f"{len(row.records)} recorded in PyTorch -> {store.path}"
-            )
+    if options.dry_run:
+        _list_checked(protocol, family, store, options, entries)
         return
-    if not quick:  # ours were restored by the command, as for any re-run
+    if not options.quick:  # ours were restored by the command, as for any re-run
         _restore(store, folder.name, records)
-    from experiments.reporting.studies import write_crosscheck
     from keras_fcn import pytorch_loop
-    from keras_fcn.train import load_dataset
 
     if threads is not None:
         pytorch_loop.use_threads(threads)
+    _train_and_print(protocol, family, folder, store, options, entries)
 
+
+def _list_checked(protocol, family, store, options, entries: list | None) -> None:
+    """Each cross-checked row, its runs and how many ``store`` holds (``--dry-run``)."""
+    from keras_fcn.replication.crosscheck import checked_rows
+
+    seeds, quick = options.seeds, options.quick
+    for row in checked_rows(protocol, family, store, seeds, quick=quick, entries=entries):
+        print(
+            f"  {row.spec.name} {row.row.row}: {row.label}: {len(row.runs)} runs, "
+            f"{len(row.records)} recorded in PyTorch -> {store.path}"
+        )
+
+
+def _train_and_print(protocol, family, folder: Path, store, options, entries) -> None:
+    """Train the rows' runs ``store`` lacks, then write and print the cross-check."""
+    from experiments.reporting.studies import write_crosscheck
+    from keras_fcn.replication.crosscheck import train_crosscheck
+
+    quick = options.quick
     train_crosscheck(
         protocol,
         family,
         store,
-        seeds,
-        load=lambda data: load_dataset(data, data_dir),
-        quick=quick,
+        options,
         command=lambda run: command_line(protocol.name, run.train.seed, quick),
         entries=entries,
     )

@@ -188,7 +188,7 @@ def fixed_values(family, args) -> dict:
 def choices(family, items: Sequence[str]) -> dict[str, list]:
     """``FIELD=V1,V2`` of ``--fix``/``--only`` as typed values (``;`` separates values that
     hold commas); :func:`keras_fcn.space.typed_values` types them for the family."""
-    from keras_fcn.config import parse_assignment
+    from keras_fcn.settings import parse_assignment
     from keras_fcn.space import typed_values
 
     out = {}
@@ -206,8 +206,8 @@ def values_of(text: str) -> list[str]:
 def read_space(family, args):
     """The space of ``--space`` (or the family's own) with the ``--param`` entries
     (:func:`keras_fcn.space.with_entry`)."""
-    from keras_fcn.config import parse_assignment
     from keras_fcn.errors import ConfigError
+    from keras_fcn.settings import parse_assignment
     from keras_fcn.space import read_toml, with_entry
 
     mapping = read_toml(Path(args.space)) if args.space else read_toml(family.space_file)

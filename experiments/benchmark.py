@@ -39,10 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from experiments._cli import Parser, add_data_dir_arg, check_out, run_main
+from experiments.bench.child import LIMITS, PROFILE, data_of, epochs_of, models_of, one_case
 from keras_fcn import layout, registry
 
-LIMITS = "limits"  # the --case of the child process that measures the machine's limits
-PROFILE = "profile"  # --case profile:MODEL:FRAMEWORK times the parts of one training step
 PROFILED = ("tensorflow", "pytorch")
 
 
@@ -87,71 +86,6 @@ def build_parser() -> Parser:
     return parser
 
 
-def _data(family, args):
-    from keras_fcn.train import load_dataset
-
-    config = family.data
-    if args.quick:
-        from keras_fcn.presets import quick
-
-        config = dataclasses.replace(config, **quick("benchmark"))
-    return load_dataset(config, args.data_dir)
-
-
-def _epochs(args, model: str) -> int:
-    if args.epochs is not None:
-        return args.epochs
-    return 2 if args.quick else {"dense": 6, "lenet": 4}[model]
-
-
-def _models(args) -> list[str]:
-    return [m.strip() for m in args.models.split(",") if m.strip()]
-
-
-def _limits(args) -> dict[str, Any]:
-    """Child mode, ``--case limits``: each model's limits (see ``experiments.bench.limits``)
-    at its family's default network and batch size."""
-    import keras
-
-    from experiments.bench.limits import network_limits
-
-    measured = {}
-    for model in _models(args):
-        family = registry.get_family(model)
-        run = family.run_config({"seed": args.seed})
-        keras.utils.set_random_seed(args.seed)
-        network = family.build(run.model)
-        budget = 0.5 if args.quick else 3.0
-        measured[model] = network_limits(network, run.train.batch_size, budget_s=budget)
-    return measured
-
-
-def _one_case(args) -> int:
-    """Child mode: measure one case, or the limits, and write it as JSON."""
-    if args.case == LIMITS:
-        result = _limits(args)
-    elif args.case.startswith(PROFILE + ":"):
-        from experiments.bench import profile
-
-        _, model, framework = args.case.split(":")
-        family = registry.get_family(model)
-        run = family.run_config({"seed": args.seed})
-        measure = profile.profile_tensorflow if framework == "tensorflow" else profile.profile_torch
-        times = measure(family, run, _data(family, args), budget_s=0.2 if args.quick else 2.0)
-        result = {"model": model, "framework": framework, "times": times}
-    else:
-        from experiments.bench.cases import find_case
-        from experiments.bench.measure import run_case
-
-        case = find_case(args.case)
-        family = registry.get_family(case.model)
-        data = _data(family, args)
-        measured = run_case(case, family, data, epochs=_epochs(args, case.model), seed=args.seed)
-        result = dataclasses.asdict(measured)
-    Path(args.json).write_text(json.dumps(result))
-    return 0
-
-
 def child_env(case, backend: str | None) -> dict[str, str]:
     """The environment of the process that measures ``case`` on ``backend`` (None: the default)."""
     return {**os.environ, **case.env, **({"KERAS_BACKEND": backend} if backend else {})}
@@ -179,7 +113,7 @@ def _check(args) -> tuple[list[str], Path]:
     from experiments.bench.cases import MODELS
     from keras_fcn.errors import ConfigError
 
-    models = _models(args)
+    models = models_of(args)
     if models == ["none"]:  # the tuning trials alone
         if not args.trials:
             raise ConfigError("--models none --trials 0: nothing to measure; give --trials N")
@@ -247,7 +181,7 @@ def _run_item(args, case, backend: str | None):
         return _measure_in_child(args, LIMITS, dict(os.environ), None)
     from experiments.bench.measure import Measurement
 
-    env, epochs = child_env(case, backend), _epochs(args, case.model)
+    env, epochs = child_env(case, backend), epochs_of(args, case.model)
     found, why = _measure_in_child(args, case.name, env, epochs)
     return (Measurement(**found) if found else None), why
 
@@ -334,7 +268,7 @@ def _trials(args, out: Path):
         return None
     trial_count = min(args.trials, 3) if args.quick else args.trials
     family = registry.get_family("dense")
-    data = _data(family, args)
+    data = data_of(family, args)
     small = dataclasses.replace(
         data,
         x_train=data.x_train[:2000],
@@ -380,7 +314,7 @@ def _report(out: Path, measurements, limits: dict[str, Any], cpu: dict[str, Any]
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.case:
-        return _one_case(args)
+        return one_case(args)
     models, out = _check(args)
     from experiments.bench.limits import cpu_flags
     from experiments.bench.table import describe_cpu, summarize_limits

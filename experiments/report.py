@@ -252,7 +252,8 @@ def _defaults() -> dict[str, dict]:
 
 def _docs(root: Path, out: Path, readme_file: str | None, records: Path | None, test_labels) -> int:
     """Write the results, configs, study and speed pages into ``out``."""
-    from experiments.bench.page import SPEED_PAGE, readme_block, single_runs, speed_page
+    from experiments.bench.compared import single_runs
+    from experiments.bench.page import SPEED_PAGE, readme_block, speed_page
     from experiments.reporting import readme
     from experiments.reporting.pages import write_pages
     from keras_fcn import registry

@@ -53,6 +53,32 @@ from keras_fcn.replication import all_studies, get_study
 def build_parser() -> Parser:
     parser = Parser(prog="experiments.reproduce", description=__doc__.splitlines()[0])
     parser.add_argument("study", help="all, or one of: " + ", ".join(all_studies()))
+    _add_selection_args(parser)
+    _add_mode_args(parser)
+    parser.add_argument(
+        "--out",
+        default=str(layout.folder("reproduce")),
+        help="results folder (default: %(default)s)",
+    )
+    add_data_dir_arg(parser)
+    add_records_arg(parser, "committed records a study resumes from")
+    parser.add_argument(
+        "--baselines",
+        default=str(layout.runs("baselines")),
+        help="records of experiments.baselines shown beside the published baselines (default: %(default)s)",
+    )
+    add_set_arg(parser)
+    add_wait_arg(parser)
+    add_engine_args(
+        parser,
+        jobs_default=f"{AUTO_JOBS} for batches of at most {AUTO_JOBS_MAX_BATCH} where Ray is "
+        "installed, 1 (in this process) otherwise",
+    )
+    return parser
+
+
+def _add_selection_args(parser: Parser) -> None:
+    """The seeds and tables a study runs, and how much of each run."""
     parser.add_argument(
         "--seeds", type=int, default=3, help="seeds per configuration (default: %(default)s)"
     )
@@ -75,6 +101,10 @@ def build_parser() -> Parser:
         help="2,000 images and 2 epochs per run: the whole path in seconds",
     )
     parser.add_argument("--dry-run", action="store_true", help="list the runs without training")
+
+
+def _add_mode_args(parser: Parser) -> None:
+    """What is run instead of the study's tables: its grid, or its rows in PyTorch."""
     parser.add_argument(
         "--grid", action="store_true", help="run the study's full grid instead of its tables"
     )
@@ -97,26 +127,6 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--grid-seed", type=int, help="with --grid: seed of that sample (default: 0)"
     )
-    parser.add_argument(
-        "--out",
-        default=str(layout.folder("reproduce")),
-        help="results folder (default: %(default)s)",
-    )
-    add_data_dir_arg(parser)
-    add_records_arg(parser, "committed records a study resumes from")
-    parser.add_argument(
-        "--baselines",
-        default=str(layout.runs("baselines")),
-        help="records of experiments.baselines shown beside the published baselines (default: %(default)s)",
-    )
-    add_set_arg(parser)
-    add_wait_arg(parser)
-    add_engine_args(
-        parser,
-        jobs_default=f"{AUTO_JOBS} for batches of at most {AUTO_JOBS_MAX_BATCH} where Ray is "
-        "installed, 1 (in this process) otherwise",
-    )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,14 +204,10 @@ def _hold(folder: Path, args):
 def _study(protocol, args, engine) -> float:
     """:func:`run_one` on a started engine, or ``None``."""
     family = registry.get_family(protocol.family)
-    overrides = settings_from(args)
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     folder = _folder(protocol, args)
 
-    from experiments.reporting.archive import restored
     from keras_fcn.record import RunStore
     from keras_fcn.replication import reproduce_views
-    from keras_fcn.train import load_dataset
 
     store = RunStore(folder / layout.RUNS)
     committed = _committed(args, folder)
@@ -211,9 +217,7 @@ def _study(protocol, args, engine) -> float:
         count = restore(store, committed)
         if count:
             print(f"{count} runs taken from the committed records ({committed})")
-
-    def load(data_config):
-        return load_dataset(data_config, args.data_dir)
+    options = _rerun_options(args, engine)
 
     print(f"{protocol.name}: {protocol.source}")
     for note in protocol.notes:
@@ -223,40 +227,62 @@ def _study(protocol, args, engine) -> float:
         from experiments._pytorch_check import check_study
 
         check_study(
-            protocol, family, folder, seeds, quick=args.quick, dry_run=args.dry_run,
-            data_dir=args.data_dir, records=args.records, threads=args.threads_per_run,
-            differing=args.differing,
+            protocol, family, folder, options, records=args.records,
+            threads=args.threads_per_run, differing=args.differing,
         )  # fmt: skip
         return 0.0
     if args.grid:
-        runs = _grid_runs(args, protocol, family, overrides, seeds, store)
+        from experiments._study_grid import grid_runs, run_grid
+
+        runs = grid_runs(protocol, family, store, options, args)
         if args.dry_run:
             return _estimate(args, family, runs, store, committed)
-        _run_grid(protocol, family, runs, store, load, folder, engine)
+        run_grid(protocol, family, runs, store, folder, options)
         return 0.0
 
-    views = reproduce_views(
-        protocol,
-        family,
-        store,
-        seeds=seeds,
-        load=load,
-        quick=args.quick,
-        only=args.only,
-        dry_run=args.dry_run,
-        overrides=overrides,
-        baseline_records=RunStore(args.baselines).records(),
-        engine=engine,
-        # a dry run plans each stage from the records a real run would resume from
-        resumed=restored(store, committed) if args.dry_run else (),
-    )
+    views = reproduce_views(protocol, family, store, _with_records(options, args, store, committed))
     if args.dry_run:
         _print_planned(views.published, "published")
         if views.procedure:
             _print_planned(views.procedure, "validation")
-        return _estimate(args, family, views.planned_runs(seeds), store, committed)
-    _write_outputs(protocol, family, views, folder, load)
+        return _estimate(args, family, views.planned_runs(options.seeds), store, committed)
+    _write_outputs(protocol, family, views, folder, options.load)
     return 0.0
+
+
+def _rerun_options(args, engine):
+    """The :class:`~keras_fcn.replication.RerunOptions` the flags ask for."""
+    from keras_fcn.replication import RerunOptions
+    from keras_fcn.train import load_dataset
+
+    def load(data_config):
+        return load_dataset(data_config, args.data_dir)
+
+    return RerunOptions(
+        seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
+        load=load,
+        quick=args.quick,
+        only=args.only,
+        dry_run=args.dry_run,
+        overrides=settings_from(args),
+        engine=engine,
+    )
+
+
+def _with_records(options, args, store, committed: Path | None):
+    """``options`` with the baselines' records, and for a dry run the records of ``store``
+    and ``committed``: a dry run plans each stage from the records a real run would resume
+    from."""
+    import dataclasses
+
+    from experiments.reporting.archive import restored
+    from keras_fcn.record import RunStore
+
+    return dataclasses.replace(
+        options,
+        baseline_records=RunStore(args.baselines).records(),
+        resumed=restored(store, committed) if args.dry_run else (),
+    )
 
 
 def _check_flags(args) -> None:
@@ -282,40 +308,6 @@ def _check_flags(args) -> None:
         raise ConfigError("--differing works only with --pytorch")
     if args.max_runs is not None and args.max_runs < 1:
         raise ConfigError(f"--max-runs {args.max_runs}: must be at least 1")
-
-
-def _grid_runs(args, protocol, family, overrides, seeds, store) -> list:
-    """The runs of the study's grid (or ``--max-runs`` settings of it drawn at random)."""
-    from keras_fcn.replication.grid import grid_runs
-
-    if protocol.grid is None:
-        raise ConfigError(
-            f"study {protocol.name!r} has no grid; --grid works for: "
-            + ", ".join(p.name for p in all_studies().values() if p.grid)
-        )
-    runs = grid_runs(
-        protocol, family, seeds, quick=args.quick, overrides=overrides,
-        max_runs=args.max_runs, sample_seed=args.grid_seed or 0,
-    )  # fmt: skip
-    print(
-        f"grid: {len(runs) // len(seeds)} settings x {len(seeds)} seeds = {len(runs)} runs -> {store.path}"
-    )
-    if args.dry_run:
-        for run in runs[:50]:
-            print(f"  {run.run_id} {run.values()}")
-    return runs
-
-
-def _run_grid(protocol, family, runs, store, load, folder: Path, engine=None) -> None:
-    """Train the grid's runs not yet recorded, and print its table, best on validation first."""
-    from keras_fcn.replication.grid import grid_table
-    from keras_fcn.reporting.tables import save_table
-    from keras_fcn.study import run_study
-
-    records = run_study({family.name: family}, runs, store, load=load, engine=engine)
-    table = grid_table(protocol, family, records)
-    save_table(table, folder / "grid")
-    print(table.head(20).to_string(index=False))
 
 
 def _print_planned(results, carry_from: str) -> None:

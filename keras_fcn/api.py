@@ -130,7 +130,7 @@ def reproduce_study(
         overrides: settings applied to every run after the study's own.
         data_dir: where the datasets are (``None``: where the commands look).
     """
-    from keras_fcn.replication import get_study, reproduce_views
+    from keras_fcn.replication import RerunOptions, get_study, reproduce_views
     from keras_fcn.reporting.studies import write_study_outputs
     from keras_fcn.train import load_dataset
 
@@ -142,11 +142,13 @@ def reproduce_study(
         protocol,
         get_family(protocol.family),
         RunStore(folder / layout.RUNS),
-        seeds=seeds,
-        load=lambda data: load_dataset(data, folder_data),
-        quick=quick,
-        only=only,
-        overrides=overrides,
+        RerunOptions(
+            seeds,
+            load=lambda data: load_dataset(data, folder_data),
+            quick=quick,
+            only=only,
+            overrides=overrides,
+        ),
     )
     write_study_outputs(
         protocol.name, views.published, folder, None, views.procedure, views.variants

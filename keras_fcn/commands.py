@@ -19,8 +19,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from keras_fcn.config import flag_value, parse_assignment
 from keras_fcn.errors import ConfigError
+from keras_fcn.settings import flag_value, parse_assignment
 
 if TYPE_CHECKING:
     from keras_fcn.family import Family, RunConfig

@@ -22,6 +22,7 @@ train with ``fit`` (:func:`keras_fcn.train.fit_model`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import weakref
 from collections.abc import Sequence
@@ -33,26 +34,42 @@ import numpy as np
 from keras_fcn import compat
 
 
+@dataclasses.dataclass(frozen=True)
+class EpochSettings:
+    """How :func:`fit_by_epochs` trains: what ``Model.fit`` takes as separate arguments.
+
+    Attributes:
+        batch_size: training batch size.
+        epochs: train up to this epoch (exclusive, from 0).
+        seed: orders the batches: epoch ``e`` is shuffled by ``(seed, e)``, so a resumed run
+            continues the same order.
+        validation_batch_size: batch size of the validation split (``batch_size`` if None).
+        initial_epoch: the first epoch to train (a resumed run's).
+        jit_compile: compile each step with XLA.
+    """
+
+    batch_size: int
+    epochs: int
+    seed: int
+    validation_batch_size: int | None = None
+    initial_epoch: int = 0
+    jit_compile: bool = False
+
+
 def fit_by_epochs(
     model: keras.Model,
     x: np.ndarray,
     y: np.ndarray,
+    settings: EpochSettings,
     *,
-    batch_size: int,
-    epochs: int,
-    seed: int,
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-    validation_batch_size: int | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = 0,
-    initial_epoch: int = 0,
-    jit_compile: bool = False,
 ) -> keras.callbacks.History:
-    """Train the compiled ``model`` from ``initial_epoch`` to ``epochs``; its history.
+    """Train the compiled ``model`` from ``settings.initial_epoch`` to ``settings.epochs``;
+    its history.
 
-    The arguments mean what they mean to ``Model.fit``; ``seed`` orders the batches (epoch
-    ``e`` is shuffled by ``(seed, e)``, so a resumed run continues the same order), and
-    ``jit_compile`` compiles each step with XLA.
+    ``validation_data``, ``callbacks`` and ``verbose`` mean what they mean to ``Model.fit``.
     """
     import tensorflow as tf
 
@@ -61,29 +78,24 @@ def fit_by_epochs(
     train = _tensors(x, y)
     has_validation = validation_data is not None and len(validation_data[1]) > 0
     val = _tensors(*validation_data) if has_validation else None
-    steps = math.ceil(len(y) / batch_size)
+    steps = math.ceil(len(y) / settings.batch_size)
     history = keras.callbacks.History()
     callback_list = keras.callbacks.CallbackList(
         [*callbacks, history],
         add_progbar=verbose != 0,
         model=model,
         verbose=verbose,
-        epochs=epochs,
+        epochs=settings.epochs,
         steps=steps,
     )
-    train_epoch = _epoch_function(model, len(y), batch_size, training=True, jit=jit_compile)
-    evaluate = (
-        _epoch_function(model, len(val[1]), validation_batch_size or batch_size, False, jit_compile)
-        if val is not None
-        else None
-    )
+    train_epoch, evaluate = _epoch_functions(model, len(y), val, settings)
 
     model.stop_training = False
     callback_list.on_train_begin()
-    for epoch in range(initial_epoch, epochs):
+    for epoch in range(settings.initial_epoch, settings.epochs):
         callback_list.on_epoch_begin(epoch)
         callback_list.on_train_batch_begin(steps - 1)
-        epoch_seed = tf.constant([seed, epoch], dtype=tf.int64)
+        epoch_seed = tf.constant([settings.seed, epoch], dtype=tf.int64)
         logs = _logs(*train_epoch(*train, epoch_seed), len(y))
         callback_list.on_train_batch_end(steps - 1, logs)
         if evaluate is not None:
@@ -94,6 +106,19 @@ def fit_by_epochs(
             break
     callback_list.on_train_end()
     return history
+
+
+def _epoch_functions(
+    model: keras.Model, count: int, val: tuple[Any, Any] | None, settings: EpochSettings
+) -> tuple[Any, Any]:
+    """The compiled training epoch over ``count`` examples, and the validation pass over
+    ``val`` (``None`` without a validation split)."""
+    jit = settings.jit_compile
+    train_epoch = _epoch_function(model, count, settings.batch_size, training=True, jit=jit)
+    if val is None:
+        return train_epoch, None
+    val_batch = settings.validation_batch_size or settings.batch_size
+    return train_epoch, _epoch_function(model, len(val[1]), val_batch, False, jit)
 
 
 def _logs(loss_sum: Any, correct: Any, count: int) -> dict[str, float]:

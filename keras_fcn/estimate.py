@@ -11,17 +11,18 @@ A run with early stopping is counted at its most epochs, so its time is an upper
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from keras_fcn import config as cfg
 from keras_fcn.config import DataConfig
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord
+from keras_fcn.settings import from_dict
 
 _NOT_SPEED = ("activation", "initializer", "l2", "dropout", "input_dropout", "seed")
 """Model and training fields that leave the time of an epoch as it is."""
@@ -59,7 +60,7 @@ def measured_speeds(records: Iterable[RunRecord]) -> dict[tuple, float]:
     seen: dict[tuple, list[float]] = {}
     for r in records:
         if r.status == Status.OK and r.epochs_run and r.fit_time_s:
-            images = train_images(cfg.from_dict(DataConfig, r.config["data"])) * r.epochs_run
+            images = train_images(from_dict(DataConfig, r.config["data"])) * r.epochs_run
             seen.setdefault(speed_key(r.family, r.config), []).append(r.fit_time_s / images)
     return {key: statistics.median(values) for key, values in seen.items()}
 
@@ -83,7 +84,7 @@ def time_per_image(family: Family, run: RunConfig, steps: int = 20) -> float:
     x = np.random.default_rng(0).random((steps * batch, *model.input_shape[1:]), dtype=np.float32)
     y = np.arange(steps * batch) % 10
     timer = EpochTimes()
-    fit_model(model, run.train, x, y, epochs=2, callbacks=[timer])
+    fit_model(model, dataclasses.replace(run.train, epochs=2), x, y, callbacks=[timer])
     return timer.times[1] / len(y)
 
 

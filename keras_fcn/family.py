@@ -17,6 +17,8 @@ from keras_fcn import identity
 from keras_fcn.commands import run_command
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
+from keras_fcn.settings import apply as apply_settings
+from keras_fcn.settings import from_dict as config_from_dict
 from keras_fcn.space import Space
 from keras_fcn.space import parse as space_parse
 
@@ -54,7 +56,7 @@ class RunConfig:
 
     def with_settings(self, settings: Mapping[str, Any]) -> RunConfig:
         """A copy with fields set by name, whichever config owns them (values may be strings)."""
-        model, train, data = cfg.apply((self.model, self.train, self.data), settings)
+        model, train, data = apply_settings((self.model, self.train, self.data), settings)
         return dataclasses.replace(self, model=model, train=train, data=data)
 
     def values(self) -> dict[str, Any]:
@@ -109,9 +111,9 @@ class Family:
         """Rebuild a run config from a record's ``config``."""
         return RunConfig(
             self.name,
-            cfg.from_dict(self.config_cls, config.get("model", {})),
-            cfg.from_dict(TrainConfig, config.get("train", {})),
-            cfg.from_dict(DataConfig, config.get("data", {})),
+            config_from_dict(self.config_cls, config.get("model", {})),
+            config_from_dict(TrainConfig, config.get("train", {})),
+            config_from_dict(DataConfig, config.get("data", {})),
         )
 
     def command_for(self, run: RunConfig) -> str:

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from keras_fcn.config import dashed
 from keras_fcn.errors import ResultsError
 from keras_fcn.identity import SCHEMA, Status, jsonable, migrate, record_keys
+from keras_fcn.settings import dashed
 
 STATUSES = tuple(Status)
 

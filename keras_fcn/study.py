@@ -67,7 +67,9 @@ def train_with(
 class StudyProgress(RunnerCallback):
     """A study's progress: one line per finished run (:class:`keras_fcn.estimate.Progress`)."""
 
-    def __init__(self, label: Callable[[RunConfig], str] | None, stream: TextIO | None) -> None:
+    def __init__(
+        self, label: Callable[[RunConfig], str] | None = None, stream: TextIO | None = None
+    ) -> None:
         self.label, self.stream = label, stream
 
     def on_plan(self, total: int, todo: int) -> None:
@@ -86,9 +88,9 @@ def run_study(
     *,
     load: Callable[[Any], Any],
     trainer: Trainer | None = None,
-    label: Callable[[RunConfig], str] | None = None,
-    stream: TextIO | None = None,
+    progress: RunnerCallback | None = None,
     engine: Engine | None = None,
+    resumed: Iterable[RunRecord] = (),
 ) -> list[RunRecord]:
     """Train every run of ``runs`` that ``store`` does not hold yet; return all their records.
 
@@ -106,10 +108,12 @@ def run_study(
         load: ``DataConfig`` -> dataset; called once per distinct data config.
         trainer: ``(family, run, dataset) -> RunRecord``; defaults to
             :func:`keras_fcn.train.train_record` (tests pass a stub).
-        label: a short description of a run for the progress lines.
-        stream: where progress goes (stderr by default).
+        progress: told of the plan and of each run's end; by default one line per run on
+            stderr (:class:`StudyProgress`, which takes a run's label and the stream).
         engine: trains the runs elsewhere, several at once (:mod:`keras_fcn.cluster`);
             ``None``: one after the other in this process.
+        resumed: finished runs held outside ``store`` that count as done (a run the store
+            holds keeps the store's record).
 
     Returns:
         One record per run, in the order of ``runs``.
@@ -124,7 +128,8 @@ def run_study(
         data=lambda run: run.data,
         load=load,
     )
-    return run_tasks(job, runs, store, engine=engine, callback=StudyProgress(label, stream))
+    callback = progress or StudyProgress()
+    return run_tasks(job, runs, store, resumed=resumed, engine=engine, callback=callback)
 
 
 def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:

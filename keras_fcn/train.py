@@ -280,44 +280,44 @@ def fit_model(
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = 0,
-    epochs: int | None = None,
     initial_epoch: int = 0,
-    seed: int | None = None,
 ) -> keras.callbacks.History:
     """Train the compiled ``model`` as ``train`` says, by ``train.loop``: Keras's ``fit`` or
     :func:`keras_fcn.epoch_loop.fit_by_epochs` (TensorFlow only; ``fit`` elsewhere).
 
-    ``epochs`` and ``initial_epoch`` default to the whole run (Hyperband passes its own);
-    ``seed`` (``train.seed`` by default) orders the epoch loop's batches. An empty
+    Training runs from ``initial_epoch`` to ``train.epochs`` (Hyperband passes its own, in a
+    copy of the config); ``train.seed`` orders the epoch loop's batches. An empty
     validation split is no validation. TensorFlow fuses each product with its bias and
     activation where :func:`fusion_of` says it is faster.
     """
     if validation_data is not None and not len(validation_data[1]):
         validation_data = None
-    epochs = train.epochs if epochs is None else epochs
     with tensorflow_fusion(fusion_of(model)[0]):
         if train.loop == "epoch" and keras.backend.backend() == "tensorflow":
-            from keras_fcn.epoch_loop import fit_by_epochs
+            from keras_fcn.epoch_loop import EpochSettings, fit_by_epochs
 
+            settings = EpochSettings(
+                batch_size=train.batch_size,
+                epochs=train.epochs,
+                seed=train.seed,
+                validation_batch_size=train.eval_batch_size,
+                initial_epoch=initial_epoch,
+                jit_compile=use_jit(model, train),
+            )
             return fit_by_epochs(
                 model,
                 x,
                 y,
-                batch_size=train.batch_size,
-                epochs=epochs,
-                seed=train.seed if seed is None else seed,
+                settings,
                 validation_data=validation_data,
-                validation_batch_size=train.eval_batch_size,
                 callbacks=callbacks,
                 verbose=verbose,
-                initial_epoch=initial_epoch,
-                jit_compile=use_jit(model, train),
             )
         return model.fit(
             x,
             y,
             batch_size=train.batch_size,
-            epochs=epochs,
+            epochs=train.epochs,
             initial_epoch=initial_epoch,
             validation_data=validation_data,
             validation_batch_size=train.eval_batch_size,

@@ -146,10 +146,7 @@ def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
     times, accuracy = ref.train(
         network,
         optimizer,
-        data.x_train,
-        data.y_train,
-        data.x_test,
-        data.y_test,
+        data,
         epochs=run.train.epochs,
         batch_size=run.train.batch_size,
         autocast=policy == BFLOAT16,

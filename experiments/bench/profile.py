@@ -19,6 +19,7 @@ metrics, callbacks) add to a step. Medians over blocks of steps after a warm-up.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 from collections.abc import Callable
@@ -122,7 +123,8 @@ def _loop_step(model: Any, run: RunConfig, data: Dataset) -> float:
     from keras_fcn.train import EpochTimes, fit_model
 
     timer = EpochTimes()
-    fit_model(model, run.train, data.x_train, data.y_train, epochs=3, callbacks=[timer])
+    three_epochs = dataclasses.replace(run.train, epochs=3)
+    fit_model(model, three_epochs, data.x_train, data.y_train, callbacks=[timer])
     return statistics.median(timer.times[1:]) / -(-len(data.y_train) // run.train.batch_size)
 
 

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from keras_fcn.config import DenseConfig
+from keras_fcn.data import Dataset
 from keras_fcn.errors import KerasFcnError
 
 INSTALL_HINT = (
@@ -95,19 +96,17 @@ def make_optimizer(
 def train(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_test: np.ndarray,
-    y_test: np.ndarray,
+    data: Dataset,
     *,
     epochs: int,
     batch_size: int,
     autocast: bool = False,
 ) -> tuple[list[float], float]:
-    """Train for ``epochs`` and return each epoch's seconds and the final test accuracy;
-    ``autocast``: the forward passes in bfloat16 (see the module's docstring)."""
-    x = torch.from_numpy(np.ascontiguousarray(x_train, dtype=np.float32))
-    y = torch.from_numpy(np.asarray(y_train, dtype=np.int64))
+    """Train for ``epochs`` on ``data``'s training split and return each epoch's seconds and
+    the final accuracy on its test split; ``autocast``: the forward passes in bfloat16 (see
+    the module's docstring)."""
+    x = torch.from_numpy(np.ascontiguousarray(data.x_train, dtype=np.float32))
+    y = torch.from_numpy(np.asarray(data.y_train, dtype=np.int64))
     loss_fn = nn.CrossEntropyLoss()
     times = []
     for _ in range(epochs):
@@ -123,11 +122,12 @@ def train(
             optimizer.step()
         times.append(time.perf_counter() - start)
     model.eval()
+    x_test = data.x_test
     with torch.no_grad(), compute(autocast):
         logits = torch.cat(
             [model(torch.from_numpy(x_test[i : i + 1000])) for i in range(0, len(x_test), 1000)]
         )
-    accuracy = float((logits.float().argmax(1).numpy() == y_test).mean())
+    accuracy = float((logits.float().argmax(1).numpy() == data.y_test).mean())
     return times, accuracy
 
 

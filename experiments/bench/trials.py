@@ -47,12 +47,35 @@ def trial_costs(
     training ended, or the search started: KerasTuner's bookkeeping and the clean-up before
     a model), and the resident memory after it. ``space`` is the family's space (less
     ``epochs``) unless given."""
-    import keras
-
     from keras_fcn import tuning
 
     space = searched_space(family) if space is None else space
     rows: list[dict[str, Any]] = []
+    hypermodel, probe = _timed(family, base, space, rows)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        options = tuning.SearchOptions(tuner="random", trials=trials, seed=seed)
+        tuner = tuning.make_tuner(
+            hypermodel, folder, options, project_name="trials", overwrite=True
+        )
+        tuner.show_trials = False  # the benchmark prints its own table
+        tuner.search(
+            data.x_train,
+            data.y_train,
+            epochs=2,
+            validation_data=(data.x_val, data.y_val),
+            callbacks=[probe, *tuning.search_callbacks(hypermodel, None)],
+            verbose=0,
+        )
+    return _cost_table(rows, started)
+
+
+def _timed(family: Family, base: RunConfig, space: Any, rows: list[dict[str, Any]]) -> tuple:
+    """A hypermodel that starts a row of ``rows`` for each trial it builds, and a callback
+    that writes into that row when the trial's epochs begin and end and when it ends."""
+    import keras
+
+    from keras_fcn import tuning
 
     class Timed(tuning.FamilyHyperModel):
         def build(self, hp: Any) -> keras.Model:
@@ -75,22 +98,11 @@ def trial_costs(
             rows[-1]["end"] = time.perf_counter()
             rows[-1]["rss_mb"] = current_rss_mb()
 
-    hypermodel = Timed(family, base, space)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as folder:
-        options = tuning.SearchOptions(tuner="random", trials=trials, seed=seed)
-        tuner = tuning.make_tuner(
-            hypermodel, folder, options, project_name="trials", overwrite=True
-        )
-        tuner.show_trials = False  # the benchmark prints its own table
-        tuner.search(
-            data.x_train,
-            data.y_train,
-            epochs=2,
-            validation_data=(data.x_val, data.y_val),
-            callbacks=[Probe(), *tuning.search_callbacks(hypermodel, None)],
-            verbose=0,
-        )
+    return Timed(family, base, space), Probe()
+
+
+def _cost_table(rows: list[dict[str, Any]], started: float) -> pd.DataFrame:
+    """One line per finished trial of ``rows`` (the search started at ``started``)."""
     done = [r for r in rows if "end" in r]
     ends = [started, *(r["end"] for r in done)]
     return pd.DataFrame(

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from keras_fcn.commands import Command
-from keras_fcn.config import DATASET_NAMES, flag_value
+from keras_fcn.config import DATASET_NAMES
 from keras_fcn.identity import Status, record_group_key
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.tables import plus_minus
+from keras_fcn.settings import flag_value
 from keras_fcn.study import aggregate, compare
 
 

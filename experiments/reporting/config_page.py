@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from keras_fcn.config import flag_value
+from keras_fcn.settings import flag_value
 
 
 def configs_page(families: Mapping[str, Any]) -> str:

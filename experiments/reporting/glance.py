@@ -17,11 +17,11 @@ import pandas as pd
 from experiments import _commands as commands
 from keras_fcn import layout
 from keras_fcn.commands import Command
-from keras_fcn.config import flag_value
 from keras_fcn.identity import ADDED_FIELDS, Status, record_group_key
 from keras_fcn.record import RunRecord
 from keras_fcn.reporting.records import final_records, read_runs
 from keras_fcn.reporting.tables import mean_std, unpadded_markdown
+from keras_fcn.settings import flag_value
 
 COLUMNS = ("result", "dataset", "value", "command")
 

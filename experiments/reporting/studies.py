@@ -147,7 +147,7 @@ def rebuild_studies(
         The study folders written.
     """
     from keras_fcn.record import RunStore
-    from keras_fcn.replication import all_studies, reproduce_views
+    from keras_fcn.replication import RerunOptions, all_studies, reproduce_views
 
     known = all_studies()
     baselines = read_runs(layout.runs("baselines", root))
@@ -162,10 +162,7 @@ def rebuild_studies(
             protocol,
             families[protocol.family],
             RunStore(store),
-            seeds=seeds,
-            load=None,
-            dry_run=True,
-            baseline_records=baselines,
+            RerunOptions(seeds, load=None, dry_run=True, baseline_records=baselines),
         )
         results = views.published
         write_study_outputs(

@@ -3,7 +3,9 @@
 - :mod:`~keras_fcn.replication.protocol`: a study as data (:class:`Protocol`,
   :class:`TableSpec`) and the rows of its CSV of published numbers.
 - :mod:`~keras_fcn.replication.rerun`: re-running its tables in order, carrying the best
-  choice of one table to the next, and the side-by-side comparison with verdicts.
+  choice of one table to the next.
+- :mod:`~keras_fcn.replication.comparison`: each row beside its published figure, with a
+  verdict.
 - :mod:`~keras_fcn.replication.registry`: the studies by name.
 - :mod:`keras_fcn.replication.studies`: one module per study, each with its CSV beside it.
 
@@ -11,6 +13,7 @@ The reproduce command re-runs a study (docs/commands.md); docs/published-studies
 to add a study.
 """
 
+from keras_fcn.replication.comparison import verdict
 from keras_fcn.replication.protocol import (
     CONFIG_COLUMNS,
     Protocol,
@@ -20,12 +23,12 @@ from keras_fcn.replication.protocol import (
 )
 from keras_fcn.replication.registry import ENV_VAR, STUDIES_DIR, all_studies, get_study
 from keras_fcn.replication.rerun import (
+    RerunOptions,
     TableResult,
     carries,
     choose,
     reproduce,
     reproduce_views,
-    verdict,
 )
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "STUDIES_DIR",
     "Protocol",
     "PublishedRow",
+    "RerunOptions",
     "TableResult",
     "TableSpec",
     "all_studies",

@@ -26,13 +26,14 @@ from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord, RunStore
+from keras_fcn.replication.comparison import comparison_rows
 from keras_fcn.replication.protocol import Protocol, PublishedRow, TableSpec, read_published
-from keras_fcn.replication.rerun import comparison_rows, reproduce
-from keras_fcn.study import run_study, with_seeds
+from keras_fcn.replication.rerun import RerunOptions, reproduce
+from keras_fcn.study import StudyProgress, run_study, with_seeds
 
 FLOOR = 0.001
 """A difference this small is never a difference: published figures are rounded to 0.1 %
-at worst (the floor of :func:`keras_fcn.replication.rerun.verdict`)."""
+at worst (the floor of :func:`keras_fcn.replication.comparison.verdict`)."""
 
 RULE = (
     "Ours and the PyTorch loop agree when the 95 % interval of the difference of their means "
@@ -96,7 +97,8 @@ def checked_rows(
     path to a run), so a row's runs have the run ids of the Keras re-run.
     """
     chosen = selection(protocol, entries)
-    results = reproduce(protocol, family, store, seeds=seeds, load=None, quick=quick, dry_run=True)
+    plan = RerunOptions(seeds, load=None, quick=quick, dry_run=True)
+    results = reproduce(protocol, family, store, plan)
     named, more = [], []
     for result in results:
         for row, run in result.rows:
@@ -135,7 +137,7 @@ def differing(
     lines = pd.concat(
         [
             r.comparison
-            for r in reproduce(protocol, family, ours, seeds=seeds, load=None, dry_run=True)
+            for r in reproduce(protocol, family, ours, RerunOptions(seeds, None, dry_run=True))
         ],
         ignore_index=True,
     )
@@ -155,12 +157,9 @@ def train_crosscheck(
     protocol: Protocol,
     family: Family,
     store: RunStore,
-    seeds: Sequence[int],
+    options: RerunOptions,
     *,
-    load: Callable[[Any], Any],
-    quick: bool = False,
     command: Callable[[RunConfig], str] | None = None,
-    trainer: Callable | None = None,
     entries: Sequence[str] | None = None,
 ) -> list[RunRecord]:
     """Train the cross-checked rows' runs that ``store`` lacks with the PyTorch loop.
@@ -169,21 +168,24 @@ def train_crosscheck(
         protocol: the study.
         family: its family (dense).
         store: the PyTorch runs' store; runs it holds are skipped, so a check resumes.
-        seeds: training seeds of every row.
-        load: ``DataConfig`` -> dataset (:func:`keras_fcn.train.load_dataset`).
-        quick: a small subset and 2 epochs, as ``reproduce``'s ``quick``.
+        options: of :class:`~keras_fcn.replication.rerun.RerunOptions`, the ``seeds`` of
+            every row, ``load`` (``DataConfig`` -> dataset), ``quick`` (as for
+            :func:`reproduce`) and ``trainer`` (``(family, run, dataset) -> RunRecord``; by
+            default :func:`keras_fcn.pytorch_loop.train_record`; tests pass a stub). The
+            check trains the study's own rows, in this process: the rest are not used.
         command: a run -> the line that trains it again, for its record.
-        trainer: ``(family, run, dataset) -> RunRecord``; by default
-            :func:`keras_fcn.pytorch_loop.train_record` (tests pass a stub).
         entries: the rows to train, as ``Protocol.crosscheck`` names them; by default the
             protocol's own (:func:`differing` gives more).
 
     Returns:
         The records of every cross-checked run, in row order.
     """
+    trainer = options.trainer
     if trainer is None:
         from keras_fcn.pytorch_loop import train_record as trainer
-    rows = checked_rows(protocol, family, store, seeds, quick=quick, entries=entries)
+    rows = checked_rows(
+        protocol, family, store, options.seeds, quick=options.quick, entries=entries
+    )
     names = {
         run.run_id: f"{protocol.name}/{c.spec.name} {c.row.row} seed {run.train.seed} (PyTorch)"
         for c in rows
@@ -201,9 +203,9 @@ def train_crosscheck(
         {family.name: family},
         runs,
         store,
-        load=load,
+        load=options.load,
         trainer=train,
-        label=lambda run: names[run.run_id],
+        progress=StudyProgress(lambda run: names[run.run_id]),
     )
 
 

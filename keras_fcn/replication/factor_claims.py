@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from keras_fcn.config import dashed
 from keras_fcn.record import RunRecord
 from keras_fcn.replication.claim_stats import ALPHA, VERDICTS, counted
+from keras_fcn.settings import dashed
 
 
 def _sign(result: Mapping[str, object]) -> int:

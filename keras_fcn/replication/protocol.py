@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from keras_fcn.config import dashed
 from keras_fcn.errors import ConfigError
+from keras_fcn.settings import dashed
 
 CONFIG_COLUMNS = (
     "hidden",

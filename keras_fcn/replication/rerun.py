@@ -14,6 +14,7 @@ from keras_fcn.family import Family, RunConfig
 from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord, RunStore
 from keras_fcn.registry import resolve_run
+from keras_fcn.replication.comparison import comparison_rows
 from keras_fcn.replication.protocol import (
     Protocol,
     PublishedRow,
@@ -25,7 +26,7 @@ from keras_fcn.replication.protocol import (
 )
 from keras_fcn.replication.variants import VariantRow, variant_rows, variant_runs
 from keras_fcn.runner import Engine
-from keras_fcn.study import aggregate, run_study, with_seeds
+from keras_fcn.study import StudyProgress, run_study, with_seeds
 
 CARRY_SOURCES = ("published", "validation")
 
@@ -58,68 +59,6 @@ def _val_scores(records: Sequence[RunRecord]) -> list[float]:
         for r in records
         if r.status == Status.OK and r.best_val_accuracy is not None
     ]
-
-
-def verdict(
-    published: float,
-    mean: float,
-    std: float,
-    n_ok: int,
-    n_diverged: int,
-    published_std: float = math.nan,
-) -> str:
-    """Where the published value falls against our runs.
-
-    Within seed spread when the gap is at most twice the standard deviation of the
-    difference between one run of ours and one of the study's, ``sqrt(std**2 +
-    published_std**2)``: our spread over seeds combined with the spread the study reports
-    (none reported: ours alone). A published figure that is a mean over runs varies less
-    than one run, so the rule never calls a gap the study's own spread explains a
-    difference; no study states how many runs it averaged, so a test of the two means
-    (Welch's) cannot be made.
-    """
-    if n_ok == 0:
-        return "diverged" if n_diverged else "not run"
-    spreads = [s for s in (std, published_std) if not math.isnan(s)]
-    spread = 2 * math.sqrt(sum(s**2 for s in spreads))
-    # published figures are rounded to 0.1 % at worst: never call that a difference
-    if abs(published - mean) <= max(spread, 0.001):
-        return "within seed spread"
-    return "ours higher" if mean > published else "ours lower"
-
-
-def comparison_rows(
-    spec: TableSpec, row: PublishedRow, label: str, records: Sequence[RunRecord]
-) -> list[dict[str, Any]]:
-    """The side-by-side lines of one published row, one per metric it reports."""
-    agg = aggregate(records, by=[]) if records else pd.DataFrame()
-    out = []
-    for metric, (value, std) in row.values.items():
-        line = {
-            "table": spec.name,
-            "row": row.row,
-            "dataset": row.dataset,
-            "setting": label,
-            "metric": metric,
-            "published": value,
-            "published_std": std,
-        }
-        if agg.empty:
-            missing = "run experiments.baselines" if spec.classical else "not run"
-            line.update(ours=math.nan, ours_std=math.nan, n=0, diverged=0)
-            line.update(difference=math.nan, verdict=missing)
-        else:
-            a = agg.iloc[0]
-            prefix = "test" if metric.startswith("test") else "val"
-            mean, sd = a[f"{prefix}_mean"], a[f"{prefix}_std"]
-            n, diverged = int(a["n"]), int(a["n_diverged"])
-            line.update(ours=mean, ours_std=sd, n=n, diverged=diverged)
-            line.update(difference=mean - value, verdict=verdict(value, mean, sd, n, diverged, std))
-        if spec.show_val and metric.startswith("test"):
-            val = agg.iloc[0] if not agg.empty else {"val_mean": math.nan, "val_std": math.nan}
-            line.update(ours_val=val["val_mean"], ours_val_std=val["val_std"])
-        out.append(line)
-    return out
 
 
 def choose(
@@ -183,6 +122,46 @@ def baseline_records_of(
     return matching[-1:]
 
 
+@dataclasses.dataclass(frozen=True)
+class RerunOptions:
+    """How :func:`reproduce` re-runs a study: everything beside the study, its family and
+    its store.
+
+    Attributes:
+        seeds: training seeds of every row.
+        load: ``DataConfig`` -> dataset (``None`` where nothing is trained: a dry run).
+        quick: a small subset and 2 epochs, to exercise the whole path in seconds.
+        only: run only these tables (the others still provide carried choices from
+            records on disk, or from the published numbers).
+        dry_run: build every run config and train nothing.
+        trainer: ``(family, run, dataset) -> RunRecord``, passed to :func:`run_study`
+            (tests stub it).
+        overrides: settings applied to every run after the protocol's own.
+        baseline_records: records of ``experiments.baselines``, shown as ours in the
+            tables of classical baselines.
+        engine: trains the runs several at once (:mod:`keras_fcn.cluster`); ``None``: in
+            this process.
+        resumed: finished runs held outside the store that count as done, so they are not
+            trained again (a dry run's committed records, which it reads without copying
+            them into the store); a run the store holds keeps the store's record.
+    """
+
+    seeds: Sequence[int]
+    load: Callable[[Any], Any] | None
+    quick: bool = False
+    only: Sequence[str] = ()
+    dry_run: bool = False
+    trainer: Callable | None = None
+    overrides: Mapping[str, Any] | None = None
+    baseline_records: Sequence[RunRecord] = ()
+    engine: Engine | None = None
+    resumed: Sequence[RunRecord] = ()
+
+    def trains(self, table: str) -> bool:
+        """Whether ``table``'s runs are trained (not a dry run, and chosen by ``only``)."""
+        return not self.dry_run and (table in self.only if self.only else True)
+
+
 def train_table(
     protocol: Protocol,
     spec: TableSpec,
@@ -190,11 +169,10 @@ def train_table(
     seeded: Mapping[str, Sequence[RunConfig]],
     labels: Mapping[str, str],
     store: RunStore,
-    load: Callable[[Any], Any],
-    trainer: Callable | None = None,
-    engine: Engine | None = None,
+    options: RerunOptions,
 ) -> list[RunRecord]:
-    """Train a table's runs (row label -> its seeded runs) that the store does not hold."""
+    """Train a table's runs (row label -> its seeded runs) that neither the store nor
+    ``options.resumed`` holds."""
     names = {
         r.run_id: f"{protocol.name}/{spec.name} {labels[row]} seed {r.train.seed}"
         for row, group in seeded.items()
@@ -205,10 +183,11 @@ def train_table(
         {family.name: family},
         runs,
         store,
-        load=load,
-        trainer=trainer,
-        label=lambda run: names[run.run_id],
-        engine=engine,
+        load=options.load,
+        trainer=options.trainer,
+        progress=StudyProgress(lambda run: names[run.run_id]),
+        engine=options.engine,
+        resumed=options.resumed,
     )
 
 
@@ -216,18 +195,8 @@ def reproduce(
     protocol: Protocol,
     family: Family,
     store: RunStore,
-    *,
-    seeds: Sequence[int],
-    load: Callable[[Any], Any],
-    quick: bool = False,
-    only: Sequence[str] = (),
-    dry_run: bool = False,
-    trainer: Callable | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    baseline_records: Sequence[RunRecord] = (),
-    engine: Engine | None = None,
+    options: RerunOptions,
     carry_from: str = "published",
-    resumed: Sequence[RunRecord] = (),
 ) -> list[TableResult]:
     """Re-run a study's tables in order and compare each with its published numbers.
 
@@ -242,48 +211,65 @@ def reproduce(
         family: its model family.
         store: the study's run store (shared by all its tables, so a run appearing in
             several tables is trained once).
-        seeds: training seeds of every row.
-        load: ``DataConfig`` -> dataset.
-        quick: a small subset and 2 epochs, to exercise the whole path in seconds.
-        only: run only these tables (the others still provide carried choices from
-            records on disk, or from the published numbers).
-        dry_run: build every run config and train nothing.
-        trainer: passed to :func:`run_study` (tests stub it).
-        overrides: settings applied to every run after the protocol's own.
-        baseline_records: records of ``experiments.baselines``, shown as ours in the
-            tables of classical baselines.
-        engine: trains the runs several at once (:mod:`keras_fcn.cluster`); ``None``: in
-            this process.
+        options: the seeds, the data, what to train and how (:class:`RerunOptions`).
         carry_from: ``published`` or ``validation``: what picks the carried settings.
-        resumed: finished runs held outside ``store`` that count as done (a dry run's
-            committed records, which it reads without copying them into the store); a run
-            the store holds keeps the store's record.
     """
     if carry_from not in CARRY_SOURCES:
         raise ValueError(f"carry_from={carry_from!r}: choose one of {', '.join(CARRY_SOURCES)}")
-    for name in only:
+    for name in options.only:
         protocol.table(name)
     published = read_published(protocol.path(protocol.published))
-    done = {r.run_id: r for r in [*resumed, *store] if r.status != Status.FAILED}
+    rerun = _Rerun(protocol, family, store, options)
     carried: dict[str, Any] = {}
     results = []
     for spec in protocol.tables:
-        rows = [r for r in published if r.table == spec.name]
-        pairs, labels = table_runs(
-            protocol, spec, family, rows, carried, quick=quick, overrides=overrides
-        )
-        seeded = {row.row: with_seeds([run], seeds) for row, run in pairs if run is not None}
-        if (spec.name in only if only else True) and not dry_run:
-            finished = train_table(
-                protocol, spec, family, seeded, labels, store, load, trainer, engine
-            )
-            done.update({r.run_id: r for r in finished})
-        result = _table_result(spec, pairs, labels, seeded, done, baseline_records, carried)
+        result = rerun.table(spec, [r for r in published if r.table == spec.name], carried)
         results.append(result)
         if spec.carry:
             by = result.records if carry_from == "validation" else {}
-            carried.update(choose(pairs, by, spec.carry))
+            carried.update(choose(result.rows, by, spec.carry))
     return results
+
+
+class _Rerun:
+    """One call of :func:`reproduce`: the study, and every run known done so far (run id ->
+    record: the resumed ones, the store's, and those trained by earlier tables)."""
+
+    def __init__(
+        self, protocol: Protocol, family: Family, store: RunStore, options: RerunOptions
+    ) -> None:
+        self.protocol, self.family, self.store, self.options = protocol, family, store, options
+        records = [*options.resumed, *store]
+        self.done = {r.run_id: r for r in records if r.status != Status.FAILED}
+
+    def table(
+        self, spec: TableSpec, rows: Sequence[PublishedRow], carried: Mapping[str, Any]
+    ) -> TableResult:
+        """Resolve one table's rows at the ``carried`` settings, train those asked for and
+        not done, and compare them with the published ``rows``."""
+        options = self.options
+        pairs, labels = table_runs(
+            self.protocol,
+            spec,
+            self.family,
+            rows,
+            carried,
+            quick=options.quick,
+            overrides=options.overrides,
+        )
+        seeded = {
+            row.row: with_seeds([run], options.seeds) for row, run in pairs if run is not None
+        }
+        if options.trains(spec.name):
+            finished = train_table(
+                self.protocol, spec, self.family, seeded, labels, self.store, options
+            )
+            self.done.update({r.run_id: r for r in finished})
+        records = {
+            row: [self.done[r.run_id] for r in group if r.run_id in self.done]
+            for row, group in seeded.items()
+        }
+        return _table_result(spec, pairs, labels, records, options.baseline_records, carried)
 
 
 def carries(protocol: Protocol) -> bool:
@@ -315,34 +301,32 @@ class StudyViews:
 
 
 def reproduce_views(
-    protocol: Protocol, family: Family, store: RunStore, **options: Any
+    protocol: Protocol, family: Family, store: RunStore, options: RerunOptions
 ) -> StudyViews:
     """:func:`reproduce` once per view of the study (``published`` always; ``validation``,
     the procedure re-chosen on validation, for a study that carries choices), then the
-    protocol's variants of its rows (trained unless ``dry_run``).
-
-    ``options`` are :func:`reproduce`'s keyword arguments but ``carry_from``.
-    """
+    protocol's variants of its rows (trained unless ``options.dry_run``)."""
     views = {
-        view: reproduce(protocol, family, store, carry_from=view, **options)
+        view: reproduce(protocol, family, store, options, carry_from=view)
         for view in (("published", "validation") if carries(protocol) else ("published",))
     }
-    only = options.get("only") or [spec.name for spec in protocol.tables]
+    only = options.only or [spec.name for spec in protocol.tables]
     chosen = [v for v in protocol.variants if any(table in only for table, _ in v.rows)]
-    planned = variant_runs(chosen, views["published"], options["seeds"])
+    planned = variant_runs(chosen, views["published"], options.seeds)
     planned = [item for item in planned if item[1] in only]
     runs = [run for *_, group in planned for run in group]
-    if runs and not options.get("dry_run"):
+    if runs and not options.dry_run:
         run_study(
             {family.name: family},
             runs,
             store,
-            load=options["load"],
-            trainer=options.get("trainer"),
-            label=lambda run: f"{protocol.name} variant {run.values()}",
-            engine=options.get("engine"),
+            load=options.load,
+            trainer=options.trainer,
+            progress=StudyProgress(lambda run: f"{protocol.name} variant {run.values()}"),
+            engine=options.engine,
+            resumed=options.resumed,
         )
-    done = {r.run_id: r for r in options.get("resumed", ()) if r.status != Status.FAILED}
+    done = {r.run_id: r for r in options.resumed if r.status != Status.FAILED}
     done.update({r.run_id: r for r in store if r.status != Status.FAILED})
     return StudyViews(
         views["published"],
@@ -351,12 +335,16 @@ def reproduce_views(
     )
 
 
-def _table_result(spec, pairs, labels, seeded, done, baseline_records, carried) -> TableResult:
-    """One table's records (``done``: run id -> record; a classical row's from
-    ``baseline_records``) and its rows beside the published ones."""
-    records = {
-        row: [done[r.run_id] for r in group if r.run_id in done] for row, group in seeded.items()
-    }
+def _table_result(
+    spec: TableSpec,
+    pairs: list[tuple[PublishedRow, RunConfig | None]],
+    labels: dict[str, str],
+    records: dict[str, list[RunRecord]],
+    baseline_records: Sequence[RunRecord],
+    carried: Mapping[str, Any],
+) -> TableResult:
+    """One table's rows beside the published ones, from its ``records`` (row -> records;
+    a classical row's are taken from ``baseline_records``)."""
     if spec.classical:
         records.update(
             {row.row: baseline_records_of(spec, row, baseline_records) for row, _ in pairs}

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from keras_fcn.replication.rerun import verdict
+from keras_fcn.replication.comparison import verdict
 from keras_fcn.study import aggregate
 
 DIFFERENT = ("ours lower", "ours higher")

@@ -81,8 +81,8 @@ def procedure_markdown(published: Sequence[Any], procedure: Sequence[Any]) -> st
         agree), then the rows of the tables that carry nothing (the final network) under
         each path, test accuracy over the same seeds.
     """
-    from keras_fcn.config import dashed
     from keras_fcn.replication import choose
+    from keras_fcn.settings import dashed
 
     stages = []
     for theirs, ours in zip(published, procedure, strict=True):

@@ -59,7 +59,7 @@ def declare_space(space: Space, hp: Any, *, use_ranges: bool = True) -> dict[str
             tuner) uses the listed values only.
 
     Returns:
-        name -> value as config fields, ready for :func:`keras_fcn.config.apply`.
+        name -> value as config fields, ready for :func:`keras_fcn.settings.apply`.
     """
     point = {p.name: declare_param(p, hp, p.name, use_ranges) for p in space.params}
     if space.layers is not None:

@@ -13,8 +13,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from keras_fcn.config import dashed
 from keras_fcn.errors import ConfigError
+from keras_fcn.settings import dashed
 
 
 def is_number(value: Any) -> bool:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from keras_fcn import config as cfg
 from keras_fcn.errors import ConfigError
+from keras_fcn.settings import coerce, owner
 from keras_fcn.space.params import LayerParam, Layers, Param
 from keras_fcn.space.space import Space
 from keras_fcn.space.syntax import parse_entry
@@ -127,8 +128,8 @@ def typed_values(
         except ValueError:
             where = f"{name}={','.join(texts)}" if source is None else source
             raise ConfigError(f"{where!r}: {name} takes numbers") from None
-    cls = cfg.owner(name, family.fields())  # an unknown name, with the list of known fields
-    return [cfg.coerce(cls, name, text) for text in texts]
+    cls = owner(name, family.fields())  # an unknown name, with the list of known fields
+    return [coerce(cls, name, text) for text in texts]
 
 
 _SPACES: dict[str, Space] = {}
@@ -182,11 +183,11 @@ def _make_param(
 
 
 def _field_param(family: Family, name: str, entry: Any) -> Param:
-    cls = cfg.owner(name, family.fields())  # an unknown field, with the list of known ones
+    cls = owner(name, family.fields())  # an unknown field, with the list of known ones
 
     def typed(value: Any) -> Any:
         if isinstance(value, str):
-            return cfg.coerce(cls, name, value)
+            return coerce(cls, name, value)
         return tuple(value) if isinstance(value, list) else value
 
     default = family.run_config().values()[name]
@@ -235,7 +236,7 @@ def _parse_layers(family: Family, table: Any) -> Layers:
     per_layer = []
     for name, field in family.layer_fields.items():
         if name in table:
-            kind = _numeric_kind(cfg.owner(field, family.fields()), field)
+            kind = _numeric_kind(owner(field, family.fields()), field)
             value = default_run[field]
             own = value if isinstance(value, tuple) else (value,)  # one value, or one per layer
             param = _make_param(name, table[name], kind, lambda v, k=kind: k(v), own[0])

@@ -4,6 +4,7 @@ with the family's builder; ``fit`` trains by the trial's own run."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -72,9 +73,12 @@ class FamilyHyperModel(kt.HyperModel):
         for ignored in ("batch_size", "validation_batch_size", "shuffle"):
             kwargs.pop(ignored, None)  # the trial's run decides them
         callbacks = [*kwargs.pop("callbacks", []), *schedule_callbacks(run.train)]
-        return fit_model(
-            model, run.train, x, y, callbacks=callbacks, seed=self.execution_seed, **kwargs
+        # Hyperband's epochs and the execution's seed, in place of the run's own
+        changes = {"epochs": kwargs.pop("epochs", None), "seed": self.execution_seed}
+        train = dataclasses.replace(
+            run.train, **{k: v for k, v in changes.items() if v is not None}
         )
+        return fit_model(model, train, x, y, callbacks=callbacks, **kwargs)
 
 
 def active_values(space: Space, values: Mapping[str, Any]) -> dict[str, Any]:

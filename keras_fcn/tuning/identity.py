@@ -15,6 +15,7 @@ from keras_fcn import layout
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import RunConfig
 from keras_fcn.space import Space
+from keras_fcn.tuning.options import SearchOptions
 
 GRID_LIMIT = 5000
 
@@ -38,18 +39,7 @@ def space_for(tuner_name: str, space: Space) -> Space:
     return space
 
 
-def search_identity(
-    tuner_name: str,
-    base: RunConfig,
-    space: Space,
-    *,
-    max_epochs: int,
-    factor: int,
-    trials: int,
-    executions: int,
-    seed: int,
-    epoch_budget: int = 0,
-) -> dict[str, Any]:
+def search_identity(options: SearchOptions, base: RunConfig, space: Space) -> dict[str, Any]:
     """Everything that defines a search, as JSON-ready data.
 
     Two commands with the same identity are the same search (the second resumes the
@@ -59,26 +49,23 @@ def search_identity(
     and so are the speed settings a run id leaves out: they do not change results.
 
     Args:
-        tuner_name: ``hyperband``, ``random``, ``bayesian`` or ``grid``.
+        options: the search's options; of them only the tuner and its budget count
+            (``tuner``, ``max_epochs`` and ``factor`` for Hyperband, ``trials`` and
+            ``epoch_budget`` for random and Bayesian search, ``executions`` and ``seed``
+            for all).
         base: the run every trial starts from (family, model, training and data settings).
         space: the space searched, already narrowed.
-        max_epochs: Hyperband's budget per trial (the others train ``base.train.epochs``).
-        factor: Hyperband's reduction factor.
-        trials: trials of random and Bayesian search.
-        executions: trainings per trial.
-        seed: seed of the oracle and of every training.
-        epoch_budget: the epochs after which random and Bayesian searches stop (0: none).
     """
-    settings: dict[str, Any] = {"executions": executions, "seed": seed}
-    if tuner_name == "hyperband":
-        settings.update(max_epochs=max_epochs, factor=factor)
-    elif tuner_name in ("random", "bayesian"):
-        settings.update(trials=trials)
-        if epoch_budget:
-            settings.update(epoch_budget=epoch_budget)
+    settings: dict[str, Any] = {"executions": options.executions, "seed": options.seed}
+    if options.tuner == "hyperband":
+        settings.update(max_epochs=options.max_epochs, factor=options.factor)
+    elif options.tuner in ("random", "bayesian"):
+        settings.update(trials=options.trials)
+        if options.epoch_budget:
+            settings.update(epoch_budget=options.epoch_budget)
     return {
         "family": base.family,
-        "tuner": tuner_name,
+        "tuner": options.tuner,
         "tuner_settings": settings,
         "space": space.to_dict(),
         "base": base.result_settings(),

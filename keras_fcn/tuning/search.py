@@ -104,7 +104,7 @@ def run_search(
     if base is None:
         base = family.run_config({"epochs": options.max_epochs, "seed": options.seed})
     space = space_for(options.tuner, family.space if space is None else space)
-    identity = _identity(options, base, space)
+    identity = search_identity(options, base, space)
     command = options.command or python_call(family.name, options)
     folder = Path(options.out) / search_folder_name(identity, quick=options.quick)
     layout.writable_folder(folder)  # one line now, not a traceback once the data are loaded
@@ -116,20 +116,6 @@ def run_search(
         if workers.role() == "worker":
             return None
         return final.finish(searched, data, folder, identity, options, command, seconds)
-
-
-def _identity(options: SearchOptions, base: RunConfig, space: Space) -> dict[str, Any]:
-    return search_identity(
-        options.tuner,
-        base,
-        space,
-        max_epochs=options.max_epochs,
-        factor=options.factor,
-        trials=options.trials,
-        executions=options.executions,
-        seed=options.seed,
-        epoch_budget=options.epoch_budget,
-    )
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from experiments import reproduce
 from experiments._cli import settings_from
 from keras_fcn import registry
 from keras_fcn.record import RunStore
-from keras_fcn.replication import get_study, reproduce_views
+from keras_fcn.replication import RerunOptions, get_study, reproduce_views
 from tests.helpers import ROOT, TINY_SEARCH, children_with, study_argv
 
 # 1. Kill at any moment -------------------------------------------------------------------
@@ -40,11 +40,9 @@ def _expected_run_ids(argv: list[str]) -> set[str]:
         protocol,
         registry.get_family(protocol.family),
         RunStore(Path(args.out) / "dry.jsonl"),
-        seeds=seeds,
-        load=None,
-        quick=args.quick,
-        dry_run=True,
-        overrides=settings_from(args),
+        RerunOptions(
+            seeds=seeds, load=None, quick=args.quick, dry_run=True, overrides=settings_from(args)
+        ),
     )
     return {run.run_id for run in views.planned_runs(seeds)}
 

@@ -11,7 +11,7 @@ from keras_fcn.config import DataConfig
 from keras_fcn.data import Dataset
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunStore
-from keras_fcn.replication import get_study, reproduce
+from keras_fcn.replication import RerunOptions, get_study, reproduce
 from keras_fcn.space import Param, Space
 
 
@@ -92,10 +92,7 @@ def test_study_tables_show_our_baseline_beside_the_published_one(tmp_path):
         get_study("chenab"),
         DENSE,
         RunStore(tmp_path / "r.jsonl"),
-        seeds=[1],
-        load=lambda d: None,
-        only=["knn"],
-        baseline_records=[record],
+        RerunOptions(seeds=[1], load=lambda d: None, only=["knn"], baseline_records=[record]),
     )
     knn = next(r for r in results if r.spec.name == "knn").comparison
     fashion = knn[knn["dataset"] == "fashion_mnist"].iloc[0]

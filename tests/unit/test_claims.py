@@ -26,7 +26,7 @@ from keras_fcn.replication.claims import (
     variant_rows_of,
 )
 from keras_fcn.replication.protocol import read_published
-from keras_fcn.replication.rerun import reproduce
+from keras_fcn.replication.rerun import RerunOptions, reproduce
 from keras_fcn.reporting.claims_table import LEGEND, claims_markdown, p_value, points
 
 STUDIES = all_studies()
@@ -346,7 +346,10 @@ def test_the_records_of_a_reproduced_study_are_what_judge_reads(tmp_path):
 
     store = RunStore(tmp_path / "runs.jsonl")
     results = reproduce(
-        STUDIES["konycheva"], DENSE, store, seeds=[1, 2, 3], load=lambda d: None, trainer=trainer
+        STUDIES["konycheva"],
+        DENSE,
+        store,
+        RerunOptions(seeds=[1, 2, 3], load=lambda d: None, trainer=trainer),
     )
     claims = [c for c in read_claims(CLAIMS_CSV, STUDIES) if c.study == "konycheva"]
     frame = judge(claims, {"konycheva": {r.spec.name: r.records for r in results}})

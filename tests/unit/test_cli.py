@@ -108,7 +108,7 @@ def no_work(monkeypatch):
         raise _Reached
 
     monkeypatch.setattr(benchmark, "_measure_in_child", reached)
-    monkeypatch.setattr(benchmark, "_data", reached)
+    monkeypatch.setattr(benchmark, "data_of", reached)
     monkeypatch.setattr(data, "load", reached)
 
 

@@ -13,7 +13,7 @@ import pytest
 from keras_fcn.cluster import RayEngine, engine_from
 from keras_fcn.errors import ConfigError
 from keras_fcn.record import RunStore
-from keras_fcn.study import run_study
+from keras_fcn.study import StudyProgress, run_study
 from tests.unit.test_study import FAMILIES, _runs, fake_trainer
 
 
@@ -48,7 +48,7 @@ def test_engine_records_each_run_once_even_when_handed_back_twice(tmp_path):
     engine = FakeEngine(duplicate=3)
     records = run_study(
         FAMILIES, _runs(), store, load=lambda d: None, trainer=fake_trainer(calls),
-        stream=stream, engine=engine,
+        progress=StudyProgress(stream=stream), engine=engine,
     )  # fmt: skip
     ids = [r.run_id for r in store]
     assert len(ids) == len(set(ids)) == 6 == len(calls)
@@ -60,12 +60,18 @@ def test_engine_records_each_run_once_even_when_handed_back_twice(tmp_path):
 def test_engine_gets_only_the_runs_not_on_disk_and_lists_each_once(tmp_path):
     store, calls = RunStore(tmp_path / "runs.jsonl"), []
     runs = _runs()
-    run_study(FAMILIES, runs[:2], store, load=lambda d: None, trainer=fake_trainer(calls),
-              stream=io.StringIO())  # fmt: skip
+    run_study(
+        FAMILIES,
+        runs[:2],
+        store,
+        load=lambda d: None,
+        trainer=fake_trainer(calls),
+        progress=StudyProgress(stream=io.StringIO()),
+    )
     engine = FakeEngine()
     run_study(
         FAMILIES, runs + runs[3:], store, load=lambda d: None, trainer=fake_trainer(calls),
-        stream=io.StringIO(), engine=engine,
+        progress=StudyProgress(stream=io.StringIO()), engine=engine,
     )  # fmt: skip
     assert engine.given == [[r.run_id for r in runs[2:]]]
     counts = collections.Counter(r.run_id for r in store)
@@ -76,14 +82,14 @@ def test_a_run_the_engine_lost_is_recorded_failed_and_trained_next_time(tmp_path
     store, calls = RunStore(tmp_path / "runs.jsonl"), []
     records = run_study(
         FAMILIES, _runs(), store, load=lambda d: None, trainer=fake_trainer(calls),
-        stream=io.StringIO(), engine=FakeEngine(lose=0),
+        progress=StudyProgress(stream=io.StringIO()), engine=FakeEngine(lose=0),
     )  # fmt: skip
     [lost] = [r for r in records if r.status == "failed"]
     assert "WorkerCrashedError" in lost.note and lost.run_id == _runs()[-1].run_id
     engine = FakeEngine()
     again = run_study(
         FAMILIES, _runs(), store, load=lambda d: None, trainer=fake_trainer(calls),
-        stream=io.StringIO(), engine=engine,
+        progress=StudyProgress(stream=io.StringIO()), engine=engine,
     )  # fmt: skip
     assert engine.given == [[lost.run_id]] and {r.status for r in again} == {"ok"}
 
@@ -92,7 +98,7 @@ def test_a_run_that_raises_in_a_task_is_recorded_failed_as_in_process(tmp_path):
     store, calls = RunStore(tmp_path / "runs.jsonl"), []
     records = run_study(
         FAMILIES, _runs(seeds=(1, 2)), store, load=lambda d: None,
-        trainer=fake_trainer(calls, fail_on={2}), stream=io.StringIO(), engine=FakeEngine(),
+        trainer=fake_trainer(calls, fail_on={2}), progress=StudyProgress(stream=io.StringIO()), engine=FakeEngine(),
     )  # fmt: skip
     failed = [r for r in records if r.status == "failed"]
     assert len(failed) == 2 and {r.note for r in failed} == {"RuntimeError: out of luck"}
@@ -139,7 +145,7 @@ def test_the_in_process_study_never_imports_ray(tmp_path, monkeypatch):
         store,
         load=lambda d: None,
         trainer=fake_trainer([]),
-        stream=io.StringIO(),
+        progress=StudyProgress(stream=io.StringIO()),
     )
     assert len(records) == len(_runs()) and all(r.status == "ok" for r in records)
 

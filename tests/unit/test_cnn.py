@@ -16,7 +16,7 @@ from keras_fcn import registry
 from keras_fcn.config import ACTIVATIONS, INITIALIZERS, DataConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.record import RunStore
-from keras_fcn.replication import get_study, read_published
+from keras_fcn.replication import RerunOptions, get_study, read_published
 from keras_fcn.replication import reproduce as reproduce_study
 from keras_fcn.train import train_record
 from tests.helpers import INITIALIZER_CLASSES
@@ -290,9 +290,9 @@ def test_protocol_reruns_the_published_final_network(tmp_path):
         protocol,
         LENET,
         RunStore(tmp_path / "r.jsonl"),
-        seeds=[1],
-        load=lambda d: pytest.fail("a dry run loads no data"),
-        dry_run=True,
+        RerunOptions(
+            seeds=[1], load=lambda d: pytest.fail("a dry run loads no data"), dry_run=True
+        ),
     )
     [result] = results
     [(row, run)] = result.rows

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from keras_fcn import registry
 from keras_fcn.commands import Command, process_line, run_command, run_settings
-from keras_fcn.config import flag_value
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
+from keras_fcn.settings import flag_value
 
 NAME = st.text("abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=8)
 MODULE = st.lists(NAME, min_size=1, max_size=3).map(".".join).filter(lambda m: m[0] != "_")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import types
 
@@ -42,20 +43,10 @@ def test_a_budget_of_epochs_stops_random_and_bayesian_search(tmp_path, tuner):
 
 def test_a_budget_is_part_of_a_search_and_cannot_be_negative():
     base = DENSE.run_config()
-    plain = tuning.search_identity(
-        "random", base, SPACE, max_epochs=3, factor=3, trials=5, executions=1, seed=1
-    )
-    budget = tuning.search_identity(
-        "random",
-        base,
-        SPACE,
-        max_epochs=3,
-        factor=3,
-        trials=5,
-        executions=1,
-        seed=1,
-        epoch_budget=30,
-    )
+    options = tuning.SearchOptions("random", max_epochs=3, trials=5, executions=1, seed=1)
+    plain = tuning.search_identity(options, base, SPACE)
+    with_budget = dataclasses.replace(options, epoch_budget=30)
+    budget = tuning.search_identity(with_budget, base, SPACE)
     assert "epoch_budget" not in plain["tuner_settings"]
     assert tuning.search_key(plain) != tuning.search_key(budget)
     with pytest.raises(ConfigError, match="epoch_budget=-1"):

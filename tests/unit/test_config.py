@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from keras_fcn import config as cfg
+from keras_fcn import settings as typed
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 
@@ -94,7 +95,7 @@ def test_configs_are_frozen_and_lists_become_tuples():
     ],
 )
 def test_coerce_parses_what_people_type(cls, field, text, expected):
-    assert cfg.coerce(cls, field, text) == expected
+    assert typed.coerce(cls, field, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -105,11 +106,11 @@ def test_coerce_parses_what_people_type(cls, field, text, expected):
 def test_a_comma_in_one_value_is_an_error_that_shows_the_dashed_form(field, text, shown):
     # a comma separates choices (--only, spaces); the layers of one value are joined by '-'
     with pytest.raises(ConfigError, match=f"write one value per layer joined by '-', e.g. {shown}"):
-        cfg.coerce(DenseConfig, field, text)
+        typed.coerce(DenseConfig, field, text)
 
 
 def test_apply_routes_each_setting_to_its_config():
-    model, train, data = cfg.apply(
+    model, train, data = typed.apply(
         (DenseConfig(), TrainConfig(), DataConfig()),
         {"optimizer": "adam", "learning_rate": "0.001", "hidden": "128", "dataset": "mnist"},
     )
@@ -119,21 +120,21 @@ def test_apply_routes_each_setting_to_its_config():
 
 def test_apply_rejects_unknown_fields_listing_known_ones():
     with pytest.raises(ConfigError, match=r"unknown field 'hiden'; known fields: .*hidden"):
-        cfg.apply((DenseConfig(), TrainConfig()), {"hiden": "12"})
+        typed.apply((DenseConfig(), TrainConfig()), {"hiden": "12"})
 
 
 def test_bad_text_gives_a_config_error_not_a_traceback():
     with pytest.raises(ConfigError, match=r"epochs='ten' is invalid: not a valid int"):
-        cfg.apply((TrainConfig(),), {"epochs": "ten"})
+        typed.apply((TrainConfig(),), {"epochs": "ten"})
     with pytest.raises(ConfigError, match="expected FIELD=VALUE"):
-        cfg.parse_assignment("dropout")
+        typed.parse_assignment("dropout")
 
 
 def test_round_trip_through_dicts():
     model = DenseConfig(hidden=(300, 200), dropout=(0.1, 0.2), l2=1e-4)
-    assert cfg.from_dict(DenseConfig, cfg.to_dict(model)) == model
+    assert typed.from_dict(DenseConfig, cfg.to_dict(model)) == model
     with pytest.raises(ConfigError, match="unknown field of DenseConfig"):
-        cfg.from_dict(DenseConfig, {"width": 3})
+        typed.from_dict(DenseConfig, {"width": 3})
 
 
 def test_input_dropout_enters_the_run_id():

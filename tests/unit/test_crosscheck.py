@@ -17,7 +17,7 @@ from keras_fcn import layout, registry
 from keras_fcn.errors import ConfigError, KerasFcnError
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, RunStore
-from keras_fcn.replication import all_studies, get_study, reproduce
+from keras_fcn.replication import RerunOptions, all_studies, get_study, reproduce
 from keras_fcn.replication.crosscheck import (
     checked_rows,
     crosscheck_table,
@@ -51,7 +51,7 @@ def test_the_pytorch_studies_check_their_baseline_and_final_rows():
 def test_checked_rows_are_runs_of_the_keras_re_run(protocol, tmp_path):
     rows = checked_rows(protocol, DENSE, [], SEEDS)
     assert {row.spec.name for row in rows} == {e.partition("/")[0] for e in protocol.crosscheck}
-    results = reproduce(protocol, DENSE, [], seeds=SEEDS, load=None, dry_run=True)
+    results = reproduce(protocol, DENSE, [], RerunOptions(seeds=SEEDS, load=None, dry_run=True))
     keras_ids = {
         r.run_id
         for result in results
@@ -202,10 +202,8 @@ def test_the_check_trains_what_its_store_lacks_with_the_runs_command(tmp_path):
             protocol,
             DENSE,
             store,
-            SEEDS[:2],
-            load=lambda data: None,
+            RerunOptions(SEEDS[:2], load=lambda data: None, trainer=trainer),
             command=lambda run: f"again {run.train.seed}",
-            trainer=trainer,
         )
 
     records = train()

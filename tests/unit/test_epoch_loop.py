@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 
 import keras
@@ -81,7 +82,8 @@ def test_the_batch_order_follows_the_seed_and_the_epoch(fashion_small):
         if weights is not None:
             model.set_weights(weights)
         x, y = data.x_train, data.y_train
-        fit_model(model, run.train, x, y, epochs=epochs, initial_epoch=initial, seed=seed)
+        train = dataclasses.replace(run.train, epochs=epochs, seed=seed or run.train.seed)
+        fit_model(model, train, x, y, initial_epoch=initial)
         return model.get_weights()
 
     in_one_go = trained(2)

@@ -27,7 +27,7 @@ from keras_fcn.errors import ResultsError
 from keras_fcn.family import DENSE
 from keras_fcn.identity import record_group_key
 from keras_fcn.record import RunRecord, RunStore, write_json
-from keras_fcn.study import aggregate, compare, run_study, with_seeds
+from keras_fcn.study import StudyProgress, aggregate, compare, run_study, with_seeds
 from tests.helpers import study_argv
 
 TIMING_FIELDS = ("wall_time_s", "fit_time_s", "predict_time_s", "created")
@@ -125,7 +125,7 @@ def test_study_stops_on_a_full_disk_in_one_line_and_resumes_when_space_returns(
             store,
             load=lambda d: None,
             trainer=trainer,
-            stream=io.StringIO(),
+            progress=StudyProgress(stream=io.StringIO()),
         )
 
     real_write, writes = os.write, []
@@ -306,7 +306,7 @@ def test_diverging_and_degenerate_runs_are_recorded_and_counted_apart(tmp_path):
         list(runs.values()),
         store,
         load=train_module.load_dataset,
-        stream=progress,
+        progress=StudyProgress(stream=progress),
     )
     on_disk = {r.run_id: r for r in RunStore(store.path).records()}
     rec = {name: on_disk[run.run_id] for name, run in runs.items()}
@@ -359,7 +359,7 @@ def test_diverging_and_degenerate_runs_are_recorded_and_counted_apart(tmp_path):
         store,
         load=lambda d: None,
         trainer=must_not_train,
-        stream=io.StringIO(),
+        progress=StudyProgress(stream=io.StringIO()),
     )
     assert [r.status for r in again] == ["diverged", "ok", "ok", "ok"]
 
@@ -392,7 +392,11 @@ def test_same_seed_gives_the_same_record_apart_from_timings(tmp_path, family_nam
     def recorded(name, r):
         store = RunStore(tmp_path / name / "runs.jsonl")
         run_study(
-            {family.name: family}, [r], store, load=train_module.load_dataset, stream=io.StringIO()
+            {family.name: family},
+            [r],
+            store,
+            load=train_module.load_dataset,
+            progress=StudyProgress(stream=io.StringIO()),
         )
         [values] = [json.loads(line) for line in store.path.read_bytes().splitlines()]
         assert values["status"] == "ok"

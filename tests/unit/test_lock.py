@@ -26,7 +26,7 @@ from keras_fcn.errors import FolderInUse
 from keras_fcn.family import DENSE
 from keras_fcn.lock import LOCK, folder_lock
 from keras_fcn.record import RunRecord, RunStore
-from keras_fcn.study import run_study, with_seeds
+from keras_fcn.study import StudyProgress, run_study, with_seeds
 from tests.unit.test_study import fake_trainer
 
 # above Linux's largest possible pid (PID_MAX_LIMIT, 2**22): never a running process
@@ -224,7 +224,12 @@ def test_a_study_skips_a_run_another_process_recorded_while_it_trained(tmp_path)
         return train(family, run, data)
 
     records = run_study(
-        {"dense": DENSE}, runs, store, load=lambda d: None, trainer=trainer, stream=io.StringIO()
+        {"dense": DENSE},
+        runs,
+        store,
+        load=lambda d: None,
+        trainer=trainer,
+        progress=StudyProgress(stream=io.StringIO()),
     )
     assert calls == [runs[0].run_id, runs[1].run_id]
     assert [r.run_id for r in records] == [r.run_id for r in runs]
@@ -244,7 +249,7 @@ def test_a_study_on_a_folder_another_process_holds_trains_nothing(tmp_path):
                 RunStore(tmp_path / "runs.jsonl"),
                 load=lambda d: None,
                 trainer=fake_trainer(calls),
-                stream=io.StringIO(),
+                progress=StudyProgress(stream=io.StringIO()),
             )
     finally:
         _release_as_another_process(tmp_path, fd)

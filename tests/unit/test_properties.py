@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keras_fcn import config as cfg
+from keras_fcn import settings as typed
 from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
@@ -64,7 +64,7 @@ def _check_run_holds(cls: type, name: str, run, value) -> None:
     held = getattr(
         {DenseConfig: run.model, TrainConfig: run.train, DataConfig: run.data}[cls], name
     )
-    assert _same(held, cfg.coerce(cls, name, value)), (name, value, held)
+    assert _same(held, typed.coerce(cls, name, value)), (name, value, held)
     assert _of_declared_type(cls, name, held), (name, held)
     assert run.with_settings({name: value}).run_id == run.run_id
     assert run.with_settings({name: held}) == run
@@ -91,13 +91,13 @@ def test_constructors_accept_or_raise_config_error(field, value):
 @given(text=st.text(max_size=40))
 def test_set_parser_accepts_or_raises_config_error(text):
     try:
-        field, value = cfg.parse_assignment(text)
+        field, value = typed.parse_assignment(text)
         run = DENSE.run_config({field: value})
     except ConfigError as exc:
         assert "\n" not in str(exc)
     else:
         assert text.partition("=")[2].strip() == value
-        _check_run_holds(cfg.owner(field, DENSE.fields()), field, run, value)
+        _check_run_holds(typed.owner(field, DENSE.fields()), field, run, value)
 
 
 @settings(max_examples=200, deadline=None)

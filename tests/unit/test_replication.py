@@ -18,6 +18,7 @@ from keras_fcn.replication import (
     ENV_VAR,
     STUDIES_DIR,
     Protocol,
+    RerunOptions,
     TableSpec,
     all_studies,
     get_study,
@@ -25,7 +26,7 @@ from keras_fcn.replication import (
     reproduce,
     verdict,
 )
-from keras_fcn.replication.rerun import comparison_rows
+from keras_fcn.replication.comparison import comparison_rows
 from keras_fcn.reporting.studies import procedure_markdown
 from keras_fcn.reporting.tables import format_side_by_side
 from tests.helpers import ROOT
@@ -41,9 +42,9 @@ def test_every_study_builds_its_runs_without_training(name, tmp_path):
         protocol,
         registry.get_family(protocol.family),
         RunStore(tmp_path / "r.jsonl"),
-        seeds=[1, 2],
-        load=lambda d: pytest.fail("a dry run loads no data"),
-        dry_run=True,
+        RerunOptions(
+            seeds=[1, 2], load=lambda d: pytest.fail("a dry run loads no data"), dry_run=True
+        ),
     )
     assert [r.spec.name for r in results] == [t.name for t in protocol.tables]
     runs = [run for r in results for _, run in r.rows if run is not None]
@@ -96,7 +97,11 @@ def test_sequential_study_carries_the_best_choice_on_validation(tmp_path):
     store = RunStore(tmp_path / "r.jsonl")
     trainer = _trainer_by_lr(calls)
     results = reproduce(
-        KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, trainer=trainer, carry_from="validation"
+        KONYCHEVA,
+        DENSE,
+        store,
+        RerunOptions(seeds=[1], load=_no_data, trainer=trainer),
+        carry_from="validation",
     )
     by_name = {r.spec.name: r for r in results}
     assert by_name["optimizer"].carried == {"hidden": (256, 128, 64)}
@@ -121,7 +126,11 @@ def test_published_rows_train_at_the_studys_choices_and_the_procedure_beside_the
     store = RunStore(tmp_path / "r.jsonl")
     views = {
         carry: reproduce(
-            KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, trainer=trainer, carry_from=carry
+            KONYCHEVA,
+            DENSE,
+            store,
+            RerunOptions(seeds=[1], load=_no_data, trainer=trainer),
+            carry_from=carry,
         )
         for carry in ("published", "validation")
     }
@@ -143,7 +152,9 @@ def test_published_rows_train_at_the_studys_choices_and_the_procedure_beside_the
     assert "hidden=256-128-64" in lines[0] and "hidden=1024-512" in lines[0] and "| no" in lines[0]
     assert "the study's choices" in text and "ours on validation" in text
     with pytest.raises(ValueError, match="carry_from='test'"):
-        reproduce(KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, carry_from="test")
+        reproduce(
+            KONYCHEVA, DENSE, store, RerunOptions(seeds=[1], load=_no_data), carry_from="test"
+        )
 
 
 def test_only_runs_one_table_and_unknown_tables_are_rejected(tmp_path):
@@ -151,14 +162,44 @@ def test_only_runs_one_table_and_unknown_tables_are_rejected(tmp_path):
     store = RunStore(tmp_path / "r.jsonl")
     trainer = _trainer_by_lr(calls)
     reproduce(
-        KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, trainer=trainer, only=["learning_rate"]
+        KONYCHEVA,
+        DENSE,
+        store,
+        RerunOptions(seeds=[1], load=_no_data, trainer=trainer, only=["learning_rate"]),
     )
     assert {c.train.learning_rate for c in calls} == {0.001, 0.005, 0.01, 0.05, 0.1}
     # without records of the earlier tables, the published choice (T4, Adam) is carried
     assert {c.model.hidden for c in calls} == {(256, 128, 64)}
     assert {c.train.optimizer for c in calls} == {"adam"}
     with pytest.raises(ConfigError, match="has no table 'nope'; its tables: topology"):
-        reproduce(KONYCHEVA, DENSE, store, seeds=[1], load=_no_data, only=["nope"])
+        reproduce(KONYCHEVA, DENSE, store, RerunOptions(seeds=[1], load=_no_data, only=["nope"]))
+
+
+def test_resumed_records_count_as_done_and_are_not_trained_again(tmp_path):
+    # records held outside the store (a study's committed ones) are not retrained, and the
+    # tables read them as the study's own; the store gets no copy of them
+    calls = []
+    options = RerunOptions(seeds=[1, 2], load=_no_data, only=["learning_rate"])
+    trainer = _trainer_by_lr(calls)
+    first = reproduce(
+        KONYCHEVA,
+        DENSE,
+        RunStore(tmp_path / "a.jsonl"),
+        dataclasses.replace(options, trainer=trainer),
+    )
+    trained = len(calls)
+    assert trained == 10  # five rates, two seeds
+    resumed = RunStore(tmp_path / "a.jsonl").records()[:6]
+    store = RunStore(tmp_path / "b.jsonl")
+    again = reproduce(
+        KONYCHEVA, DENSE, store, dataclasses.replace(options, trainer=trainer, resumed=resumed)
+    )
+    assert len(calls) == trained + 4  # only the four runs not resumed
+    assert {r.run_id for r in store} == {c.run_id for c in calls[trained:]}
+    by_name = {r.spec.name: r for r in again}
+    assert (
+        by_name["learning_rate"].records == {r.spec.name: r for r in first}["learning_rate"].records
+    )
 
 
 def test_verdicts():
@@ -189,7 +230,10 @@ def test_a_protocol_with_a_blank_table_still_reports(tmp_path):
     calls = []
     store = RunStore(tmp_path / "r.jsonl")
     [result] = reproduce(
-        protocol, DENSE, store, seeds=[1, 2], load=_no_data, trainer=_trainer_by_lr(calls)
+        protocol,
+        DENSE,
+        store,
+        RerunOptions(seeds=[1, 2], load=_no_data, trainer=_trainer_by_lr(calls)),
     )
     assert len(calls) == 2 and result.comparison["n"].item() == 2
     assert result.comparison["verdict"].item() == "ours higher"  # 0.5 published, ours 0.8 +- 0
@@ -198,7 +242,9 @@ def test_a_protocol_with_a_blank_table_still_reports(tmp_path):
 def test_a_protocol_outside_the_registry_has_no_csv_to_read(tmp_path):
     protocol = Protocol("x", "test", "dense", "x.csv", {}, (TableSpec("t", "T"),))
     with pytest.raises(ConfigError, match="study 'x' has no folder"):
-        reproduce(protocol, DENSE, RunStore(tmp_path / "r.jsonl"), seeds=[1], load=None)
+        reproduce(
+            protocol, DENSE, RunStore(tmp_path / "r.jsonl"), RerunOptions(seeds=[1], load=None)
+        )
 
 
 # the registry
@@ -290,9 +336,11 @@ def test_variants_retrain_rows_with_a_setting_read_another_way(tmp_path):
     protocol = dataclasses.replace(KONYCHEVA, variants=(keras, fit))
     store = RunStore(tmp_path / "r.jsonl")
     views = reproduce_views(
-        protocol, DENSE, store, seeds=[1, 2], load=_no_data, trainer=_trainer_by_lr(calls),
-        only=["topology"],
-    )  # fmt: skip
+        protocol,
+        DENSE,
+        store,
+        RerunOptions(seeds=[1, 2], load=_no_data, trainer=_trainer_by_lr(calls), only=["topology"]),
+    )
     variant_calls = [c for c in calls if c.model.defaults == "keras"]
     assert len(variant_calls) == 4 and {c.model.hidden for c in variant_calls} == {(256, 128, 64)}
     assert {c.train.loop for c in variant_calls} == {"epoch", "fit"}
@@ -305,7 +353,10 @@ def test_variants_retrain_rows_with_a_setting_read_another_way(tmp_path):
         "| keras     | topology T4 | ours" in text and "| fit       | topology T4 | keras" in text
     )
     again = reproduce_views(
-        protocol, DENSE, store, seeds=[1, 2], load=_no_data, dry_run=True, only=["topology"]
+        protocol,
+        DENSE,
+        store,
+        RerunOptions(seeds=[1, 2], load=_no_data, dry_run=True, only=["topology"]),
     )
     assert len(again.variants[1].records) == 2  # read back from the store, nothing trained
     planned = {run.run_id for run in again.planned_runs([1, 2])}
@@ -346,10 +397,17 @@ def test_another_reading_of_a_classical_baseline_is_a_row_of_its_own(tmp_path):
         return dataclasses.replace(record, test_accuracy=accuracy)
 
     results = reproduce(
-        protocol, DENSE, RunStore(tmp_path / "r.jsonl"), seeds=[1], load=_no_data,
-        dry_run=True, only=["svd"],
-        baseline_records=[baseline("nearest_subspace", 0.80), baseline("svd_projection", 0.89)],
-    )  # fmt: skip
+        protocol,
+        DENSE,
+        RunStore(tmp_path / "r.jsonl"),
+        RerunOptions(
+            seeds=[1],
+            load=_no_data,
+            dry_run=True,
+            only=["svd"],
+            baseline_records=[baseline("nearest_subspace", 0.80), baseline("svd_projection", 0.89)],
+        ),
+    )
     table = {r.spec.name: r.comparison for r in results}["svd"]
     assert list(table["row"]) == ["1", "1 (svd_projection)"]
     assert list(table["ours"]) == [pytest.approx(0.80), pytest.approx(0.89)]

@@ -223,11 +223,13 @@ def _table(text: str, heading: str) -> list[str]:
 def _study(results: Path, name: str) -> Path:
     """A re-run Chenab study's folder holding records of its baseline row, seeds 42-44 (the
     report rebuilds its tables from them)."""
-    from keras_fcn.replication import get_study, reproduce
+    from keras_fcn.replication import RerunOptions, get_study, reproduce
 
     folder = results / "reproduce" / name
     store = RunStore(folder / "runs.jsonl")
-    tables = reproduce(get_study("chenab"), DENSE, store, seeds=[42], load=None, dry_run=True)
+    tables = reproduce(
+        get_study("chenab"), DENSE, store, RerunOptions(seeds=[42], load=None, dry_run=True)
+    )
     base = tables[0].rows[0][1]
     for seed in (42, 43, 44):
         run = base.with_settings({"seed": seed})

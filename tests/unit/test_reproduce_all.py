@@ -12,7 +12,7 @@ from experiments._cli import run_main
 from experiments.reporting.archive import write_archived
 from keras_fcn import registry
 from keras_fcn.record import RunRecord, RunStore
-from keras_fcn.replication import ENV_VAR, all_studies, get_study
+from keras_fcn.replication import ENV_VAR, RerunOptions, all_studies, get_study
 from keras_fcn.replication import reproduce as rerun
 from tests.helpers import ROOT
 
@@ -44,7 +44,7 @@ def test_dry_run_counts_the_committed_runs_and_estimates_the_others(capsys, tmp_
     monkeypatch.setattr(reproduce, "get_study", lambda name: protocol)
     family = registry.get_family(protocol.family)
     store = RunStore(tmp_path / "unused.jsonl")
-    (table,) = rerun(protocol, family, store, seeds=[42], load=None, dry_run=True)
+    (table,) = rerun(protocol, family, store, RerunOptions(seeds=[42], load=None, dry_run=True))
     run = table.rows[0][1]
     seeded = [run.with_settings({"seed": s}) for s in (42, 43, 44)]
     # two seeds recorded, at a speed of 1 ms per image: the third takes 15 epochs x 55,000 images
@@ -70,7 +70,10 @@ def test_dry_run_plans_later_stages_from_the_committed_records(capsys, monkeypat
     seeds = [42, 43]
 
     first = rerun(
-        protocol, family, RunStore(tmp_path / "a.jsonl"), seeds=seeds, load=None, dry_run=True
+        protocol,
+        family,
+        RunStore(tmp_path / "a.jsonl"),
+        RerunOptions(seeds=seeds, load=None, dry_run=True),
     )
     optimizer = [
         RunRecord(
@@ -87,10 +90,7 @@ def test_dry_run_plans_later_stages_from_the_committed_records(capsys, monkeypat
         protocol,
         family,
         RunStore(tmp_path / "b.jsonl"),
-        seeds=seeds,
-        load=None,
-        dry_run=True,
-        resumed=optimizer,
+        RerunOptions(seeds=seeds, load=None, dry_run=True, resumed=optimizer),
         carry_from="validation",
     )
     (dropout_run,) = [run for _, run in planned[1].rows]

@@ -12,7 +12,7 @@ from keras_fcn.commands import Command
 from keras_fcn.presets import quick
 from keras_fcn.record import RunStore
 from keras_fcn.replication import all_studies
-from keras_fcn.replication.rerun import reproduce
+from keras_fcn.replication.rerun import RerunOptions, reproduce
 
 
 def rebuilt(line: str):
@@ -33,10 +33,7 @@ def study_runs():
                 protocol,
                 family,
                 RunStore("unused.jsonl"),
-                seeds=[42, 45],
-                load=None,
-                dry_run=True,
-                quick=is_quick,
+                RerunOptions(seeds=[42, 45], load=None, dry_run=True, quick=is_quick),
             )
             for result in results:
                 yield from (run for _, run in result.rows if run is not None)

@@ -197,13 +197,10 @@ def test_only_may_name_a_value_outside_the_declared_choices_when_the_config_take
 def test_space_identity_of_a_search_holds_the_whole_space():
     space = DENSE.read_space(SPACES / "dense_depth.toml")
     base = DENSE.run_config()
-    identity = tuning.search_identity(
-        "random", base, space, max_epochs=2, factor=3, trials=3, executions=1, seed=42
-    )
+    options = tuning.SearchOptions("random", max_epochs=2, trials=3, executions=1, seed=42)
+    identity = tuning.search_identity(options, base, space)
     wider = space.narrow(choices={"units": [64, 128]})
-    other = tuning.search_identity(
-        "random", base, wider, max_epochs=2, factor=3, trials=3, executions=1, seed=42
-    )
+    other = tuning.search_identity(options, base, wider)
     assert tuning.search_key(identity) != tuning.search_key(other)
     assert identity["space"]["layers"]["units"]["values"] == [64, 128, 256, 512, 1024]
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from experiments.bench import page
+from experiments.bench import compared, page
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, encode_predictions, write_json
 
@@ -38,15 +38,15 @@ def test_runs_of_one_config_in_both_precisions_are_paired_and_compared():
         _record(1, "float32", "float32", 5, learning_rate=0.1),  # no bfloat16 twin
         _record(1, "auto", bf16, 5, train_limit=500),  # part of the data
     ]
-    pairs = page.setting_pairs(records)
+    pairs = compared.setting_pairs(records)
     assert [(len(f32), len(bf)) for f32, bf in pairs] == [(3, 3)]
-    text = "\n".join(page.comparison_section(records, lambda record: Y))
+    text = "\n".join(compared.comparison_section(records, lambda record: Y))
     assert "| float32 / bfloat16 |" in text
     assert "90.00, 90.00, 90.00" in text and "89.00, 88.00, 87.00" in text
     assert "+2.00" in text  # float32 better by 2 points on average
     row = text.split("| float32 / bfloat16 |")[1]
     assert "--seed" not in row and "--set precision" not in row
-    assert page.setting_pairs(records, "loop") == []  # every run here used one loop
+    assert compared.setting_pairs(records, "loop") == []  # every run here used one loop
 
 
 def test_runs_of_one_config_with_both_loops_are_paired_records_before_the_field_as_fit():
@@ -58,15 +58,17 @@ def test_runs_of_one_config_with_both_loops_are_paired_records_before_the_field_
     written = records[-1].to_dict()
     del written["schema"], written["config"]["train"]["loop"]  # made before loop was a setting
     records[-1] = RunRecord.from_dict(written)
-    [(fit, epoch)] = page.setting_pairs(records, "loop")
+    [(fit, epoch)] = compared.setting_pairs(records, "loop")
     assert [r.seed for r in fit] == [1, 2] and [r.seed for r in epoch] == [1, 2]
-    text = "\n".join(page.comparison_section(records, lambda record: Y))
+    text = "\n".join(compared.comparison_section(records, lambda record: Y))
     row = text.split("| fit / epoch |")[1]
     assert "| -3.00 |" in row and "--set loop" not in row
 
 
 def test_without_a_pair_the_section_says_how_to_make_one():
-    text = "\n".join(page.comparison_section([_record(1, "float32", "float32", 5)], lambda r: Y))
+    text = "\n".join(
+        compared.comparison_section([_record(1, "float32", "float32", 5)], lambda r: Y)
+    )
     assert "No config has full-data runs with both values of a setting yet." in text
 
 
@@ -232,7 +234,7 @@ def test_precisions_are_compared_on_the_single_run_commands_records_only(tmp_pat
 
     RunStore(tmp_path / "fashion_dense" / "runs.jsonl").append(_record(1, "float32", "float32", 5))
     RunStore(tmp_path / "reproduce" / "s" / "runs.jsonl").append(_record(2, "auto", "float32", 5))
-    assert [r.seed for r in page.single_runs(tmp_path)] == [1]
+    assert [r.seed for r in compared.single_runs(tmp_path)] == [1]
 
 
 def test_a_run_without_pytorch_says_so_instead_of_a_ratio():

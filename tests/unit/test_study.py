@@ -8,7 +8,14 @@ import pytest
 from keras_fcn.family import DENSE
 from keras_fcn.identity import record_group_key
 from keras_fcn.record import RunRecord, RunStore, encode_predictions
-from keras_fcn.study import aggregate, compare, mcnemar, run_study, with_seeds
+from keras_fcn.study import (
+    StudyProgress,
+    aggregate,
+    compare,
+    mcnemar,
+    run_study,
+    with_seeds,
+)
 
 FAMILIES = {"dense": DENSE}
 
@@ -53,7 +60,7 @@ def test_study_runs_everything_once_and_skips_recorded_runs(tmp_path):
         store,
         load=lambda d: None,
         trainer=fake_trainer(calls),
-        stream=io.StringIO(),
+        progress=StudyProgress(stream=io.StringIO()),
     )
     assert len(records) == len(calls) == 6
     again = run_study(
@@ -62,7 +69,7 @@ def test_study_runs_everything_once_and_skips_recorded_runs(tmp_path):
         store,
         load=lambda d: None,
         trainer=fake_trainer(calls),
-        stream=io.StringIO(),
+        progress=StudyProgress(stream=io.StringIO()),
     )
     assert len(calls) == 6 and [r.run_id for r in again] == [r.run_id for r in records]
 
@@ -76,7 +83,7 @@ def test_interrupted_study_resumes_without_repeating_or_losing_a_run(tmp_path):
             store,
             load=lambda d: None,
             trainer=fake_trainer(calls, interrupt_at=4),
-            stream=io.StringIO(),
+            progress=StudyProgress(stream=io.StringIO()),
         )
     assert len(store.records()) == 3
     run_study(
@@ -85,7 +92,7 @@ def test_interrupted_study_resumes_without_repeating_or_losing_a_run(tmp_path):
         store,
         load=lambda d: None,
         trainer=fake_trainer(calls),
-        stream=io.StringIO(),
+        progress=StudyProgress(stream=io.StringIO()),
     )
     ids = [r.run_id for r in store.records()]
     assert sorted(ids) == sorted(r.run_id for r in _runs()) and len(ids) == len(set(ids)) == 6
@@ -99,7 +106,7 @@ def test_a_failing_run_is_recorded_and_retried_next_time(tmp_path):
         store,
         load=lambda d: None,
         trainer=fake_trainer(calls, fail_on={2}),
-        stream=out,
+        progress=StudyProgress(stream=out),
     )
     failed = [r for r in records if r.status == "failed"]
     assert len(failed) == 2 and "RuntimeError: out of luck" in failed[0].note
@@ -110,7 +117,7 @@ def test_a_failing_run_is_recorded_and_retried_next_time(tmp_path):
         store,
         load=lambda d: None,
         trainer=fake_trainer(calls),
-        stream=io.StringIO(),
+        progress=StudyProgress(stream=io.StringIO()),
     )
     assert len(calls) == 8  # only the two failed runs ran again
 
@@ -123,7 +130,7 @@ def test_aggregate_gives_the_known_mean_std_and_interval(tmp_path):
         store,
         load=lambda d: None,
         trainer=fake_trainer(calls),
-        stream=io.StringIO(),
+        progress=StudyProgress(stream=io.StringIO()),
     )
     table = aggregate(records)
     assert list(table["learning_rate"]) == [0.01, 0.02]

@@ -187,12 +187,19 @@ def test_each_trial_trains_with_its_own_learning_rate_schedule(monkeypatch):
         hp = kt.HyperParameters()
         hp.Fixed("lr_schedule", schedule)
         callbacks = hypermodel.fit(
-            hp, None, "x", "y", callbacks=[keras.callbacks.TerminateOnNaN()], initial_epoch=2
+            hp,
+            None,
+            "x",
+            "y",
+            callbacks=[keras.callbacks.TerminateOnNaN()],
+            epochs=3,
+            initial_epoch=2,
         )
         schedulers = [c for c in callbacks if isinstance(c, keras.callbacks.LearningRateScheduler)]
         assert len(schedulers) == expected and len(callbacks) == 1 + expected
     # the trial's run, the search's arrays, Hyperband's epochs and the execution's seed
     train, x, y, kwargs = calls[-1]
     assert train.lr_schedule == "cosine" and (x, y) == ("x", "y")
-    assert kwargs["initial_epoch"] == 2 and kwargs["seed"] == 43
+    assert kwargs["initial_epoch"] == 2 and train.seed == 43 and train.epochs == 3
+    # the schedule follows the trial's run (4 epochs), not Hyperband's round
     assert schedulers[0].schedule(2) == pytest.approx(0.01 * 0.5)  # half-way down from 0.01
