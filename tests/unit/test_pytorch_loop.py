@@ -258,3 +258,10 @@ def test_the_command_trains_the_checked_rows_once_and_prints_them(tmp_path, caps
     assert "| mnist_final |" in capsys.readouterr().out
     reproduce.main(flags)
     assert len(store.records()) == 3  # resumed: nothing trained again
+
+
+@pytest.mark.parametrize("field", ["label_smoothing", "weight_decay", "translate", "rotate"])
+def test_the_pytorch_loop_refuses_what_it_does_not_implement(loop, field):
+    run = DENSE.run_config({field: 0.1, "precision": "float32"})
+    with pytest.raises(ConfigError, match=f"{field}=0.1: the PyTorch loop does not implement"):
+        loop.check_run(DENSE, run)

@@ -12,7 +12,6 @@ from keras_fcn.config import DataConfig, DenseConfig, TrainConfig
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import DENSE
 from keras_fcn.model import build_dense
-from keras_fcn.pytorch_loop import check_run
 
 
 @pytest.mark.parametrize(
@@ -95,10 +94,3 @@ def test_the_background_fill_follows_the_inputs_scaling():
     standardized = augmented(inner, DataConfig(translate=0.1, standardize=True))
     plain = augmented(inner, DataConfig(translate=0.1))
     assert standardized.layers[2].fill_value == -1.0 and plain.layers[2].fill_value == 0.0
-
-
-@pytest.mark.parametrize("field", ["label_smoothing", "weight_decay", "translate", "rotate"])
-def test_the_pytorch_loop_refuses_what_it_does_not_implement(field):
-    run = DENSE.run_config({field: 0.1, "precision": "float32"})
-    with pytest.raises(ConfigError, match=f"{field}=0.1: the PyTorch loop does not implement"):
-        check_run(DENSE, run)
