@@ -65,6 +65,33 @@ def cpu_model(path: str = "/proc/cpuinfo") -> str:
     return platform.processor() or platform.machine()
 
 
+def tensorflow_threads() -> int:
+    """The threads of TensorFlow's intra-op pool: the setting, or the cores this process may
+    use when it is left to TensorFlow (0)."""
+    import tensorflow as tf
+
+    return tf.config.threading.get_intra_op_parallelism_threads() or len(os.sched_getaffinity(0))
+
+
+def keras_backend() -> str:
+    """The backend Keras runs on, as Keras decides it (``KERAS_BACKEND``, then
+    ``~/.keras/keras.json``, then TensorFlow), read without importing Keras."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    return _configured_backend(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")))
+
+
+@functools.lru_cache
+def _configured_backend(home: str) -> str:
+    import json
+
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            return json.load(f).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        return "tensorflow"
+
+
 def machine_line() -> str:
     """The CPU's model and the cores this process may use, e.g. ``AMD EPYC, 2 cores``."""
     return f"{cpu_model() or 'unknown CPU'}, {len(os.sched_getaffinity(0))} cores"

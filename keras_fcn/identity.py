@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_fcn.hardware import keras_backend
+
 SCHEMA = 2
 """The schema of the records this version writes."""
 
@@ -67,7 +69,8 @@ def resolved_precision(precision: str, used: str | None = None) -> str:
 
 def result_settings(config: Mapping[str, Any], precision_used: str | None = None) -> dict:
     """A run's config (``{"model", "train", "data"}``) as its id sees it: less the speed
-    settings, ``precision`` resolved (:func:`resolved_precision`)."""
+    settings, ``precision`` resolved (:func:`resolved_precision`), and ``loop="epoch"`` as
+    ``fit`` where Keras does not run on TensorFlow (the epoch loop trains there by ``fit``)."""
     settings = {p: dict(v) if isinstance(v, Mapping) else v for p, v in config.items()}
     train = settings.get("train")
     if isinstance(train, dict):
@@ -75,6 +78,8 @@ def result_settings(config: Mapping[str, Any], precision_used: str | None = None
             train.pop(name, None)
         if "precision" in train:
             train["precision"] = resolved_precision(train["precision"], precision_used)
+        if train.get("loop") == "epoch" and keras_backend() != "tensorflow":
+            train["loop"] = "fit"
     return settings
 
 

@@ -371,6 +371,7 @@ def train_record(family: Family, run: RunConfig, data: Dataset, *, command: str 
         kept,
         params=count_params(model),
         precision="float32",
+        threads=torch.get_num_threads(),
         versions=versions(),
         command=command,
         framework=FRAMEWORK,

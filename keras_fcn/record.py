@@ -73,6 +73,8 @@ class RunRecord:
             ``pytorch`` (:mod:`keras_fcn.pytorch_loop`, the same config trained by a plain
             PyTorch loop, which gives the same run id). Left out of the JSON while it is
             ``keras``, so records written before the field existed read and write the same.
+        threads: the threads the framework computed with (TensorFlow's intra-op pool, or
+            PyTorch's); ``None`` in records made before it was recorded.
         schema: the version of the record's layout (:mod:`keras_fcn.identity`); older
             records are read as the current one.
     """
@@ -100,6 +102,7 @@ class RunRecord:
     command: str = ""
     note: str = ""
     framework: str = DEFAULT_FRAMEWORK
+    threads: int | None = None
     schema: int = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from keras_fcn.hardware import (
     fusion_of,
     precision_note,
     tensorflow_fusion,
+    tensorflow_threads,
 )
 from keras_fcn.outcome import cosine_learning_rate, tested_record
 from keras_fcn.record import RunRecord, library_versions
@@ -245,6 +246,7 @@ def _run_record(
         kept,
         params=int(model.count_params()),
         precision=precision_note(run.train.precision, model),
+        threads=tensorflow_threads() if keras.backend.backend() == "tensorflow" else None,
         versions=library_versions(),
         command=family.command_for(run),
     )

@@ -83,3 +83,21 @@ def test_current_records_are_not_migrated_and_baselines_keep_their_ids():
 @pytest.mark.parametrize("status", list(identity.Status))
 def test_statuses_read_and_write_as_their_names(status):
     assert status == status.value and json.dumps(status) == f'"{status.value}"'
+
+
+def test_the_epoch_loop_is_fit_in_the_id_where_keras_is_not_on_tensorflow(monkeypatch):
+    run = DENSE.run_config({"hidden": (64,), "loop": "epoch"})
+    fit = run.with_settings({"loop": "fit"})
+    assert run.run_id != fit.run_id
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert run.run_id == fit.run_id
+
+
+def test_a_record_says_how_many_threads_trained_it(fashion_small):
+    from keras_fcn.hardware import tensorflow_threads
+    from keras_fcn.train import train_record
+
+    run = DENSE.run_config({"hidden": (16,), "epochs": 1, "batch_size": 256})
+    record = train_record(DENSE, run, fashion_small)
+    assert record.threads == tensorflow_threads() >= 1
+    assert RunRecord.from_dict(record.to_dict()).threads == record.threads
