@@ -10,6 +10,7 @@ from pathlib import Path
 
 from experiments._cli import Parser, add_data_args, add_set_arg, add_wait_arg
 from keras_fcn import layout
+from keras_fcn.registry import DEFAULT_SEED
 
 
 def build_parser(description: str) -> Parser:
@@ -119,7 +120,7 @@ def _add_final_args(parser: Parser) -> None:
     parser.add_argument(
         "--seed",
         type=int,
-        default=42,
+        default=DEFAULT_SEED,
         help="seed of the search and first final seed (default: %(default)s)",
     )
 

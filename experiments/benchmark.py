@@ -41,6 +41,7 @@ from typing import Any
 from experiments._cli import Parser, add_data_dir_arg, check_out, run_main
 from experiments.bench.child import LIMITS, PROFILE, data_of, epochs_of, models_of, one_case
 from keras_fcn import layout, registry
+from keras_fcn.registry import DEFAULT_SEED
 
 PROFILED = ("tensorflow", "pytorch")
 
@@ -68,7 +69,7 @@ def build_parser() -> Parser:
         default=30,
         help="two-epoch tuning trials in one process, 0 to skip (default: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=42, help="default: %(default)s")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="default: %(default)s")
     add_data_dir_arg(parser)
     parser.add_argument(
         "--quick",

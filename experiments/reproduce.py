@@ -47,6 +47,7 @@ from keras_fcn.cluster import (
 from keras_fcn.errors import ConfigError
 from keras_fcn.estimate import duration
 from keras_fcn.identity import Status
+from keras_fcn.registry import DEFAULT_SEED
 from keras_fcn.replication import all_studies, get_study
 
 
@@ -85,7 +86,7 @@ def _add_selection_args(parser: Parser) -> None:
     parser.add_argument(
         "--first-seed",
         type=int,
-        default=42,
+        default=DEFAULT_SEED,
         help="seeds are FIRST, FIRST+1, ... (default: %(default)s)",
     )
     parser.add_argument(

@@ -11,6 +11,7 @@ import pandas as pd
 from experiments.bench.memory import current_rss_mb
 from keras_fcn.data import Dataset
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.registry import DEFAULT_SEED
 
 ONE_NETWORK = ("optimizer", "learning_rate")
 """What the one-network search draws: everything else is fixed at the base run's value."""
@@ -36,7 +37,7 @@ def trial_costs(
     data: Dataset,
     *,
     trials: int,
-    seed: int = 42,
+    seed: int = DEFAULT_SEED,
     space: Any = None,
 ) -> pd.DataFrame:
     """Run a KerasTuner random search of ``trials`` two-epoch trials over ``family``'s space

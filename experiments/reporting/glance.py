@@ -19,6 +19,7 @@ from keras_fcn import layout
 from keras_fcn.commands import Command
 from keras_fcn.identity import ADDED_FIELDS, Status, record_group_key
 from keras_fcn.record import RunRecord
+from keras_fcn.registry import DEFAULT_SEED
 from keras_fcn.reporting.records import final_records, read_runs
 from keras_fcn.reporting.tables import mean_std, unpadded_markdown
 from keras_fcn.settings import flag_value
@@ -59,7 +60,7 @@ def single_run_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict
             if dataset != defaults.get(group[0].family, {}).get("data", {}).get("dataset"):
                 line = line.with_options(("--dataset", dataset))  # a transfer's runs
             line = line.with_settings(changed)
-            if seeds != [42]:
+            if seeds != [DEFAULT_SEED]:
                 line = line.with_options(("--seed", "S"))
             seed_text = (
                 f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"

@@ -16,6 +16,7 @@ from experiments.reporting import glance, readme
 from experiments.reporting.config_page import configs_page
 from experiments.reporting.studies import study_seeds
 from keras_fcn import layout
+from keras_fcn.registry import DEFAULT_SEED
 
 RESULTS_PAGE = "results.md"
 CONFIGS_PAGE = "configs.md"
@@ -116,7 +117,7 @@ def results_page(results: str | os.PathLike, defaults: Mapping[str, dict[str, An
 def _study_section(folder: Path, source: str | None, reading: str = "") -> list[str]:
     """A re-run study's tables side by side with the published ones, and their significance."""
     name, seeds = folder.name, study_seeds(folder)
-    first = [("--first-seed", str(seeds[0]))] if seeds and seeds[0] != 42 else []
+    first = [("--first-seed", str(seeds[0]))] if seeds and seeds[0] != DEFAULT_SEED else []
     command = commands.study(name, len(seeds), *first)
     lines = [
         f"# The {name.capitalize()} study, re-run over {_count(len(seeds), 'seed')}",

@@ -41,6 +41,7 @@ import numpy as np
 from keras_fcn import compat, layout, train
 from keras_fcn.data import Dataset
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.registry import DEFAULT_SEED
 from keras_fcn.space import Space, encode_value
 from keras_fcn.train import release_traced_steps
 from keras_fcn.tuning import workers
@@ -58,7 +59,7 @@ class _KerasFcnTuner:
     """Mixed into each KerasTuner tuner: seeds, per-execution values, divergence, timing,
     and a line per trial."""
 
-    seed_base: int = 42
+    seed_base: int = DEFAULT_SEED
     show_trials: bool = True  # print one line per finished trial
 
     def run_trial(
