@@ -27,6 +27,7 @@ from keras_fcn.space import Space
 from keras_fcn.tuning.hypermodel import OBJECTIVE
 from keras_fcn.tuning.options import SearchOptions
 from keras_fcn.tuning.search import SearchResult, run_search
+from keras_fcn.tuning.trials import total_epochs
 
 TUNERS = ("hyperband", "random", "bayesian")
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -94,7 +95,7 @@ def compare_tuners(
             family, space, base=base, options=options, tuner="hyperband", seed=seed
         )
         searches["hyperband", seed] = hyperband
-        budgets[seed] = int(budget_curve(hyperband.trials)["epochs"].iloc[-1])
+        budgets[seed] = total_epochs(hyperband.trials, executions=1)  # as the budget counts
         for tuner in (t for t in tuners if t != "hyperband"):
             searches[tuner, seed] = run_search(
                 family,
@@ -107,7 +108,8 @@ def compare_tuners(
                 epoch_budget=budgets[seed],
             )
     curves = _curves(searches)
-    folder = Path(options.out) / f"tuners-{hyperband.folder.name}"
+    first = searches["hyperband", options.seed].folder.name
+    folder = Path(options.out) / f"tuners-{first}"  # named after the first seed's Hyperband
     table = comparison_table(curves, budgets, searches)
     save_table(table, folder / "comparison", index=False)
     save_figure(plot_comparison(curves, budgets), folder / "comparison.png")
