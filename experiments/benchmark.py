@@ -1,7 +1,7 @@
 """Benchmark keras-fcn's training path against a plain PyTorch loop of the same networks.
 
     python -m experiments.benchmark [--models dense,lenet|none] [--epochs N] [--repeats 3]
-                                    [--trials 30] [--quick]
+                                    [--trials 30] [--search 2] [--quick]
 
 Each case (see ``experiments.bench.cases.CASES``: the PyTorch reference in float32 and with
 bfloat16 autocast, keras-fcn's defaults, and keras-fcn with one speed setting, or one of
@@ -17,7 +17,9 @@ the lowest and highest round.
 
 Writes under ``--out`` (default ``results/benchmark``): ``benchmark.csv``/``.md``,
 ``limits.csv``/``.md``, ``trials.csv``/``.md`` (fixed cost and memory of each tuning trial
-in one process) and ``benchmark.json`` (everything, with every process's epochs, the CPU
+in one process), ``search.csv``/``.md`` (the search case: KerasTuner's introductory search
+written plainly against ``experiments.tune``, see ``experiments.bench.search_case``) and
+``benchmark.json`` (everything, with every process's epochs, the CPU
 and the library versions). ``--models none`` runs the tuning trials alone.
 
 PyTorch is optional (``pip install -e .[bench]``): without it the keras-fcn cases still run.
@@ -69,6 +71,11 @@ def build_parser() -> Parser:
         default=30,
         help="two-epoch tuning trials in one process, 0 to skip (default: %(default)s)",
     )
+    parser.add_argument(
+        "--search",
+        type=int,
+        help="processes per side of the search case, 0 to skip (default: 2; 1 with --quick)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="default: %(default)s")
     add_data_dir_arg(parser)
     parser.add_argument(
@@ -115,9 +122,11 @@ def _check(args) -> tuple[list[str], Path]:
     from keras_fcn.errors import ConfigError
 
     models = models_of(args)
-    if models == ["none"]:  # the tuning trials alone
-        if not args.trials:
-            raise ConfigError("--models none --trials 0: nothing to measure; give --trials N")
+    if models == ["none"]:  # the tuning trials and the search case alone
+        if not args.trials and args.search == 0:
+            raise ConfigError(
+                "--models none --trials 0 --search 0: nothing to measure; give --trials N"
+            )
         models = []
     elif not models:
         raise ConfigError(
@@ -132,6 +141,8 @@ def _check(args) -> tuple[list[str], Path]:
         raise ConfigError(f"--repeats {args.repeats}: at least 1")
     if args.trials < 0:
         raise ConfigError(f"--trials {args.trials}: must be 0 or more")
+    if args.search is not None and args.search < 0:
+        raise ConfigError(f"--search {args.search}: must be 0 or more")
     for model in {*models, *(["dense"] if args.trials else [])}:  # the trials train dense
         registry.get_family(model).run_config({"seed": args.seed})  # a bad --seed fails here
     return models, check_out(args.out)  # fails here, before anything is measured
@@ -289,6 +300,30 @@ def _trials(args, out: Path):
     return trials
 
 
+def _search_case(args, out: Path):
+    """The search case (``experiments.bench.search_case``), printed and saved; None with
+    ``--search 0``."""
+    import pandas as pd
+
+    from experiments.bench.search_case import measure_search_case, run_side, search_table
+    from keras_fcn.reporting.tables import save_table
+
+    repeats = (1 if args.quick else 2) if args.search is None else args.search
+    if not repeats:
+        return None, [], {}
+    print("\nThe search case: KerasTuner's introductory search, plain and by experiments.tune")
+
+    def run(side):
+        return run_side(side, seed=args.seed, data_dir=args.data_dir, quick=args.quick)
+
+    found, skipped = measure_search_case(run, repeats, log=lambda line: print(line, flush=True))
+    table = search_table(found) if found else pd.DataFrame()
+    if len(table):
+        print("\n" + table.to_markdown(index=False))
+        save_table(table, out / "search", index=False)
+    return table, found, skipped
+
+
 def _report(out: Path, measurements, limits: dict[str, Any], cpu: dict[str, Any]) -> None:
     """Print and save the limits and the table of cases."""
     from experiments.bench import table
@@ -331,22 +366,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     _report(out, measurements, limits, cpu)
     profile = _profile(args, models, repeats, out)
     trials = _trials(args, out)
+    search, search_processes, search_skipped = _search_case(args, out)
     write_json(
         out / "benchmark.json",
         {
             "command": recorded_command(sys.argv[1:] if argv is None else argv),
             "created": now(),
             "cases": [dataclasses.asdict(m) for m in measurements],
-            "skipped": [{"case": k, "why": v} for k, v in skipped.items()],
+            "skipped": [{"case": k, "why": v} for k, v in {**skipped, **search_skipped}.items()],
             "limits": limits,
             "limit_rounds": limit_rounds,
             "cpu": {**cpu, "cores": os.cpu_count()},
             "trials": trials.to_dict(orient="records") if trials is not None else [],
             "profile": profile.to_dict(orient="records") if profile is not None else [],
+            "search": search.to_dict(orient="records") if search is not None else [],
+            "search_processes": search_processes,
             "versions": library_versions(),
         },
     )
-    print(f"\nsaved: {out}/ (benchmark, limits, profile and trials .csv/.md; benchmark.json)")
+    print(
+        f"\nsaved: {out}/ (benchmark, limits, profile, trials and search .csv/.md; benchmark.json)"
+    )
     return 0
 
 

@@ -173,7 +173,7 @@ def test_command_without_pytorch_still_measures_keras_fcn(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake), str(ROOT)])}
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "experiments.benchmark", "--models", "lenet", "--quick"]
-    argv += ["--trials", "0", "--out", str(out)]
+    argv += ["--trials", "0", "--search", "0", "--out", str(out)]
     done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("CPU: ")  # its flags, before anything is measured
@@ -205,6 +205,7 @@ def test_command_rejects_bad_arguments_in_one_line(tmp_path, capsys):
         (["--models", "resnet"], "error: --models 'resnet': choose from dense, lenet\n"),
         (["--epochs", "1"], "error: --epochs 1: at least 2 (the first is warm-up)\n"),
         (["--repeats", "0"], "error: --repeats 0: at least 1\n"),
+        (["--search", "-1"], "error: --search -1: must be 0 or more\n"),
     ]:
         with pytest.raises(SystemExit) as info:
             run_main(command.main, [*argv, "--out", str(tmp_path / "x")])
@@ -270,3 +271,20 @@ def test_the_one_network_search_builds_the_default_network_every_trial(fashion_s
     )
     trial_costs(family, DENSE.run_config(), fashion_small, trials=2, space=space)
     assert built and all(config == DENSE.run_config().model for config in built)
+
+
+# about 40 s: both sides of the search case on a subset, each in its own process
+@pytest.mark.bench
+def test_the_search_case_runs_both_searches_to_a_tested_model(tmp_path):
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "experiments.benchmark", "--models", "none", "--quick"]
+    argv += ["--trials", "0", "--out", str(out)]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = pd.read_csv(out / "search.csv")
+    assert table["side"].tolist() == ["plain", "keras-fcn"]
+    assert (table["search_s"] > 0).all() and (table["final_s"] > 0).all()
+    assert (table["trials"] > 1).all() and (table["epochs"] >= table["trials"]).all()
+    assert table["test_accuracy"].between(0.5, 1).all()  # a model that learned, tested once
+    saved = json.loads((out / "benchmark.json").read_text())
+    assert len(saved["search_processes"][1]["test_accuracy"]) == 3  # the final seeds

@@ -306,3 +306,38 @@ def test_the_recorded_command_names_no_folder_of_the_machine():
     argv = ["--trials", "30", "--out", "/somewhere/bench", "--data-dir=/data", "--quick"]
     assert command.recorded_command(argv) == "python -m experiments.benchmark --trials 30 --quick"
     assert command.recorded_command([]) == "python -m experiments.benchmark"
+
+
+def test_the_search_case_alternates_sides_and_pairs_them_by_round():
+    from experiments.bench.search_case import measure_search_case, search_table
+
+    order = []
+    seconds = {"plain": iter([300.0, 330.0]), "keras-fcn": iter([100.0, 100.0])}
+
+    def run(side):
+        order.append(side)
+        found = {"search_s": next(seconds[side]), "final_s": 20.0, "trials": 30, "epochs": 120}
+        return {"side": side, **found, "test_accuracy": [0.88]}, ""
+
+    found, skipped = measure_search_case(run, 2, log=lambda line: None)
+    assert order == ["plain", "keras-fcn", "keras-fcn", "plain"] and not skipped
+    table = search_table(found).set_index("side")
+    assert table.loc["keras-fcn", "search_speedup"] == 3.15  # median of 3.0 and 3.3
+    assert table.loc["keras-fcn", "speedup_range"] == "3.00-3.30"
+    assert table.loc["plain", "search_s"] == 315.0
+
+
+def test_a_failing_side_of_the_search_case_is_skipped_with_its_reason():
+    from experiments.bench.search_case import measure_search_case, search_table
+
+    def run(side):
+        if side == "plain":
+            return None, "error: no copy of fashion_mnist found"
+        return {"side": side, "search_s": 9.0, "final_s": 1.0, "trials": 3, "epochs": 6,
+                "test_accuracy": [0.8, 0.9]}, ""  # fmt: skip
+
+    found, skipped = measure_search_case(run, 2, log=lambda line: None)
+    assert skipped == {"plain": "error: no copy of fashion_mnist found"} and len(found) == 2
+    table = search_table(found)
+    assert table["side"].tolist() == ["keras-fcn"] and np.isnan(table["search_speedup"][0])
+    assert round(table["test_accuracy"][0], 6) == 0.85
