@@ -72,6 +72,12 @@ def build_parser() -> Parser:
         help="two-epoch tuning trials in one process, 0 to skip (default: %(default)s)",
     )
     parser.add_argument(
+        "--cases",
+        default="",
+        help="only the cases whose name (model/framework/variant) contains one of these "
+        "comma-separated parts, e.g. batch_size=32 (default: every case)",
+    )
+    parser.add_argument(
         "--search",
         type=int,
         help="processes per side of the search case, 0 to skip (default: 2; 1 with --quick)",
@@ -118,14 +124,15 @@ def _measure_in_child(args, name: str, env: dict[str, str], epochs: int | None):
 
 def _check(args) -> tuple[list[str], Path]:
     """The models and the results folder, once every argument is known to be usable."""
-    from experiments.bench.cases import MODELS
+    from experiments.bench.cases import CASES, MODELS
     from keras_fcn.errors import ConfigError
 
     models = models_of(args)
     if models == ["none"]:  # the tuning trials and the search case alone
         if not args.trials and args.search == 0:
             raise ConfigError(
-                "--models none --trials 0 --search 0: nothing to measure; give --trials N"
+                "--models none --trials 0 --search 0: nothing to measure; "
+                "give --trials N or --search N"
             )
         models = []
     elif not models:
@@ -143,6 +150,12 @@ def _check(args) -> tuple[list[str], Path]:
         raise ConfigError(f"--trials {args.trials}: must be 0 or more")
     if args.search is not None and args.search < 0:
         raise ConfigError(f"--search {args.search}: must be 0 or more")
+    cases = [part for part in args.cases.split(",") if part]
+    if models and cases and not plan(models, [None], cases):
+        names = ", ".join(c.name for c in CASES if c.model in models)
+        raise ConfigError(
+            f"--cases {args.cases!r}: no case of {', '.join(models)} matches; the cases: {names}"
+        )
     for model in {*models, *(["dense"] if args.trials else [])}:  # the trials train dense
         registry.get_family(model).run_config({"seed": args.seed})  # a bad --seed fails here
     return models, check_out(args.out)  # fails here, before anything is measured
@@ -161,19 +174,21 @@ def recorded_command(argv: Sequence[str]) -> str:
     return Command.from_argv(BENCHMARK, argv).without(*LOCAL_OPTIONS).render()
 
 
-def plan(models: Sequence[str], backends: Sequence[str | None]) -> list[tuple[Any, str | None]]:
+def plan(
+    models: Sequence[str], backends: Sequence[str | None], cases: Sequence[str] = ()
+) -> list[tuple[Any, str | None]]:
     """What each round measures: the limits (``(LIMITS, None)``), then every case of
-    ``models``, its defaults on each of ``backends`` (None: the default backend)."""
+    ``models``, its defaults on each of ``backends`` (None: the default backend); with
+    ``cases``, only the cases whose name contains one of them."""
     from experiments.bench.cases import CASES
 
-    if not models:
-        return []
-    return [(LIMITS, None)] + [
+    chosen = [
         (case, backend)
         for case in CASES
-        if case.model in models
+        if case.model in models and (not cases or any(part in case.name for part in cases))
         for backend in (backends if case.variant == "defaults" else [None])
     ]
+    return [(LIMITS, None), *chosen] if chosen else []
 
 
 def round_order(items: Sequence[Any], round_: int) -> list[Any]:
@@ -360,7 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(describe_cpu(cpu, os.cpu_count()), flush=True)
     backends = [None] + (["jax"] if importlib.util.find_spec("jax") else [])
     repeats = args.repeats or (1 if args.quick else 3)
-    results, limit_rounds, skipped = measure_rounds(args, plan(models, backends), repeats)
+    cases = [part for part in args.cases.split(",") if part]
+    results, limit_rounds, skipped = measure_rounds(args, plan(models, backends, cases), repeats)
     measurements, limits = list(results.values()), summarize_limits(limit_rounds)
     out.mkdir(parents=True, exist_ok=True)
     _report(out, measurements, limits, cpu)

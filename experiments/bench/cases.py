@@ -12,6 +12,8 @@ from keras_fcn.errors import ConfigError
 MODELS = ("dense", "lenet")
 FRAMEWORKS = ("keras-fcn", "pytorch", "tf-loop")
 BFLOAT16 = "mixed_bfloat16"
+SMALL_BATCHES = (32, 64)
+"""The batches of the Konycheva and dense-l2 protocols and of most tutorials."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +54,9 @@ class Case:
     @property
     def variant(self) -> str:
         if self.framework == "pytorch":
-            return "bfloat16 autocast" if self.precision == "bfloat16" else "reference loop"
+            name = "bfloat16 autocast" if self.precision == "bfloat16" else "reference loop"
+            batch = self.settings.get("batch_size")
+            return f"{name} batch_size={batch}" if batch else name
         if self.framework == "tf-loop":
             return "model and optimizer, no fit"
         changed = {**self.settings, **self.env}
@@ -89,6 +93,32 @@ CASES = (
         env={"KERAS_FCN_TF_FUSION": "on"},
     ),
     Case("dense", "tf-loop", why="a compiled step called once per batch, as PyTorch steps"),
+    *(
+        case
+        for batch in SMALL_BATCHES
+        for case in (
+            Case("dense", "pytorch", {"batch_size": batch}, "the reference at a small batch"),
+            Case(
+                "dense",
+                "pytorch",
+                {"batch_size": batch, "precision": BFLOAT16},
+                "the bfloat16 reference at a small batch",
+            ),
+            Case("dense", "keras-fcn", {"batch_size": batch}, "the defaults at a small batch"),
+            Case(
+                "dense",
+                "keras-fcn",
+                {"batch_size": batch, "precision": "float32"},
+                "float32 at a small batch",
+            ),
+            Case(
+                "dense",
+                "keras-fcn",
+                {"batch_size": batch, "precision": "float32", "jit_compile": "on"},
+                "float32 with XLA at a small batch, where a step is mostly overhead",
+            ),
+        )
+    ),
     Case("lenet", "pytorch", why="the reference"),
     Case("lenet", "keras-fcn", why="what every command runs"),
     Case("lenet", "keras-fcn", {"loop": "fit"}, "Keras's fit instead of the epoch loop"),

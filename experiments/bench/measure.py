@@ -41,6 +41,7 @@ class Measurement:
     test_accuracy: float
     peak_rss_mb: list[float]
     versions: dict[str, str]
+    batch_size: int = 0  # 0 in runs saved before the cases had other batch sizes
 
     @property
     def first_epoch_s(self) -> float:
@@ -210,4 +211,5 @@ def run_case(case: Case, family: Family, data: Dataset, *, epochs: int, seed: in
     run = family.run_config(settings)
     result = MEASURES[case.framework](family, run, data)
     result.case, result.variant, result.precision = case.name, case.variant, case.precision
+    result.batch_size = run.train.batch_size
     return result

@@ -7,7 +7,7 @@ of 32 with the last 20 % of the training images for validation, early stopping o
 validation loss after 5 epochs; then the best setting trained 50 epochs to find its best
 epoch, trained again for that many epochs and tested once.
 
-``keras-fcn``: ``python -m experiments.tune`` over the same space
+``keras-fcn`` (and its variants, :data:`SIDES`): ``python -m experiments.tune`` over the same space
 (``experiments/spaces/one_layer.toml``), tuner, budget, batch, split, scaling and patience;
 its final retraining is its own: the best setting over 3 seeds at the search's
 ``max_epochs``, each tested once.
@@ -36,7 +36,13 @@ from keras_fcn.registry import DEFAULT_SEED
 MAX_EPOCHS, FACTOR, PATIENCE, BATCH, VALIDATION = 10, 3, 5, 32, 0.2
 FINAL_EPOCHS = 50  # the plain side's first final training, which finds the best epoch
 QUICK_IMAGES, QUICK_EPOCHS = 3000, 4  # 4: the epochs of `tune --quick`
-SIDES = ("plain", "keras-fcn")
+SIDES = {
+    "plain": None,
+    "keras-fcn": (),
+    "keras-fcn-xla-float32": ("--set", "jit_compile=on", "--set", "precision=float32"),
+}
+"""Each side of the case: ``plain``, or ``experiments.tune`` with these arguments added to
+:data:`TUNE_ARGS` (the defaults; XLA in float32, which was faster at batch 32 on one CPU)."""
 
 TUNE_ARGS = (
     "--space", "experiments/spaces/one_layer.toml",
@@ -130,13 +136,19 @@ class _EpochCounter:
 
 
 def keras_fcn_search(
-    folder: Path, *, seed: int = DEFAULT_SEED, data_dir: str | None = None, quick: bool = False
+    folder: Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    data_dir: str | None = None,
+    quick: bool = False,
+    extra: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The ``experiments.tune`` side in this process, writing under ``folder``; its final
-    retraining's time, trials, epochs and test accuracies (one per final seed)."""
+    """An ``experiments.tune`` side in this process (``extra`` added to its arguments),
+    writing under ``folder``; its final retraining's time, trials, epochs and test
+    accuracies (one per final seed)."""
     from experiments.tune import main as tune
 
-    argv = [*TUNE_ARGS, "--seed", str(seed), "--out", str(folder)]
+    argv = [*TUNE_ARGS, *extra, "--seed", str(seed), "--out", str(folder)]
     argv += ["--quick"] if quick else []
     argv += ["--data-dir", data_dir] if data_dir else []
     tune(argv)
@@ -175,7 +187,7 @@ def run_side(
 def measure_search_case(
     run: Any, repeats: int, *, log: Any = print
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """``repeats`` rounds of both sides, the first side turning each round; ``run(side)``
+    """``repeats`` rounds of every side, each round starting one side later; ``run(side)``
     measures one side in a process of its own (or returns ``None`` and why it failed).
 
     Returns:
@@ -183,8 +195,10 @@ def measure_search_case(
     """
     found: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
+    sides = list(SIDES)
     for round_ in range(1, repeats + 1):
-        for side in SIDES if round_ % 2 else SIDES[::-1]:
+        shift = (round_ - 1) % len(sides)
+        for side in [*sides[shift:], *sides[:shift]]:
             if side in skipped:
                 continue
             log(f"[{round_}/{repeats}] search case, {side} ...")
@@ -246,8 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    measure = plain_search if args.side == "plain" else keras_fcn_search
-    found = measure(Path(args.folder), seed=args.seed, data_dir=args.data_dir, quick=args.quick)
+    where = {"seed": args.seed, "data_dir": args.data_dir, "quick": args.quick}
+    if SIDES[args.side] is None:
+        found = plain_search(Path(args.folder), **where)
+    else:
+        found = keras_fcn_search(Path(args.folder), **where, extra=SIDES[args.side])
     Path(args.json).write_text(json.dumps(found))
     return 0
 

@@ -20,12 +20,13 @@ from experiments.bench.measure import Measurement
 
 
 def peer(m: Measurement, measurements: Sequence[Measurement]) -> Measurement | None:
-    """The PyTorch measurement of ``m``'s model and precision, if any."""
+    """The PyTorch measurement of ``m``'s model, precision and batch size, if any."""
     return next(
         (
             r
             for r in measurements
-            if r.framework == "pytorch" and r.model == m.model and r.precision == m.precision
+            if r.framework == "pytorch"
+            and (r.model, r.precision, r.batch_size) == (m.model, m.precision, m.batch_size)
         ),
         None,
     )
@@ -76,6 +77,7 @@ def case_row(
         "backend": m.backend,
         "precision": m.precision,
         "variant": m.variant,
+        "batch_size": m.batch_size,
         "images_per_s": round(m.images_per_s),
         "gflops": None,
         "of_limit": None,

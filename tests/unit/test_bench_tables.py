@@ -84,13 +84,31 @@ def test_bfloat16_compute_is_compared_with_pytorch_autocast():
     ]
     assert table.peer(measurements[2], measurements) is measurements[1]
     assert table.comparison(measurements)["vs_pytorch"].tolist() == [1.0, 1.0, 2.0]
-    # and the cases have that peer wherever keras-fcn computes in bfloat16
+    # and every keras-fcn case has a PyTorch peer of its precision and batch size
     for case in CASES:
-        if case.precision == "bfloat16" and case.framework != "pytorch":
-            peers = [c for c in CASES if c.framework == "pytorch" and c.model == case.model]
-            assert [c.precision for c in peers] == ["float32", "bfloat16"]
+        if case.framework == "keras-fcn":
+            batch = case.settings.get("batch_size")
+            peers = [
+                c
+                for c in CASES
+                if c.framework == "pytorch"
+                and c.model == case.model
+                and c.settings.get("batch_size") == batch
+            ]
+            assert case.precision in [c.precision for c in peers]
     autocast = find_case("dense/pytorch/bfloat16 autocast")
     assert autocast.settings == {"precision": "mixed_bfloat16"}
+
+
+def test_a_small_batch_case_is_compared_with_pytorch_at_its_batch():
+    measurements = [
+        _measurement("dense", "pytorch", [[5, 1.0]]),
+        _measurement("dense", "pytorch", [[5, 3.0]]),
+        _measurement("dense", "keras-fcn", [[5, 2.0]]),
+    ]
+    measurements[1].batch_size = measurements[2].batch_size = 32
+    assert table.peer(measurements[2], measurements) is measurements[1]
+    assert table.comparison(measurements)["vs_pytorch"].tolist() == [1.0, 1.0, 1.5]
 
 
 def test_each_pytorch_case_trains_in_its_own_precision_not_the_family_default(monkeypatch):
@@ -313,6 +331,7 @@ def test_the_search_case_alternates_sides_and_pairs_them_by_round():
 
     order = []
     seconds = {"plain": iter([300.0, 330.0]), "keras-fcn": iter([100.0, 100.0])}
+    seconds["keras-fcn-xla-float32"] = iter([60.0, 50.0])
 
     def run(side):
         order.append(side)
@@ -320,11 +339,13 @@ def test_the_search_case_alternates_sides_and_pairs_them_by_round():
         return {"side": side, **found, "test_accuracy": [0.88]}, ""
 
     found, skipped = measure_search_case(run, 2, log=lambda line: None)
-    assert order == ["plain", "keras-fcn", "keras-fcn", "plain"] and not skipped
+    xla = "keras-fcn-xla-float32"
+    assert order == ["plain", "keras-fcn", xla, "keras-fcn", xla, "plain"] and not skipped
     table = search_table(found).set_index("side")
     assert table.loc["keras-fcn", "search_speedup"] == 3.15  # median of 3.0 and 3.3
     assert table.loc["keras-fcn", "speedup_range"] == "3.00-3.30"
     assert table.loc["plain", "search_s"] == 315.0
+    assert table.loc[xla, "search_speedup"] == 5.8  # median of 5.0 and 6.6
 
 
 def test_a_failing_side_of_the_search_case_is_skipped_with_its_reason():
@@ -337,7 +358,8 @@ def test_a_failing_side_of_the_search_case_is_skipped_with_its_reason():
                 "test_accuracy": [0.8, 0.9]}, ""  # fmt: skip
 
     found, skipped = measure_search_case(run, 2, log=lambda line: None)
-    assert skipped == {"plain": "error: no copy of fashion_mnist found"} and len(found) == 2
+    assert skipped == {"plain": "error: no copy of fashion_mnist found"} and len(found) == 4
     table = search_table(found)
-    assert table["side"].tolist() == ["keras-fcn"] and np.isnan(table["search_speedup"][0])
+    assert table["side"].tolist() == ["keras-fcn", "keras-fcn-xla-float32"]
+    assert table["search_speedup"].isna().all()
     assert round(table["test_accuracy"][0], 6) == 0.85

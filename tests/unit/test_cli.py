@@ -136,9 +136,16 @@ def test_benchmark_without_a_model_is_one_line(no_work, capsys, tmp_path):
     code, out = _exit_code(benchmark.main, argv, capsys)
     assert code == 2 and out.err.startswith("error: --models ' , ': name at least one of dense")
     assert not _files_under(tmp_path)
-    argv = ["--models", "none", "--trials", "0", "--out", str(tmp_path / "out")]
+    argv = ["--models", "none", "--trials", "0", "--search", "0", "--out", str(tmp_path / "out")]
     code, out = _exit_code(benchmark.main, argv, capsys)
-    assert out.err == "error: --models none --trials 0: nothing to measure; give --trials N\n"
+    assert out.err == (
+        "error: --models none --trials 0 --search 0: nothing to measure; "
+        "give --trials N or --search N\n"
+    )
+    assert code == 2 and not _files_under(tmp_path)
+    argv = ["--models", "dense", "--cases", "resnet", "--out", str(tmp_path / "out")]
+    code, out = _exit_code(benchmark.main, argv, capsys)
+    assert out.err.startswith("error: --cases 'resnet': no case of dense matches; the cases: ")
     assert code == 2 and not _files_under(tmp_path)
 
 
@@ -147,6 +154,15 @@ def test_benchmark_of_no_model_plans_no_case_and_no_limit():
 
     assert benchmark.plan([], [None, "jax"]) == []
     assert benchmark.plan(["lenet"], [None])[0] == (benchmark.LIMITS, None)
+    assert benchmark.plan(["lenet"], [None], ["no such case"]) == []
+    chosen = benchmark.plan(["dense", "lenet"], [None], ["batch_size=32"])
+    assert [case.name for case, _ in chosen[1:]] == [
+        "dense/pytorch/reference loop batch_size=32",
+        "dense/pytorch/bfloat16 autocast batch_size=32",
+        "dense/keras-fcn/batch_size=32",
+        "dense/keras-fcn/batch_size=32 precision=float32",
+        "dense/keras-fcn/batch_size=32 precision=float32 jit_compile=on",
+    ]
 
 
 def test_report_study_without_readme_is_one_line(no_work, capsys, tmp_path):
