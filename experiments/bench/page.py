@@ -30,7 +30,7 @@ FOLDER = "benchmark"
 """The committed benchmark runs' folder, under the records' archive."""
 
 RUN_FILE = "run.json"
-TABLES = ("benchmark", "limits", "trials", "jobs", "profile")
+TABLES = ("benchmark", "limits", "trials", "jobs", "profile", "search")
 SPEED_PAGE = "speed.md"
 METHOD_PAGE = "benchmark.md"
 """The hand-written page that says how the benchmark measures (no figures)."""
@@ -110,7 +110,37 @@ def run_section(folder: Path) -> list[str]:
         ]
     if (folder / layout.TRIALS).exists():
         lines += [trials_line(pd.read_csv(folder / layout.TRIALS))]
+    if (folder / "search.csv").exists():
+        lines += [
+            "",
+            "The search case (`experiments.bench.search_case`: KerasTuner's introductory search",
+            "written plainly against `experiments.tune`; seconds are medians of the processes,",
+            "`search_speedup` the plain search's time over each side's, paired by round):",
+            "",
+            _markdown(folder / "search.csv"),
+            "",
+            search_line(pd.read_csv(folder / "search.csv")),
+        ]
     return [*lines, ""]
+
+
+def search_line(search: pd.DataFrame) -> str:
+    """The search case in one line: each ``experiments.tune`` side against the plain one."""
+    table = search.set_index("side")
+    if "plain" not in table.index:
+        return "- The search case: the plain search did not run; no ratio."
+    plain = table.loc["plain"]
+    parts = [
+        f"{side} {row['search_s']:.0f} s, **{row['search_speedup']:.2f}x** "
+        f"(rounds {row['speedup_range']}), test {100 * row['test_accuracy']:.2f} %"
+        for side, row in table.drop(index="plain").iterrows()
+    ]
+    return (
+        f"- The search case ({plain['trials']:.0f} trials of KerasTuner's introductory search): "
+        f"plain KerasTuner {plain['search_s']:.0f} s, test {100 * plain['test_accuracy']:.2f} %; "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def profile_lines(profile: pd.DataFrame, models: Iterable[str]) -> list[str]:
@@ -146,9 +176,7 @@ def target_lines(cases: pd.DataFrame) -> list[str]:
     trains a default network in float32 or bfloat16, against its PyTorch peer."""
     if "vs_pytorch" not in cases:
         return ["- No PyTorch case in this run: no ratio to PyTorch."]
-    keras = cases[(cases["framework"] == "keras-fcn") & (cases["backend"] == "tensorflow")]
-    rows = keras[keras["variant"].isin(["defaults", "precision=float32"])]
-    rows = rows[rows["vs_pytorch"] != ""]  # a case whose PyTorch peer did not run
+    rows = target_rows(cases)
     if rows.empty:
         return ["- No PyTorch peer of the default cases in this run: no ratio to PyTorch."]
     lines = []
@@ -170,6 +198,15 @@ def target_lines(cases: pd.DataFrame) -> list[str]:
     return lines
 
 
+def target_rows(cases: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a run's table that :func:`target_lines` states: keras-fcn on TensorFlow
+    at its defaults, in float32, or at a small batch, where their PyTorch peer ran."""
+    keras = cases[(cases["framework"] == "keras-fcn") & (cases["backend"] == "tensorflow")]
+    small_batch = keras["variant"].astype(str).str.startswith("batch_size=")
+    rows = keras[keras["variant"].isin(["defaults", "precision=float32"]) | small_batch]
+    return rows[rows["vs_pytorch"] != ""]  # a case whose PyTorch peer did not run
+
+
 def _float32_ratio(cases: pd.DataFrame, row: pd.Series) -> str:
     """``row``'s throughput over its model's float32 PyTorch loop's (their median processes,
     not paired by round), as a clause; empty when that loop did not run."""
@@ -178,6 +215,8 @@ def _float32_ratio(cases: pd.DataFrame, row: pd.Series) -> str:
         & (cases["model"] == row["model"])
         & (cases["precision"] == "float32")
     ]
+    if "batch_size" in cases:  # runs since the cases had other batch sizes
+        torch = torch[torch["batch_size"] == row["batch_size"]]
     if torch.empty or "images_per_s" not in cases:
         return ""
     ratio = float(row["images_per_s"]) / float(torch["images_per_s"].iloc[0])
@@ -238,15 +277,19 @@ def readme_block(
     against bfloat16 on full data."""
     lines: list[str] = []
     shown: set[str] = set()
-    trials_shown = False
+    trials_shown = search_shown = False
     machine_before = None
     for folder in committed_runs(archive):
-        if not (folder / "benchmark.csv").exists():
+        if (folder / "jobs.csv").exists():
             continue  # a run of experiments.bench.jobs
-        cases = pd.read_csv(folder / "benchmark.csv", keep_default_na=False)
-        cases = cases[~cases["model"].isin(shown)]
+        cases = _cases(folder)
+        new = set(target_rows(cases)["key"]) - shown if "vs_pytorch" in cases else set()
+        # the new targets, and the PyTorch peers their lines name
+        cases = cases[cases["key"].isin(new) | (cases["framework"] == "pytorch")]
+        cases = cases if new else cases.iloc[:0]
         has_trials = not trials_shown and (folder / layout.TRIALS).exists()
-        if cases.empty and not has_trials:
+        has_search = not search_shown and (folder / "search.csv").exists()
+        if cases.empty and not has_trials and not has_search:
             continue
         run = json.loads((folder / RUN_FILE).read_text())
         cpu = run["cpu"]
@@ -263,11 +306,14 @@ def readme_block(
         ]
         if (folder / "profile.csv").exists():
             profile = pd.read_csv(folder / "profile.csv", keep_default_na=False)
-            lines += profile_lines(profile, sorted(set(cases["model"])))
+            lines += profile_lines(profile, sorted({key.split("/")[0] for key in new}))
         if has_trials:
             lines.append(trials_line(pd.read_csv(folder / layout.TRIALS)))
-        shown |= set(cases["model"])
+        if has_search:
+            lines.append(search_line(pd.read_csv(folder / "search.csv")))
+        shown |= new
         trials_shown = trials_shown or has_trials
+        search_shown = search_shown or has_search
         machine_before = machine
     if not lines:
         lines = [
@@ -285,6 +331,16 @@ def readme_block(
             table,
         ]
     return "\n".join(lines)
+
+
+def _cases(folder: Path) -> pd.DataFrame:
+    """A run's table of cases (empty if it measured none), each with a ``key`` naming its
+    case and backend: the README shows each case from the latest run that measured it."""
+    parts = ["model", "framework", "variant", "backend"]
+    if not (folder / "benchmark.csv").exists():
+        return pd.DataFrame(columns=[*parts, "key"])
+    cases = pd.read_csv(folder / "benchmark.csv", keep_default_na=False)
+    return cases.assign(key=cases[parts].astype(str).agg("/".join, axis=1))
 
 
 def speed_page(

@@ -308,3 +308,34 @@ def test_a_loop_cheaper_than_a_step_called_alone_says_so():
     [line] = page.profile_lines(profile_table(rounds), ["dense"])
     assert "the training loop's own work -0.50 (negative: cheaper inside the loop)" in line
     assert line.endswith("whole step 3.50 / 2.80")
+
+
+def test_a_later_run_of_some_cases_keeps_the_other_cases_of_an_earlier_run(tmp_path):
+    archive = tmp_path / "records"
+    _benchmark_results(tmp_path / "full", "2026-01-02T00:00:00+00:00", "dense", True)
+    page.save_runs(tmp_path / "full", archive)
+    # a later run of the small-batch cases alone, and of the search case
+    later = tmp_path / "later" / "benchmark"
+    _benchmark_results(tmp_path / "later", "2026-02-03T00:00:00+00:00", "dense", False)
+    cases = pd.read_csv(later / "benchmark.csv")
+    cases["variant"] = ["reference loop batch_size=32", "batch_size=32"]
+    cases.assign(batch_size=32).to_csv(later / "benchmark.csv", index=False)
+    pd.DataFrame(
+        [
+            ["plain", 2, 400.0, "390-410", 90.0, 30, 120, 0.87, 0.0, 1.0, "1.00-1.00"],
+            ["keras-fcn", 2, 130.0, "120-140", 30.0, 30, 120, 0.88, 0.002, 3.08, "2.9-3.2"],
+        ],
+        columns=["side", "processes", "search_s", "search_s_range", "final_s", "trials"]
+        + ["epochs", "test_accuracy", "test_accuracy_std", "search_speedup", "speedup_range"],
+    ).to_csv(later / "search.csv", index=False)
+    page.save_runs(tmp_path / "later", archive)
+    text = page.readme_block(archive, [], lambda r: Y)
+    newest, older = text.split("\n\nPrinted by ")[:2]
+    assert "- dense, batch_size=32 (float32): **1.20x** PyTorch" in newest
+    assert "- dense, defaults (float32)" in older and "Tuning trials" in older
+    assert (
+        "- The search case (30 trials of KerasTuner's introductory search): plain KerasTuner "
+        "400 s, test 87.00 %; keras-fcn 130 s, **3.08x** (rounds 2.9-3.2), test 88.00 %."
+    ) in newest
+    speed = page.speed_page(archive, [], lambda r: Y)
+    assert "| keras-fcn |" in speed and "the plain search's time over each side's" in speed
