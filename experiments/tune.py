@@ -8,7 +8,7 @@ A search is known by everything that defines it: rerunning the same command resu
 trial (``--verbose``: Keras's and KerasTuner's own output too) and a summary. Writes, under
 ``--out/FAMILY-DATASET-TUNER-HASH`` (the hash of the search's definition): ``search.json``
 (that definition), KerasTuner's project folder, ``trials.csv``/``.md`` (every trial),
-``along_each.png``, ``final_runs.jsonl`` (the best setting over ``--final-seeds``),
+``along_each.png``, ``best_trials.png`` (the best trials' curves), ``final_runs.jsonl`` (the best setting over ``--final-seeds``),
 ``best_model.keras`` with ``best_config.json`` beside it, every final model with
 ``--keep-models``, and TensorBoard logs with ``--tensorboard``. The search itself is
 :func:`keras_fcn.tuning.run_search`.

@@ -68,6 +68,13 @@ TRIALS = "trials.csv"
 """The table of trials, one line per trial (beside it as ``.md``), in a search's folder and
 in a benchmark's."""
 
+ALONG_EACH = "along_each.png"
+"""Validation accuracy against each searched hyperparameter, one point per trial, in a
+search's folder."""
+
+BEST_CURVES = "best_trials.png"
+"""Validation accuracy per epoch of a search's best trials, in its folder."""
+
 FINAL_RUNS = "final_runs.jsonl"
 """The records of a search's best setting retrained over seeds, in the search's folder."""
 

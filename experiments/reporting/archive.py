@@ -4,7 +4,8 @@
 the machine that trained them. The archive (``docs/records/`` by default) keeps them: the
 same folders as the results root, each store of run records as ``NAME.jsonl.gz`` holding its
 full-data records (quick runs and failed runs left out), and each finished search's
-``summary.json``. A record carries its config, seed, test predictions and the line that
+``summary.json``, its table of trials (``trials.csv.gz``) and its two figures
+(``along_each.png``, ``best_trials.png``). A record carries its config, seed, test predictions and the line that
 trains it again, so the archive is enough to rebuild every table and figure.
 
 - :func:`save` adds what a results root holds to the archive; a run id the archive already
@@ -103,13 +104,55 @@ def save(
         if len(records) > before:
             write_archived(target, records.values())
             changed.append(target)
-    for summary in results.glob(f"tune/*/{layout.SEARCH_SUMMARY}"):
-        target = archive / summary.relative_to(results)
-        if not target.exists() or target.read_bytes() != summary.read_bytes():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(summary, target)
-            changed.append(target)
+    for search in layout.searches(results):
+        changed += save_search(search, archive / search.relative_to(results))
     return changed
+
+
+SEARCH_EVIDENCE = (layout.SEARCH_SUMMARY, layout.TRIALS, layout.ALONG_EACH, layout.BEST_CURVES)
+"""What the archive keeps of a finished search besides its final runs: the summary, the
+table of every trial (gzipped) and the two figures."""
+
+
+def save_search(search: Path, target: Path) -> list[Path]:
+    """Copy a finished search's :data:`SEARCH_EVIDENCE` into ``target``, drawing the best
+    trials' curves first where the search finished before it drew them; the files that
+    changed."""
+    if not (search / layout.BEST_CURVES).exists() and (search / layout.TRIALS).exists():
+        _draw_best_curves(search)
+    changed = []
+    for name in SEARCH_EVIDENCE:
+        source = search / name
+        if not source.exists():
+            continue
+        data = source.read_bytes()
+        path = target / name
+        if name == layout.TRIALS:
+            data, path = _gzipped(data), target / (name + SUFFIX)
+        if not path.exists() or path.read_bytes() != data:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            changed.append(path)
+    return changed
+
+
+def _draw_best_curves(search: Path) -> None:
+    import pandas as pd
+
+    from keras_fcn.reporting.figures import save_figure
+    from keras_fcn.tuning.summary import plot_best_curves
+
+    table = pd.read_csv(search / layout.TRIALS, dtype={"trial_id": str})
+    figure = plot_best_curves(search / layout.TUNER_PROJECT, table)
+    save_figure(figure, search / layout.BEST_CURVES)
+
+
+def _gzipped(data: bytes) -> bytes:
+    """``data`` gzipped without a time stamp: the same bytes give the same file."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as f:
+        f.write(data)
+    return buffer.getvalue()
 
 
 def refresh(archive: str | os.PathLike, update: Callable[[RunRecord], RunRecord]) -> list[Path]:
@@ -145,12 +188,18 @@ def assemble(
             _append(into / relative.with_name(relative.stem), read_archived(path))
         for summary in archive.glob(f"tune/*/{layout.SEARCH_SUMMARY}"):
             _copy(summary, into / summary.relative_to(archive))
+        for trials in archive.glob(f"tune/*/{layout.TRIALS}{SUFFIX}"):
+            target = into / trials.relative_to(archive).with_suffix("")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(gzip.decompress(trials.read_bytes()))
     if results is not None and Path(results).is_dir():
         results = Path(results)
         for store in _stores(results):
             _append(into / store.relative_to(results), [r for r in RunStore(store) if _kept(r)])
-        for summary in results.glob(f"tune/*/{layout.SEARCH_SUMMARY}"):
-            _copy(summary, into / summary.relative_to(results))
+        for search in layout.searches(results):  # a local search replaces an archived one
+            for name in (layout.SEARCH_SUMMARY, layout.TRIALS):
+                if (search / name).exists():
+                    _copy(search / name, into / search.relative_to(results) / name)
     return into
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from experiments import _commands as commands
 from experiments.reporting import glance, readme
 from experiments.reporting.config_page import configs_page
+from experiments.reporting.searches import SEARCHES_PAGE, searches_page
 from experiments.reporting.studies import study_seeds
 from keras_fcn import layout
 from keras_fcn.registry import DEFAULT_SEED
@@ -41,8 +42,9 @@ def write_pages(
     readme_file: str | os.PathLike | None = None,
     readings: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    """Write ``results.md``, one page per re-run study under ``studies/`` (from the records
-    under ``results``) and ``configs.md`` (from the families' config classes) into ``out``,
+    """Write ``results.md``, ``searches.md``, one page per re-run study under ``studies/``
+    (from the records under ``results``) and ``configs.md`` (from the families' config
+    classes) into ``out``,
     and the results block of ``readme_file``.
 
     Args:
@@ -62,6 +64,7 @@ def write_pages(
     pages = {
         RESULTS_PAGE: results_page(results, defaults),
         CONFIGS_PAGE: configs_page(families),
+        SEARCHES_PAGE: searches_page(results, out),
     }
     for folder in layout.studies(results):
         reading = (readings or {}).get(folder.name, "")
@@ -90,6 +93,8 @@ def results_page(results: str | os.PathLike, defaults: Mapping[str, dict[str, An
         "Printed by `python -m experiments.report --readme`:",
         "",
         glance.readme_block(results, defaults),
+        "",
+        f"Each search's trials, best curves and figures: [{SEARCHES_PAGE}]({SEARCHES_PAGE}).",
         "",
         "## The published studies",
         "",

@@ -105,7 +105,9 @@ def finish(
     family, space = hypermodel.family, hypermodel.space
     table = trials.trials_frame(tuner, space)
     trials.save_trials(table, folder / Path(layout.TRIALS).stem)
-    save_figure(summary.plot_along_each(table, space), folder / "along_each.png")
+    save_figure(summary.plot_along_each(table, space), folder / layout.ALONG_EACH)
+    project = folder / layout.TUNER_PROJECT
+    save_figure(summary.plot_best_curves(project, table), folder / layout.BEST_CURVES)
     point = trials.best_point(tuner, space)
     final = hypermodel.base.with_settings({**space.to_config(point), "epochs": options.max_epochs})
     runs = with_seeds([final], range(options.seed, options.seed + options.final_seeds))

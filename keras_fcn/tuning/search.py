@@ -7,7 +7,7 @@ setting over seeds, tests each final run once and writes ``summary.json``.
 
 A search folder holds, once the search is done: ``search.json`` (its identity),
 ``search/`` (KerasTuner's project folder, its trial checkpoints removed), ``trials.csv``/
-``.md``, ``along_each.png``, ``final_runs.jsonl``, ``best_model.keras``,
+``.md``, ``along_each.png``, ``best_trials.png``, ``final_runs.jsonl``, ``best_model.keras``,
 ``best_config.json`` and ``summary.json``; ``final_models/`` with ``keep_models``, and
 ``tensorboard/`` with ``tensorboard``.
 """

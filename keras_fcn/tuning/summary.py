@@ -4,6 +4,7 @@ the search left on disk."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -79,6 +80,59 @@ def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
         ax.grid(alpha=0.3)
     for ax in axes[len(names) :]:
         ax.set_visible(False)
+    return fig
+
+
+def trial_curve(project: Path, table: pd.DataFrame, trial_id: str) -> list[float]:
+    """Validation accuracy per epoch of a trial's first execution, from its first epoch: a
+    Hyperband trial that continues an earlier one (``tuner/trial_id``) trains from that
+    trial's weights, so the earlier trial's epochs come first. Empty where a trial's
+    ``histories.json`` is missing."""
+    path = project / f"trial_{trial_id}" / "histories.json"
+    if not path.exists():
+        return []
+    own = json.loads(path.read_text())[0].get(OBJECTIVE, [])
+    rows = table.set_index(table["trial_id"].astype(str).str.zfill(4))
+    row = rows.loc[str(trial_id).zfill(4)] if str(trial_id).zfill(4) in rows.index else None
+    parent = None if row is None else row.get("tuner/trial_id")
+    if parent is None or pd.isna(parent) or str(parent) == "":
+        return [float(v) for v in own]
+    start = int(row.get("tuner/initial_epoch") or 0)
+    earlier = trial_curve(project, table, str(int(float(parent))).zfill(4))
+    return [float(v) for v in earlier[:start] + own]
+
+
+def plot_best_curves(project: Path, table: pd.DataFrame, n: int = 5) -> Figure:
+    """Validation accuracy per epoch of the ``n`` best trials (their first execution), each
+    from its first epoch (:func:`trial_curve`), the best one bold. A trial that a better one
+    continued is the start of that one's curve: it is left out."""
+    done = table[(table["status"] == "COMPLETED") & table[OBJECTIVE].notna()]
+    ids = table["trial_id"].astype(str).str.zfill(4)
+    parents = dict(zip(ids, table.get("tuner/trial_id", pd.Series(index=table.index)), strict=True))
+    chosen: list[str] = []
+    covered: set[str] = set()
+    for trial_id in done.sort_values(OBJECTIVE, ascending=False)["trial_id"]:
+        trial_id = str(trial_id).zfill(4)
+        if trial_id in covered:
+            continue
+        chosen.append(trial_id)
+        parent = parents.get(trial_id)
+        while parent is not None and not pd.isna(parent) and str(parent) != "":
+            covered.add(str(int(float(parent))).zfill(4))
+            parent = parents.get(str(int(float(parent))).zfill(4))
+        if len(chosen) == n:
+            break
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    for rank, trial_id in enumerate(chosen):
+        curve = trial_curve(project, table, trial_id)
+        if curve:
+            epochs = range(1, len(curve) + 1)
+            label = f"trial {trial_id}: {max(curve):.4f}"
+            ax.plot(epochs, curve, linewidth=2.4 if rank == 0 else 1.2, label=label)
+    ax.set(xlabel="epoch", ylabel="validation accuracy", title=f"The {len(chosen)} best trials")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
     return fig
 
 

@@ -103,6 +103,8 @@ def test_a_search_from_python_resumes_where_it_was_interrupted(tmp_path, capsys)
     saved = tuning.closing_text(result).splitlines()[-1]
     for name in ("best_model.keras", "search/", "trials.csv", "summary.json", "final_runs.jsonl"):
         assert f" {name} " in saved
+    for name in ("along_each.png", "best_trials.png"):  # the figures the archive keeps
+        assert (folder / name).stat().st_size > 1000
 
 
 def test_a_finished_search_called_again_trains_nothing_and_fresh_starts_over(tmp_path, capsys):

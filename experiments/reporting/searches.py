@@ -1,0 +1,86 @@
+"""``docs/searches.md``: every finished search, with the evidence behind its row of the
+results table: its command and compute, the best setting's final runs, its best trials and
+the two figures the archive keeps (:data:`experiments.reporting.archive.SEARCH_EVIDENCE`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from keras_fcn import layout
+from keras_fcn.identity import Status
+from keras_fcn.reporting.records import final_records
+from keras_fcn.reporting.tables import mean_std, unpadded_markdown
+
+SEARCHES_PAGE = "searches.md"
+TOP = 10  # trials shown per search
+OBJECTIVE = "val_accuracy"
+BOOKKEEPING = ("status", "executions", "message", "val_accuracy_std", "val_loss")
+
+
+def searches_page(results: str | os.PathLike, out: str | os.PathLike) -> str:
+    """The page, from the finished searches under ``results``; figures are linked from the
+    archive (``docs/records/tune/NAME/``) relative to ``out``, where the archive holds them."""
+    lines = [
+        "# Searches",
+        "",
+        "Written by `python -m experiments.report --docs` from the committed searches",
+        f"(`{layout.ARCHIVE / 'tune'}`: each one's `summary.json`, table of trials and figures,",
+        "and its final runs) and those under `results/tune`. Each search chose its best setting",
+        "on validation; that setting was then retrained over 3 seeds and tested once each.",
+        "How to run one: [tuning.md](tuning.md).",
+    ]
+    searches = [s for s in layout.searches(results) if not layout.is_quick(s)]
+    if not searches:
+        return "\n".join([*lines, "", "No search finished yet: `python -m experiments.tune`.", ""])
+    for search in searches:
+        lines += ["", *search_section(search, Path(out))]
+    return "\n".join(lines) + "\n"
+
+
+def search_section(search: Path, out: Path) -> list[str]:
+    """One search: heading, command, compute, final result, best trials and figures."""
+    summary = json.loads((search / layout.SEARCH_SUMMARY).read_text())
+    finals = [r for r in final_records(search, summary) if r.status == Status.OK]
+    machine = f" on {summary['machine']}" if "machine" in summary else ""
+    lines = [
+        f"## {summary['family']} on {summary['dataset']}: {summary['tuner']}, "
+        f"{summary['trials']} trials",
+        "",
+        f"`{summary['command']}`",
+        "",
+        f"- Compute: {summary['trials']} trials ({summary['failed']} failed), "
+        f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials{machine}.",
+        f"- Best on validation: {summary['best']}.",
+        f"- Test accuracy of that setting over {len(finals)} final seeds: "
+        f"**{mean_std([r.test_accuracy for r in finals]) or 'not run'}** "
+        f"(validation {mean_std([r.best_val_accuracy for r in finals]) or '-'}).",
+    ]
+    if (search / layout.TRIALS).exists():
+        table = pd.read_csv(search / layout.TRIALS, dtype={"trial_id": str})
+        lines += ["", f"The {TOP} best trials:", "", best_trials(table)]
+    archived = layout.ARCHIVE / "tune" / search.name
+    for name, what in ((layout.ALONG_EACH, "along each"), (layout.BEST_CURVES, "best trials")):
+        if (archived / name).exists():
+            lines += ["", f"![{what}]({os.path.relpath(archived / name, out)})"]
+    return lines
+
+
+def best_trials(table: pd.DataFrame, top: int = TOP) -> str:
+    """The ``top`` completed trials by validation accuracy, as Markdown: their searched
+    values, epochs and seconds (KerasTuner's and the table's bookkeeping left out)."""
+    done = table[table["status"] == "COMPLETED"].sort_values(OBJECTIVE, ascending=False)
+    columns = [
+        c
+        for c in done.columns
+        if c not in BOOKKEEPING and not c.startswith("tuner/") and not c.startswith(OBJECTIVE)
+    ]
+    shown = done.head(top)[[*columns, OBJECTIVE]].copy()
+    shown[OBJECTIVE] = shown[OBJECTIVE].map(lambda v: f"{v:.4f}")
+    for column in shown.columns:
+        if shown[column].dtype == float:
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3g}")
+    return unpadded_markdown(shown)
