@@ -8,7 +8,7 @@ import keras
 
 from keras_fcn.config import DataConfig, TrainConfig
 from keras_fcn.family import Family, RunConfig
-from keras_fcn.hardware import all_layers, resolve_precision
+from keras_fcn.hardware import all_layers, resolve_precision, small_batch_path
 from keras_fcn.idx import N_CLASSES
 
 
@@ -71,15 +71,19 @@ def make_loss(train: TrainConfig) -> keras.losses.Loss:
 def use_jit(model: keras.Model, train: TrainConfig) -> bool:
     """Whether to compile with XLA (``TrainConfig.jit_compile``, ``off`` by default).
 
-    ``auto`` enables it only for models without dropout: with ``Dropout``, XLA epochs of
-    the dense network were much slower (docs/benchmark.md). The setting concerns TensorFlow: on
-    JAX, Keras without XLA runs every step op by op, several times slower, so XLA is always
-    on there.
+    ``auto`` enables it on the small-batch path (:func:`keras_fcn.hardware.small_batch_path`:
+    float32 at batches of 32 or less, on the CPUs where that was measured) for models
+    without dropout: with ``Dropout``, XLA epochs of the dense network were much slower
+    (docs/benchmark.md). The setting concerns TensorFlow: on JAX, Keras without XLA runs
+    every step op by op, several times slower, so XLA is always on there.
     """
     if keras.backend.backend() == "jax":
         return True
     if train.jit_compile != "auto":
         return train.jit_compile == "on"
+    policy, _ = resolve_precision(train.precision, batch_size=train.batch_size)
+    if policy != "float32" or not small_batch_path(train.batch_size):
+        return False
     slow = (keras.layers.Dropout, *AUGMENTATION_LAYERS)
     return not any(isinstance(layer, slow) for layer in all_layers(model))
 
@@ -104,7 +108,7 @@ def build_compiled(family: Family, run: RunConfig) -> keras.Model:
     data's augmentation (``translate``, ``rotate``) goes in front of the network
     (:func:`augmented`).
     """
-    policy, _ = resolve_precision(run.train.precision)
+    policy, _ = resolve_precision(run.train.precision, batch_size=run.train.batch_size)
     keras.mixed_precision.set_global_policy(policy)
     try:
         model = augmented(family.build(run.model), run.data)

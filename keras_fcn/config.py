@@ -172,15 +172,17 @@ class TrainConfig:
         patience: early stopping on validation accuracy after this many epochs without
             improvement, restoring the best weights; ``None`` trains every epoch.
         seed: seeds weights, dropout and shuffling.
-        jit_compile: XLA compilation: ``off``, ``on``, or ``auto``: XLA for models without
-            dropout (docs/benchmark.md). An XLA-compiled model keeps memory for the
-            life of the process. On the JAX backend every step is compiled with XLA,
+        jit_compile: XLA compilation: ``off``, ``on``, or ``auto``: XLA on the small-batch
+            path (float32 at batches of 32 or less, on the CPUs where it was measured:
+            :func:`keras_fcn.hardware.small_batch_path`) for models without dropout
+            (docs/benchmark.md). An XLA-compiled model keeps memory for the life of the
+            process. On the JAX backend every step is compiled with XLA,
             whatever this says.
         steps_per_execution: training steps run per call into the compiled function.
         precision: ``float32``, ``mixed_bfloat16`` (bfloat16 compute, float32 weights), or
             ``auto``: ``mixed_bfloat16`` on a CPU with bfloat16 instructions, ``float32``
-            elsewhere (:func:`keras_fcn.hardware.resolve_precision`). A run record says which
-            was used.
+            elsewhere and on the small-batch path
+            (:func:`keras_fcn.hardware.resolve_precision`). A run record says which was used.
         loop: how epochs are driven: ``fit`` (Keras's ``Model.fit``) or ``epoch``: each epoch
             one compiled call (:mod:`keras_fcn.epoch_loop`; on TensorFlow only, other
             backends train with ``fit``). The two draw their batches in different orders,

@@ -175,6 +175,7 @@ DENSE = Family(
         epochs=50,
         batch_size=512,
         precision="auto",
+        jit_compile="auto",
         loop="epoch",
     ),
     data=DataConfig(validation=0.1, standardize=True),

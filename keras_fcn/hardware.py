@@ -97,16 +97,40 @@ def machine_line() -> str:
     return f"{cpu_model() or 'unknown CPU'}, {len(os.sched_getaffinity(0))} cores"
 
 
-def resolve_precision(precision: str, flags: frozenset[str] | None = None) -> tuple[str, str]:
-    """The Keras dtype policy a run uses for ``precision``, and why.
+SMALL_BATCH = 32
+"""The largest batch that :func:`small_batch_path` trains in float32 with XLA."""
+
+
+def small_batch_path(batch_size: int | None, flags: frozenset[str] | None = None) -> bool:
+    """Whether a run of ``batch_size`` computes in float32 with XLA where its settings say
+    ``auto`` (``precision``; ``jit_compile``, for a model without dropout).
+
+    At batches of :data:`SMALL_BATCH` or less a step is short and its fixed work weighs most:
+    on a CPU with ``avx512_bf16`` and no AMX, float32 with XLA searched KerasTuner's
+    introductory space 1.36x as fast as bfloat16 without XLA, and stepped the dense default
+    1.2x as fast, where float32 alone gained nothing (docs/benchmark.md, "The small-batch
+    path"). Other CPUs were not measured at these batches, so they keep the other rules.
+    """
+    if batch_size is None or batch_size > SMALL_BATCH:
+        return False
+    flags = cpu_flags() if flags is None else flags
+    return "avx512_bf16" in flags and "amx_bf16" not in flags
+
+
+def resolve_precision(
+    precision: str, flags: frozenset[str] | None = None, batch_size: int | None = None
+) -> tuple[str, str]:
+    """The Keras dtype policy a run of ``batch_size`` uses for ``precision``, and why.
 
     ``auto`` is ``mixed_bfloat16`` (bfloat16 compute, float32 weights) on a CPU that has
-    bfloat16 instructions (:data:`BF16_FLAGS`), ``float32`` elsewhere; any other value is
-    used as it is.
+    bfloat16 instructions (:data:`BF16_FLAGS`), ``float32`` elsewhere and on the small-batch
+    path (:func:`small_batch_path`); any other value is used as it is.
     """
     if precision != "auto":
         return precision, f"precision={precision}"
     flags = cpu_flags() if flags is None else flags
+    if small_batch_path(batch_size, flags):
+        return "float32", f"auto: batch {batch_size} on a CPU with avx512_bf16 and no AMX"
     found = [flag for flag in BF16_FLAGS if flag in flags]
     if found:
         return "mixed_bfloat16", f"auto: the CPU has {', '.join(found)}"
@@ -145,9 +169,9 @@ def fuse_ops(
     return True, "TensorFlow's default"
 
 
-def precision_used(precision: str) -> str:
+def precision_used(precision: str, batch_size: int | None = None) -> str:
     """What a run record says of its precision: the policy used, and why (``auto``)."""
-    policy, why = resolve_precision(precision)
+    policy, why = resolve_precision(precision, batch_size=batch_size)
     return policy if precision != "auto" else f"{policy} ({why})"
 
 
@@ -173,11 +197,11 @@ def fusion_of(model: Any) -> tuple[bool, str]:
     return fuse_ops(model.compute_dtype, convolutional)
 
 
-def precision_note(precision: str, model: Any) -> str:
-    """What a record says of how ``model`` computed: its precision and why
+def precision_note(precision: str, model: Any, batch_size: int | None = None) -> str:
+    """What a record says of how ``model`` computed at ``batch_size``: its precision and why
     (:func:`precision_used`), and where TensorFlow left its products
     unfused (:func:`fusion_of`)."""
-    used = precision_used(precision)
+    used = precision_used(precision, batch_size)
     fuse, why = fusion_of(model)
     if not fuse:
         used += f"; products unfused ({why})"

@@ -55,16 +55,19 @@ class Status(enum.StrEnum):
     FAILED = "failed"  # it raised; the note says why, and a study tries it again
 
 
-def resolved_precision(precision: str, used: str | None = None) -> str:
+def resolved_precision(
+    precision: str, used: str | None = None, batch_size: int | None = None
+) -> str:
     """``precision`` with ``auto`` replaced by the policy ``used`` (a record's ``precision``
-    note, e.g. ``mixed_bfloat16 (auto: the CPU has avx512_bf16)``), else this machine's."""
+    note, e.g. ``mixed_bfloat16 (auto: the CPU has avx512_bf16)``), else this machine's at
+    ``batch_size``."""
     if precision != "auto":
         return precision
     if used:
         return used.split()[0].rstrip(";")
     from keras_fcn.hardware import resolve_precision
 
-    return resolve_precision("auto")[0]
+    return resolve_precision("auto", batch_size=batch_size)[0]
 
 
 def result_settings(config: Mapping[str, Any], precision_used: str | None = None) -> dict:
@@ -77,7 +80,8 @@ def result_settings(config: Mapping[str, Any], precision_used: str | None = None
         for name in SPEED_FIELDS:
             train.pop(name, None)
         if "precision" in train:
-            train["precision"] = resolved_precision(train["precision"], precision_used)
+            batch = train.get("batch_size")
+            train["precision"] = resolved_precision(train["precision"], precision_used, batch)
         if train.get("loop") == "epoch" and keras_backend() != "tensorflow":
             train["loop"] = "fit"
     return settings

@@ -245,7 +245,7 @@ def _run_record(
         y_test,
         kept,
         params=int(model.count_params()),
-        precision=precision_note(run.train.precision, model),
+        precision=precision_note(run.train.precision, model, run.train.batch_size),
         threads=tensorflow_threads() if keras.backend.backend() == "tensorflow" else None,
         versions=library_versions(),
         command=family.command_for(run),

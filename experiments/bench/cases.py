@@ -43,12 +43,14 @@ class Case:
     def precision(self) -> str:
         """``bfloat16`` where the case computes in bfloat16 on this machine, else ``float32``
         (keras-fcn's ``precision=auto`` resolved from the CPU's flags)."""
-        default = "float32"
-        if self.framework == "keras-fcn":
-            from keras_fcn.registry import get_family as family
+        from keras_fcn.registry import get_family
 
-            default = family(self.model).train.precision
-        policy, _ = hardware.resolve_precision(self.settings.get("precision", default))
+        train = get_family(self.model).train
+        default = train.precision if self.framework == "keras-fcn" else "float32"
+        batch = self.settings.get("batch_size", train.batch_size)
+        policy, _ = hardware.resolve_precision(
+            self.settings.get("precision", default), batch_size=batch
+        )
         return "bfloat16" if policy == BFLOAT16 else "float32"
 
     @property
@@ -73,7 +75,7 @@ CASES = (
     Case("dense", "keras-fcn", why="what every command runs (precision=auto)"),
     Case("dense", "keras-fcn", {"precision": "float32"}, "float32, as on a CPU without bfloat16"),
     Case("dense", "keras-fcn", {"loop": "fit"}, "Keras's fit instead of the epoch loop"),
-    Case("dense", "keras-fcn", {"jit_compile": "on"}, "XLA, off by default"),
+    Case("dense", "keras-fcn", {"jit_compile": "on"}, "XLA, which auto leaves off at this batch"),
     Case(
         "dense",
         "keras-fcn",
@@ -108,14 +110,14 @@ CASES = (
             Case(
                 "dense",
                 "keras-fcn",
-                {"batch_size": batch, "precision": "float32"},
-                "float32 at a small batch",
+                {"batch_size": batch, "precision": BFLOAT16, "jit_compile": "off"},
+                "bfloat16 without XLA at a small batch",
             ),
             Case(
                 "dense",
                 "keras-fcn",
-                {"batch_size": batch, "precision": "float32", "jit_compile": "on"},
-                "float32 with XLA at a small batch, where a step is mostly overhead",
+                {"batch_size": batch, "precision": "float32", "jit_compile": "off"},
+                "float32 without XLA at a small batch",
             ),
         )
     ),

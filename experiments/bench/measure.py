@@ -142,7 +142,7 @@ def measure_torch(family: Family, run: RunConfig, data: Dataset) -> Measurement:
     bfloat16 autocast where ``run`` computes in bfloat16."""
     from experiments.bench import torch_reference as ref
 
-    policy, _ = hardware.resolve_precision(run.train.precision)
+    policy, _ = hardware.resolve_precision(run.train.precision, batch_size=run.train.batch_size)
     network, optimizer = torch_reference_of(family, run)
     times, accuracy = ref.train(
         network,

@@ -139,7 +139,7 @@ def profile_torch(
     from experiments.bench.measure import torch_reference_of
 
     network, optimizer = torch_reference_of(family, run)
-    policy, _ = hardware.resolve_precision(run.train.precision)
+    policy, _ = hardware.resolve_precision(run.train.precision, batch_size=run.train.batch_size)
     autocast = policy == "mixed_bfloat16"
     x = torch.from_numpy(np.ascontiguousarray(data.x_train, dtype=np.float32))
     y = torch.from_numpy(np.asarray(data.y_train, dtype=np.int64))

@@ -39,10 +39,11 @@ QUICK_IMAGES, QUICK_EPOCHS = 3000, 4  # 4: the epochs of `tune --quick`
 SIDES = {
     "plain": None,
     "keras-fcn": (),
-    "keras-fcn-xla-float32": ("--set", "jit_compile=on", "--set", "precision=float32"),
+    "keras-fcn-bfloat16": ("--set", "precision=mixed_bfloat16", "--set", "jit_compile=off"),
 }
 """Each side of the case: ``plain``, or ``experiments.tune`` with these arguments added to
-:data:`TUNE_ARGS` (the defaults; XLA in float32, which was faster at batch 32 on one CPU)."""
+:data:`TUNE_ARGS`: its defaults, and bfloat16 without XLA (the defaults before the
+small-batch path, :func:`keras_fcn.hardware.small_batch_path`)."""
 
 TUNE_ARGS = (
     "--space", "experiments/spaces/one_layer.toml",

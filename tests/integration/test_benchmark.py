@@ -282,7 +282,7 @@ def test_the_search_case_runs_every_search_to_a_tested_model(tmp_path):
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     table = pd.read_csv(out / "search.csv")
-    assert table["side"].tolist() == ["plain", "keras-fcn", "keras-fcn-xla-float32"]
+    assert table["side"].tolist() == ["plain", "keras-fcn", "keras-fcn-bfloat16"]
     assert (table["search_s"] > 0).all() and (table["final_s"] > 0).all()
     assert (table["trials"] > 1).all() and (table["epochs"] >= table["trials"]).all()
     assert table["test_accuracy"].between(0.5, 1).all()  # a model that learned, tested once

@@ -160,8 +160,8 @@ def test_benchmark_of_no_model_plans_no_case_and_no_limit():
         "dense/pytorch/reference loop batch_size=32",
         "dense/pytorch/bfloat16 autocast batch_size=32",
         "dense/keras-fcn/batch_size=32",
-        "dense/keras-fcn/batch_size=32 precision=float32",
-        "dense/keras-fcn/batch_size=32 precision=float32 jit_compile=on",
+        "dense/keras-fcn/batch_size=32 precision=mixed_bfloat16 jit_compile=off",
+        "dense/keras-fcn/batch_size=32 precision=float32 jit_compile=off",
     ]
 
 

@@ -103,3 +103,47 @@ def test_a_trial_builds_its_network_in_the_precision_it_asks_for():
         dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
         assert {layer.compute_dtype for layer in dense[:-1]} == {compute}
     assert keras.mixed_precision.global_policy().name == "float32"  # left as it was
+
+
+def test_the_small_batch_path_is_float32_with_xla_only_where_it_was_measured(monkeypatch):
+    from keras_fcn.compiled import use_jit
+
+    measured = frozenset({"avx2", "avx512_bf16"})  # bfloat16 instructions, no AMX
+    amx = frozenset({"avx512_bf16", "amx_tile", "amx_bf16"})
+    assert hardware.small_batch_path(32, measured) and hardware.small_batch_path(8, measured)
+    assert not hardware.small_batch_path(64, measured)  # larger batches keep bfloat16
+    assert not hardware.small_batch_path(32, amx)  # not measured on AMX
+    assert not hardware.small_batch_path(32, frozenset({"avx2"}))  # nor without bfloat16
+    assert not hardware.small_batch_path(None, measured)
+    policy, why = hardware.resolve_precision("auto", measured, batch_size=32)
+    assert (policy, why) == ("float32", "auto: batch 32 on a CPU with avx512_bf16 and no AMX")
+    assert hardware.resolve_precision("auto", measured, batch_size=64)[0] == "mixed_bfloat16"
+    assert hardware.resolve_precision("mixed_bfloat16", measured, 32)[0] == "mixed_bfloat16"
+
+    # XLA where auto: on the path, in float32, without dropout
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: measured)
+    model = DENSE.build(DENSE.run_config({"hidden": (16,)}).model)
+    dropped = DENSE.build(DENSE.run_config({"hidden": (16,), "dropout": 0.2}).model)
+
+    def train(**settings):
+        return DENSE.run_config({"hidden": (16,), **settings}).train
+
+    assert DENSE.run_config().train.jit_compile == "auto"
+    assert use_jit(model, train(batch_size=32))
+    assert not use_jit(dropped, train(batch_size=32))
+    assert not use_jit(model, train(batch_size=64))
+    assert not use_jit(model, train(batch_size=32, precision="mixed_bfloat16"))
+    assert not use_jit(model, train(batch_size=32, jit_compile="off"))
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: amx)
+    assert not use_jit(model, train(batch_size=32))
+
+
+def test_a_run_id_resolves_auto_at_its_own_batch(monkeypatch):
+    from keras_fcn.identity import result_settings
+
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    small = DENSE.run_config({"batch_size": 32}).to_dict()
+    large = DENSE.run_config({"batch_size": 512}).to_dict()
+    assert result_settings(small)["train"]["precision"] == "float32"
+    assert result_settings(large)["train"]["precision"] == "mixed_bfloat16"
+    assert "jit_compile" not in result_settings(small)["train"]  # a speed setting

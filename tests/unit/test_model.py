@@ -84,9 +84,12 @@ def test_input_dropout_drops_pixels_before_the_first_hidden_layer():
     assert "input_dropout" not in [la.name for la in build_dense(DenseConfig(hidden=(8,))).layers]
 
 
-def test_jit_is_off_by_default_and_auto_is_off_for_models_with_dropout():
-    assert not use_jit(build_dense(DenseConfig(hidden=(8,))), TrainConfig())
-    auto = TrainConfig(jit_compile="auto")
+def test_jit_is_off_by_default_and_auto_is_off_for_models_with_dropout(monkeypatch):
+    from keras_fcn import hardware
+
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    assert not use_jit(build_dense(DenseConfig(hidden=(8,))), TrainConfig(batch_size=32))
+    auto = TrainConfig(jit_compile="auto", batch_size=32)  # on the small-batch path
     assert use_jit(build_dense(DenseConfig(hidden=(8,))), auto)
     assert not use_jit(build_dense(DenseConfig(hidden=(8,), dropout=0.2)), auto)
     assert use_jit(

@@ -46,8 +46,9 @@ def test_dense_space_covers_every_hyperparameter_and_its_defaults_are_the_config
     assert set(DENSE_SPACE.names) == fields
     run = DENSE.run_config(DENSE_SPACE.defaults())
     assert run == DENSE.run_config() and run.model == DenseConfig()
-    # the dataclass's training defaults but the precision, which the CPU decides, and the loop
-    assert run.train == TrainConfig(precision="auto", loop="epoch")
+    # the dataclass's training defaults but the precision and XLA, which the CPU and the
+    # batch decide, and the loop
+    assert run.train == TrainConfig(precision="auto", jit_compile="auto", loop="epoch")
     assert run.data == DataConfig(standardize=True)  # the Chenab base settings need centred inputs
     for setting in DENSE_SPACE.sweep():
         DENSE.run_config(setting)  # every declared value is a valid config
