@@ -223,11 +223,12 @@ def read_space(family, args):
 
 
 def command(argv: Sequence[str]) -> str:
-    """The command that repeats a search: ``experiments.tune`` with ``argv``."""
+    """The command that repeats a search: ``experiments.tune`` with ``argv``, less the
+    folders of this machine (``--out``, ``--data-dir``)."""
     from experiments._commands import TUNE
     from keras_fcn.commands import Command
 
-    return Command.from_argv(TUNE, argv).render()
+    return Command.from_argv(TUNE, argv).portable().render()
 
 
 def without_workers(argv: Sequence[str], keep_workers: bool = False) -> list[str]:

@@ -161,17 +161,13 @@ def _check(args) -> tuple[list[str], Path]:
     return models, check_out(args.out)  # fails here, before anything is measured
 
 
-LOCAL_OPTIONS = ("--out", "--data-dir")
-"""Options that name folders of the machine, not what is measured."""
-
-
 def recorded_command(argv: Sequence[str]) -> str:
-    """The command a run records and the pages print: ``argv`` without
-    :data:`LOCAL_OPTIONS` and their values."""
+    """The command a run records and the pages print: ``argv`` without the folders of
+    this machine (:meth:`~keras_fcn.commands.Command.portable`)."""
     from experiments._commands import BENCHMARK
     from keras_fcn.commands import Command
 
-    return Command.from_argv(BENCHMARK, argv).without(*LOCAL_OPTIONS).render()
+    return Command.from_argv(BENCHMARK, argv).portable().render()
 
 
 def plan(

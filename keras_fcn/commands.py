@@ -34,6 +34,10 @@ SET = "--set"
 DEFAULT_DATASET = "fashion_mnist"
 """The dataset a family's command trains on when its line names none."""
 
+MACHINE_OPTIONS = ("--out", "--data-dir")
+"""Options that name folders of one machine, not what a command computes: a line kept to
+repeat the work (a record's, a search's, a benchmark run's) leaves them out."""
+
 Option = tuple[str, "str | None"]
 """One option of a line: its flag (``--seed``) and its value (None for a switch)."""
 
@@ -104,6 +108,10 @@ class Command:
         ``--flag=VALUE``."""
         kept = [o for o in self.options if o[0].split("=", 1)[0] not in flags]
         return dataclasses.replace(self, options=tuple(kept))
+
+    def portable(self) -> Command:
+        """A copy without the :data:`MACHINE_OPTIONS`: the line as another machine runs it."""
+        return self.without(*MACHINE_OPTIONS)
 
     def without_settings(self, *names: str) -> Command:
         """A copy without the ``--set`` options of the fields ``names``."""
@@ -189,14 +197,22 @@ def run_command(family: Family, run: RunConfig) -> Command:
 
     It is the family's :attr:`~keras_fcn.family.Family.command` with ``--dataset`` (unless
     Fashion-MNIST), ``--seed`` and a ``--set`` for every other field that differs from the
-    family's defaults, so the line builds the same config, and the record it writes has the
-    same run id (:func:`run_settings` reads them back).
+    family's defaults, so the line builds the same config but for the speed settings
+    (:data:`keras_fcn.identity.SPEED_FIELDS`, which change no result and are left to the
+    defaults of the day), and the record it writes has the same run id
+    (:func:`run_settings` reads them back).
     """
+    from keras_fcn.identity import SPEED_FIELDS
+
     default, values = family.run_config().values(), run.values()
     dataset, seed = values.pop("dataset"), values.pop("seed")
     options: list[Option] = [] if dataset == DEFAULT_DATASET else [("--dataset", dataset)]
     options.append(("--seed", str(seed)))
-    changed = {name: value for name, value in values.items() if value != default[name]}
+    changed = {
+        name: value
+        for name, value in values.items()
+        if value != default[name] and name not in SPEED_FIELDS
+    }
     return Command(family.command, (), tuple(options)).with_settings(changed)
 
 

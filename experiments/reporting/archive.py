@@ -127,6 +127,8 @@ def save_search(search: Path, target: Path) -> list[Path]:
             continue
         data = source.read_bytes()
         path = target / name
+        if name == layout.SEARCH_SUMMARY:
+            data = _portable_summary(data)
         if name == layout.TRIALS:
             data, path = _gzipped(data), target / (name + SUFFIX)
         if not path.exists() or path.read_bytes() != data:
@@ -134,6 +136,20 @@ def save_search(search: Path, target: Path) -> list[Path]:
             path.write_bytes(data)
             changed.append(path)
     return changed
+
+
+def _portable_summary(data: bytes) -> bytes:
+    """A search summary whose command names no folder of the machine that ran it (a search
+    run with ``--out`` before the command left it out)."""
+    from keras_fcn.commands import Command
+
+    summary = json.loads(data)
+    if "command" not in summary:
+        return data
+    portable = Command.parse(summary["command"]).portable().render()
+    if portable == summary["command"]:
+        return data
+    return (json.dumps({**summary, "command": portable}, indent=2) + "\n").encode()
 
 
 def _draw_best_curves(search: Path) -> None:

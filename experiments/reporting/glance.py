@@ -17,7 +17,7 @@ import pandas as pd
 from experiments import _commands as commands
 from keras_fcn import layout
 from keras_fcn.commands import Command
-from keras_fcn.identity import ADDED_FIELDS, Status, record_group_key
+from keras_fcn.identity import ADDED_FIELDS, SPEED_FIELDS, Status, record_group_key
 from keras_fcn.record import RunRecord
 from keras_fcn.registry import DEFAULT_SEED
 from keras_fcn.reporting.records import final_records, read_runs
@@ -83,13 +83,14 @@ def _settings(changed: Mapping[str, Any]) -> str:
 
 def changed_settings(record: RunRecord, defaults: Mapping[str, Any]) -> dict[str, Any]:
     """The settings of a record that differ from ``defaults`` (a ``RunConfig.to_dict()``, or
-    some of its parts), as ``--set`` takes them; the seed and dataset left out."""
+    some of its parts), as ``--set`` takes them; the seed, the dataset and the speed
+    settings (which the rows' grouping leaves out too) left out."""
     changed = {}
     for part, values in record.config.items():
         if part not in defaults:
             continue
         for key in dict.fromkeys([*values, *defaults[part]]):
-            if key in ("seed", "dataset") or key not in values:
+            if key in ("seed", "dataset", *SPEED_FIELDS) or key not in values:
                 continue
             value = values[key]
             if defaults[part].get(key) != value:
@@ -119,7 +120,7 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
             for k, v in changed.items()
             if k in family_defaults.get("data", {}) or k in ADDED_FIELDS
         }
-        line = Command.parse(summary["command"])
+        line = Command.parse(summary["command"]).portable()  # an older summary kept --out
         named = {(value or "").split("=", 1)[0] for _, value in line.options}
         line = line.with_settings({k: v for k, v in changed.items() if k not in named})
         machine = f" on {summary['machine']}" if "machine" in summary else ""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from keras_fcn import layout
+from keras_fcn.commands import Command
 from keras_fcn.identity import Status
 from keras_fcn.reporting.records import final_records
 from keras_fcn.reporting.tables import mean_std, unpadded_markdown
@@ -21,9 +22,9 @@ OBJECTIVE = "val_accuracy"
 BOOKKEEPING = ("status", "executions", "message", "val_accuracy_std", "val_loss")
 
 
-def searches_page(results: str | os.PathLike, out: str | os.PathLike) -> str:
+def searches_page(results: str | os.PathLike) -> str:
     """The page, from the finished searches under ``results``; figures are linked from the
-    archive (``docs/records/tune/NAME/``) relative to ``out``, where the archive holds them."""
+    archive (``docs/records/tune/NAME/``, relative to ``docs/``) where it holds them."""
     lines = [
         "# Searches",
         "",
@@ -37,11 +38,11 @@ def searches_page(results: str | os.PathLike, out: str | os.PathLike) -> str:
     if not searches:
         return "\n".join([*lines, "", "No search finished yet: `python -m experiments.tune`.", ""])
     for search in searches:
-        lines += ["", *search_section(search, Path(out))]
+        lines += ["", *search_section(search)]
     return "\n".join(lines) + "\n"
 
 
-def search_section(search: Path, out: Path) -> list[str]:
+def search_section(search: Path) -> list[str]:
     """One search: heading, command, compute, final result, best trials and figures."""
     summary = json.loads((search / layout.SEARCH_SUMMARY).read_text())
     finals = [r for r in final_records(search, summary) if r.status == Status.OK]
@@ -50,7 +51,7 @@ def search_section(search: Path, out: Path) -> list[str]:
         f"## {summary['family']} on {summary['dataset']}: {summary['tuner']}, "
         f"{summary['trials']} trials",
         "",
-        f"`{summary['command']}`",
+        f"`{Command.parse(summary['command']).portable().render()}`",
         "",
         f"- Compute: {summary['trials']} trials ({summary['failed']} failed), "
         f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials{machine}.",
@@ -64,8 +65,8 @@ def search_section(search: Path, out: Path) -> list[str]:
         lines += ["", f"The {TOP} best trials:", "", best_trials(table)]
     archived = layout.ARCHIVE / "tune" / search.name
     for name, what in ((layout.ALONG_EACH, "along each"), (layout.BEST_CURVES, "best trials")):
-        if (archived / name).exists():
-            lines += ["", f"![{what}]({os.path.relpath(archived / name, out)})"]
+        if (archived / name).exists():  # linked from docs/, where the page is published
+            lines += ["", f"![{what}]({(archived / name).relative_to(layout.ARCHIVE.parent)})"]
     return lines
 
 
@@ -82,5 +83,12 @@ def best_trials(table: pd.DataFrame, top: int = TOP) -> str:
     shown[OBJECTIVE] = shown[OBJECTIVE].map(lambda v: f"{v:.4f}")
     for column in shown.columns:
         if shown[column].dtype == float:
-            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3g}")
+            shown[column] = shown[column].map(_number)
     return unpadded_markdown(shown)
+
+
+def _number(value: float) -> str:
+    """A table's float as people read it: three significant digits, whole from 100 on."""
+    if pd.isna(value):
+        return ""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"

@@ -53,7 +53,7 @@ def _search(root, name="dense-fashion_mnist-hyperband-abc"):
         "total_epochs": 6,
         "trial_hours": 0.001,
         "best": "dropout=0.1",
-        "command": "python -m experiments.tune --max-epochs 4",
+        "command": "python -m experiments.tune --max-epochs 4 --out /home/someone/results",
         "final_run_ids": ["f1"],
         "schema": 2,
     }
@@ -84,6 +84,9 @@ def test_the_archive_keeps_the_trials_and_figures_of_a_search(tmp_path):
         == (search / layout.TRIALS).read_bytes()
     )
     assert archive.save(tmp_path / "results", arch) == []  # the same bytes: nothing rewritten
+    # the committed summary names no folder of the machine that ran the search
+    kept = json.loads((target / layout.SEARCH_SUMMARY).read_text())
+    assert kept["command"] == "python -m experiments.tune --max-epochs 4"
     merged = archive.assemble(arch, None, tmp_path / "merged")
     table = pd.read_csv(merged / "tune" / search.name / layout.TRIALS, dtype={"trial_id": str})
     assert table["trial_id"].tolist() == ["0000", "0001", "0002"]
@@ -93,7 +96,7 @@ def test_the_searches_page_shows_the_result_the_best_trials_and_the_figures(tmp_
     monkeypatch.chdir(tmp_path)  # the archive's figures are looked for under docs/records
     search = _search(tmp_path / "results")
     archive.save(tmp_path / "results", layout.ARCHIVE)
-    page = searches_page(tmp_path / "results", tmp_path / "docs")
+    page = searches_page(tmp_path / "results")
     assert "## dense on fashion_mnist: hyperband, 3 trials" in page
     assert "`python -m experiments.tune --max-epochs 4`" in page
     assert "over 1 final seeds: **84.00 %** (validation 85.00 %)" in page
@@ -101,5 +104,5 @@ def test_the_searches_page_shows_the_result_the_best_trials_and_the_figures(tmp_
     assert [row.split("|")[1].strip() for row in rows] == ["0002", "0000", "0001"]  # best first
     assert f"![along each](records/tune/{search.name}/along_each.png)" in page
     assert f"![best trials](records/tune/{search.name}/best_trials.png)" in page
-    empty = searches_page(tmp_path / "nothing", tmp_path / "docs")
+    empty = searches_page(tmp_path / "nothing")
     assert "No search finished yet" in empty
