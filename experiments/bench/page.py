@@ -200,9 +200,10 @@ def target_lines(cases: pd.DataFrame) -> list[str]:
 
 def target_rows(cases: pd.DataFrame) -> pd.DataFrame:
     """The rows of a run's table that :func:`target_lines` states: keras-fcn on TensorFlow
-    at its defaults, in float32, or at a small batch, where their PyTorch peer ran."""
+    at its defaults, in float32, or at its defaults at a small batch, where their PyTorch
+    peer ran."""
     keras = cases[(cases["framework"] == "keras-fcn") & (cases["backend"] == "tensorflow")]
-    small_batch = keras["variant"].astype(str).str.startswith("batch_size=")
+    small_batch = keras["variant"].astype(str).str.fullmatch(r"batch_size=\d+")
     rows = keras[keras["variant"].isin(["defaults", "precision=float32"]) | small_batch]
     return rows[rows["vs_pytorch"] != ""]  # a case whose PyTorch peer did not run
 
@@ -272,9 +273,9 @@ def readme_block(
     records: Iterable[RunRecord],
     test_labels: Callable[[RunRecord], np.ndarray],
 ) -> str:
-    """The README's speed block: each model's ratios to PyTorch from the latest committed
-    benchmark run that measured it, the trials of the latest run that ran them, then float32
-    against bfloat16 on full data."""
+    """The README's speed block: each case's ratio to PyTorch from the latest committed
+    benchmark run that measured it, the trials and the search case of the latest runs that
+    ran them, then where float32 against bfloat16 on full data is shown."""
     lines: list[str] = []
     shown: set[str] = set()
     trials_shown = search_shown = False
@@ -306,7 +307,9 @@ def readme_block(
         ]
         if (folder / "profile.csv").exists():
             profile = pd.read_csv(folder / "profile.csv", keep_default_na=False)
-            lines += profile_lines(profile, sorted({key.split("/")[0] for key in new}))
+            # the step of the default network: for the models whose defaults this run shows
+            shown_defaults = {key.split("/")[0] for key in new if key.split("/")[2] == "defaults"}
+            lines += profile_lines(profile, sorted(shown_defaults))
         if has_trials:
             lines.append(trials_line(pd.read_csv(folder / layout.TRIALS)))
         if has_search:
@@ -320,15 +323,12 @@ def readme_block(
             "No benchmark run committed yet: `python -m experiments.benchmark`, then "
             "`python -m experiments.report --save-records --docs`."
         ]
-    table = comparison_table(records, test_labels)
-    if table is not None:
+    if comparison_table(records, test_labels) is not None:
         lines += [
             "",
-            "Whether bfloat16 or the epoch loop changes what is learned: the same configs with "
-            "each value on full data, paired by seed (printed by each command with "
-            "`--set precision=...` or `--set loop=...`):",
-            "",
-            table,
+            "Whether bfloat16 or the epoch loop changes what is learned, the same configs paired "
+            f"by seed on full data: [docs/{SPEED_PAGE}](docs/{SPEED_PAGE}#float32-against-"
+            "bfloat16-fit-against-the-epoch-loop-on-full-data).",
         ]
     return "\n".join(lines)
 

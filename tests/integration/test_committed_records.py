@@ -30,6 +30,7 @@ def test_committed_pages_are_rebuilt_from_the_committed_records(tmp_path, monkey
     committed = [
         "results.md",
         "configs.md",
+        "searches.md",
         "speed.md",
         *[p.relative_to(ROOT / "docs") for p in (ROOT / "docs/studies").glob("*.md")],
     ]

@@ -27,8 +27,8 @@ def _committed_family_records() -> list[dict]:
 
 
 def test_schema_1_ids_are_what_every_committed_record_was_written_with():
-    records = _committed_family_records()
-    assert len(records) > 500 and all(r.get("schema", 1) == 1 for r in records)
+    records = [r for r in _committed_family_records() if r.get("schema", 1) == 1]
+    assert len(records) > 500  # the records written before the schema had a number
     for raw in records:
         assert identity.schema1_run_id(raw["family"], raw["config"]) == raw["run_id"]
 
