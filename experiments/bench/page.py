@@ -245,8 +245,7 @@ def trials_line(trials: pd.DataFrame) -> str:
         )
     rss = trials["rss_mb"]
     before = (  # runs before that column have only the fixed cost
-        f"before it (KerasTuner's bookkeeping, the clean-up) median "
-        f"{trials['before_s'].median():.2f} s; "
+        f"KerasTuner's bookkeeping before it median {trials['before_s'].median():.2f} s; "
         if "before_s" in trials
         else ""
     )
@@ -257,8 +256,8 @@ def trials_line(trials: pd.DataFrame) -> str:
         memory += f"{warm:,.0f} MB after the fifth, "
         growth += f"; {rss.iloc[-1] - warm:+,.0f} MB from the fifth"
     if "second_epoch_s" in trials:  # two-epoch trials, since the epoch loop
-        what = "two epochs each, in one process): fixed cost (build, trace, compile: the first "
-        what += "epoch's time beyond the second's)"
+        what = "two epochs each, in one process): fixed cost (the first epoch's time beyond "
+        what += "the second's: build, trace, compile)"
     else:
         what = "one epoch each, in one process): fixed cost (build, compile, first step)"
     return (

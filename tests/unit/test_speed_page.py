@@ -118,7 +118,7 @@ def test_a_saved_benchmark_run_is_shown_with_its_targets(tmp_path):
     assert "`python -m experiments.benchmark --models dense`" in text and "`avx2 fma`" in text
     assert "- dense, defaults (float32): **1.20x** PyTorch (rounds 1.1-1.3)" in text
     assert "median **0.90 s**" in text and "(+30 MB)" in text
-    assert "the clean-up) median 0.20 s" in text
+    assert "KerasTuner's bookkeeping before it median 0.20 s" in text
 
 
 def test_the_readme_shows_each_models_latest_benchmark_run_and_the_precision_table(tmp_path):
