@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from experiments._cli import run_main, settings_from
 from experiments._tune_args import build_parser as _build_parser
-from experiments._tune_args import search_options, searched_space
+from experiments._tune_args import command, search_options, searched_space
 from keras_fcn import registry
 
 
@@ -53,14 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_fcn import tuning
 
     if args.compare_tuners is not None:
-        return _compare(family, space, base, options, args.compare_tuners)
+        line = command(argv)  # this comparison's own line, less this machine's folders
+        return _compare(family, space, base, options, args.compare_tuners, line)
     result = tuning.run_search(family, space, base=base, options=options)
     if result is not None:  # None in a worker: its chief reports
         print("\n" + tuning.closing_text(result, top=args.top, confusion=args.verbose))
     return 0
 
 
-def _compare(family, space, base, options, seeds: int) -> int:
+def _compare(family, space, base, options, seeds: int, line: str) -> int:
     """Hyperband, random and Bayesian search at one budget, over ``seeds`` search seeds."""
     from keras_fcn import tuning
     from keras_fcn.errors import ConfigError
@@ -69,7 +70,12 @@ def _compare(family, space, base, options, seeds: int) -> int:
         raise ConfigError(f"--compare-tuners {seeds}: give 1 or more search seeds")
     # each search records the call that repeats it alone, not this comparison's line
     comparison = tuning.compare_tuners(
-        family, space, base=base, options=options.with_settings({"command": ""}), seeds=seeds
+        family,
+        space,
+        base=base,
+        options=options.with_settings({"command": ""}),
+        seeds=seeds,
+        command=line,
     )
     print("\n" + comparison.table.to_string(index=False))
     print(f"saved: {comparison.folder}/ (comparison.csv, comparison.md, comparison.png)")

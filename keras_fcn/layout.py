@@ -180,9 +180,32 @@ def study(
     return folder("reproduce", root) / variant(name, quick=quick, grid=grid)
 
 
-def searches(root: str | os.PathLike = ROOT) -> list[Path]:
-    """The folder of every finished search under ``root``, by name."""
-    return sorted(p.parent for p in folder("tune", root).glob(f"*/{SEARCH_SUMMARY}"))
+COMPARISON = "comparison.json"
+"""What a tuner comparison was (its command, budgets and the searches it ran), in its folder
+beside ``comparison.csv``/``.md``/``.png``."""
+
+
+def searches(root: str | os.PathLike = ROOT, compared: bool = True) -> list[Path]:
+    """The folder of every finished search under ``root``, by name; without those run by a
+    tuner comparison unless ``compared``."""
+    found = sorted(p.parent for p in folder("tune", root).glob(f"*/{SEARCH_SUMMARY}"))
+    if compared:
+        return found
+    members = {name for c in comparisons(root) for name in comparison_members(c)}
+    return [p for p in found if p.name not in members]
+
+
+def comparisons(root: str | os.PathLike = ROOT) -> list[Path]:
+    """The folder of every tuner comparison under ``root``, by name."""
+    return sorted(p.parent for p in folder("tune", root).glob(f"*/{COMPARISON}"))
+
+
+def comparison_members(comparison: Path) -> list[str]:
+    """The folder names of the searches a tuner comparison ran."""
+    import json
+
+    record = json.loads((comparison / COMPARISON).read_text())
+    return [name for names in record["searches"].values() for name in names]
 
 
 def studies(root: str | os.PathLike = ROOT) -> list[Path]:

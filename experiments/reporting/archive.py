@@ -5,7 +5,8 @@ the machine that trained them. The archive (``docs/records/`` by default) keeps 
 same folders as the results root, each store of run records as ``NAME.jsonl.gz`` holding its
 full-data records (quick runs and failed runs left out), and each finished search's
 ``summary.json``, its table of trials (``trials.csv.gz``) and its two figures
-(``along_each.png``, ``best_trials.png``). A record carries its config, seed, test predictions and the line that
+(``along_each.png``, ``best_trials.png``), and each tuner comparison's record, table and
+plot. A record carries its config, seed, test predictions and the line that
 trains it again, so the archive is enough to rebuild every table and figure.
 
 - :func:`save` adds what a results root holds to the archive; a run id the archive already
@@ -106,6 +107,25 @@ def save(
             changed.append(target)
     for search in layout.searches(results):
         changed += save_search(search, archive / search.relative_to(results))
+    for comparison in layout.comparisons(results):
+        changed += _save_files(comparison, archive / comparison.relative_to(results), COMPARED)
+    return changed
+
+
+COMPARED = (layout.COMPARISON, "comparison.csv", "comparison.png")
+"""What the archive keeps of a tuner comparison (its searches are kept as searches)."""
+
+
+def _save_files(source: Path, target: Path, names: Iterable[str]) -> list[Path]:
+    """Copy the files ``names`` of ``source`` that differ into ``target``; those copied."""
+    changed = []
+    for name in names:
+        if (source / name).exists() and (
+            not (target / name).exists()
+            or (target / name).read_bytes() != (source / name).read_bytes()
+        ):
+            _copy(source / name, target / name)
+            changed.append(target / name)
     return changed
 
 
@@ -204,6 +224,8 @@ def assemble(
             _append(into / relative.with_name(relative.stem), read_archived(path))
         for summary in archive.glob(f"tune/*/{layout.SEARCH_SUMMARY}"):
             _copy(summary, into / summary.relative_to(archive))
+        for comparison in layout.comparisons(archive):
+            _save_files(comparison, into / comparison.relative_to(archive), COMPARED)
         for trials in archive.glob(f"tune/*/{layout.TRIALS}{SUFFIX}"):
             target = into / trials.relative_to(archive).with_suffix("")
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +238,8 @@ def assemble(
             for name in (layout.SEARCH_SUMMARY, layout.TRIALS):
                 if (search / name).exists():
                     _copy(search / name, into / search.relative_to(results) / name)
+        for comparison in layout.comparisons(results):
+            _save_files(comparison, into / comparison.relative_to(results), COMPARED)
     return into
 
 

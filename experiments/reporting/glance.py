@@ -109,7 +109,7 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
             ``--set``, so the command still repeats the search after a default changed.
     """
     rows = []
-    for search in layout.searches(results):
+    for search in layout.searches(results, compared=False):  # a comparison's: its table
         summary = json.loads((search / layout.SEARCH_SUMMARY).read_text())
         # the search's own final runs only: its folder may hold runs of an earlier best
         finals = final_records(search, summary)

@@ -34,12 +34,39 @@ def searches_page(results: str | os.PathLike) -> str:
         "on validation; that setting was then retrained over 3 seeds and tested once each.",
         "How to run one: [tuning.md](tuning.md).",
     ]
-    searches = [s for s in layout.searches(results) if not layout.is_quick(s)]
-    if not searches:
+    searches = [s for s in layout.searches(results, compared=False) if not layout.is_quick(s)]
+    comparisons = layout.comparisons(results)
+    if not searches and not comparisons:
         return "\n".join([*lines, "", "No search finished yet: `python -m experiments.tune`.", ""])
     for search in searches:
         lines += ["", *search_section(search)]
+    for comparison in comparisons:
+        lines += ["", *comparison_section(comparison)]
     return "\n".join(lines) + "\n"
+
+
+def comparison_section(folder: Path) -> list[str]:
+    """A tuner comparison: its command, its table and plot, and the searches it ran."""
+    record = json.loads((folder / layout.COMPARISON).read_text())
+    budgets = ", ".join(f"{epochs} (seed {seed})" for seed, epochs in record["budgets"].items())
+    table = pd.read_csv(folder / "comparison.csv", dtype=str, keep_default_na=False)
+    lines = [
+        "## Which tuner: Hyperband, random and Bayesian at one budget",
+        "",
+        f"`{Command.parse(record['command']).portable().render()}`" if record["command"] else "",
+        "",
+        "Each seed's Hyperband search sets the budget of epochs (a trial counts once it has",
+        f"ended) that random and Bayesian search may spend with the same seed: {budgets}.",
+        "Best validation accuracy (%) each reached by each quarter of its budget, mean ± std",
+        "over the seeds, then what the whole search cost and its best setting's final test:",
+        "",
+        unpadded_markdown(table),
+    ]
+    plot = layout.ARCHIVE / "tune" / folder.name / "comparison.png"
+    if plot.exists():
+        lines += ["", f"![tuners]({plot.relative_to(layout.ARCHIVE.parent)})"]
+    names = ", ".join(f"`{name}`" for name in layout.comparison_members(folder))
+    return [*lines, "", f"Its searches (each in `{layout.ARCHIVE / 'tune'}`): {names}."]
 
 
 def search_section(search: Path) -> list[str]:

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from keras_fcn import layout
 from keras_fcn.family import Family, RunConfig
+from keras_fcn.record import write_json
 from keras_fcn.registry import get_family
 from keras_fcn.reporting.figures import save_figure
 from keras_fcn.reporting.tables import save_table
@@ -78,13 +80,15 @@ def compare_tuners(
     options: SearchOptions | None = None,
     seeds: int = 3,
     tuners: Sequence[str] = TUNERS,
+    command: str = "",
 ) -> TunerComparison:
     """Run each of ``tuners`` on ``space`` with ``seeds`` search seeds (``options.seed``,
     ``+1``, ...) at Hyperband's budget of epochs, and compare them.
 
     ``options`` are those of every search (``max_epochs``, ``factor``, ``final_seeds``,
     ``out``, ...); ``trials`` is replaced by the budget. Resumable: searches already done
-    are read back.
+    are read back. Writes the table, the plot and ``comparison.json`` (``command``, the
+    budgets and the searches' folders) into the comparison's folder.
     """
     family = get_family(family)
     options = options or SearchOptions()
@@ -113,6 +117,11 @@ def compare_tuners(
     table = comparison_table(curves, budgets, searches)
     save_table(table, folder / "comparison", index=False)
     save_figure(plot_comparison(curves, budgets), folder / "comparison.png")
+    members: dict[str, list[str]] = {}
+    for (tuner, _), result in searches.items():
+        members.setdefault(tuner, []).append(result.folder.name)
+    record = {"command": command, "budgets": budgets, "searches": members}
+    write_json(folder / layout.COMPARISON, record)
     return TunerComparison(searches, budgets, table, curves, folder)
 
 

@@ -106,3 +106,34 @@ def test_the_searches_page_shows_the_result_the_best_trials_and_the_figures(tmp_
     assert f"![best trials](records/tune/{search.name}/best_trials.png)" in page
     empty = searches_page(tmp_path / "nothing")
     assert "No search finished yet" in empty
+
+
+def test_a_tuner_comparison_is_kept_and_shown_once_with_its_searches(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    results = tmp_path / "results"
+    member = _search(results, "dense-fashion_mnist-random-def")
+    alone = _search(results, "dense-fashion_mnist-hyperband-abc")
+    folder = results / "tune" / "tuners-dense-fashion_mnist-hyperband-xyz"
+    folder.mkdir()
+    record = {
+        "command": "python -m experiments.tune --compare-tuners 1 --max-epochs 9 --out /x",
+        "budgets": {"42": 69},
+        "searches": {"random": [member.name]},
+    }
+    (folder / layout.COMPARISON).write_text(json.dumps(record))
+    pd.DataFrame({"tuner": ["random"], "final test %": ["88.00"]}).to_csv(
+        folder / "comparison.csv", index=False
+    )
+    (folder / "comparison.png").write_bytes(b"png")
+    assert layout.searches(results, compared=False) == [alone]
+    archive.save(results, layout.ARCHIVE)
+    kept = layout.ARCHIVE / "tune" / folder.name
+    assert json.loads((kept / layout.COMPARISON).read_text()) == record
+    merged = archive.assemble(layout.ARCHIVE, None, tmp_path / "merged")
+    page = searches_page(merged)
+    assert page.count("\n## ") == 2  # the lone search, then the comparison
+    assert "## Which tuner: Hyperband, random and Bayesian at one budget" in page
+    assert "`python -m experiments.tune --compare-tuners 1 --max-epochs 9`" in page
+    assert "69 (seed 42)" in page and "| random | 88.00 |" in page
+    assert f"![tuners](records/tune/{folder.name}/comparison.png)" in page
+    assert f"Its searches (each in `docs/records/tune`): `{member.name}`." in page
