@@ -180,7 +180,7 @@ def study(
     return folder("reproduce", root) / variant(name, quick=quick, grid=grid)
 
 
-COMPARISON = "comparison.json"
+TUNER_COMPARISON = "comparison.json"
 """What a tuner comparison was (its command, budgets and the searches it ran), in its folder
 beside ``comparison.csv``/``.md``/``.png``."""
 
@@ -197,14 +197,14 @@ def searches(root: str | os.PathLike = ROOT, compared: bool = True) -> list[Path
 
 def comparisons(root: str | os.PathLike = ROOT) -> list[Path]:
     """The folder of every tuner comparison under ``root``, by name."""
-    return sorted(p.parent for p in folder("tune", root).glob(f"*/{COMPARISON}"))
+    return sorted(p.parent for p in folder("tune", root).glob(f"*/{TUNER_COMPARISON}"))
 
 
 def comparison_members(comparison: Path) -> list[str]:
     """The folder names of the searches a tuner comparison ran."""
     import json
 
-    record = json.loads((comparison / COMPARISON).read_text())
+    record = json.loads((comparison / TUNER_COMPARISON).read_text())
     return [name for names in record["searches"].values() for name in names]
 
 

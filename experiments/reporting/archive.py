@@ -112,7 +112,7 @@ def save(
     return changed
 
 
-COMPARED = (layout.COMPARISON, "comparison.csv", "comparison.png")
+COMPARED = (layout.TUNER_COMPARISON, "comparison.csv", "comparison.png")
 """What the archive keeps of a tuner comparison (its searches are kept as searches)."""
 
 

@@ -47,7 +47,7 @@ def searches_page(results: str | os.PathLike) -> str:
 
 def comparison_section(folder: Path) -> list[str]:
     """A tuner comparison: its command, its table and plot, and the searches it ran."""
-    record = json.loads((folder / layout.COMPARISON).read_text())
+    record = json.loads((folder / layout.TUNER_COMPARISON).read_text())
     budgets = ", ".join(f"{epochs} (seed {seed})" for seed, epochs in record["budgets"].items())
     table = pd.read_csv(folder / "comparison.csv", dtype=str, keep_default_na=False)
     lines = [

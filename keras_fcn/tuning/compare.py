@@ -121,7 +121,7 @@ def compare_tuners(
     for (tuner, _), result in searches.items():
         members.setdefault(tuner, []).append(result.folder.name)
     record = {"command": command, "budgets": budgets, "searches": members}
-    write_json(folder / layout.COMPARISON, record)
+    write_json(folder / layout.TUNER_COMPARISON, record)
     return TunerComparison(searches, budgets, table, curves, folder)
 
 

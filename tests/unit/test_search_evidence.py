@@ -120,7 +120,7 @@ def test_a_tuner_comparison_is_kept_and_shown_once_with_its_searches(tmp_path, m
         "budgets": {"42": 69},
         "searches": {"random": [member.name]},
     }
-    (folder / layout.COMPARISON).write_text(json.dumps(record))
+    (folder / layout.TUNER_COMPARISON).write_text(json.dumps(record))
     pd.DataFrame({"tuner": ["random"], "final test %": ["88.00"]}).to_csv(
         folder / "comparison.csv", index=False
     )
@@ -128,7 +128,7 @@ def test_a_tuner_comparison_is_kept_and_shown_once_with_its_searches(tmp_path, m
     assert layout.searches(results, compared=False) == [alone]
     archive.save(results, layout.ARCHIVE)
     kept = layout.ARCHIVE / "tune" / folder.name
-    assert json.loads((kept / layout.COMPARISON).read_text()) == record
+    assert json.loads((kept / layout.TUNER_COMPARISON).read_text()) == record
     merged = archive.assemble(layout.ARCHIVE, None, tmp_path / "merged")
     page = searches_page(merged)
     assert page.count("\n## ") == 2  # the lone search, then the comparison
