@@ -164,8 +164,8 @@ def _portable_summary(data: bytes) -> bytes:
     from keras_fcn.commands import Command
 
     summary = json.loads(data)
-    if "command" not in summary:
-        return data
+    if not summary.get("command", "").startswith("python "):
+        return data  # no command, or a Python call (its folders left out when written)
     portable = Command.parse(summary["command"]).portable().render()
     if portable == summary["command"]:
         return data

@@ -125,7 +125,13 @@ class SearchOptions:
         }
 
 
+MACHINE_OPTIONS = ("out", "data_dir", "worker_command")
+"""Options that name this machine's folders or processes: a recorded call leaves them out."""
+
+
 def python_call(family: str, options: SearchOptions) -> str:
-    """The call of :func:`keras_fcn.tuning.run_search` that ``options`` describe, as text."""
-    args: Sequence[str] = [repr(family), *(f"{k}={v!r}" for k, v in options.changed().items())]
+    """The call of :func:`keras_fcn.tuning.run_search` that ``options`` describe, as text,
+    less the :data:`MACHINE_OPTIONS`."""
+    changed = {k: v for k, v in options.changed().items() if k not in MACHINE_OPTIONS}
+    args: Sequence[str] = [repr(family), *(f"{k}={v!r}" for k, v in changed.items())]
     return f"keras_fcn.tuning.run_search({', '.join(args)})"
