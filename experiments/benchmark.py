@@ -311,30 +311,6 @@ def _trials(args, out: Path):
     return trials
 
 
-def _search_case(args, out: Path):
-    """The search case (``experiments.bench.search_case``), printed and saved; None with
-    ``--search 0``."""
-    import pandas as pd
-
-    from experiments.bench.search_case import measure_search_case, run_side, search_table
-    from keras_fcn.reporting.tables import save_table
-
-    repeats = (1 if args.quick else 2) if args.search is None else args.search
-    if not repeats:
-        return None, [], {}
-    print("\nThe search case: KerasTuner's introductory search, plain and by experiments.tune")
-
-    def run(side):
-        return run_side(side, seed=args.seed, data_dir=args.data_dir, quick=args.quick)
-
-    found, skipped = measure_search_case(run, repeats, log=lambda line: print(line, flush=True))
-    table = search_table(found) if found else pd.DataFrame()
-    if len(table):
-        print("\n" + table.to_markdown(index=False))
-        save_table(table, out / "search", index=False)
-    return table, found, skipped
-
-
 def _report(out: Path, measurements, limits: dict[str, Any], cpu: dict[str, Any]) -> None:
     """Print and save the limits and the table of cases."""
     from experiments.bench import table
@@ -378,7 +354,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _report(out, measurements, limits, cpu)
     profile = _profile(args, models, repeats, out)
     trials = _trials(args, out)
-    search, search_processes, search_skipped = _search_case(args, out)
+    from experiments.bench.search_case import search_case
+
+    repeats = (1 if args.quick else 2) if args.search is None else args.search
+    search, search_processes, search_skipped = search_case(
+        repeats, out, seed=args.seed, data_dir=args.data_dir, quick=args.quick
+    )
     write_json(
         out / "benchmark.json",
         {

@@ -247,6 +247,29 @@ def search_table(found: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def search_case(
+    repeats: int, out: Path, *, seed: int, data_dir: str | None, quick: bool
+) -> tuple[pd.DataFrame | None, list[dict[str, Any]], dict[str, str]]:
+    """The whole case as the benchmark runs it: ``repeats`` rounds of every side, printed,
+    the table saved as ``out/search.csv``/``.md``. Returns the table (None with no round),
+    every process's measurement and why each side that failed was skipped."""
+    from keras_fcn.reporting.tables import save_table
+
+    if not repeats:
+        return None, [], {}
+    print("\nThe search case: KerasTuner's introductory search, plain and by experiments.tune")
+
+    def run(side: str) -> tuple[dict[str, Any] | None, str]:
+        return run_side(side, seed=seed, data_dir=data_dir, quick=quick)
+
+    found, skipped = measure_search_case(run, repeats, log=lambda line: print(line, flush=True))
+    table = search_table(found) if found else pd.DataFrame()
+    if len(table):
+        print("\n" + table.to_markdown(index=False))
+        save_table(table, out / "search", index=False)
+    return table, found, skipped
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m experiments.bench.search_case SIDE JSON --folder F [--seed N]
     [--data-dir D] [--quick]``: one side in this process, written as JSON (how

@@ -58,12 +58,9 @@ def write_archived(path: str | os.PathLike, records: Iterable[RunRecord]) -> Non
     """Write records as gzipped JSON lines, byte for byte the same for the same records."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as f:
-        for record in records:
-            f.write(json.dumps(record.to_dict(), separators=(",", ":")).encode() + b"\n")
+    lines = (json.dumps(r.to_dict(), separators=(",", ":")).encode() + b"\n" for r in records)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
+    tmp.write_bytes(_gzipped(b"".join(lines)))
     os.replace(tmp, path)
 
 
