@@ -74,6 +74,49 @@ def committed_runs(archive: str | os.PathLike | None) -> list[Path]:
     return sorted(folders, key=lambda p: json.loads((p / RUN_FILE).read_text())["created"])[::-1]
 
 
+def current_runs(archive: str | os.PathLike | None) -> tuple[list[Path], list[Path]]:
+    """The committed runs, newest first, split in two: those that hold the latest
+    measurement on their CPU of something (a target case, a model's limit or step profile,
+    the trials, the search case, the jobs), and the older ones, which a later run on the
+    same CPU measured again in all of those."""
+    current: list[Path] = []
+    older: list[Path] = []
+    measured: dict[str, set[str]] = {}
+    for folder in committed_runs(archive):
+        seen = measured.setdefault(_machine(folder), set())
+        new = _contents(folder) - seen
+        (current if new else older).append(folder)
+        seen |= new
+    return current, older
+
+
+TIERS = ("amx_tile", "avx512_bf16", "avx512f", "avx2")
+"""The instruction sets that divide CPUs into families for speed, widest first: a run is
+grouped with the runs on the same CPU model whose widest of these is the same."""
+
+
+def _machine(folder: Path) -> str:
+    """A run's CPU family: its model, the widest of :data:`TIERS` it has, and its cores."""
+    cpu = json.loads((folder / RUN_FILE).read_text())["cpu"]
+    present = cpu.get("present", [])
+    tier = next((flag for flag in TIERS if flag in present), "none of " + ", ".join(TIERS))
+    model = cpu.get("model") or "CPU model not recorded"
+    return f"{model} ({tier}), {cpu.get('cores', '?')} cores"
+
+
+def _contents(folder: Path) -> set[str]:
+    """What a run measured that the README's targets read: its target cases (by backend;
+    not the variants tried once), its limits and step profiles by model, and its trials,
+    search case and jobs."""
+    cases = _cases(folder)
+    found = set(target_rows(cases)["key"]) if "vs_pytorch" in cases else set()
+    for table in ("limits", "profile"):
+        if (folder / f"{table}.csv").exists():
+            models = pd.read_csv(folder / f"{table}.csv", keep_default_na=False)["model"]
+            found |= {f"{table}/{model}" for model in models}
+    return found | {t for t in ("trials", "search", "jobs") if (folder / f"{t}.csv").exists()}
+
+
 def run_section(folder: Path) -> list[str]:
     """One committed benchmark run: its command, CPU, limits, table, targets and trials."""
     run = json.loads((folder / RUN_FILE).read_text())
@@ -81,7 +124,7 @@ def run_section(folder: Path) -> list[str]:
     flags = " ".join(cpu.get("present", [])) or "none of those looked for"
     model = cpu.get("model") or "CPU model not recorded"
     lines = [
-        f"## {run['created'][:10]}: {model}, {cpu.get('cores', '?')} cores",
+        f"### {run['created'][:10]}: {model}, {cpu.get('cores', '?')} cores",
         "",
         f"Printed by `{run['command']}`. CPU flags: `{flags}`.",
         *([f"{run['note']}"] if run.get("note") else []),
@@ -352,16 +395,37 @@ def speed_page(
         "# Speed",
         "",
         "Written by `python -m experiments.report --docs` from the committed benchmark runs",
-        f"(`{Path(layout.ARCHIVE) / FOLDER}`) and run records. How the benchmark measures, what",
-        f"its columns mean and how to install PyTorch's CPU build: [{METHOD_PAGE}]({METHOD_PAGE}).",
+        f"(`{_archived()}`) and run records: per CPU, the runs that hold the latest measurement",
+        "of something on it, newest first. How the benchmark measures, what its columns mean",
+        f"and how to install PyTorch's CPU build: [{METHOD_PAGE}]({METHOD_PAGE}).",
         "Figures on these machines move 10-30 % between identical runs: only ratios measured",
         "side by side in one run are compared.",
         "",
         *comparison_section(records, test_labels),
     ]
-    for folder in committed_runs(archive):
-        lines += run_section(folder)
+    current, older = current_runs(archive)
+    machines = list(dict.fromkeys(_machine(folder) for folder in current))  # newest first
+    for machine in machines:
+        lines += [f"## {machine}", ""]
+        lines += [line for f in current if _machine(f) == machine for line in run_section(f)]
+    if older:
+        lines += [
+            "## Earlier runs",
+            "",
+            "Kept whole as records (each folder holds its tables and `run.json`); a later run on",
+            f"the same CPU measured again everything they measured. Under `{_archived()}`:",
+            "",
+            *(f"- `{f.name}`: `{_command(f)}`" for f in older),
+        ]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _archived() -> Path:
+    return Path(layout.ARCHIVE) / FOLDER
+
+
+def _command(folder: Path) -> str:
+    return json.loads((folder / RUN_FILE).read_text())["command"]
 
 
 def _markdown(path: Path) -> str:

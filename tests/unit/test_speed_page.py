@@ -202,13 +202,25 @@ def test_the_one_network_search_adds_its_memory_growth_to_the_trials_line():
     assert line.endswith(": +4 MB from the first to the last.")
 
 
-def test_runs_are_shown_newest_first(tmp_path):
-    for created in ("2026-01-02T00:00:00+00:00", "2026-03-04T00:00:00+00:00"):
+def test_the_page_shows_the_latest_run_per_cpu_and_lists_the_runs_it_supersedes(tmp_path):
+    runs = [  # (created, model, trials)
+        ("2026-01-02T00:00:00+00:00", "dense", True),  # measured again by both later runs
+        ("2026-02-03T00:00:00+00:00", "lenet", True),  # the latest lenet case
+        ("2026-03-04T00:00:00+00:00", "dense", True),
+    ]
+    for created, model, trials in runs:
         results = tmp_path / created[:10]
-        _benchmark_results(results, created)
+        _benchmark_results(results, created, model=model, trials=trials)
         page.save_runs(results, tmp_path / "records")
+    current, older = page.current_runs(tmp_path / "records")
+    assert [p.name[:10] for p in current] == ["2026-03-04", "2026-02-03"]
+    assert [p.name[:10] for p in older] == ["2026-01-02"]
     text = page.speed_page(tmp_path / "records", [], lambda r: Y)
-    assert text.index("## 2026-03-04") < text.index("## 2026-01-02")
+    assert text.count("\n## Some CPU (avx2), 2 cores\n") == 1
+    assert text.index("### 2026-03-04") < text.index("### 2026-02-03")
+    assert "### 2026-01-02" not in text
+    earlier = text[text.index("## Earlier runs") :]
+    assert "- `2026-01-02-0000-benchmark-some-cpu`: `python -m experiments.benchmark" in earlier
 
 
 def test_a_jobs_run_is_saved_and_shown_beside_the_benchmark_run(tmp_path):
