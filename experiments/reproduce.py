@@ -22,6 +22,7 @@ PyTorch loop instead, into ``--out/STUDY/pytorch_runs.jsonl``, resumable the sam
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -136,8 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _check_flags(args)
     if not args.pytorch:
         engine_from(args.jobs, args.threads_per_run, args.ray_address)  # bad flags stop here
+    started = time.monotonic()
     if args.study != "all":
         run_one(get_study(args.study), args, _engine_for(args, get_study(args.study)))
+        _print_wall_time(args, args.study, started)
         return 0
     if args.only or args.grid:
         raise ConfigError("--only and --grid work on one study, not on all")
@@ -147,10 +150,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     left = 0.0
     for protocol in studies:
         print(f"\n=== {protocol.name}")
+        study_started = time.monotonic()
         left += run_one(protocol, args, _engine_for(args, protocol))
+        _print_wall_time(args, protocol.name, study_started)
     if args.dry_run and not (args.quick or args.pytorch):
         print(f"\nall {len(studies)} studies: about {duration(left)} of training left")
+    _print_wall_time(args, f"\nall {len(studies)} studies", started)
     return 0
+
+
+def _print_wall_time(args, what: str, started: float) -> None:
+    """``what`` took this long by the wall clock, with the CPU it ran on (none for
+    ``--dry-run``, which trains nothing)."""
+    if args.dry_run:
+        return
+    from experiments.bench.limits import cpu_flags
+    from experiments.bench.table import describe_cpu
+
+    cpu = describe_cpu(cpu_flags(), len(os.sched_getaffinity(0)))
+    print(f"{what}: {duration(time.monotonic() - started)} by the wall clock; {cpu}")
 
 
 def _engine_for(args, protocol):

@@ -68,6 +68,7 @@ def test_reproduce_quick_runs_a_table_end_to_end(capsys, tmp_path):
     code, out = _exit_code(reproduce.main, argv, capsys)
     assert code == 0
     assert "88.39" in out.out  # the published figure, side by side with ours
+    assert "\ndense-l2: " in out.out and " by the wall clock; CPU: " in out.out
     folder = tmp_path / "dense-l2-quick"
     # its final row over 2 seeds, and the row's three variants (tanh, deeper, wider)
     assert len((folder / "runs.jsonl").read_text().splitlines()) == 2 * 4
