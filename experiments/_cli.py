@@ -72,6 +72,29 @@ def add_set_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_engine_args(
+    parser: argparse.ArgumentParser, jobs_default: str = "1, in this process"
+) -> None:
+    """``--jobs``, ``--threads-per-run`` and ``--ray-address``."""
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help=f"train N runs at once on a local Ray instance (default: {jobs_default}; see docs/cluster.md)",
+    )
+    parser.add_argument(
+        "--threads-per-run",
+        type=int,
+        metavar="T",
+        help="TensorFlow threads of each run with --jobs or --ray-address (default: cores // N, 1 on a cluster)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="run on the Ray cluster there (ray start --head) instead; default: $RAY_ADDRESS",
+    )
+
+
 def add_records_arg(parser: argparse.ArgumentParser, help_text: str) -> None:
     """``--records DIR``: the committed records (``none`` for none)."""
     parser.add_argument(

@@ -13,9 +13,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from experiments._cli import Parser, add_data_dir_arg, add_wait_arg, check_out, run_main
+from experiments._cli import (
+    Parser,
+    add_data_dir_arg,
+    add_engine_args,
+    add_wait_arg,
+    check_out,
+    run_main,
+)
 from keras_fcn import layout
-from keras_fcn.cluster import add_engine_args, engine_from
+from keras_fcn.cluster import engine_from
 
 
 def build_parser() -> Parser:

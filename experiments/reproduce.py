@@ -29,6 +29,7 @@ from pathlib import Path
 from experiments._cli import (
     Parser,
     add_data_dir_arg,
+    add_engine_args,
     add_records_arg,
     add_set_arg,
     add_wait_arg,
@@ -41,7 +42,6 @@ from keras_fcn import layout, registry
 from keras_fcn.cluster import (
     AUTO_JOBS,
     AUTO_JOBS_MAX_BATCH,
-    add_engine_args,
     auto_jobs,
     engine_from,
 )

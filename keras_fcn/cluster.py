@@ -274,24 +274,3 @@ def engine_from(
             "--jobs and --ray-address need Ray: pip install -e '.[cluster]' (or 'ray==2.60.0')"
         ) from exc
     return RayEngine(jobs=jobs, threads_per_run=threads_per_run, address=address)
-
-
-def add_engine_args(parser: Any, jobs_default: str = "1, in this process") -> None:
-    """``--jobs``, ``--threads-per-run`` and ``--ray-address``."""
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        metavar="N",
-        help=f"train N runs at once on a local Ray instance (default: {jobs_default}; see docs/cluster.md)",
-    )
-    parser.add_argument(
-        "--threads-per-run",
-        type=int,
-        metavar="T",
-        help="TensorFlow threads of each run with --jobs or --ray-address (default: cores // N, 1 on a cluster)",
-    )
-    parser.add_argument(
-        "--ray-address",
-        metavar="HOST:PORT",
-        help="run on the Ray cluster there (ray start --head) instead; default: $RAY_ADDRESS",
-    )
