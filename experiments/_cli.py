@@ -15,6 +15,7 @@ from experiments._quiet import quiet_start_up
 from keras_fcn import hardware, layout
 from keras_fcn.config import DATASET_NAMES
 from keras_fcn.errors import ConfigError, KerasFcnError
+from keras_fcn.estimate import duration
 from keras_fcn.settings import parse_assignment
 
 
@@ -164,6 +165,18 @@ def _seconds(text: str) -> float:
 def settings_from(args: argparse.Namespace) -> dict[str, str]:
     """The ``--set`` assignments as a dict, later ones winning."""
     return dict(parse_assignment(text) for text in args.settings)
+
+
+def print_wall_time(what: str, started: float) -> None:
+    """Print that ``what`` took this long by the wall clock since ``started`` (a
+    ``time.monotonic()``), with the CPU it ran on: its model, cores and speed flags."""
+    import time
+
+    from experiments.bench.limits import cpu_flags
+    from experiments.bench.table import describe_cpu
+
+    cpu = describe_cpu(cpu_flags(), len(os.sched_getaffinity(0)))
+    print(f"{what}: {duration(time.monotonic() - started)} by the wall clock; {cpu}")
 
 
 def check_out(out: str | os.PathLike, flag: str = "--out") -> Path:

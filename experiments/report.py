@@ -210,7 +210,7 @@ def _run_missing(args, records: Path | None) -> None:
 def _save_records(results: str, records: Path) -> None:
     """Add the full-data records under ``results`` to the committed records, each with the
     line that trains it again (which changes when its family's defaults do)."""
-    from experiments.bench.page import save_runs
+    from experiments.bench.runs import save_runs
     from experiments.reporting.archive import refresh, save
     from keras_fcn import registry
     from keras_fcn.record import DEFAULT_FRAMEWORK

@@ -34,6 +34,7 @@ from experiments._cli import (
     add_set_arg,
     add_wait_arg,
     check_out,
+    print_wall_time,
     records_folder,
     run_main,
     settings_from,
@@ -140,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     if args.study != "all":
         run_one(get_study(args.study), args, _engine_for(args, get_study(args.study)))
-        _print_wall_time(args, args.study, started)
+        if not args.dry_run:
+            print_wall_time(args.study, started)
         return 0
     if args.only or args.grid:
         raise ConfigError("--only and --grid work on one study, not on all")
@@ -152,23 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n=== {protocol.name}")
         study_started = time.monotonic()
         left += run_one(protocol, args, _engine_for(args, protocol))
-        _print_wall_time(args, protocol.name, study_started)
+        if not args.dry_run:
+            print_wall_time(protocol.name, study_started)
     if args.dry_run and not (args.quick or args.pytorch):
         print(f"\nall {len(studies)} studies: about {duration(left)} of training left")
-    _print_wall_time(args, f"\nall {len(studies)} studies", started)
+    if not args.dry_run:
+        print_wall_time(f"\nall {len(studies)} studies", started)
     return 0
-
-
-def _print_wall_time(args, what: str, started: float) -> None:
-    """``what`` took this long by the wall clock, with the CPU it ran on (none for
-    ``--dry-run``, which trains nothing)."""
-    if args.dry_run:
-        return
-    from experiments.bench.limits import cpu_flags
-    from experiments.bench.table import describe_cpu
-
-    cpu = describe_cpu(cpu_flags(), len(os.sched_getaffinity(0)))
-    print(f"{what}: {duration(time.monotonic() - started)} by the wall clock; {cpu}")
 
 
 def _engine_for(args, protocol):

@@ -1,21 +1,12 @@
 """``docs/speed.md``, written by ``python -m experiments.report --docs`` from what is committed:
-the benchmark runs under ``docs/records/benchmark/`` and the run records that compare
-precisions and training loops on full data.
-
-A committed benchmark run is a folder holding the tables the command writes
-(``experiments.benchmark``'s ``benchmark.csv``, and ``limits.csv``, ``profile.csv`` and
-``trials.csv`` when it measured them, or ``experiments.bench.jobs``'s ``jobs.csv``) and
-``run.json``: the command line, the date, the CPU and its flags, the library versions and,
-optionally, a ``note`` on the conditions of the run. ``python -m experiments.report
---save-records`` adds the latest runs of both commands under ``results/benchmark/``.
+the benchmark runs under ``docs/records/benchmark/`` (:mod:`experiments.bench.runs`) and the
+run records that compare precisions and training loops on full data.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -23,98 +14,21 @@ import numpy as np
 import pandas as pd
 
 from experiments.bench.compared import comparison_section, comparison_table
+from experiments.bench.runs import (
+    FOLDER,
+    RUN_FILE,
+    cases_of,
+    committed_runs,
+    current_runs,
+    machine_of,
+    target_rows,
+)
 from keras_fcn import layout
-from keras_fcn.record import RunRecord, write_json
+from keras_fcn.record import RunRecord
 
-FOLDER = "benchmark"
-"""The committed benchmark runs' folder, under the records' archive."""
-
-RUN_FILE = "run.json"
-TABLES = ("benchmark", "limits", "trials", "jobs", "profile", "search")
 SPEED_PAGE = "speed.md"
 METHOD_PAGE = "benchmark.md"
 """The hand-written page that says how the benchmark measures (no figures)."""
-
-
-def save_runs(results: str | os.PathLike, archive: str | os.PathLike) -> list[Path]:
-    """Copy the benchmark runs under ``results`` (``experiments.benchmark``'s and
-    ``experiments.bench.jobs``'s) into the archive; returns the folders added."""
-    source = layout.folder("benchmark", results)
-    found = [(source, "benchmark.json"), (source / "jobs", "jobs.json")]
-    return [p for folder, meta in found if (p := _save_run(folder, meta, archive)) is not None]
-
-
-def _save_run(source: Path, meta: str, archive: str | os.PathLike) -> Path | None:
-    """One run's tables and ``run.json``, in a folder named for its date, command and CPU;
-    ``None`` when ``source`` holds no finished run or the archive has it already."""
-    tables = [source / f"{name}.csv" for name in TABLES if (source / f"{name}.csv").exists()]
-    if not (source / meta).exists() or not tables:
-        return None
-    saved = json.loads((source / meta).read_text())
-    cpu = saved.get("cpu", {})
-    slug = re.sub(r"[^a-z0-9]+", "-", (cpu.get("model") or "cpu").lower()).strip("-")[:40]
-    when = re.sub(r"\D", "", saved.get("created", ""))[:12]  # YYYYMMDDhhmm
-    stamp = "-".join(p for p in (when[:4], when[4:6], when[6:8], when[8:]) if p) or "undated"
-    target = Path(archive) / FOLDER / f"{stamp}-{Path(meta).stem}-{slug}"
-    if target.exists():
-        return None
-    target.mkdir(parents=True)
-    for table in tables:
-        shutil.copyfile(table, target / table.name)
-    keys = ("command", "created", "cpu", "versions")
-    write_json(target / RUN_FILE, {k: saved[k] for k in keys if k in saved})
-    return target
-
-
-def committed_runs(archive: str | os.PathLike | None) -> list[Path]:
-    """The committed benchmark runs, newest first."""
-    if archive is None:
-        return []
-    folders = [p.parent for p in (Path(archive) / FOLDER).glob(f"*/{RUN_FILE}")]
-    return sorted(folders, key=lambda p: json.loads((p / RUN_FILE).read_text())["created"])[::-1]
-
-
-def current_runs(archive: str | os.PathLike | None) -> tuple[list[Path], list[Path]]:
-    """The committed runs, newest first, split in two: those that hold the latest
-    measurement on their CPU of something (a target case, a model's limit or step profile,
-    the trials, the search case, the jobs), and the older ones, which a later run on the
-    same CPU measured again in all of those."""
-    current: list[Path] = []
-    older: list[Path] = []
-    measured: dict[str, set[str]] = {}
-    for folder in committed_runs(archive):
-        seen = measured.setdefault(_machine(folder), set())
-        new = _contents(folder) - seen
-        (current if new else older).append(folder)
-        seen |= new
-    return current, older
-
-
-TIERS = ("amx_tile", "avx512_bf16", "avx512f", "avx2")
-"""The instruction sets that divide CPUs into families for speed, widest first: a run is
-grouped with the runs on the same CPU model whose widest of these is the same."""
-
-
-def _machine(folder: Path) -> str:
-    """A run's CPU family: its model, the widest of :data:`TIERS` it has, and its cores."""
-    cpu = json.loads((folder / RUN_FILE).read_text())["cpu"]
-    present = cpu.get("present", [])
-    tier = next((flag for flag in TIERS if flag in present), "none of " + ", ".join(TIERS))
-    model = cpu.get("model") or "CPU model not recorded"
-    return f"{model} ({tier}), {cpu.get('cores', '?')} cores"
-
-
-def _contents(folder: Path) -> set[str]:
-    """What a run measured that the README's targets read: its target cases (by backend;
-    not the variants tried once), its limits and step profiles by model, and its trials,
-    search case and jobs."""
-    cases = _cases(folder)
-    found = set(target_rows(cases)["key"]) if "vs_pytorch" in cases else set()
-    for table in ("limits", "profile"):
-        if (folder / f"{table}.csv").exists():
-            models = pd.read_csv(folder / f"{table}.csv", keep_default_na=False)["model"]
-            found |= {f"{table}/{model}" for model in models}
-    return found | {t for t in ("trials", "search", "jobs") if (folder / f"{t}.csv").exists()}
 
 
 def run_section(folder: Path) -> list[str]:
@@ -241,16 +155,6 @@ def target_lines(cases: pd.DataFrame) -> list[str]:
     return lines
 
 
-def target_rows(cases: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a run's table that :func:`target_lines` states: keras-fcn on TensorFlow
-    at its defaults, in float32, or at its defaults at a small batch, where their PyTorch
-    peer ran."""
-    keras = cases[(cases["framework"] == "keras-fcn") & (cases["backend"] == "tensorflow")]
-    small_batch = keras["variant"].astype(str).str.fullmatch(r"batch_size=\d+")
-    rows = keras[keras["variant"].isin(["defaults", "precision=float32"]) | small_batch]
-    return rows[rows["vs_pytorch"] != ""]  # a case whose PyTorch peer did not run
-
-
 def _float32_ratio(cases: pd.DataFrame, row: pd.Series) -> str:
     """``row``'s throughput over its model's float32 PyTorch loop's (their median processes,
     not paired by round), as a clause; empty when that loop did not run."""
@@ -325,7 +229,7 @@ def readme_block(
     for folder in committed_runs(archive):
         if (folder / "jobs.csv").exists():
             continue  # a run of experiments.bench.jobs
-        cases = _cases(folder)
+        cases = cases_of(folder)
         new = set(target_rows(cases)["key"]) - shown if "vs_pytorch" in cases else set()
         # the new targets, and the PyTorch peers their lines name
         cases = cases[cases["key"].isin(new) | (cases["framework"] == "pytorch")]
@@ -334,28 +238,11 @@ def readme_block(
         has_search = not search_shown and (folder / "search.csv").exists()
         if cases.empty and not has_trials and not has_search:
             continue
-        run = json.loads((folder / RUN_FILE).read_text())
-        cpu = run["cpu"]
-        machine = (
-            f"{cpu.get('model') or 'CPU model not recorded'}, {cpu.get('cores', '?')} cores, "
-            f"CPU flags `{' '.join(cpu.get('present', [])) or 'none of those looked for'}`"
-        )
-        lines += [
-            *([""] if lines else []),
-            f"Printed by `{run['command']}` on {run['created'][:10]} "
-            f"({'the same CPU' if machine == machine_before else machine}):",
-            "",
-            *(target_lines(cases) if not cases.empty else []),
-        ]
-        if (folder / "profile.csv").exists():
-            profile = pd.read_csv(folder / "profile.csv", keep_default_na=False)
-            # the step of the default network: for the models whose defaults this run shows
-            shown_defaults = {key.split("/")[0] for key in new if key.split("/")[2] == "defaults"}
-            lines += profile_lines(profile, sorted(shown_defaults))
-        if has_trials:
-            lines.append(trials_line(pd.read_csv(folder / layout.TRIALS)))
-        if has_search:
-            lines.append(search_line(pd.read_csv(folder / "search.csv")))
+        machine = _cpu_text(folder)
+        same_cpu = machine == machine_before
+        lines += [*([""] if lines else []), *_readme_run(folder, cases, new, same_cpu)]
+        lines += [trials_line(pd.read_csv(folder / layout.TRIALS))] if has_trials else []
+        lines += [search_line(pd.read_csv(folder / "search.csv"))] if has_search else []
         shown |= new
         trials_shown = trials_shown or has_trials
         search_shown = search_shown or has_search
@@ -375,14 +262,30 @@ def readme_block(
     return "\n".join(lines)
 
 
-def _cases(folder: Path) -> pd.DataFrame:
-    """A run's table of cases (empty if it measured none), each with a ``key`` naming its
-    case and backend: the README shows each case from the latest run that measured it."""
-    parts = ["model", "framework", "variant", "backend"]
-    if not (folder / "benchmark.csv").exists():
-        return pd.DataFrame(columns=[*parts, "key"])
-    cases = pd.read_csv(folder / "benchmark.csv", keep_default_na=False)
-    return cases.assign(key=cases[parts].astype(str).agg("/".join, axis=1))
+def _cpu_text(folder: Path) -> str:
+    cpu = json.loads((folder / RUN_FILE).read_text())["cpu"]
+    return (
+        f"{cpu.get('model') or 'CPU model not recorded'}, {cpu.get('cores', '?')} cores, "
+        f"CPU flags `{' '.join(cpu.get('present', [])) or 'none of those looked for'}`"
+    )
+
+
+def _readme_run(folder: Path, cases: pd.DataFrame, new: set[str], same_cpu: bool) -> list[str]:
+    """A run's command, date and CPU, then the lines of its ``cases`` and, for the default
+    networks among the ``new`` case keys, the step profile."""
+    run = json.loads((folder / RUN_FILE).read_text())
+    lines = [
+        f"Printed by `{run['command']}` on {run['created'][:10]} "
+        f"({'the same CPU' if same_cpu else _cpu_text(folder)}):",
+        "",
+        *(target_lines(cases) if not cases.empty else []),
+    ]
+    if (folder / "profile.csv").exists():
+        profile = pd.read_csv(folder / "profile.csv", keep_default_na=False)
+        # the step of the default network: for the models whose defaults this run shows
+        shown_defaults = {key.split("/")[0] for key in new if key.split("/")[2] == "defaults"}
+        lines += profile_lines(profile, sorted(shown_defaults))
+    return lines
 
 
 def speed_page(
@@ -404,10 +307,10 @@ def speed_page(
         *comparison_section(records, test_labels),
     ]
     current, older = current_runs(archive)
-    machines = list(dict.fromkeys(_machine(folder) for folder in current))  # newest first
+    machines = list(dict.fromkeys(machine_of(folder) for folder in current))  # newest first
     for machine in machines:
         lines += [f"## {machine}", ""]
-        lines += [line for f in current if _machine(f) == machine for line in run_section(f)]
+        lines += [line for f in current if machine_of(f) == machine for line in run_section(f)]
     if older:
         lines += [
             "## Earlier runs",

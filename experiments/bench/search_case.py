@@ -58,6 +58,28 @@ TUNE_ARGS = (
 """``experiments.tune``'s side of the case, as a user types it."""
 
 
+def guide_model(hp: Any) -> Any:
+    """The guide's hypermodel: one hidden layer of 32-512 ReLU units in steps of 32, Adam at
+    1e-2, 1e-3 or 1e-4."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(hp.Int("units", 32, 512, step=32), activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
+    rate = hp.Choice("learning_rate", [1e-2, 1e-3, 1e-4])
+    model.compile(
+        optimizer=keras.optimizers.Adam(rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
 def plain_search(
     folder: Path, *, seed: int = DEFAULT_SEED, data_dir: str | None = None, quick: bool = False
 ) -> dict[str, Any]:
@@ -75,26 +97,9 @@ def plain_search(
     max_epochs, final_epochs = (QUICK_EPOCHS, QUICK_EPOCHS) if quick else (MAX_EPOCHS, FINAL_EPOCHS)
     keras.utils.set_random_seed(seed)
 
-    def build(hp):
-        model = keras.Sequential(
-            [
-                keras.Input((28, 28)),
-                keras.layers.Flatten(),
-                keras.layers.Dense(hp.Int("units", 32, 512, step=32), activation="relu"),
-                keras.layers.Dense(10),
-            ]
-        )
-        rate = hp.Choice("learning_rate", [1e-2, 1e-3, 1e-4])
-        model.compile(
-            optimizer=keras.optimizers.Adam(rate),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
-        return model
-
     epochs = _EpochCounter(keras)
     tuner = keras_tuner.Hyperband(
-        build,
+        guide_model,
         objective="val_accuracy",
         max_epochs=max_epochs,
         factor=FACTOR,

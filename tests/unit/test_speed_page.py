@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.bench import compared, page
+from experiments.bench import runs as committed
 from keras_fcn.family import DENSE
 from keras_fcn.record import RunRecord, encode_predictions, write_json
 
@@ -109,10 +110,10 @@ def _benchmark_results(root, created="2026-01-02T03:04:05+00:00", model="dense",
 def test_a_saved_benchmark_run_is_shown_with_its_targets(tmp_path):
     _benchmark_results(tmp_path / "results")
     archive = tmp_path / "records"
-    [saved] = page.save_runs(tmp_path / "results", archive)
+    [saved] = committed.save_runs(tmp_path / "results", archive)
     assert saved.name == "2026-01-02-0304-benchmark-some-cpu"
-    assert page.save_runs(tmp_path / "results", archive) == []  # already there
-    assert json.loads((saved / page.RUN_FILE).read_text())["cpu"]["model"] == "Some CPU"
+    assert committed.save_runs(tmp_path / "results", archive) == []  # already there
+    assert json.loads((saved / committed.RUN_FILE).read_text())["cpu"]["model"] == "Some CPU"
     text = page.speed_page(archive, [], lambda r: Y)
     assert "## 2026-01-02: Some CPU, 2 cores" in text
     assert "`python -m experiments.benchmark --models dense`" in text and "`avx2 fma`" in text
@@ -132,10 +133,10 @@ def test_the_readme_shows_each_models_latest_benchmark_run_and_the_precision_tab
     for created, model, trials in runs:
         results = tmp_path / created[:10]
         _benchmark_results(results, created, model, trials)
-        page.save_runs(results, archive)
-    jobs = archive / page.FOLDER / "2026-05-06-jobs"  # newer, but not a benchmark run
+        committed.save_runs(results, archive)
+    jobs = archive / committed.FOLDER / "2026-05-06-jobs"  # newer, but not a benchmark run
     jobs.mkdir()
-    write_json(jobs / page.RUN_FILE, {"command": "jobs", "created": "2026-05-06", "cpu": {}})
+    write_json(jobs / committed.RUN_FILE, {"command": "jobs", "created": "2026-05-06", "cpu": {}})
     bf16 = "mixed_bfloat16 (auto: the CPU has avx512_bf16)"
     records = [
         *[_record(s, "float32", "float32", 10) for s in (1, 2)],
@@ -211,8 +212,8 @@ def test_the_page_shows_the_latest_run_per_cpu_and_lists_the_runs_it_supersedes(
     for created, model, trials in runs:
         results = tmp_path / created[:10]
         _benchmark_results(results, created, model=model, trials=trials)
-        page.save_runs(results, tmp_path / "records")
-    current, older = page.current_runs(tmp_path / "records")
+        committed.save_runs(results, tmp_path / "records")
+    current, older = committed.current_runs(tmp_path / "records")
     assert [p.name[:10] for p in current] == ["2026-03-04", "2026-02-03"]
     assert [p.name[:10] for p in older] == ["2026-01-02"]
     text = page.speed_page(tmp_path / "records", [], lambda r: Y)
@@ -233,7 +234,7 @@ def test_a_jobs_run_is_saved_and_shown_beside_the_benchmark_run(tmp_path):
     cpu = {"model": "Some CPU", "present": [], "absent": [], "read": True, "cores": 2}
     meta = {"command": "python -m experiments.bench.jobs", "created": "2026-01-03", "cpu": cpu}
     write_json(jobs / "jobs.json", meta)
-    saved = page.save_runs(results, tmp_path / "records")
+    saved = committed.save_runs(results, tmp_path / "records")
     assert [p.name for p in saved] == [
         "2026-01-02-0304-benchmark-some-cpu",
         "2026-01-03-jobs-some-cpu",
@@ -275,8 +276,8 @@ def test_bench_jobs_leaves_a_run_that_report_can_commit(tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "measure_case", measured)
     out = tmp_path / "results" / "benchmark" / "jobs"
     assert jobs.main(["--out", str(out), "--case", jobs.CASES[0].name]) == 0
-    [saved] = page.save_runs(tmp_path / "results", tmp_path / "records")
-    run = json.loads((saved / page.RUN_FILE).read_text())
+    [saved] = committed.save_runs(tmp_path / "results", tmp_path / "records")
+    run = json.loads((saved / committed.RUN_FILE).read_text())
     assert run["command"].startswith("python -m experiments.bench.jobs --out ")
     assert run["cpu"]["cores"] >= 1 and (saved / "jobs.csv").exists()
     assert f"| {jobs.CASES[0].name} " in page.speed_page(tmp_path / "records", [], lambda r: Y)
@@ -300,7 +301,7 @@ def test_a_runs_step_profile_is_on_the_speed_page_and_in_one_line_in_the_readme(
     rounds = [{"model": "lenet", "framework": f, "times": t} for f, t in steps.items()]
     profile_table(rounds).to_csv(results / "benchmark" / "profile.csv", index=False)
     archive = tmp_path / "records"
-    [saved] = page.save_runs(results, archive)
+    [saved] = committed.save_runs(results, archive)
     assert (saved / "profile.csv").exists()
     assert "| lenet   | tensorflow  |" in page.speed_page(archive, [], lambda r: Y)
     assert (
@@ -327,7 +328,7 @@ def test_a_loop_cheaper_than_a_step_called_alone_says_so():
 def test_a_later_run_of_some_cases_keeps_the_other_cases_of_an_earlier_run(tmp_path):
     archive = tmp_path / "records"
     _benchmark_results(tmp_path / "full", "2026-01-02T00:00:00+00:00", "dense", True)
-    page.save_runs(tmp_path / "full", archive)
+    committed.save_runs(tmp_path / "full", archive)
     # a later run of the small-batch cases alone, and of the search case
     later = tmp_path / "later" / "benchmark"
     _benchmark_results(tmp_path / "later", "2026-02-03T00:00:00+00:00", "dense", False)
@@ -342,7 +343,7 @@ def test_a_later_run_of_some_cases_keeps_the_other_cases_of_an_earlier_run(tmp_p
         columns=["side", "processes", "search_s", "search_s_range", "final_s", "trials"]
         + ["epochs", "test_accuracy", "test_accuracy_std", "search_speedup", "speedup_range"],
     ).to_csv(later / "search.csv", index=False)
-    page.save_runs(tmp_path / "later", archive)
+    committed.save_runs(tmp_path / "later", archive)
     text = page.readme_block(archive, [], lambda r: Y)
     newest, older = text.split("\n\nPrinted by ")[:2]
     assert "- dense, batch_size=32 (float32): **1.20x** PyTorch" in newest
