@@ -51,14 +51,17 @@ def plus_minus(mean: float, std: float) -> str:
     return f"{100 * mean:.2f}" + ("" if pd.isna(std) else f" ± {100 * std:.2f}")
 
 
-def mean_std(values: Sequence[float | None]) -> str:
-    """Accuracies over seeds as ``mean ± std %`` (the sample std), or one value as ``v %``."""
-    values = [v for v in values if v is not None and not pd.isna(v)]
-    if not values:
+def mean_std(
+    values: Sequence[float | None], *, scale: float = 100, digits: int = 2, unit: str = " %"
+) -> str:
+    """Values over seeds as ``mean ± std`` (the sample std) times ``scale``, or one value
+    alone, then ``unit``: accuracies as percentages by default; empty without a value."""
+    kept = [scale * v for v in values if v is not None and not pd.isna(v)]
+    if not kept:
         return ""
-    if len(values) == 1:
-        return f"{100 * values[0]:.2f} %"
-    return f"{100 * np.mean(values):.2f} ± {100 * np.std(values, ddof=1):.2f} %"
+    if len(kept) == 1:
+        return f"{kept[0]:.{digits}f}{unit}"
+    return f"{np.mean(kept):.{digits}f} ± {np.std(kept, ddof=1):.{digits}f}{unit}"
 
 
 def format_side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from keras_fcn.family import Family, RunConfig
 from keras_fcn.record import write_json
 from keras_fcn.registry import get_family
 from keras_fcn.reporting.figures import save_figure
-from keras_fcn.reporting.tables import save_table
+from keras_fcn.reporting.tables import mean_std, save_table
 from keras_fcn.space import Space
 from keras_fcn.tuning.hypermodel import OBJECTIVE
 from keras_fcn.tuning.options import SearchOptions
@@ -148,27 +148,17 @@ def comparison_table(
                 best_within(curve, fraction * budgets[seed])
                 for seed, curve in by_tuner.groupby("seed")
             ]
-            row[f"best val % at {fraction:.0%} of the budget"] = _mean_std(values)
+            row[f"best val % at {fraction:.0%} of the budget"] = mean_std(values, unit="")
         results = [r for (t, _), r in searches.items() if t == tuner]
-        row["trials"] = _mean_std([len(r.trials) for r in results], scale=1, digits=0)
-        row["epochs"] = _mean_std(
-            [by_tuner[by_tuner["seed"] == s]["epochs"].max() for s in budgets], 1, 0
-        )
+        row["trials"] = mean_std([len(r.trials) for r in results], scale=1, digits=0, unit="")
+        spent = [by_tuner[by_tuner["seed"] == s]["epochs"].max() for s in budgets]
+        row["epochs"] = mean_std(spent, scale=1, digits=0, unit="")
         hours = [r.trials["wall_time_s"].astype(float).sum() / 3600 for r in results]
-        row["hours of trials"] = _mean_std(hours, 1, 2)
+        row["hours of trials"] = mean_std(hours, scale=1, unit="")
         tests = [x.test_accuracy for r in results for x in r.final_records if x.test_accuracy]
-        row["final test %"] = _mean_std(tests)
+        row["final test %"] = mean_std(tests, unit="")
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _mean_std(values: Sequence[float], scale: float = 100, digits: int = 2) -> str:
-    kept = [v * scale for v in values if v == v]  # NaN: no trial ended within the budget
-    if not kept:
-        return ""
-    if len(kept) == 1:
-        return f"{kept[0]:.{digits}f}"
-    return f"{np.mean(kept):.{digits}f} ± {np.std(kept, ddof=1):.{digits}f}"
 
 
 def plot_comparison(curves: pd.DataFrame, budgets: dict[int, int]) -> Figure:
