@@ -22,6 +22,11 @@ from keras_fcn.reporting.tables import plus_minus
 from keras_fcn.settings import flag_value
 from keras_fcn.study import aggregate, compare
 
+MIN_SEEDS = 3
+"""A family's best config is chosen among the configs run over at least this many seeds, or
+over the most seeds any of them was run over where none reaches it: a mean over seeds is not
+set beside one lucky seed."""
+
 
 @dataclasses.dataclass
 class Best:
@@ -38,7 +43,8 @@ class Best:
 
 
 def best_per_family(records: Sequence[RunRecord]) -> list[Best]:
-    """For each (family, dataset), the config with the best mean validation accuracy."""
+    """For each (family, dataset), the config with the best mean validation accuracy among
+    those run over :data:`MIN_SEEDS` seeds or more (over the most seeds, where fewer)."""
     out = []
     frame = pd.DataFrame(
         [
@@ -58,6 +64,7 @@ def best_per_family(records: Sequence[RunRecord]) -> list[Best]:
         table = table[table["n"] > 0]
         if table.empty:
             continue
+        table = table[table["n"] >= min(MIN_SEEDS, table["n"].max())]
         has_val = table["val_mean"].notna()
         chosen = (
             table[has_val].sort_values("val_mean", ascending=False).iloc[0]

@@ -124,3 +124,12 @@ def test_report_run_missing_trains_each_missing_run_in_this_process(tmp_path, mo
         ("lenet", "fashion_mnist", 42, str(tmp_path / "fashion_cnn")),
         ("dense", "mnist", 43, str(tmp_path / "fashion_dense")),
     ]
+
+
+def test_one_lucky_seed_is_not_the_best_config_beside_a_mean_over_three():
+    lucky = [record(42, "fashion_mnist", 0.1, 0.92, 0.95)]
+    steady = [record(s, "fashion_mnist", 0.01, 0.90, 0.91) for s in (42, 43, 44)]
+    (best,) = best_per_family(lucky + steady)
+    assert [r.seed for r in best.records] == [42, 43, 44]
+    (best,) = best_per_family(lucky + steady[:2])  # none over three: the most seeds win
+    assert [r.seed for r in best.records] == [42, 43]
