@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,11 @@ def changed_settings(record: RunRecord, defaults: Mapping[str, Any]) -> dict[str
     return changed
 
 
+SEARCHED = re.compile(r"(?:^|, )([A-Za-z_][\w.]*)=")
+"""The names in a search summary's ``best`` (``hidden=1024-256, dropout=0.0648``): the
+fields it searched, whose chosen values its own command finds again."""
+
+
 def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str, str]]:
     """Rows for every finished search under the results root's ``tune`` folder.
 
@@ -115,10 +121,11 @@ def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str
         finals = final_records(search, summary)
         family_defaults = defaults.get(summary["family"], {})
         changed = changed_settings(finals[0], family_defaults) if finals else {}
+        searched = set(SEARCHED.findall(summary["best"]))
         changed = {  # not what the search chose: its data and fields added since
             k: v
             for k, v in changed.items()
-            if k in family_defaults.get("data", {}) or k in ADDED_FIELDS
+            if (k in family_defaults.get("data", {}) or k in ADDED_FIELDS) and k not in searched
         }
         line = Command.parse(summary["command"]).portable()  # an older summary kept --out
         named = {(value or "").split("=", 1)[0] for _, value in line.options}

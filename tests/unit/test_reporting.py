@@ -152,8 +152,8 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
     tmp_path, capsys
 ):
     """Runs on [0, 1] inputs, made before the dense family standardized by default, keep a
-    command that repeats them."""
-    raw = DENSE.run_config({"standardize": "false"})
+    command that repeats them; a search's command is not given what it chose itself."""
+    raw = DENSE.run_config({"standardize": "false", "label_smoothing": "0.1"})
     RunStore(tmp_path / "fashion_dense" / "runs.jsonl").append(
         RunRecord(raw.run_id, "dense", raw.to_dict(), 42, test_accuracy=0.8467)
     )
@@ -170,7 +170,7 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
                 "total_epochs": 8,
                 "trial_hours": 0.01,
                 "machine": "Some CPU, 2 cores",
-                "best": "hidden=512-256",
+                "best": "hidden=512-256, label_smoothing=0.1",
                 "command": command,
                 "final_run_ids": [raw.run_id],
                 "schema": SCHEMA,
@@ -192,10 +192,10 @@ def test_readme_commands_name_the_data_settings_that_differ_from_the_family_defa
         if line.startswith("|")
     ]
     assert [
-        "dense standardize=false: test accuracy (seed 42)",
+        "dense label_smoothing=0.1, standardize=false: test accuracy (seed 42)",
         "fashion_mnist",
         "84.67 %",
-        "`python -m experiments.fashion_dense --set standardize=false`",
+        "`python -m experiments.fashion_dense --set label_smoothing=0.1 --set standardize=false`",
     ] in rows
     assert ["88.11 %", f"`{command} --set standardize=false`"] in [r[2:] for r in rows]
     assert any("0.01 h of trials on Some CPU, 2 cores)" in r[0] for r in rows)
