@@ -104,32 +104,39 @@ SEARCHED = re.compile(r"(?:^|, )([A-Za-z_][\w.]*)=")
 fields it searched, whose chosen values its own command finds again."""
 
 
+def search_command(summary: dict, finals: list, defaults: Defaults) -> Command:
+    """The command that repeats a search today: its own (less ``--out``), with ``--set``
+    for each data setting and field added since in which its final runs differ from
+    ``defaults`` (family name -> its default ``RunConfig.to_dict()``) and that it neither
+    names nor searched (:data:`SEARCHED`)."""
+    family_defaults = defaults.get(summary["family"], {})
+    changed = changed_settings(finals[0], family_defaults) if finals else {}
+    searched = set(SEARCHED.findall(summary["best"]))
+    changed = {  # not what the search chose: its data and fields added since
+        k: v
+        for k, v in changed.items()
+        if (k in family_defaults.get("data", {}) or k in ADDED_FIELDS) and k not in searched
+    }
+    line = Command.parse(summary["command"]).portable()  # an older summary kept --out
+    named = {(value or "").split("=", 1)[0] for _, value in line.options}
+    return line.with_settings({k: v for k, v in changed.items() if k not in named})
+
+
 def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str, str]]:
     """Rows for every finished search under the results root's ``tune`` folder.
 
     Args:
         results: the results root.
-        defaults: family name -> its default ``RunConfig.to_dict()``: a data setting of the
-            final runs, or a field added since they ran (``loop=fit``), that differs from it
-            and that the search's command does not name is added to the command as
-            ``--set``, so the command still repeats the search after a default changed.
+        defaults: family name -> its default ``RunConfig.to_dict()``, for
+            :func:`search_command`: the command still repeats the search after a default
+            changed.
     """
     rows = []
     for search in layout.searches(results, compared=False):  # a comparison's: its table
         summary = json.loads((search / layout.SEARCH_SUMMARY).read_text())
         # the search's own final runs only: its folder may hold runs of an earlier best
         finals = final_records(search, summary)
-        family_defaults = defaults.get(summary["family"], {})
-        changed = changed_settings(finals[0], family_defaults) if finals else {}
-        searched = set(SEARCHED.findall(summary["best"]))
-        changed = {  # not what the search chose: its data and fields added since
-            k: v
-            for k, v in changed.items()
-            if (k in family_defaults.get("data", {}) or k in ADDED_FIELDS) and k not in searched
-        }
-        line = Command.parse(summary["command"]).portable()  # an older summary kept --out
-        named = {(value or "").split("=", 1)[0] for _, value in line.options}
-        line = line.with_settings({k: v for k, v in changed.items() if k not in named})
+        line = search_command(summary, finals, defaults)
         machine = f" on {summary['machine']}" if "machine" in summary else ""
         rows.append(
             {

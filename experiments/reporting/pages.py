@@ -64,7 +64,7 @@ def write_pages(
     pages = {
         RESULTS_PAGE: results_page(results, defaults),
         CONFIGS_PAGE: configs_page(families),
-        SEARCHES_PAGE: searches_page(results),
+        SEARCHES_PAGE: searches_page(results, defaults),
     }
     for folder in layout.studies(results):
         reading = (readings or {}).get(folder.name, "")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.reporting.glance import Defaults, search_command
 from keras_fcn import layout
 from keras_fcn.commands import Command
 from keras_fcn.identity import Status
@@ -22,9 +23,11 @@ OBJECTIVE = "val_accuracy"
 BOOKKEEPING = ("status", "executions", "message", "val_accuracy_std", "val_loss")
 
 
-def searches_page(results: str | os.PathLike) -> str:
+def searches_page(results: str | os.PathLike, defaults: Defaults) -> str:
     """The page, from the finished searches under ``results``; figures are linked from the
-    archive (``docs/records/tune/NAME/``, relative to ``docs/``) where it holds them."""
+    archive (``docs/records/tune/NAME/``, relative to ``docs/``) where it holds them.
+    ``defaults``: family name -> its default ``RunConfig.to_dict()``, which each search's
+    command is written against (:func:`~experiments.reporting.glance.search_command`)."""
     lines = [
         "# Searches",
         "",
@@ -39,7 +42,7 @@ def searches_page(results: str | os.PathLike) -> str:
     if not searches and not comparisons:
         return "\n".join([*lines, "", "No search finished yet: `python -m experiments.tune`.", ""])
     for search in searches:
-        lines += ["", *search_section(search)]
+        lines += ["", *search_section(search, defaults)]
     for comparison in comparisons:
         lines += ["", *comparison_section(comparison)]
     return "\n".join(lines) + "\n"
@@ -69,16 +72,17 @@ def comparison_section(folder: Path) -> list[str]:
     return [*lines, "", f"Its searches (each in `{layout.ARCHIVE / 'tune'}`): {names}."]
 
 
-def search_section(search: Path) -> list[str]:
+def search_section(search: Path, defaults: Defaults) -> list[str]:
     """One search: heading, command, compute, final result, best trials and figures."""
     summary = json.loads((search / layout.SEARCH_SUMMARY).read_text())
-    finals = [r for r in final_records(search, summary) if r.status == Status.OK]
+    records = final_records(search, summary)
+    finals = [r for r in records if r.status == Status.OK]
     machine = f" on {summary['machine']}" if "machine" in summary else ""
     lines = [
         f"## {summary['family']} on {summary['dataset']}: {summary['tuner']}, "
         f"{summary['trials']} trials",
         "",
-        f"`{Command.parse(summary['command']).portable().render()}`",
+        f"`{search_command(summary, records, defaults).render()}`",
         "",
         f"- Compute: {summary['trials']} trials ({summary['failed']} failed), "
         f"{summary['total_epochs']} epochs, {summary['trial_hours']:.2f} h of trials{machine}.",

@@ -96,7 +96,7 @@ def test_the_searches_page_shows_the_result_the_best_trials_and_the_figures(tmp_
     monkeypatch.chdir(tmp_path)  # the archive's figures are looked for under docs/records
     search = _search(tmp_path / "results")
     archive.save(tmp_path / "results", layout.ARCHIVE)
-    page = searches_page(tmp_path / "results")
+    page = searches_page(tmp_path / "results", {})
     assert "## dense on fashion_mnist: hyperband, 3 trials" in page
     assert "`python -m experiments.tune --max-epochs 4`" in page
     assert "over 1 final seeds: **84.00 %** (validation 85.00 %)" in page
@@ -104,7 +104,7 @@ def test_the_searches_page_shows_the_result_the_best_trials_and_the_figures(tmp_
     assert [row.split("|")[1].strip() for row in rows] == ["0002", "0000", "0001"]  # best first
     assert f"![along each](records/tune/{search.name}/along_each.png)" in page
     assert f"![best trials](records/tune/{search.name}/best_trials.png)" in page
-    empty = searches_page(tmp_path / "nothing")
+    empty = searches_page(tmp_path / "nothing", {})
     assert "No search finished yet" in empty
 
 
@@ -130,10 +130,26 @@ def test_a_tuner_comparison_is_kept_and_shown_once_with_its_searches(tmp_path, m
     kept = layout.ARCHIVE / "tune" / folder.name
     assert json.loads((kept / layout.TUNER_COMPARISON).read_text()) == record
     merged = archive.assemble(layout.ARCHIVE, None, tmp_path / "merged")
-    page = searches_page(merged)
+    page = searches_page(merged, {})
     assert page.count("\n## ") == 2  # the lone search, then the comparison
     assert "## Which tuner: Hyperband, random and Bayesian at one budget" in page
     assert "`python -m experiments.tune --compare-tuners 1 --max-epochs 9`" in page
     assert "69 (seed 42)" in page and "| random | 88.00 |" in page
     assert f"![tuners](records/tune/{folder.name}/comparison.png)" in page
     assert f"Its searches (each in `docs/records/tune`): `{member.name}`." in page
+
+
+def test_a_searchs_command_names_what_changed_since_but_not_what_it_chose():
+    from experiments.reporting.glance import search_command
+    from keras_fcn.family import DENSE
+    from keras_fcn.record import RunRecord
+
+    run = DENSE.run_config({"loop": "fit", "label_smoothing": "0.1", "hidden": "512"})
+    final = RunRecord(run.run_id, "dense", run.to_dict(), 42, test_accuracy=0.9)
+    summary = {
+        "family": "dense",
+        "best": "hidden=512, label_smoothing=0.1",
+        "command": "python -m experiments.tune --search hidden,label_smoothing --out /x",
+    }
+    line = search_command(summary, [final], {"dense": DENSE.run_config().to_dict()}).render()
+    assert line == "python -m experiments.tune --search hidden,label_smoothing --set loop=fit"
