@@ -203,3 +203,18 @@ def test_each_trial_trains_with_its_own_learning_rate_schedule(monkeypatch):
     assert kwargs["initial_epoch"] == 2 and train.seed == 43 and train.epochs == 3
     # the schedule follows the trial's run (4 epochs), not Hyperband's round
     assert schedulers[0].schedule(2) == pytest.approx(0.01 * 0.5)  # half-way down from 0.01
+
+
+def test_a_trial_line_says_where_a_continued_hyperband_trial_started():
+    import keras_tuner as kt
+
+    space = Space((Param("learning_rate", values=(0.1, 0.01)),))
+    hp = kt.HyperParameters()
+    hp.Choice("learning_rate", [0.1, 0.01])
+    hp.Fixed("tuner/initial_epoch", 10)
+    trial = kt.engine.trial.Trial(hp, trial_id="0051", status="COMPLETED")
+    result = {"val_accuracy": 0.9386, "epochs_trained": 20, "wall_time_s": 401.7}
+    line = trial_table.trial_line(space, trial, result)
+    assert line.startswith("trial 0051: val_accuracy 0.9386, epochs 11-30, 401.7 s;")
+    hp.values["tuner/initial_epoch"] = 0
+    assert ", 20 epochs, 401.7 s;" in trial_table.trial_line(space, trial, result)
