@@ -16,6 +16,9 @@ from keras_fcn.registry import DEFAULT_SEED
 ONE_NETWORK = ("optimizer", "learning_rate")
 """What the one-network search draws: everything else is fixed at the base run's value."""
 
+NETWORK = ("hidden", "batch_norm", "dropout", "batch_size")
+"""What a trial drew that sets the size of its traced graph, kept beside its fixed cost."""
+
 
 def searched_space(family: Family) -> Any:
     """``family``'s space less ``epochs``: every trial trains two epochs."""
@@ -46,7 +49,7 @@ def trial_costs(
     same for either training loop), the second epoch's seconds, its seconds from ``build``
     to the end of training, the seconds before its ``build`` (since the previous trial's
     training ended, or the search started: KerasTuner's bookkeeping and the clean-up before
-    a model), and the resident memory after it. ``space`` is the family's space (less
+    a model), the resident memory after it, and what it drew of :data:`NETWORK`. ``space`` is the family's space (less
     ``epochs``) unless given."""
     from keras_fcn import tuning
 
@@ -80,7 +83,8 @@ def _timed(family: Family, base: RunConfig, space: Any, rows: list[dict[str, Any
 
     class Timed(tuning.FamilyHyperModel):
         def build(self, hp: Any) -> keras.Model:
-            rows.append({"trial": len(rows), "start": time.perf_counter()})
+            drawn = {k: hp.values[k] for k in NETWORK if k in hp.values}
+            rows.append({"trial": len(rows), "start": time.perf_counter(), **drawn})
             return super().build(hp)
 
     class Probe(keras.callbacks.Callback):
@@ -116,5 +120,6 @@ def _cost_table(rows: list[dict[str, Any]], started: float) -> pd.DataFrame:
             "trial_s": [round(r["end"] - r["start"], 3) for r in done],
             "before_s": [round(r["start"] - end, 3) for r, end in zip(done, ends, strict=False)],
             "rss_mb": [round(r["rss_mb"], 1) for r in done],
+            **{k: [r.get(k, "") for r in done] for k in NETWORK if any(k in r for r in done)},
         }
     )

@@ -154,6 +154,8 @@ def test_trial_costs_measure_every_trial_in_one_process(fashion_small):
     assert (trials["fixed_cost_s"] <= trials["trial_s"]).all()
     assert (trials["before_s"] >= 0).all()
     assert (trials["second_epoch_s"] > 0).all()
+    assert {"hidden", "batch_norm", "batch_size"} <= set(trials)  # what sized its graph
+    assert trials["hidden"].astype(str).str.fullmatch(r"\d+(-\d+)*").all()
     # each trial's resident memory, measured now, never above the process's peak since, up
     # to how the kernel counts (Linux 6.2+ reads a process's three resident-page counters
     # from per-CPU parts, each off by at most max(32, 2 x CPUs) pages per CPU) and to the
