@@ -238,7 +238,7 @@ def readme_block(
         has_search = not search_shown and (folder / "search.csv").exists()
         if cases.empty and not has_trials and not has_search:
             continue
-        machine = _cpu_text(folder)
+        machine = machine_of(folder)
         same_cpu = machine == machine_before
         lines += [*([""] if lines else []), *_readme_run(folder, cases, new, same_cpu)]
         lines += [trials_line(pd.read_csv(folder / layout.TRIALS))] if has_trials else []
@@ -262,21 +262,13 @@ def readme_block(
     return "\n".join(lines)
 
 
-def _cpu_text(folder: Path) -> str:
-    cpu = json.loads((folder / RUN_FILE).read_text())["cpu"]
-    return (
-        f"{cpu.get('model') or 'CPU model not recorded'}, {cpu.get('cores', '?')} cores, "
-        f"CPU flags `{' '.join(cpu.get('present', [])) or 'none of those looked for'}`"
-    )
-
-
 def _readme_run(folder: Path, cases: pd.DataFrame, new: set[str], same_cpu: bool) -> list[str]:
     """A run's command, date and CPU, then the lines of its ``cases`` and, for the default
     networks among the ``new`` case keys, the step profile."""
     run = json.loads((folder / RUN_FILE).read_text())
     lines = [
-        f"Printed by `{run['command']}` on {run['created'][:10]} "
-        f"({'the same CPU' if same_cpu else _cpu_text(folder)}):",
+        f"Printed by `{run['command']}` on {run['created'][:10]}, "
+        f"{'the same CPU' if same_cpu else machine_of(folder)}:",
         "",
         *(target_lines(cases) if not cases.empty else []),
     ]

@@ -147,10 +147,10 @@ def test_the_readme_shows_each_models_latest_benchmark_run_and_the_precision_tab
     assert lenet.startswith(
         "Printed by `python -m experiments.benchmark --models lenet` on 2026-04-05"
     )
-    assert "Some CPU, 2 cores, CPU flags `avx2 fma`" in lenet and "Tuning trials" not in lenet
+    assert "on 2026-04-05, Some CPU (avx2), 2 cores:" in lenet and "Tuning trials" not in lenet
     assert "- lenet, defaults (float32): **1.20x** PyTorch (rounds 1.1-1.3)" in lenet
     assert dense.startswith(
-        "`python -m experiments.benchmark --models dense` on 2026-03-04 (the same CPU):"
+        "`python -m experiments.benchmark --models dense` on 2026-03-04, the same CPU:"
     )  # the CPU is described once while it stays the same
     assert "- dense, defaults (float32): **1.20x** PyTorch" in dense and "(+30 MB)" in dense
     assert "2026-01-02" not in text
