@@ -121,7 +121,7 @@ def cases_of(folder: Path) -> pd.DataFrame:
 
 
 def target_rows(cases: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a run's table that :func:`target_lines` states: keras-fcn on TensorFlow
+    """The rows of a run's table that :func:`experiments.bench.page.target_lines` states: keras-fcn on TensorFlow
     at its defaults, in float32, or at its defaults at a small batch, where their PyTorch
     peer ran."""
     keras = cases[(cases["framework"] == "keras-fcn") & (cases["backend"] == "tensorflow")]
