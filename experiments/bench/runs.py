@@ -121,9 +121,9 @@ def cases_of(folder: Path) -> pd.DataFrame:
 
 
 def target_rows(cases: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a run's table that :func:`experiments.bench.page.target_lines` states: keras-fcn on TensorFlow
-    at its defaults, in float32, or at its defaults at a small batch, where their PyTorch
-    peer ran."""
+    """The rows of a run's table that :func:`experiments.bench.page.target_lines` states:
+    keras-fcn on TensorFlow at its defaults, in float32, or at its defaults at a small
+    batch, where their PyTorch peer ran."""
     keras = cases[(cases["framework"] == "keras-fcn") & (cases["backend"] == "tensorflow")]
     small_batch = keras["variant"].astype(str).str.fullmatch(r"batch_size=\d+")
     rows = keras[keras["variant"].isin(["defaults", "precision=float32"]) | small_batch]
