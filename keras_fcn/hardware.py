@@ -106,10 +106,10 @@ def small_batch_path(batch_size: int | None, flags: frozenset[str] | None = None
     ``auto`` (``precision``; ``jit_compile``, for a model without dropout).
 
     At batches of :data:`SMALL_BATCH` or less a step is short and its fixed work weighs most:
-    on a CPU with ``avx512_bf16`` and no AMX, float32 with XLA searched KerasTuner's
-    introductory space 1.36x as fast as bfloat16 without XLA, and stepped the dense default
-    1.2x as fast, where float32 alone gained nothing (docs/benchmark.md, "The small-batch
-    path"). Other CPUs were not measured at these batches, so they keep the other rules.
+    on a CPU with ``avx512_bf16`` and no AMX, float32 with XLA measured faster there than
+    bfloat16 without XLA, in the search case and in the dense network's steps (the figures:
+    docs/benchmark.md, "The small-batch path"). Other CPUs were not measured at these
+    batches, so they keep the other rules.
     """
     if batch_size is None or batch_size > SMALL_BATCH:
         return False

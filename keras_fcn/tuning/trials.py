@@ -148,11 +148,10 @@ def trial_line(space: Space, trial: kt.engine.trial.Trial, result: Mapping[str, 
     epochs = result["epochs_trained"]
     # Hyperband continues a trial from the checkpoint of an earlier one: say from where
     initial = int(trial.hyperparameters.values.get("tuner/initial_epoch") or 0)
-    trained = (
-        f"epochs {initial + 1}-{initial + epochs:g}"
-        if initial
-        else (f"{epochs:g} epoch{'s' * (epochs != 1)}")
-    )
+    if initial:
+        trained = f"epochs {initial + 1}-{initial + epochs:g}"
+    else:
+        trained = f"{epochs:g} epoch{'s' * (epochs != 1)}"
     return (
         f"trial {trial.trial_id}: {OBJECTIVE} {result[OBJECTIVE]:.4f}{std}, "
         f"{trained}, {result['wall_time_s']:.1f} s; {values}"
