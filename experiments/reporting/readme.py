@@ -37,6 +37,9 @@ STUDY_PAGES = "studies"
 
 _FINAL_TABLES = ("final", "mnist_final")
 
+_CHOSEN = r"^(tuned .*final seeds); .*$"
+"""A search's row up to the values it chose (``; hidden=1024-256, ...``)."""
+
 
 COMPUTE_SETTINGS = (*SPEED_FIELDS, "precision", "loop")
 """Settings that change how a run computes, not what it trains: the README shows, of the
@@ -47,7 +50,8 @@ are compared on ``docs/speed.md`` and listed on ``docs/results.md``)."""
 def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
     """The rows of the table at a glance the README shows: every single-run config (of
     those differing only in :data:`COMPUTE_SETTINGS`, the one that sets the fewest), the
-    best search of each family on each dataset, and the best classical baseline of each
+    best search of each family on each dataset (without the values it chose: they are on
+    ``docs/results.md`` and ``docs/searches.md``), and the best classical baseline of each
     dataset, at most :data:`MAX_ROWS`."""
     accuracy = table["value"].str.extract(r"^([\d.]+)")[0].astype(float)
     family = table["result"].str.split(" (", regex=False).str[0]  # "tuned dense"
@@ -69,7 +73,9 @@ def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
     config += flags.map(lambda pairs: str(sorted(p for p in pairs if p[0] not in COMPUTE_SETTINGS)))
     closest = compute[single].groupby(config[single]).idxmin()
     kept &= ~single | table.index.isin(closest.values)
-    return table[kept].head(MAX_ROWS)
+    shown = table[kept].head(MAX_ROWS).copy()
+    shown["result"] = shown["result"].str.replace(_CHOSEN, r"\1", regex=True)
+    return shown
 
 
 def key_rows(comparison: pd.DataFrame) -> pd.DataFrame:

@@ -450,3 +450,14 @@ def test_a_field_added_since_a_record_was_made_shows_at_its_earlier_value():
     assert changed_settings(record, DENSE.run_config().to_dict()) == {"loop": "fit"}
     record.config["train"]["loop"] = "epoch"
     assert changed_settings(record, DENSE.run_config().to_dict()) == {}
+
+
+def test_the_readme_leaves_a_searchs_chosen_values_to_the_results_page():
+    tune = "python -m experiments.tune --max-epochs 60"
+    result = "tuned dense (hyperband, 90 trials): test accuracy over 3 final seeds"
+    table = pd.DataFrame(
+        [(f"{result}; hidden=1024-256, dropout=0.0648", "mnist", "98.90 ± 0.05 %", tune)],
+        columns=["result", "dataset", "value", "command"],
+    )
+    assert readme.glance_rows(table)["result"].tolist() == [result]
+    assert table["result"][0].endswith("dropout=0.0648")  # the full table keeps them
