@@ -16,6 +16,7 @@ from keras_fcn.commands import Command
 from keras_fcn.identity import Status
 from keras_fcn.reporting.records import final_records
 from keras_fcn.reporting.tables import mean_std, unpadded_markdown
+from keras_fcn.tuning.summary import rivals_line
 
 SEARCHES_PAGE = "searches.md"
 TOP = 10  # trials shown per search
@@ -93,6 +94,9 @@ def search_section(search: Path, defaults: Defaults) -> list[str]:
     ]
     if (search / layout.TRIALS).exists():
         table = pd.read_csv(search / layout.TRIALS, dtype={"trial_id": str})
+        final_val = [r.best_val_accuracy for r in finals if r.best_val_accuracy is not None]
+        if rivals := rivals_line(table, final_val):
+            lines.append(f"- How sure the choice is: {rivals}.")
         lines += ["", f"The {TOP} best trials:", "", best_trials(table)]
     archived = layout.ARCHIVE / "tune" / search.name
     for name, what in ((layout.ALONG_EACH, "along each"), (layout.BEST_CURVES, "best trials")):

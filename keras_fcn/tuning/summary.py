@@ -38,6 +38,32 @@ def edge_warnings(space: Space, best: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def rivals_line(table: pd.DataFrame, final_val: Sequence[float]) -> str:
+    """How sure the choice of the best trial is: how many other completed trials lie within
+    twice the spread (std) of the best setting's validation accuracy over its final seeds.
+    Their order is within seed noise when each trial ran once. Empty with fewer than two
+    final seeds or no table.
+
+    Args:
+        table: the trial table (:func:`keras_fcn.tuning.trials.trials_frame`).
+        final_val: the best validation accuracy of each final run of the best setting.
+    """
+    if len(final_val) < 2 or table is None or OBJECTIVE not in table:
+        return ""
+    margin = 2 * float(np.std(final_val, ddof=1))
+    scores = table.loc[table["status"] == "COMPLETED", OBJECTIVE].astype(float)
+    close = int((scores >= scores.max() - margin).sum()) - 1
+    within = f"within {100 * margin:.2f} points of the best on validation (twice the std"
+    spread = f" of its {len(final_val)} final seeds)"
+    if close <= 0:
+        return f"no other trial lies {within}{spread}: the choice is clear of seed noise"
+    lie, order = ("s lie", "their order") if close > 1 else (" lies", "the order of the two")
+    return (
+        f"{close} other trial{lie} {within}{spread}: {order} is within seed noise (more "
+        "--executions per trial would separate them)"
+    )
+
+
 def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
     """Validation accuracy against each searched hyperparameter, one point per trial, the
     best trial marked."""

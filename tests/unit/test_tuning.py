@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 from experiments import tune
@@ -218,3 +219,18 @@ def test_a_trial_line_says_where_a_continued_hyperband_trial_started():
     assert line.startswith("trial 0051: val_accuracy 0.9386, epochs 11-30, 401.7 s;")
     hp.values["tuner/initial_epoch"] = 0
     assert ", 20 epochs, 401.7 s;" in trial_table.trial_line(space, trial, result)
+
+
+def test_the_trials_close_to_the_best_are_counted_against_the_final_seeds_spread():
+    table = pd.DataFrame(
+        {
+            "status": ["COMPLETED", "COMPLETED", "COMPLETED", "FAILED", "COMPLETED"],
+            "val_accuracy": [0.940, 0.938, 0.930, None, 0.9395],
+        }
+    )
+    # std of (0.938, 0.940, 0.942) is 0.002: the margin is 0.4 points
+    line = search_summary.rivals_line(table, [0.938, 0.940, 0.942])
+    assert line.startswith("2 other trials lie within 0.40 points of the best")
+    tight = search_summary.rivals_line(table, [0.9400, 0.9401, 0.9402])  # margin 0.02 points
+    assert tight.startswith("no other trial lies within 0.02 points")
+    assert search_summary.rivals_line(table, [0.94]) == ""  # one seed: no spread to judge by
