@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from experiments._quiet import quiet_start_up
 from keras_fcn import hardware, layout
 from keras_fcn.config import DATASET_NAMES
 from keras_fcn.errors import ConfigError, KerasFcnError
 from keras_fcn.estimate import duration
+from keras_fcn.quiet import quiet_start_up
 from keras_fcn.settings import parse_assignment
 
 
@@ -193,7 +193,7 @@ def run_main(
 ) -> None:
     """Run a command's ``main``; a keras-fcn error, or a full or read-only disk, becomes one
     line on stderr and exit 2. TensorFlow's start-up lines are kept out of its output
-    (:mod:`experiments._quiet`; ``TF_CPP_MIN_LOG_LEVEL=0`` shows them)."""
+    (:mod:`keras_fcn.quiet`; ``TF_CPP_MIN_LOG_LEVEL=0`` shows them)."""
     quiet_start_up()
     try:
         hardware.fusion_setting()  # a bad environment fails before anything runs

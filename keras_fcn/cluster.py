@@ -27,11 +27,13 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from keras_fcn import hardware
+from keras_fcn import hardware, quiet
 from keras_fcn.errors import ConfigError
 
 DEFAULT_MAX_RETRIES = 2
 FORWARDED_ENV = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", hardware.FUSION_VAR)
+QUIET_HOOK = "keras_fcn.quiet.quiet_start_up"  # run by each worker before its first task
+TOKEN_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 # the TensorFlow thread pools of this worker process, set by its first task (Ray reuses
 # worker processes, and TensorFlow takes the setting only before its first op)
@@ -134,11 +136,18 @@ class RayEngine:
         import ray
 
         options: dict[str, Any] = {"logging_level": logging.WARNING}
+        runtime_env: dict[str, Any] = {}
+        if not quiet.wants_tensorflow_logs():  # each worker imports TensorFlow quietly
+            runtime_env["worker_process_setup_hook"] = QUIET_HOOK
         if self.address:
             # a cluster's nodes were started with their own environment: its workers get
             # the driver's backend and log level; local workers inherit them anyway
             env = {k: v for k, v in os.environ.items() if k in FORWARDED_ENV}
-            options["runtime_env"] = {"env_vars": env} if env else None
+            runtime_env.update({"env_vars": env} if env else {})
+        options["runtime_env"] = runtime_env or None
+        # a local instance enables Ray's token authentication by default and says so on
+        # every start: the secure default, not news
+        logging.getLogger(TOKEN_AUTH_LOGGER).setLevel(logging.ERROR)
         if self.address:
             check_reachable(self.address)
             try:

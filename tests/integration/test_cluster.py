@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,7 @@ STUDY = [
 ]  # fmt: skip
 # what a run on Ray may differ in: its timings, and its threads (its share of the cores)
 TIMINGS = ("wall_time_s", "fit_time_s", "predict_time_s", "created", "threads")
+WORKER_NOISE = re.compile(r"oneDNN|absl::InitializeLog|WARNING:tensorflow:|Token authentication")
 MARK = "KERAS_FCN_TEST_RAY"  # set on every process a test starts, to find what is left
 
 
@@ -170,6 +172,8 @@ def test_node_lost_mid_study_costs_only_its_runs_and_each_is_recorded_once(
                 os.killpg(driver.pid, signal.SIGKILL)
                 driver.wait()
     assert driver.returncode == 0, log.read_text()[-3000:]
+    # the workers import TensorFlow quietly, and Ray's secure default goes unannounced
+    assert not WORKER_NOISE.search(log.read_text()), log.read_text()[-3000:]
     records = _records(tmp_path)
     counts = collections.Counter(r.run_id for r in records)
     assert len(counts) == 6 and set(counts.values()) == {1}

@@ -26,7 +26,7 @@ def _import_tensorflow(level: str, quiet: bool) -> str:
     """What importing TensorFlow writes to stderr, with or without the commands' set-up."""
     code = "import tensorflow"
     if quiet:
-        code = "from experiments._quiet import quiet_start_up; quiet_start_up(); " + code
+        code = "from keras_fcn.quiet import quiet_start_up; quiet_start_up(); " + code
     done = subprocess.run(
         [sys.executable, "-c", code], env=_env(level), capture_output=True, text=True, check=True
     )

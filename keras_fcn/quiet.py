@@ -1,4 +1,6 @@
-"""Keep TensorFlow's and absl's start-up lines out of the commands' output.
+"""Keep TensorFlow's and absl's start-up lines out of the commands' output, and out of
+that of the Ray workers a study runs on (:mod:`keras_fcn.cluster` makes this each worker's
+set-up hook).
 
 TensorFlow's native libraries log while they load (``oneDNN custom operations are on``,
 once per copy of absl they hold, each after ``WARNING: All log messages before
