@@ -122,6 +122,10 @@ def search_command(summary: dict, finals: list, defaults: Defaults) -> Command:
     return line.with_settings({k: v for k, v in changed.items() if k not in named})
 
 
+CHOSEN = re.compile(r"^(tuned .*final seeds); .*$")
+"""A search's row of :func:`tuning_rows` up to the values it chose (``; hidden=...``)."""
+
+
 def tuning_rows(results: str | os.PathLike, defaults: Defaults) -> list[dict[str, str]]:
     """Rows for every finished search under the results root's ``tune`` folder.
 

@@ -37,9 +37,6 @@ STUDY_PAGES = "studies"
 
 _FINAL_TABLES = ("final", "mnist_final")
 
-_CHOSEN = r"^(tuned .*final seeds); .*$"
-"""A search's row up to the values it chose (``; hidden=1024-256, ...``)."""
-
 
 COMPUTE_SETTINGS = (*SPEED_FIELDS, "precision", "loop")
 """Settings that change how a run computes, not what it trains: the README shows, of the
@@ -74,7 +71,7 @@ def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
     closest = compute[single].groupby(config[single]).idxmin()
     kept &= ~single | table.index.isin(closest.values)
     shown = table[kept].head(MAX_ROWS).copy()
-    shown["result"] = shown["result"].str.replace(_CHOSEN, r"\1", regex=True)
+    shown["result"] = shown["result"].str.replace(glance.CHOSEN, r"\1", regex=True)
     return shown
 
 

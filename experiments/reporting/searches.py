@@ -94,8 +94,7 @@ def search_section(search: Path, defaults: Defaults) -> list[str]:
     ]
     if (search / layout.TRIALS).exists():
         table = pd.read_csv(search / layout.TRIALS, dtype={"trial_id": str})
-        final_val = [r.best_val_accuracy for r in finals if r.best_val_accuracy is not None]
-        if rivals := rivals_line(table, final_val):
+        if rivals := rivals_line(table, [r.best_val_accuracy for r in finals]):
             lines.append(f"- How sure the choice is: {rivals}.")
         lines += ["", f"The {TOP} best trials:", "", best_trials(table)]
     archived = layout.ARCHIVE / "tune" / search.name

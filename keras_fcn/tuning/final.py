@@ -166,9 +166,7 @@ def closing_text(result: SearchResult, top: int = 5, confusion: bool = False) ->
         lines.append(best[[c for c in columns if c in best]].to_string(index=False))
     lines.append(f"best on validation (trial {best['trial_id'].iloc[0]}): {result.summary['best']}")
     lines += [f"  warning: {line}" for line in result.edge_warnings]
-    final_val = [
-        r.best_val_accuracy for r in result.final_records if r.best_val_accuracy is not None
-    ]
+    final_val = [r.best_val_accuracy for r in result.final_records]
     if rivals := summary.rivals_line(table, final_val):
         lines.append(f"  {rivals}")
     agg = aggregate(result.final_records, by=[]).iloc[0]

@@ -38,17 +38,19 @@ def edge_warnings(space: Space, best: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def rivals_line(table: pd.DataFrame, final_val: Sequence[float]) -> str:
+def rivals_line(table: pd.DataFrame, final_val: Sequence[float | None]) -> str:
     """How sure the choice of the best trial is: how many other completed trials lie within
     twice the spread (std) of the best setting's validation accuracy over its final seeds.
     Their order is within seed noise when each trial ran once. Empty with fewer than two
-    final seeds or no table.
+    final seeds or no validation accuracy in the table.
 
     Args:
         table: the trial table (:func:`keras_fcn.tuning.trials.trials_frame`).
-        final_val: the best validation accuracy of each final run of the best setting.
+        final_val: the best validation accuracy of each final run of the best setting
+            (``None`` where a run has none: left out).
     """
-    if len(final_val) < 2 or table is None or OBJECTIVE not in table:
+    final_val = [v for v in final_val if v is not None]
+    if len(final_val) < 2 or OBJECTIVE not in table:
         return ""
     margin = 2 * float(np.std(final_val, ddof=1))
     scores = table.loc[table["status"] == "COMPLETED", OBJECTIVE].astype(float)

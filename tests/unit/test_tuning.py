@@ -234,3 +234,4 @@ def test_the_trials_close_to_the_best_are_counted_against_the_final_seeds_spread
     tight = search_summary.rivals_line(table, [0.9400, 0.9401, 0.9402])  # margin 0.02 points
     assert tight.startswith("no other trial lies within 0.02 points")
     assert search_summary.rivals_line(table, [0.94]) == ""  # one seed: no spread to judge by
+    assert search_summary.rivals_line(table, [0.94, None]) == ""  # a run without validation
