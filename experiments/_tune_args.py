@@ -54,6 +54,13 @@ def _add_tuner_args(parser: Parser) -> None:
         "epochs (default: no budget)",
     )
     parser.add_argument(
+        "--initial-points",
+        type=int,
+        default=0,
+        help="random trials bayesian runs before its Gaussian process chooses (default: "
+        "KerasTuner's, three per searched dimension)",
+    )
+    parser.add_argument(
         "--compare-tuners",
         type=int,
         metavar="SEEDS",
@@ -281,6 +288,7 @@ def search_options(args, argv: Sequence[str]):
         factor=args.factor,
         trials=args.trials,
         epoch_budget=args.epoch_budget,
+        initial_points=args.initial_points,
         executions=args.executions,
         seed=args.seed,
         final_seeds=args.final_seeds,

@@ -83,15 +83,20 @@ def compare_tuners(
     command: str = "",
 ) -> TunerComparison:
     """Run each of ``tuners`` on ``space`` with ``seeds`` search seeds (``options.seed``,
-    ``+1``, ...) at Hyperband's budget of epochs, and compare them.
+    ``+1``, ...) at Hyperband's budget of epochs, and compare them. ``epochs`` is left out
+    of ``space`` (the family's own if ``None``): every trial trains up to ``max_epochs``.
 
     ``options`` are those of every search (``max_epochs``, ``factor``, ``final_seeds``,
-    ``out``, ...); ``trials`` is replaced by the budget. Resumable: searches already done
+    ``out``, ...); ``trials`` is replaced by the budget, and Bayesian search's random start
+    by :func:`initial_points`. Resumable: searches already done
     are read back. Writes the table, the plot and ``comparison.json`` (``command``, the
     budgets and the searches' folders) into the comparison's folder.
     """
     family = get_family(family)
     options = options or SearchOptions()
+    # every tuner's trials train at most max_epochs, as Hyperband's do: a searched ``epochs``
+    # would let one random or Bayesian trial spend most of the budget alone
+    space = (family.space if space is None else space).without("epochs")
     searches: dict[tuple[str, int], SearchResult] = {}
     budgets: dict[int, int] = {}
     for seed in range(options.seed, options.seed + seeds):
@@ -110,6 +115,7 @@ def compare_tuners(
                 seed=seed,
                 trials=MAX_TRIALS,
                 epoch_budget=budgets[seed],
+                initial_points=initial_points(options, budgets[seed]) if tuner == "bayesian" else 0,
             )
     curves = _curves(searches)
     first = searches["hyperband", options.seed].folder.name
@@ -123,6 +129,14 @@ def compare_tuners(
     record = {"command": command, "budgets": budgets, "searches": members}
     write_json(folder / layout.TUNER_COMPARISON, record)
     return TunerComparison(searches, budgets, table, curves, folder)
+
+
+def initial_points(options: SearchOptions, budget: int) -> int:
+    """Bayesian search's random start in a comparison: ``options.initial_points`` if set,
+    else a third of the trials the budget affords at ``max_epochs`` each (at least 2).
+    KerasTuner's default, three per dimension of the space, outlasts small budgets: the
+    search would be random search trial for trial."""
+    return options.initial_points or max(2, budget // (3 * options.max_epochs))
 
 
 def _curves(searches: dict[tuple[str, int], SearchResult]) -> pd.DataFrame:

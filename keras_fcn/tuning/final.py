@@ -109,7 +109,9 @@ def finish(
     project = folder / layout.TUNER_PROJECT
     save_figure(summary.plot_best_curves(project, table), folder / layout.BEST_CURVES)
     point = trials.best_point(tuner, space)
-    final = hypermodel.base.with_settings({**space.to_config(point), "epochs": options.max_epochs})
+    # the chosen setting trains as its trial did: its own epochs where the space searched
+    # them (random, Bayesian, grid), else the budget of one trial (Hyperband's max_epochs)
+    final = hypermodel.base.with_settings({"epochs": options.max_epochs, **space.to_config(point)})
     runs = with_seeds([final], range(options.seed, options.seed + options.final_seeds))
     content = {
         "family": family.name,
@@ -130,7 +132,7 @@ def finish(
     write_json(folder / layout.SEARCH_SUMMARY, content)
     print(
         f"retraining the best setting with {plural(options.final_seeds, 'seed')} for up to "
-        f"{options.max_epochs} epochs",
+        f"{final.train.epochs} epochs",
         flush=True,
     )
     records = retrain_best(family, runs, data, folder, options.keep_models)

@@ -51,7 +51,7 @@ def search_identity(options: SearchOptions, base: RunConfig, space: Space) -> di
     Args:
         options: the search's options; of them only the tuner and its budget count
             (``tuner``, ``max_epochs`` and ``factor`` for Hyperband, ``trials`` and
-            ``epoch_budget`` for random and Bayesian search, ``executions`` and ``seed``
+            ``epoch_budget`` for random and Bayesian search, ``initial_points`` for Bayesian, ``executions`` and ``seed``
             for all).
         base: the run every trial starts from (family, model, training and data settings).
         space: the space searched, already narrowed.
@@ -63,6 +63,8 @@ def search_identity(options: SearchOptions, base: RunConfig, space: Space) -> di
         settings.update(trials=options.trials)
         if options.epoch_budget:
             settings.update(epoch_budget=options.epoch_budget)
+        if options.initial_points and options.tuner == "bayesian":
+            settings.update(initial_points=options.initial_points)
     return {
         "family": base.family,
         "tuner": options.tuner,

@@ -32,6 +32,8 @@ class SearchOptions:
         epoch_budget: ``random`` and ``bayesian`` start no trial once the finished ones
             have trained this many epochs in all, counting one execution of each (0: no budget; ``trials`` still caps them):
             what compares them with Hyperband at its budget.
+        initial_points: random trials Bayesian search runs before its Gaussian process
+            chooses (0: KerasTuner's default, three per dimension of the space).
         executions: trainings per trial, each from its own seed.
         seed: seed of the oracle and of every training; the first final seed.
         final_seeds: seeds the best setting is retrained with, then tested once each.
@@ -62,6 +64,7 @@ class SearchOptions:
     factor: int = 3
     trials: int = 20
     epoch_budget: int = 0
+    initial_points: int = 0
     executions: int = 1
     seed: int = DEFAULT_SEED
     final_seeds: int = 3
@@ -88,8 +91,9 @@ class SearchOptions:
             least = 2 if name == "factor" else 1
             if getattr(self, name) < least:
                 raise ConfigError(f"{name}={getattr(self, name)} is too small: at least {least}")
-        if self.epoch_budget < 0:
-            raise ConfigError(f"epoch_budget={self.epoch_budget} must be 0 (none) or more")
+        for name in ("epoch_budget", "initial_points"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)} must be 0 (the default) or more")
         if self.workers < 0:
             raise ConfigError(f"workers={self.workers} must be 0 or more")
         if not 0 < self.chief_timeout < math.inf:  # also refuses nan

@@ -111,22 +111,39 @@ def plot_along_each(table: pd.DataFrame, space: Space) -> Figure:
     return fig
 
 
-def trial_curve(project: Path, table: pd.DataFrame, trial_id: str) -> list[float]:
+def _number(trial_id: Any) -> int | None:
+    """A trial id as a number: KerasTuner pads ids to the width of ``max_trials`` (``0007``
+    in Hyperband, ``007`` in a random search of 999 trials, ``7`` in a grid), and a CSV reads
+    them back as numbers or strings. ``None`` for a missing one."""
+    if trial_id is None or pd.isna(trial_id) or str(trial_id) == "":
+        return None
+    return int(float(trial_id))
+
+
+def _trial_histories(project: Path, number: int) -> Path | None:
+    for folder in project.glob("trial_*"):
+        if folder.name[len("trial_") :].isdigit() and int(folder.name[len("trial_") :]) == number:
+            return folder / "histories.json"
+    return None
+
+
+def trial_curve(project: Path, table: pd.DataFrame, trial_id: Any) -> list[float]:
     """Validation accuracy per epoch of a trial's first execution, from its first epoch: a
     Hyperband trial that continues an earlier one (``tuner/trial_id``) trains from that
     trial's weights, so the earlier trial's epochs come first. Empty where a trial's
     ``histories.json`` is missing."""
-    path = project / f"trial_{trial_id}" / "histories.json"
-    if not path.exists():
+    number = _number(trial_id)
+    path = _trial_histories(project, number)
+    if path is None or not path.exists():
         return []
     own = json.loads(path.read_text())[0].get(OBJECTIVE, [])
-    rows = table.set_index(table["trial_id"].astype(str).str.zfill(4))
-    row = rows.loc[str(trial_id).zfill(4)] if str(trial_id).zfill(4) in rows.index else None
-    parent = None if row is None else row.get("tuner/trial_id")
-    if parent is None or pd.isna(parent) or str(parent) == "":
+    rows = table.set_index(table["trial_id"].map(_number))
+    row = rows.loc[number] if number in rows.index else None
+    parent = None if row is None else _number(row.get("tuner/trial_id"))
+    if parent is None:
         return [float(v) for v in own]
     start = int(row.get("tuner/initial_epoch") or 0)
-    earlier = trial_curve(project, table, str(int(float(parent))).zfill(4))
+    earlier = trial_curve(project, table, parent)
     return [float(v) for v in earlier[:start] + own]
 
 
@@ -135,32 +152,34 @@ def plot_best_curves(project: Path, table: pd.DataFrame, n: int = 5) -> Figure:
     from its first epoch (:func:`trial_curve`), the best one bold. A trial that a better one
     continued is the start of that one's curve: it is left out."""
     done = table[(table["status"] == "COMPLETED") & table[OBJECTIVE].notna()]
-    ids = table["trial_id"].astype(str).str.zfill(4)
-    parents = dict(zip(ids, table.get("tuner/trial_id", pd.Series(index=table.index)), strict=True))
-    chosen: list[str] = []
-    covered: set[str] = set()
-    for trial_id in done.sort_values(OBJECTIVE, ascending=False)["trial_id"]:
-        trial_id = str(trial_id).zfill(4)
-        if trial_id in covered:
+    numbers = table["trial_id"].map(_number)
+    parent_ids = table.get("tuner/trial_id", pd.Series(index=table.index))
+    parents = dict(zip(numbers, parent_ids.map(_number), strict=True))
+    names = dict(zip(numbers, table["trial_id"].astype(str), strict=True))  # as the table has it
+    chosen: list[int] = []
+    covered: set[int] = set()
+    for number in done.sort_values(OBJECTIVE, ascending=False)["trial_id"].map(_number):
+        if number in covered:
             continue
-        chosen.append(trial_id)
-        parent = parents.get(trial_id)
-        while parent is not None and not pd.isna(parent) and str(parent) != "":
-            covered.add(str(int(float(parent))).zfill(4))
-            parent = parents.get(str(int(float(parent))).zfill(4))
+        chosen.append(number)
+        parent = parents.get(number)
+        while parent is not None:
+            covered.add(parent)
+            parent = parents.get(parent)
         if len(chosen) == n:
             break
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.subplots()
-    for rank, trial_id in enumerate(chosen):
-        curve = trial_curve(project, table, trial_id)
+    for rank, number in enumerate(chosen):
+        curve = trial_curve(project, table, number)
         if curve:
             epochs = range(1, len(curve) + 1)
-            label = f"trial {trial_id}: {max(curve):.4f}"
+            label = f"trial {names[number]}: {max(curve):.4f}"
             ax.plot(epochs, curve, linewidth=2.4 if rank == 0 else 1.2, label=label)
     ax.set(xlabel="epoch", ylabel="validation accuracy", title=f"The {len(chosen)} best trials")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="lower right")
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(fontsize="small", loc="lower right")
     return fig
 
 

@@ -194,6 +194,8 @@ def make_tuner(
             )
         else:
             base = kt.RandomSearch if options.tuner == "random" else kt.BayesianOptimization
+            if options.tuner == "bayesian" and options.initial_points:
+                searching.update(num_initial_points=options.initial_points)
             tuner = _tuner_class(base)(hypermodel, max_trials=options.trials, **common, **searching)
     tuner.seed_base = options.seed
     if options.epoch_budget and options.tuner in ("random", "bayesian"):

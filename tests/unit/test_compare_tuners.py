@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import types
 
@@ -86,3 +87,48 @@ def test_the_table_compares_tuners_at_each_quarter_of_each_seeds_budget():
     assert table.loc["random", "best val % at 50% of the budget"] == "70.00"  # seed 2: none yet
     assert table.loc["random", "best val % at 100% of the budget"] == "92.50 ± 3.54"
     assert table.loc["random", "hours of trials"] == "1.00 ± 0.00"
+
+
+def test_every_tuner_trains_its_trials_up_to_max_epochs(tmp_path):
+    # a space that searches epochs: random search must not get trials longer than
+    # Hyperband's, or one trial spends the budget alone
+    space = Space((*SPACE.params, Param("epochs", (3, 4), 3)))
+    tiny = {"hidden": (4,), "train_limit": 200, "validation": 100, "test_limit": 100}
+    comparison = tuning.compare_tuners(
+        DENSE,
+        space,
+        base=DENSE.run_config({**tiny, "epochs": 2, "jit_compile": "off"}),
+        options=tuning.SearchOptions(max_epochs=2, final_seeds=1, out=str(tmp_path)),
+        seeds=1,
+    )
+    for tuner in ("random", "bayesian"):
+        search = comparison.searches[tuner, 42]
+        assert "epochs" not in search.trials.columns
+        assert search.trials["epochs_trained"].max() <= 2
+        assert {r.config["train"]["epochs"] for r in search.final_records} == {2}
+    # Bayesian search leaves its random start within the budget (KerasTuner's default
+    # start, three trials per dimension, would outlast it)
+    bayesian = json.loads((comparison.searches["bayesian", 42].folder / "search.json").read_text())
+    assert bayesian["tuner_settings"]["initial_points"] == 2
+
+
+def test_bayesian_search_takes_its_random_start_from_the_options(tmp_path):
+    hypermodel = ShortTrials(DENSE, DENSE.run_config({"hidden": (4,), "epochs": 3}), SPACE)
+    options = tuning.SearchOptions(tuner="bayesian", initial_points=4)
+    searcher = tuning.make_tuner(hypermodel, tmp_path, options, project_name="p")
+    assert searcher.oracle.num_initial_points == 4
+    base = DENSE.run_config()
+    ids = {
+        tuning.search_key(tuning.search_identity(dataclasses.replace(options, **c), base, SPACE))
+        for c in (
+            {},
+            {"initial_points": 0},
+            {"tuner": "random"},
+            {"tuner": "random", "initial_points": 0},
+        )
+    }
+    assert len(ids) == 3  # a random search ignores it
+    assert tuning.compare.initial_points(tuning.SearchOptions(max_epochs=9), 66) == 2
+    assert tuning.compare.initial_points(tuning.SearchOptions(max_epochs=9), 300) == 11
+    with pytest.raises(ConfigError, match="initial_points=-1"):
+        tuning.SearchOptions(initial_points=-1)

@@ -107,6 +107,23 @@ def test_a_search_from_python_resumes_where_it_was_interrupted(tmp_path, capsys)
         assert (folder / name).stat().st_size > 1000
 
 
+def test_the_final_runs_train_the_epochs_their_trial_did(tmp_path):
+    # a grid over epochs: the chosen setting is retrained as it was chosen, not for
+    # max_epochs (only Hyperband's trials all run to max_epochs)
+    space = Space((Param("epochs", (1, 2), 1),))
+    result = tuning.run_search(
+        DENSE,
+        space,
+        base=DENSE.run_config(TINY),
+        tuner="grid",
+        max_epochs=3,
+        final_seeds=1,
+        out=tmp_path,
+    )
+    trained = [r.config["train"]["epochs"] for r in result.final_records]
+    assert trained == [result.best["epochs"]] and trained[0] in (1, 2)
+
+
 def test_a_finished_search_called_again_trains_nothing_and_fresh_starts_over(tmp_path, capsys):
     _search(tmp_path, CountTrainings(), keep_models=True)
     [folder] = tmp_path.iterdir()

@@ -71,6 +71,28 @@ def test_a_continued_trial_is_drawn_from_its_first_epoch(tmp_path):
     assert labels == ["trial 0002: 0.8500", "trial 0001: 0.7000"]
 
 
+def test_trials_of_any_id_width_are_drawn(tmp_path):
+    # a grid numbers its trials 0, 1, ...; a random search of 999 trials 000, 001, ...; a
+    # trial table read back from CSV holds them as numbers
+    for width in (1, 3):
+        project = tmp_path / f"w{width}"
+        for number, curve in enumerate([[0.5, 0.6], [0.7, 0.9]]):
+            trial = project / f"trial_{number:0{width}d}"
+            trial.mkdir(parents=True)
+            (trial / "histories.json").write_text(json.dumps([{"val_accuracy": curve}]))
+        table = pd.DataFrame(
+            {
+                "trial_id": [0, 1],
+                "status": ["COMPLETED", "COMPLETED"],
+                "val_accuracy": [0.6, 0.9],
+            }
+        )
+        assert trial_curve(project, table, "1") == [0.7, 0.9]
+        figure = plot_best_curves(project, table)
+        labels = [line.get_label() for line in figure.axes[0].get_lines()]
+        assert labels == ["trial 1: 0.9000", "trial 0: 0.6000"]
+
+
 def test_the_archive_keeps_the_trials_and_figures_of_a_search(tmp_path):
     search = _search(tmp_path / "results")
     arch = tmp_path / "docs" / "records"
