@@ -374,7 +374,7 @@ def _committed(args, folder: Path) -> Path | None:
 def _estimate(args, family, runs, store, committed) -> float:
     """Print how many of ``runs`` are recorded and the estimated time of the others."""
     from experiments.reporting.archive import restored
-    from keras_fcn.estimate import Estimator
+    from keras_fcn.estimate import Estimator, busy_note
 
     records = restored(store, committed)
     done = {r.run_id for r in records if r.status != Status.FAILED}
@@ -384,11 +384,13 @@ def _estimate(args, family, runs, store, committed) -> float:
         print(f"{len(unique)} runs, {len(unique) - len(left)} recorded")
         return 0.0
     estimator = Estimator({family.name: family}, records)
+    busy = busy_note()  # read before the networks are timed, which load the machine
     seconds = sum(estimator.seconds(run) for run in left)
     print(
         f"{len(unique)} runs, {len(unique) - len(left)} recorded; the {len(left)} left: about "
         f"{duration(seconds)} on this machine (upper bound where a run stops early; speed of "
-        f"{len(estimator.timed)} network{'s' * (len(estimator.timed) != 1)} timed here, the others from records)"
+        f"{len(estimator.timed)} network{'s' * (len(estimator.timed) != 1)} timed here, the others from records"
+        f"{busy if estimator.timed else ''})"
     )
     return seconds
 

@@ -12,6 +12,7 @@ A run with early stopping is counted at its most epochs, so its time is an upper
 from __future__ import annotations
 
 import dataclasses
+import os
 import statistics
 import sys
 import time
@@ -103,6 +104,24 @@ class Estimator:
             self.speeds[key] = time_per_image(self.families[run.family], run)
             self.timed.add(key)
         return self.speeds[key] * train_images(run.data) * run.train.epochs
+
+
+def busy_note(load: float | None = None, cores: int | None = None) -> str:
+    """A warning to print beside an estimate timed on a machine that other work keeps busy
+    (a load average of half its cores or more): its networks ran slow, so the estimate is
+    high. Empty on an idle machine, or where the load average cannot be read."""
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:  # not on this system
+            return ""
+    cores = cores or os.cpu_count() or 1
+    if load < max(1.0, cores / 2):
+        return ""
+    return (
+        f"; other work keeps this machine busy (load average {load:.1f} on "
+        f"{cores} cores): the networks timed here ran slow, so this is high"
+    )
 
 
 def duration(seconds: float) -> str:

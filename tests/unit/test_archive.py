@@ -125,3 +125,12 @@ def test_speed_from_records_and_durations():
     other.config["model"] = {"hidden": [64], "activation": "tanh"}  # not a speed setting
     assert estimate.speed_key("dense", other.config) == key
     assert [estimate.duration(s) for s in (30, 600, 7200)] == ["30 s", "10 min", "2.0 h"]
+
+
+def test_an_estimate_timed_on_a_busy_machine_says_so():
+    assert estimate.busy_note(load=0.3, cores=2) == ""
+    assert estimate.busy_note(load=0.9, cores=2) == ""  # one core's worth of other work: at least 1
+    note = estimate.busy_note(load=2.4, cores=2)
+    assert "load average 2.4 on 2 cores" in note and "high" in note
+    assert estimate.busy_note(load=3.0, cores=8) == ""
+    assert estimate.busy_note(load=4.0, cores=8) != ""
