@@ -45,9 +45,10 @@ are compared on ``docs/speed.md`` and listed on ``docs/results.md``)."""
 
 
 def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the table at a glance the README shows: every single-run config (of
-    those differing only in :data:`COMPUTE_SETTINGS`, the one that sets the fewest), the
-    best search of each family on each dataset (without the values it chose: they are on
+    """The rows of the table at a glance the README shows: each family's defaults on each
+    dataset (of the single-run configs that set nothing but :data:`COMPUTE_SETTINGS`, the one
+    that sets the fewest; configs set by hand are on ``docs/results.md``), the best search of
+    each family on each dataset (without the values it chose: they are on
     ``docs/results.md`` and ``docs/searches.md``), and the best classical baseline of each
     dataset, at most :data:`MAX_ROWS`."""
     accuracy = table["value"].str.extract(r"^([\d.]+)")[0].astype(float)
@@ -68,7 +69,8 @@ def glance_rows(table: pd.DataFrame) -> pd.DataFrame:
     compute = flags.map(lambda pairs: sum(key in COMPUTE_SETTINGS for key, _ in pairs))
     config = modules + " " + table["dataset"]
     config += flags.map(lambda pairs: str(sorted(p for p in pairs if p[0] not in COMPUTE_SETTINGS)))
-    closest = compute[single].groupby(config[single]).idxmin()
+    defaults = compute == flags.map(len)  # every flag a compute setting
+    closest = compute[single & defaults].groupby(config[single & defaults]).idxmin()
     kept &= ~single | table.index.isin(closest.values)
     shown = table[kept].head(MAX_ROWS).copy()
     shown["result"] = shown["result"].str.replace(glance.CHOSEN, r"\1", regex=True)
