@@ -112,6 +112,7 @@ def _measure_in_child(args, name: str, env: dict[str, str], epochs: int | None):
         out = Path(folder) / "case.json"
         argv = [sys.executable, "-m", "experiments.benchmark", "--case", name]
         argv += ["--json", str(out), "--seed", str(args.seed), "--models", args.models]
+        argv += ["--trials", str(args.trials)]
         argv += ["--epochs", str(epochs)] if epochs else []
         argv += ["--data-dir", args.data_dir] if args.data_dir else []
         argv += ["--quick"] if args.quick else []
@@ -283,28 +284,25 @@ def _trials(args, out: Path):
     """The tuning trials' costs, printed and saved; None with ``--trials 0``."""
     import pandas as pd
 
+    from experiments.bench import trials as costs
     from experiments.bench.page import trials_line
-    from experiments.bench.trials import one_network, trial_costs
     from keras_fcn.reporting.tables import save_table
 
     if not args.trials:
         return None
-    trial_count = min(args.trials, 3) if args.quick else args.trials
-    family = registry.get_family("dense")
+    count, family = costs.trial_count(args), registry.get_family("dense")
     data = data_of(family, args)
-    small = dataclasses.replace(
-        data,
-        x_train=data.x_train[:2000],
-        y_train=data.y_train[:2000],
-        x_val=data.x_val[:500],
-        y_val=data.y_val[:500],
-    )
-    base = family.run_config({"seed": args.seed})
     searches = []
-    for name, space in (("dense space", None), ("one network", one_network(family))):
-        print(f"\n{trial_count} two-epoch tuning trials, {name}, in one process ...")
-        costs = trial_costs(family, base, small, trials=trial_count, seed=args.seed, space=space)
-        searches.append(costs.assign(space=name))
+    for name in (costs.DENSE_SPACE, costs.ONE_NETWORK_SPACE):
+        print(f"\n{count} two-epoch tuning trials, {name}, in one process ...")
+        searches.append(costs.search_costs(family, data, name, count, args.seed))
+    print(f"\n{count} two-epoch tuning trials, {costs.ONEDNN_OFF} (a new process) ...")
+    env = {**os.environ, **costs.ONEDNN_OFF_ENV}
+    found, why = _measure_in_child(args, costs.ONEDNN_OFF, env, None)
+    if found is None:
+        print(f"not measured: {why}")
+    else:
+        searches.append(pd.DataFrame(found))
     trials = pd.concat(searches, ignore_index=True)
     save_table(trials, out / Path(layout.TRIALS).stem, index=False)
     print(trials_line(trials))  # the line docs/speed.md shows for a committed run

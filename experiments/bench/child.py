@@ -59,9 +59,17 @@ def _limits(args) -> dict[str, Any]:
 
 
 def one_case(args) -> int:
-    """Child mode: measure one case, or the limits, and write it as JSON."""
+    """Child mode: measure one case, the limits or the trials without oneDNN, and write it as
+    JSON."""
+    from experiments.bench import trials
+
     if args.case == LIMITS:
         result = _limits(args)
+    elif args.case == trials.ONEDNN_OFF:  # the environment turned oneDNN off
+        family = registry.get_family("dense")
+        count = trials.trial_count(args)
+        costs = trials.search_costs(family, data_of(family, args), args.case, count, args.seed)
+        result = costs.to_dict(orient="records")
     elif args.case.startswith(PROFILE + ":"):
         from experiments.bench import profile
 

@@ -23,6 +23,7 @@ from experiments.bench.runs import (
     machine_of,
     target_rows,
 )
+from experiments.bench.trials import ONE_NETWORK_SPACE, ONEDNN_OFF
 from keras_fcn import layout
 from keras_fcn.record import RunRecord
 
@@ -179,17 +180,27 @@ from a rise per trial."""
 
 def trials_line(trials: pd.DataFrame) -> str:
     """The tuning trials' fixed cost and memory growth, in one line; with the one-network
-    search's growth where the run made one (a ``space`` column)."""
+    search's growth and the dense space's without oneDNN where the run made them (a
+    ``space`` column)."""
     if "space" in trials:
-        one = trials[trials["space"] == "one network"]["rss_mb"]
-        line = trials_line(trials[trials["space"] != "one network"].drop(columns="space"))
-        if one.empty:
-            return line
-        return line[:-1] + (
-            f"; over {len(one)} trials of one network (the default; only the optimizer and "
-            f"learning rate drawn): {one.iloc[-1] - one.iloc[0]:+,.0f} MB from the first to "
-            f"the last."
-        )
+        others = (ONE_NETWORK_SPACE, ONEDNN_OFF)
+        line = trials_line(trials[~trials["space"].isin(others)].drop(columns="space"))
+        one = trials[trials["space"] == ONE_NETWORK_SPACE]["rss_mb"]
+        if not one.empty:
+            line = line[:-1] + (
+                f"; over {len(one)} trials of one network (the default; only the optimizer and "
+                f"learning rate drawn): {one.iloc[-1] - one.iloc[0]:+,.0f} MB from the first "
+                f"to the last."
+            )
+        off = trials[trials["space"] == ONEDNN_OFF]
+        if not off.empty:
+            rss = off["rss_mb"]
+            line = line[:-1] + (
+                f"; the dense space again with TensorFlow's oneDNN kernels off "
+                f"(`TF_ENABLE_ONEDNN_OPTS=0`): fixed cost median "
+                f"{off['fixed_cost_s'].median():.2f} s, {_growth(rss)}."
+            )
+        return line
     rss = trials["rss_mb"]
     before = (  # runs before that column have only the fixed cost
         f"KerasTuner's bookkeeping before it median {trials['before_s'].median():.2f} s; "
@@ -197,11 +208,8 @@ def trials_line(trials: pd.DataFrame) -> str:
         else ""
     )
     memory = f"resident memory {rss.iloc[0]:,.0f} MB after the first, "
-    growth = f"{rss.iloc[-1] - rss.iloc[0]:+,.0f} MB"
     if len(rss) > WARM_UP + 1:
-        warm = rss.iloc[WARM_UP - 1]
-        memory += f"{warm:,.0f} MB after the fifth, "
-        growth += f"; {rss.iloc[-1] - warm:+,.0f} MB from the fifth"
+        memory += f"{rss.iloc[WARM_UP - 1]:,.0f} MB after the fifth, "
     if "second_epoch_s" in trials:  # two-epoch trials, since the epoch loop
         what = "two epochs each, in one process): fixed cost (the first epoch's time beyond "
         what += "the second's: build, trace, compile)"
@@ -210,8 +218,17 @@ def trials_line(trials: pd.DataFrame) -> str:
     return (
         f"- Tuning trials ({len(trials)}, {what} median "
         f"**{trials['fixed_cost_s'].median():.2f} s**; "
-        f"{before}{memory}{rss.iloc[-1]:,.0f} MB after the last ({growth})."
+        f"{before}{memory}{rss.iloc[-1]:,.0f} MB after the last ({_growth(rss)})."
     )
+
+
+def _growth(rss: pd.Series) -> str:
+    """``+346 MB; +154 MB from the fifth``: memory from the first trial (and the fifth) to the
+    last."""
+    growth = f"{rss.iloc[-1] - rss.iloc[0]:+,.0f} MB"
+    if len(rss) > WARM_UP + 1:
+        growth += f"; {rss.iloc[-1] - rss.iloc[WARM_UP - 1]:+,.0f} MB from the fifth"
+    return growth
 
 
 def readme_block(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from typing import Any
@@ -18,6 +19,36 @@ ONE_NETWORK = ("optimizer", "learning_rate")
 
 NETWORK = ("hidden", "batch_norm", "dropout", "batch_size")
 """What a trial drew that sets the size of its traced graph, kept beside its fixed cost."""
+
+DENSE_SPACE, ONE_NETWORK_SPACE = "dense space", "one network"
+ONEDNN_OFF = "dense space, oneDNN off"
+"""The dense space again, in a process started with ``TF_ENABLE_ONEDNN_OPTS=0``: TensorFlow's
+oneDNN kernels allocate from a pool that keeps its largest size, the plain kernels from
+``malloc``. Its memory tells the pool's share of the growth from what trials keep."""
+ONEDNN_OFF_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+def trial_count(args: Any) -> int:
+    """Trials per search of ``--trials`` (at most 3 with ``--quick``)."""
+    return min(args.trials, 3) if args.quick else args.trials
+
+
+def search_costs(family: Family, data: Dataset, name: str, trials: int, seed: int) -> pd.DataFrame:
+    """:func:`trial_costs` of the search ``name`` (:data:`DENSE_SPACE`, :data:`ONE_NETWORK_SPACE`
+    or :data:`ONEDNN_OFF`, the process's environment deciding the kernels) on the first 2,000
+    training and 500 validation images of ``data``, with a ``space`` column naming it."""
+    small = dataclasses.replace(
+        data,
+        x_train=data.x_train[:2000],
+        y_train=data.y_train[:2000],
+        x_val=data.x_val[:500],
+        y_val=data.y_val[:500],
+    )
+    space = one_network(family) if name == ONE_NETWORK_SPACE else None
+    base = family.run_config({"seed": seed})
+    return trial_costs(family, base, small, trials=trials, seed=seed, space=space).assign(
+        space=name
+    )
 
 
 def searched_space(family: Family) -> Any:

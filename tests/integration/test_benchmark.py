@@ -290,3 +290,17 @@ def test_the_search_case_runs_every_search_to_a_tested_model(tmp_path):
     assert table["test_accuracy"].between(0.5, 1).all()  # a model that learned, tested once
     saved = json.loads((out / "benchmark.json").read_text())
     assert len(saved["search_processes"][1]["test_accuracy"]) == 3  # the final seeds
+
+
+# about 25 s: three two-trial searches, the last in a process without oneDNN
+def test_the_trials_run_again_in_a_process_without_onednn(tmp_path):
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "experiments.benchmark", "--models", "none", "--quick"]
+    argv += ["--trials", "2", "--search", "0", "--out", str(out)]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = pd.read_csv(out / "trials.csv")
+    spaces = ["dense space", "one network", "dense space, oneDNN off"]
+    assert table.groupby("space", sort=False).size().to_dict() == dict.fromkeys(spaces, 2)
+    assert (table["rss_mb"] > 0).all() and (table["fixed_cost_s"] > 0).all()
+    assert "oneDNN kernels off (`TF_ENABLE_ONEDNN_OPTS=0`): fixed cost median" in done.stdout

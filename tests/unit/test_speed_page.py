@@ -203,6 +203,22 @@ def test_the_one_network_search_adds_its_memory_growth_to_the_trials_line():
     assert line.endswith(": +4 MB from the first to the last.")
 
 
+def test_the_dense_space_without_onednn_adds_its_cost_and_memory_to_the_trials_line():
+    rss = [900, 1100, 1300, 1300, 1300, 1310, 1320, 1000, 1004] + list(range(800, 870, 10))
+    trials = pd.DataFrame(
+        {
+            "fixed_cost_s": [1.0] * 9 + [0.4] * 7,
+            "rss_mb": rss,
+            "space": ["dense space"] * 7 + ["one network"] * 2 + ["dense space, oneDNN off"] * 7,
+        }
+    )
+    line = page.trials_line(trials)
+    assert "1,320 MB after the last (+420 MB; +20 MB from the fifth)" in line
+    assert "over 2 trials of one network" in line and ": +4 MB from the first to the last;" in line
+    off = line[line.index("oneDNN kernels off") :]
+    assert off.endswith("fixed cost median 0.40 s, +60 MB; +20 MB from the fifth.")
+
+
 def test_the_page_shows_the_latest_run_per_cpu_and_lists_the_runs_it_supersedes(tmp_path):
     runs = [  # (created, model, trials)
         ("2026-01-02T00:00:00+00:00", "dense", True),  # measured again by both later runs
