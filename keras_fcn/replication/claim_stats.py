@@ -67,13 +67,17 @@ def difference(a: Sequence[RunRecord], b: Sequence[RunRecord]) -> dict[str, obje
     elif len(common) >= 2 or min(len(sa), len(sb)) < 2:
         diffs = [100 * (sa[s] - sb[s]) for s in common]
     else:
-        return _welch(100 * np.array(list(sa.values())), 100 * np.array(list(sb.values())))
+        return welch(100 * np.array(list(sa.values())), 100 * np.array(list(sb.values())))
     if len(diffs) < 2:
         return {"n": len(diffs), "verdict": "too few seeds"}
     return one_sample(diffs)
 
 
-def _welch(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+def welch(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
+    """``mean(a) - mean(b)`` of two independent samples (points) as a sample: Welch's standard
+    error and degrees of freedom. A side that does not vary adds nothing to the error (where
+    a library's t-test warns of lost precision on nearly equal values)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
     se = math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if se else len(a) - 1

@@ -18,14 +18,13 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.identity import Status
 from keras_fcn.record import RunRecord, RunStore
+from keras_fcn.replication.claim_stats import interval, welch
 from keras_fcn.replication.comparison import comparison_rows
 from keras_fcn.replication.protocol import Protocol, PublishedRow, TableSpec, read_published
 from keras_fcn.replication.rerun import RerunOptions, reproduce
@@ -214,11 +213,8 @@ def difference_interval(ours: Sequence[float], theirs: Sequence[float]) -> tuple
     two values on a side; the difference itself when neither side varies."""
     if len(ours) < 2 or len(theirs) < 2:
         return math.nan, math.nan
-    if np.std(ours) == 0 and np.std(theirs) == 0:
-        difference = float(np.mean(ours) - np.mean(theirs))
-        return difference, difference
-    interval = stats.ttest_ind(ours, theirs, equal_var=False).confidence_interval(0.95)
-    return float(interval.low), float(interval.high)
+    low, high = interval(welch(ours, theirs), 0.95)
+    return float(low), float(high)
 
 
 def agree(difference: float, low: float, high: float) -> bool:

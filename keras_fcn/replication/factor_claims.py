@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from keras_fcn.record import RunRecord
-from keras_fcn.replication.claim_stats import ALPHA, VERDICTS, counted
+from keras_fcn.replication.claim_stats import ALPHA, VERDICTS, counted, t_test, welch
 from keras_fcn.settings import dashed
 
 
@@ -214,9 +214,7 @@ def judge_level(claim: Any, records: Sequence[RunRecord]) -> dict[str, object]:
     if len(at) < 2 or len(rest) < 2:
         return {"comparison": text, "n": len(values), "verdict": _too_few(values)}
     a, b = (rest, at) if worse else (at, rest)
-    test = stats.ttest_ind(a, b, equal_var=False)
-    low, high = test.confidence_interval(0.95)
-    result = {"effect": float(a.mean() - b.mean()), "ci_low": float(low), "ci_high": float(high)}
-    result |= {"p": float(test.pvalue), "n": len(values)}
+    test = t_test(welch(a, b))
+    result = {k: test[k] for k in ("effect", "ci_low", "ci_high", "p")} | {"n": len(values)}
     text += f" ({len(at)} vs {len(rest)} runs)"
-    return {"comparison": text, **result, "verdict": VERDICTS[_sign(result)]}
+    return {"comparison": text, **result, "verdict": VERDICTS[test["sign"]]}
