@@ -30,6 +30,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -305,11 +306,14 @@ def run_tuner(
             verbose=(1 if sys.stdout.isatty() else 2) if options.verbose else 0,
         )
         start = time.perf_counter()
-        if watch is None:
-            search()
-        else:
-            with watch:
-                watch.run(search)
+        with warnings.catch_warnings():
+            if not options.verbose:  # Bayesian search's Gaussian process notes its fit
+                warnings.filterwarnings("ignore", module="sklearn.gaussian_process")
+            if watch is None:
+                search()
+            else:
+                with watch:
+                    watch.run(search)
     finally:
         if pool is not None:
             pool.stop()

@@ -4,6 +4,7 @@ interrupted, resumed by the same call, quiet, and lean on disk; and the trial ta
 from __future__ import annotations
 
 import json
+import warnings
 
 import keras
 import numpy as np
@@ -196,3 +197,36 @@ def test_hyperband_continues_a_trial_with_its_optimizer_state(tmp_path):
     later = hypermodel.build(hp)
     later.load_weights(tmp_path / "checkpoint.weights.h5")
     assert int(later.optimizer.iterations) == int(first.optimizer.iterations) == 2
+
+
+class GaussianProcessNote(keras.callbacks.Callback):
+    """Warns as scikit-learn's Gaussian process does when a length scale meets its bound."""
+
+    def __deepcopy__(self, memo: dict) -> GaussianProcessNote:
+        return self
+
+    def on_train_begin(self, logs=None) -> None:
+        warnings.warn_explicit(
+            "length_scale is close to the specified lower bound",
+            UserWarning,
+            "kernels.py",
+            445,
+            module="sklearn.gaussian_process.kernels",
+        )
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_gaussian_processs_notes_show_only_when_verbose(tmp_path, recwarn, verbose):
+    tuning.run_search(
+        DENSE,
+        Space((Param("learning_rate", (0.001, 0.01), 0.001),)),
+        base=DENSE.run_config(TINY),
+        tuner="grid",
+        max_epochs=1,
+        final_seeds=1,
+        out=tmp_path,
+        callbacks=(GaussianProcessNote(),),
+        verbose=verbose,
+    )
+    notes = [w for w in recwarn if "length_scale" in str(w.message)]
+    assert bool(notes) == verbose
