@@ -338,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return one_case(args)
     models, out = _check(args)
     from experiments.bench.limits import cpu_flags
+    from experiments.bench.runs import set_aside
+
+    if (earlier := set_aside(out)) is not None:
+        print(f"the earlier run's files are now in {earlier}/")
     from experiments.bench.table import describe_cpu, summarize_limits
     from keras_fcn.record import library_versions, now, write_json
 

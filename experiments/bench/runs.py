@@ -59,6 +59,23 @@ def _save_run(source: Path, meta: str, archive: str | os.PathLike) -> Path | Non
     return target
 
 
+def set_aside(out: Path) -> Path | None:
+    """Move an earlier ``experiments.benchmark`` run's files out of ``out`` into
+    ``out/earlier-STAMP/``, so that a run measuring fewer parts leaves no other run's tables
+    beside its own (they would be saved and shown as its); the folder moved to, or ``None``
+    when ``out`` holds no earlier run."""
+    meta = out / "benchmark.json"
+    if not meta.exists():
+        return None
+    created = json.loads(meta.read_text()).get("created", "")
+    target = out / f"earlier-{re.sub(r'[^0-9]', '', created)[:14] or 'undated'}"
+    target.mkdir(exist_ok=True)
+    for path in [meta, *(out / f"{t}.{ext}" for t in TABLES for ext in ("csv", "md"))]:
+        if path.exists():
+            path.replace(target / path.name)
+    return target
+
+
 def committed_runs(archive: str | os.PathLike | None) -> list[Path]:
     """The committed benchmark runs, newest first."""
     if archive is None:

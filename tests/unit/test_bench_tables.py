@@ -6,6 +6,7 @@ peak memory of a child process."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import types
 
@@ -363,3 +364,23 @@ def test_a_failing_side_of_the_search_case_is_skipped_with_its_reason():
     assert table["side"].tolist() == ["keras-fcn", "keras-fcn-bfloat16"]
     assert table["search_speedup"].isna().all()
     assert round(table["test_accuracy"][0], 6) == 0.85
+
+
+def test_a_new_run_sets_an_earlier_runs_files_aside(tmp_path):
+    from experiments.bench.runs import set_aside
+
+    assert set_aside(tmp_path) is None  # nothing run here yet
+    (tmp_path / "benchmark.json").write_text(json.dumps({"created": "2026-12-07T16:28:00+00:00"}))
+    for name in ("benchmark.csv", "search.csv", "search.md", "notes.txt"):
+        (tmp_path / name).write_text(name)
+    earlier = set_aside(tmp_path)
+    assert earlier == tmp_path / "earlier-20261207162800"
+    assert sorted(p.name for p in earlier.iterdir()) == [
+        "benchmark.csv",
+        "benchmark.json",
+        "search.csv",
+        "search.md",
+    ]
+    # what is not a run's file stays; a run measuring only the trials shows no old search
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["notes.txt"]
+    assert set_aside(tmp_path) is None
