@@ -54,17 +54,17 @@ class CountTrainings(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def _search(tmp_path, callback, **settings):
+def _search(tmp_path, *callbacks, space=GRID, **settings):
+    """A grid search of ``space`` on tiny data (one epoch, two final seeds unless told)."""
+    options = {"max_epochs": 1, "final_seeds": 2, **settings}
     return tuning.run_search(
         DENSE,
-        GRID,
+        space,
         base=DENSE.run_config(TINY),
         tuner="grid",
-        max_epochs=1,
-        final_seeds=2,
         out=tmp_path,
-        callbacks=(callback,),
-        **settings,
+        callbacks=callbacks,
+        **options,
     )
 
 
@@ -112,15 +112,7 @@ def test_the_final_runs_train_the_epochs_their_trial_did(tmp_path):
     # a grid over epochs: the chosen setting is retrained as it was chosen, not for
     # max_epochs (only Hyperband's trials all run to max_epochs)
     space = Space((Param("epochs", (1, 2), 1),))
-    result = tuning.run_search(
-        DENSE,
-        space,
-        base=DENSE.run_config(TINY),
-        tuner="grid",
-        max_epochs=3,
-        final_seeds=1,
-        out=tmp_path,
-    )
+    result = _search(tmp_path, space=space, max_epochs=3, final_seeds=1)
     trained = [r.config["train"]["epochs"] for r in result.final_records]
     assert trained == [result.best["epochs"]] and trained[0] in (1, 2)
 
@@ -217,16 +209,6 @@ class GaussianProcessNote(keras.callbacks.Callback):
 
 @pytest.mark.parametrize("verbose", [False, True])
 def test_the_gaussian_processs_notes_show_only_when_verbose(tmp_path, recwarn, verbose):
-    tuning.run_search(
-        DENSE,
-        Space((Param("learning_rate", (0.001, 0.01), 0.001),)),
-        base=DENSE.run_config(TINY),
-        tuner="grid",
-        max_epochs=1,
-        final_seeds=1,
-        out=tmp_path,
-        callbacks=(GaussianProcessNote(),),
-        verbose=verbose,
-    )
+    _search(tmp_path, GaussianProcessNote(), final_seeds=1, verbose=verbose)
     notes = [w for w in recwarn if "length_scale" in str(w.message)]
     assert bool(notes) == verbose
