@@ -159,8 +159,10 @@ def _epoch_function(
     examples in batches of ``batch_size``: a training epoch in an order shuffled by ``seed``,
     or an evaluation in order.
 
-    Full batches run in a graph loop; a last, smaller batch runs after it, so every batch
-    has a static shape (which XLA needs).
+    Every batch, the last smaller one too, runs in one graph loop whose body is traced once:
+    tracing the step (forward, gradients, the optimizer's update) is most of a search trial's
+    fixed cost. XLA needs static shapes: under it, full batches run in the loop and a last,
+    smaller batch after it.
     """
     import tensorflow as tf
 
@@ -190,14 +192,24 @@ def _epoch_function(
         order = tf.range(count)
         if training:
             order = tf.random.experimental.stateless_shuffle(order, seed=seed)
-        batches = tf.reshape(order[: full * batch_size], (full, batch_size))
-        loss_sum, correct = tf.constant(0.0), tf.constant(0)
-        for i in tf.range(full):
-            batch_loss, batch_correct = step(x, y, batches[i])
-            loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
-        if rest:
+        if jit:  # static shapes: the full batches in the loop, a smaller last one after it
+            looped, batches = full, tf.reshape(order[: full * batch_size], (full, batch_size))
+        else:
+            looped = full + (1 if rest else 0)
+
+        def body(i: Any, loss_sum: Any, correct: Any) -> tuple[Any, Any, Any]:
+            if jit:
+                index = batches[i]
+            else:
+                index = order[i * batch_size : tf.minimum((i + 1) * batch_size, count)]
+            batch_loss, batch_correct = step(x, y, index)
+            return i + 1, loss_sum + batch_loss, correct + batch_correct
+
+        start = (tf.constant(0), tf.constant(0.0), tf.constant(0))
+        _, loss_sum, correct = tf.while_loop(lambda i, *_: i < looped, body, start)
+        if jit and rest:
             batch_loss, batch_correct = step(x, y, order[full * batch_size :])
             loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
         return loss_sum, correct
 
-    return compat.without_retracing_warning(tf.function(epoch, jit_compile=False))
+    return compat.without_retracing_warning(tf.function(epoch, autograph=False))

@@ -115,6 +115,30 @@ def test_runs_in_one_process_do_not_warn_of_retracing(fashion_small, caplog):
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
 
 
+class _CountedDense(keras.layers.Dense):
+    """A dense layer that counts the Python calls of its ``call``: one per trace."""
+
+    calls = 0
+
+    def call(self, inputs):
+        type(self).calls += 1
+        return super().call(inputs)
+
+
+def test_each_epoch_function_traces_the_network_once(fashion_small):
+    # a trace of the step (forward, gradients, update) is most of a trial's fixed cost: the
+    # last, smaller batch must run through the same traced body as the full ones
+    run = DENSE.run_config({**FAST, "epochs": 2})
+    x, y = fashion_small.x_train[:300], fashion_small.y_train[:300]
+    assert len(y) % run.train.batch_size
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), _CountedDense(10)])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(True))
+    _CountedDense.calls = 0
+    history = fit_model(model, run.train, x, y, validation_data=(x[:130], y[:130])).history
+    assert len(history["val_loss"]) == 2
+    assert _CountedDense.calls == 2  # the training epoch's trace and the validation's
+
+
 class _Rewrites(keras.callbacks.Callback):
     """TensorFlow's graph rewrite options as each epoch ends."""
 
