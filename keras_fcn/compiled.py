@@ -7,6 +7,7 @@ from __future__ import annotations
 import keras
 
 from keras_fcn.config import DataConfig, TrainConfig
+from keras_fcn.errors import ConfigError
 from keras_fcn.family import Family, RunConfig
 from keras_fcn.hardware import all_layers, resolve_precision, small_batch_path
 from keras_fcn.idx import N_CLASSES
@@ -74,11 +75,18 @@ def use_jit(model: keras.Model, train: TrainConfig) -> bool:
     ``auto`` enables it on the small-batch path (:func:`keras_fcn.hardware.small_batch_path`:
     float32 at batches of 32 or less, on the CPUs where that was measured) for models
     without dropout: with ``Dropout``, XLA epochs of the dense network were much slower
-    (docs/benchmark.md). The setting concerns TensorFlow: on JAX, Keras without XLA runs
-    every step op by op, several times slower, so XLA is always on there.
+    (docs/benchmark.md); ``on`` for a model with layers XLA cannot compile (the
+    augmentation) is a :class:`~keras_fcn.errors.ConfigError`. The setting concerns
+    TensorFlow: on JAX, Keras without XLA runs every step op by op, several times slower, so
+    XLA is always on there.
     """
     if keras.backend.backend() == "jax":
         return True
+    if train.jit_compile == "on" and not all(layer.supports_jit for layer in all_layers(model)):
+        raise ConfigError(
+            "jit_compile=on: XLA cannot compile the rotate and translate layers; "
+            "set jit_compile=auto (XLA where it helps) or off"
+        )
     if train.jit_compile != "auto":
         return train.jit_compile == "on"
     policy, _ = resolve_precision(train.precision, batch_size=train.batch_size)

@@ -4,8 +4,16 @@ import keras
 import numpy as np
 import pytest
 
-from keras_fcn.compiled import compile_model, make_optimizer, use_jit
-from keras_fcn.config import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, DenseConfig, TrainConfig
+from keras_fcn.compiled import augmented, compile_model, make_optimizer, use_jit
+from keras_fcn.config import (
+    ACTIVATIONS,
+    INITIALIZERS,
+    OPTIMIZERS,
+    DataConfig,
+    DenseConfig,
+    TrainConfig,
+)
+from keras_fcn.errors import ConfigError
 from keras_fcn.model import build_dense
 from tests.helpers import INITIALIZER_CLASSES
 
@@ -95,6 +103,14 @@ def test_jit_is_off_by_default_and_auto_is_off_for_models_with_dropout(monkeypat
     assert use_jit(
         build_dense(DenseConfig(hidden=(8,), dropout=0.2)), TrainConfig(jit_compile="on")
     )
+
+
+def test_jit_on_for_layers_xla_cannot_compile_is_a_config_error():
+    # Keras's fit would warn and train without XLA; the epoch loop failed deep in TensorFlow
+    model = augmented(build_dense(DenseConfig(hidden=(8,))), DataConfig(rotate=10))
+    with pytest.raises(ConfigError, match="jit_compile=on: XLA cannot compile"):
+        use_jit(model, TrainConfig(jit_compile="on"))
+    assert not use_jit(model, TrainConfig(jit_compile="auto", batch_size=32))
 
 
 def test_pytorch_defaults_draw_biases_from_the_fan_in_and_set_batch_norm():
