@@ -149,10 +149,15 @@ class Progress:
         per_run = (time.perf_counter() - self.started) / self.new
         accuracy = "n/a" if record.test_accuracy is None else f"{record.test_accuracy:.4f}"
         status = "" if record.status == Status.OK else f" [{record.status}]"
-        print(
-            f"[{self.done}/{self.total}] {label}: test {accuracy}{status} in {record.wall_time_s:.0f} s; "
+        rest = (
             f"{left} left{'' if running is None else f' ({running} running)'}, "
-            f"about {duration(per_run * left)} to go",
+            f"about {duration(per_run * left)} to go"
+            if left
+            else "all done"
+        )
+        print(
+            f"[{self.done}/{self.total}] {label}: test {accuracy}{status} in "
+            f"{record.wall_time_s:.0f} s; {rest}",
             file=self.stream,
             flush=True,
         )

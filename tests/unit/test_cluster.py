@@ -54,7 +54,8 @@ def test_engine_records_each_run_once_even_when_handed_back_twice(tmp_path):
     assert len(ids) == len(set(ids)) == 6 == len(calls)
     assert [r.run_id for r in records] == [r.run_id for r in _runs()]  # in the order given
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 6 and lines[-1].startswith("[6/6]") and "(0 running)" in lines[-1]
+    assert len(lines) == 6 and lines[-1].startswith("[6/6]") and lines[-1].endswith("all done")
+    assert all(" running), about " in line for line in lines[:-1])
 
 
 def test_engine_gets_only_the_runs_not_on_disk_and_lists_each_once(tmp_path):

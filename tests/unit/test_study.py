@@ -110,7 +110,9 @@ def test_a_failing_run_is_recorded_and_retried_next_time(tmp_path):
     )
     failed = [r for r in records if r.status == "failed"]
     assert len(failed) == 2 and "RuntimeError: out of luck" in failed[0].note
-    assert "[6/6]" in out.getvalue() and "left" in out.getvalue()
+    lines = out.getvalue().splitlines()
+    assert "[5/6]" in lines[-2] and "1 left, about" in lines[-2]
+    assert "[6/6]" in lines[-1] and lines[-1].endswith("; all done")
     run_study(
         FAMILIES,
         _runs(),
